@@ -1,0 +1,38 @@
+// Turns a Backend into a Node-API module. The JavaScript surface, identical for every
+// framework (typed in src/native/backend_addon.ts):
+//
+//   load(path: string, options: {[key]: string | Buffer}): Promise<ModelHandle>
+//   describe(model: ModelHandle): Buffer
+//   run(model, inputs: [name, TensorSource][], outputNames: string[], encoding): Promise<[name, Output][]>
+//       TensorSource: Buffer (TensorProto bytes, decoded on the worker thread)
+//                   | {dtype, shape, data: ArrayBufferView}  (numeric)
+//                   | {dtype: 7, shape, strings: Buffer[]}   (DT_STRING)
+//                   | HostTensorHandle                       (an earlier run's 'host' output)
+//       encoding: 'fields' -> Output is a Buffer holding a TensorProto with typed fields
+//                 'content' -> Output is a Buffer holding a TensorProto with tensor_content
+//                 'host'    -> Output is {dtype, shape, data?: ArrayBuffer, strings?: Buffer[],
+//                              handle: HostTensorHandle}; `data` views the tensor's memory
+//   unload(model): void    (the model is freed once the runs in flight finish)
+//   copyStats(): {copies: number, bytes: number}
+//
+// Errors reject with an Error whose `code` is the Status code name ('INVALID_ARGUMENT',
+// 'NOT_FOUND', ...) and whose stack is the caller's (captured before the async call).
+#pragma once
+#include <memory>
+
+#include <napi.h>
+
+#include "common/backend.h"
+
+namespace duo {
+
+Napi::Object InitBackendAddon(Napi::Env env, Napi::Object exports, std::unique_ptr<Backend> backend);
+
+}  // namespace duo
+
+// One registration per framework folder.
+#define DUOSERVE_BACKEND_ADDON(BackendClass)                                  \
+  static Napi::Object DuoserveInit(Napi::Env env, Napi::Object exports) {    \
+    return ::duo::InitBackendAddon(env, exports, std::make_unique<BackendClass>()); \
+  }                                                                          \
+  NODE_API_MODULE(NODE_GYP_MODULE_NAME, DuoserveInit)

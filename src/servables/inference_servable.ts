@@ -1,0 +1,25 @@
+import type { OutputEncoding, NativeOutput, TensorSource } from '../native/backend_addon';
+import type { SignatureMap } from './signature';
+
+/**
+ * What a loaded version of any platform (a TensorFlow model, a PyTorch model, a chain)
+ * offers to the APIs. The lifecycle core holds it as an opaque servable; only the API layer
+ * and chains use this interface.
+ */
+export interface InferenceServable {
+  readonly signatures: SignatureMap;
+  /**
+   * Runs one signature. `inputs` are keyed by alias; the result by output alias, restricted
+   * to `outputFilter` when it is non-empty. Throws ServingError (INVALID_ARGUMENT for a
+   * missing/unknown input or output, NOT_FOUND for an unknown signature).
+   */
+  run(request: RunRequest): Promise<Map<string, NativeOutput>>;
+}
+
+export interface RunRequest {
+  /** '' means the default signature. */
+  signatureName: string;
+  inputs: Map<string, TensorSource>;
+  outputFilter: string[];
+  encoding: OutputEncoding;
+}
