@@ -53,5 +53,5 @@ step python third_party/requirements.txt -- python_env
 step npm package.json package-lock.json -- npm_packages
 step native CMakeLists.txt $(find native third_party -type f | sort) .setup-stamps/python .setup-stamps/npm -- native_build
 step typescript tsconfig.json $(find src test -name '*.ts' | sort) .setup-stamps/npm -- ts_build
-step models scripts/export_models.py $(find scripts/models -type f 2>/dev/null | sort) .setup-stamps/python -- export_models
+step models scripts/export_models.py $(find scripts/models test/fixtures -type f -not -name "*.pyc" 2>/dev/null | sort) .setup-stamps/python -- export_models
 log "ready"

@@ -40,6 +40,12 @@ enum class DType : int32_t {
 size_t DTypeSize(DType dtype);
 // "DT_FLOAT" etc., for error messages.
 const char* DTypeName(DType dtype);
+// Whether `dtype` is one of the enumerators above (other than kInvalid).
+bool IsSupportedDType(int32_t dtype);
+
+// Elements in a tensor of `shape` (1 for a scalar), or -1 when a dim is negative or the
+// count overflows int64.
+int64_t ShapeNumElements(const std::vector<int64_t>& shape);
 
 // TF's kernels want 64-byte aligned buffers (EIGEN_MAX_ALIGN_BYTES); TF_NewTensor copies
 // anything less aligned. Every buffer duoserve allocates uses this alignment.
@@ -54,14 +60,17 @@ struct HostTensor {
   std::shared_ptr<void> owner;  // keeps `data` alive
 
   int64_t NumElements() const;
-  // A zero-filled, kTensorAlignment-aligned tensor of `dtype` and `shape` (numeric dtypes).
+  // A zero-filled, kTensorAlignment-aligned tensor of `dtype` and `shape`; for kString,
+  // NumElements() empty strings. Throws std::invalid_argument for a negative or overflowing
+  // shape or a dtype without a size, std::bad_alloc when the memory is not there.
   static std::shared_ptr<HostTensor> Allocate(DType dtype, std::vector<int64_t> shape);
 };
 using HostTensorPtr = std::shared_ptr<const HostTensor>;
 
 // Copies of tensor payloads on the request path are counted, so a test can fail when a
 // change adds one (see test/native/copy_budget.test.ts). Every memcpy of tensor data in
-// native/ goes through CountedCopy.
+// native/ goes through CountedCopy. Conversions (typed proto fields, string elements) are
+// not copies and are not counted.
 struct CopyStats {
   std::atomic<uint64_t> copies{0};
   std::atomic<uint64_t> bytes{0};

@@ -35,6 +35,9 @@ struct Status {
   static Status Error(Code code, std::string message) { return {code, std::move(message)}; }
 };
 
+// "INVALID_ARGUMENT" etc.: the canonical name TypeScript receives as the error's `code`.
+const char* CodeName(Code code);
+
 #define DUO_RETURN_IF_ERROR(expr)      \
   do {                                 \
     ::duo::Status _duo_status = (expr); \

@@ -11,7 +11,7 @@ export interface InferenceServable {
   /**
    * Runs one signature. `inputs` are keyed by alias; the result by output alias, restricted
    * to `outputFilter` when it is non-empty. Throws ServingError (INVALID_ARGUMENT for a
-   * missing/unknown input or output, NOT_FOUND for an unknown signature).
+   * missing/unknown input or output, FAILED_PRECONDITION for an unknown signature, as TF-Serving).
    */
   run(request: RunRequest): Promise<Map<string, NativeOutput>>;
 }

@@ -1,0 +1,44 @@
+// One asynchronous addon call: Work() runs on a libuv worker thread, Result() back on the
+// JS thread settles the promise. Every failure (a Status from Work, any exception) rejects
+// with an Error whose `code` is the Status code name and whose stack is the JS caller's,
+// captured when the call was made, so a native failure points at the code that asked.
+#pragma once
+#include <napi.h>
+
+#include "common/status.h"
+
+namespace duo {
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  // On the JS thread, inside the binding the caller called.
+  PromiseWorker(Napi::Env env, const char* resource_name);
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  // A failure found while reading the arguments: rejects without running Work().
+  void FailEarly(Status status) { status_ = std::move(status); }
+
+ protected:
+  // Worker thread. May throw; exceptions become kInternal (kResourceExhausted for bad_alloc).
+  virtual Status Work() = 0;
+  // JS thread, after Work() succeeded.
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+ private:
+  void Execute() final;
+  void OnOK() final;
+  void OnError(const Napi::Error& error) final;
+  void Reject(const Status& status);
+
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference call_site_;  // an Error made at call time, for its stack
+  Status status_;
+};
+
+// An Error carrying `status` (message and `code`) with the stack of `call_site`, an Error
+// created earlier on the JS thread.
+Napi::Error StatusError(Napi::Env env, const Status& status, Napi::Object call_site);
+// Throws `status` as a JS Error from a synchronous binding (the stack is the current one).
+[[noreturn]] void ThrowStatus(Napi::Env env, const Status& status);
+
+}  // namespace duo

@@ -1,0 +1,467 @@
+#include "common/tensor_proto.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string_view>
+
+#include <protozero/pbf_reader.hpp>
+#include <protozero/pbf_writer.hpp>
+#include <protozero/varint.hpp>
+
+namespace duo {
+namespace {
+
+// tensor_content and the packed fixed-width fields are little-endian on the wire; decoding
+// and encoding read and write them in host order.
+static_assert(std::endian::native == std::endian::little, "duoserve assumes a little-endian host");
+
+// tensorflow/core/framework/tensor.proto and tensor_shape.proto field numbers.
+enum TensorProtoField : uint32_t {
+  kDtypeField = 1,
+  kShapeField = 2,
+  kContentField = 4,
+  kFloatVal = 5,
+  kDoubleVal = 6,
+  kIntVal = 7,
+  kStringVal = 8,
+  kScomplexVal = 9,
+  kInt64Val = 10,
+  kBoolVal = 11,
+  kDcomplexVal = 12,
+  kHalfVal = 13,
+  kUint32Val = 16,
+  kUint64Val = 17,
+};
+enum ShapeField : uint32_t { kShapeDim = 2 };
+enum DimField : uint32_t { kDimSize = 1 };
+
+// TensorShape::MaxDimensions() in TensorFlow.
+constexpr size_t kMaxDims = 254;
+
+// Bytes that are not a well-formed TensorProto (protozero reports the rest the same way).
+struct MalformedProto : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) text += ",";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+Status Invalid(std::string message) { return Status::Error(Code::kInvalidArgument, std::move(message)); }
+
+// --- decoding ------------------------------------------------------------------------------
+
+// The fields that say what the tensor is; the values are read in a second pass once the
+// dtype is known (fields may come in any order).
+struct ProtoHeader {
+  int32_t dtype = 0;
+  std::vector<int64_t> shape;
+  protozero::data_view content;
+};
+
+void ReadShape(protozero::pbf_reader shape_message, std::vector<int64_t>* shape) {
+  while (shape_message.next()) {
+    // unknown_rank (3) is ignored, as TensorShape ignores it; names are for humans.
+    if (shape_message.tag() != kShapeDim) {
+      shape_message.skip();
+      continue;
+    }
+    if (shape_message.wire_type() != protozero::pbf_wire_type::length_delimited) {
+      throw MalformedProto("TensorShapeProto.dim is not a message");
+    }
+    protozero::pbf_reader dim = shape_message.get_message();
+    int64_t size = 0;
+    while (dim.next()) {
+      if (dim.tag() == kDimSize && dim.wire_type() == protozero::pbf_wire_type::varint) {
+        size = dim.get_int64();
+      } else {
+        dim.skip();
+      }
+    }
+    shape->push_back(size);
+  }
+}
+
+ProtoHeader ReadHeader(protozero::data_view message) {
+  ProtoHeader header;
+  protozero::pbf_reader reader(message);
+  while (reader.next()) {
+    const auto wire = reader.wire_type();
+    switch (reader.tag()) {
+      case kDtypeField:
+        if (wire != protozero::pbf_wire_type::varint) throw MalformedProto("dtype is not a varint");
+        header.dtype = reader.get_enum();
+        break;
+      case kShapeField:
+        // Repeated occurrences of a message field merge, which for the shape appends dims.
+        if (wire != protozero::pbf_wire_type::length_delimited) {
+          throw MalformedProto("tensor_shape is not a message");
+        }
+        ReadShape(reader.get_message(), &header.shape);
+        break;
+      case kContentField:
+        if (wire != protozero::pbf_wire_type::length_delimited) {
+          throw MalformedProto("tensor_content is not bytes");
+        }
+        header.content = reader.get_view();
+        break;
+      default:
+        reader.skip();
+    }
+  }
+  return header;
+}
+
+// How one wire type W of a repeated numeric field is read, packed or one value at a time.
+template <typename W>
+struct WireReader;
+template <>
+struct WireReader<float> {
+  static constexpr auto kScalarWire = protozero::pbf_wire_type::fixed32;
+  static float One(protozero::pbf_reader& r) { return r.get_float(); }
+  static auto Packed(protozero::pbf_reader& r) { return r.get_packed_float(); }
+};
+template <>
+struct WireReader<double> {
+  static constexpr auto kScalarWire = protozero::pbf_wire_type::fixed64;
+  static double One(protozero::pbf_reader& r) { return r.get_double(); }
+  static auto Packed(protozero::pbf_reader& r) { return r.get_packed_double(); }
+};
+template <>
+struct WireReader<int32_t> {
+  static constexpr auto kScalarWire = protozero::pbf_wire_type::varint;
+  static int32_t One(protozero::pbf_reader& r) { return r.get_int32(); }
+  static auto Packed(protozero::pbf_reader& r) { return r.get_packed_int32(); }
+};
+template <>
+struct WireReader<int64_t> {
+  static constexpr auto kScalarWire = protozero::pbf_wire_type::varint;
+  static int64_t One(protozero::pbf_reader& r) { return r.get_int64(); }
+  static auto Packed(protozero::pbf_reader& r) { return r.get_packed_int64(); }
+};
+template <>
+struct WireReader<uint32_t> {
+  static constexpr auto kScalarWire = protozero::pbf_wire_type::varint;
+  static uint32_t One(protozero::pbf_reader& r) { return r.get_uint32(); }
+  static auto Packed(protozero::pbf_reader& r) { return r.get_packed_uint32(); }
+};
+template <>
+struct WireReader<uint64_t> {
+  static constexpr auto kScalarWire = protozero::pbf_wire_type::varint;
+  static uint64_t One(protozero::pbf_reader& r) { return r.get_uint64(); }
+  static auto Packed(protozero::pbf_reader& r) { return r.get_packed_uint64(); }
+};
+
+// Reads every value of repeated field `field` (packed runs and single values, in wire
+// order), converting the first `capacity` into `dst`. Returns how many values there are.
+template <typename W, typename E>
+int64_t ReadRepeated(protozero::data_view message, uint32_t field, E* dst, int64_t capacity) {
+  int64_t count = 0;
+  auto put = [&](W value) {
+    if (count < capacity) {
+      if constexpr (std::is_same_v<E, bool>) {
+        dst[count] = value != 0;
+      } else {
+        dst[count] = static_cast<E>(value);
+      }
+    }
+    ++count;
+  };
+  protozero::pbf_reader reader(message);
+  while (reader.next(field)) {
+    if (reader.wire_type() == protozero::pbf_wire_type::length_delimited) {
+      for (W value : WireReader<W>::Packed(reader)) put(value);
+    } else if (reader.wire_type() == WireReader<W>::kScalarWire) {
+      put(WireReader<W>::One(reader));
+    } else {
+      throw MalformedProto("field " + std::to_string(field) + " has the wrong wire type");
+    }
+  }
+  return count;
+}
+
+// Tensor::FromProto's rule for typed fields: values beyond the element count are ignored,
+// fewer values are padded with the last one (how make_tensor_proto's single-value broadcast
+// arrives), no values at all leave zeros. An element is `lanes` wire values (2 for complex).
+template <typename W, typename E, int64_t lanes = 1>
+void DecodeTypedField(protozero::data_view message, uint32_t field, HostTensor* tensor) {
+  const int64_t elements = tensor->NumElements();
+  E* dst = static_cast<E*>(tensor->data);
+  const int64_t given = ReadRepeated<W>(message, field, dst, elements * lanes) / lanes;
+  if (given == 0) {
+    // A lone real part of a complex value was written above; TF reads it as no element.
+    std::memset(tensor->data, 0, tensor->byte_size);
+    return;
+  }
+  for (int64_t i = given; i < elements; ++i) {
+    std::copy_n(dst + (given - 1) * lanes, lanes, dst + i * lanes);
+  }
+}
+
+void DecodeStringField(protozero::data_view message, HostTensor* tensor) {
+  const auto elements = static_cast<int64_t>(tensor->strings.size());
+  int64_t given = 0;
+  protozero::pbf_reader reader(message);
+  while (reader.next(kStringVal)) {
+    if (reader.wire_type() != protozero::pbf_wire_type::length_delimited) {
+      throw MalformedProto("string_val is not bytes");
+    }
+    const protozero::data_view value = reader.get_view();
+    if (given < elements) tensor->strings[given].assign(value.data(), value.size());
+    ++given;
+  }
+  if (given == 0) return;
+  for (int64_t i = given; i < elements; ++i) tensor->strings[i] = tensor->strings[given - 1];
+}
+
+void DecodeTypedFields(protozero::data_view message, HostTensor* tensor) {
+  switch (tensor->dtype) {
+    case DType::kFloat: return DecodeTypedField<float, float>(message, kFloatVal, tensor);
+    case DType::kDouble: return DecodeTypedField<double, double>(message, kDoubleVal, tensor);
+    case DType::kInt32: return DecodeTypedField<int32_t, int32_t>(message, kIntVal, tensor);
+    case DType::kUInt8: return DecodeTypedField<int32_t, uint8_t>(message, kIntVal, tensor);
+    case DType::kInt16: return DecodeTypedField<int32_t, int16_t>(message, kIntVal, tensor);
+    case DType::kInt8: return DecodeTypedField<int32_t, int8_t>(message, kIntVal, tensor);
+    case DType::kUInt16: return DecodeTypedField<int32_t, uint16_t>(message, kIntVal, tensor);
+    case DType::kInt64: return DecodeTypedField<int64_t, int64_t>(message, kInt64Val, tensor);
+    case DType::kBool: return DecodeTypedField<uint64_t, bool>(message, kBoolVal, tensor);
+    // half_val carries the raw 16 bits of both half and bfloat16.
+    case DType::kHalf:
+    case DType::kBFloat16: return DecodeTypedField<int32_t, uint16_t>(message, kHalfVal, tensor);
+    case DType::kComplex64: return DecodeTypedField<float, float, 2>(message, kScomplexVal, tensor);
+    case DType::kComplex128:
+      return DecodeTypedField<double, double, 2>(message, kDcomplexVal, tensor);
+    case DType::kUInt32: return DecodeTypedField<uint32_t, uint32_t>(message, kUint32Val, tensor);
+    case DType::kUInt64: return DecodeTypedField<uint64_t, uint64_t>(message, kUint64Val, tensor);
+    case DType::kString: return DecodeStringField(message, tensor);
+    case DType::kInvalid: break;
+  }
+  throw std::logic_error("DecodeTypedFields: unhandled dtype");
+}
+
+// TF's string encoding in tensor_content: every length as a varint32, then all the bytes.
+Status DecodeStringContent(protozero::data_view content, HostTensor* tensor) {
+  const char* cursor = content.data();
+  const char* end = content.data() + content.size();
+  uint64_t total = 0;
+  std::vector<uint32_t> lengths(tensor->strings.size());
+  for (uint32_t& length : lengths) {
+    length = static_cast<uint32_t>(protozero::decode_varint(&cursor, end));
+    total += length;
+  }
+  if (total != static_cast<uint64_t>(end - cursor)) {
+    return Invalid("tensor_content of a DT_STRING tensor of shape " + ShapeString(tensor->shape) +
+                   " does not hold " + std::to_string(lengths.size()) + " strings");
+  }
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    tensor->strings[i].assign(cursor, lengths[i]);
+    cursor += lengths[i];
+  }
+  return Status::Ok();
+}
+
+Status CheckShape(const std::vector<int64_t>& shape) {
+  if (shape.size() > kMaxDims) {
+    return Invalid("tensor_shape has " + std::to_string(shape.size()) + " dims; at most " +
+                   std::to_string(kMaxDims) + " are allowed");
+  }
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] < 0) {
+      return Invalid("tensor_shape " + ShapeString(shape) + ": dim " + std::to_string(i) + " is " +
+                     std::to_string(shape[i]) + ", and it must be >= 0");
+    }
+  }
+  if (ShapeNumElements(shape) < 0) {
+    return Invalid("tensor_shape " + ShapeString(shape) + " has more elements than an int64 holds");
+  }
+  return Status::Ok();
+}
+
+Status Decode(protozero::data_view message, HostTensorPtr* out) {
+  ProtoHeader header = ReadHeader(message);
+  if (!IsSupportedDType(header.dtype)) {
+    return Invalid("TensorProto dtype " + std::to_string(header.dtype) +
+                   (header.dtype == 0 ? " (DT_INVALID)" : "") + " is not supported");
+  }
+  const auto dtype = static_cast<DType>(header.dtype);
+  DUO_RETURN_IF_ERROR(CheckShape(header.shape));
+  const int64_t elements = ShapeNumElements(header.shape);
+  const size_t element_size = DTypeSize(dtype);
+  if (element_size != 0 && static_cast<uint64_t>(elements) > SIZE_MAX / 2 / element_size) {
+    return Invalid("tensor_shape " + ShapeString(header.shape) + " of " + DTypeName(dtype) +
+                   " is too large");
+  }
+  // A non-empty tensor_content wins over typed fields, and an empty tensor ignores both
+  // (Tensor::FromProto).
+  if (!header.content.empty() && elements > 0 && dtype != DType::kString) {
+    const size_t needed = static_cast<size_t>(elements) * element_size;
+    if (header.content.size() != needed) {
+      return Invalid("tensor_content has " + std::to_string(header.content.size()) +
+                     " bytes but shape " + ShapeString(header.shape) + " of " + DTypeName(dtype) +
+                     " needs " + std::to_string(needed));
+    }
+  }
+  std::shared_ptr<HostTensor> tensor = HostTensor::Allocate(dtype, std::move(header.shape));
+  if (elements > 0) {
+    if (header.content.empty()) {
+      DecodeTypedFields(message, tensor.get());
+    } else if (dtype == DType::kString) {
+      DUO_RETURN_IF_ERROR(DecodeStringContent(header.content, tensor.get()));
+    } else {
+      CountedCopy(tensor->data, header.content.data(), tensor->byte_size);
+    }
+  }
+  *out = std::move(tensor);
+  return Status::Ok();
+}
+
+// --- encoding ------------------------------------------------------------------------------
+
+size_t VarintSize(uint64_t value) {
+  size_t size = 1;
+  while (value >= 0x80) {
+    value >>= 7;
+    ++size;
+  }
+  return size;
+}
+
+void AppendKey(std::string* out, uint32_t field) {
+  protozero::add_varint_to_buffer(out, (uint64_t{field} << 3) | 2);  // length-delimited
+}
+
+// A packed varint field, sized first so the payload is written once, in place.
+template <typename T, typename ToWire>
+void AppendPackedVarints(std::string* out, uint32_t field, const T* values, size_t count,
+                         ToWire to_wire) {
+  if (count == 0) return;  // proto3 omits an empty repeated field
+  size_t payload = 0;
+  for (size_t i = 0; i < count; ++i) payload += VarintSize(to_wire(values[i]));
+  AppendKey(out, field);
+  protozero::add_varint_to_buffer(out, payload);
+  size_t at = out->size();
+  out->resize(at + payload);
+  char* cursor = out->data() + at;
+  for (size_t i = 0; i < count; ++i) cursor += protozero::add_varint_to_buffer(cursor, to_wire(values[i]));
+}
+
+// A packed fixed-width field (float, double and their complex pairs): each element written
+// in its little-endian wire form. A format conversion like every typed field: not counted.
+template <typename T>
+void AppendPackedFixed(std::string* out, uint32_t field, const T* values, size_t count) {
+  if (count == 0) return;
+  AppendKey(out, field);
+  protozero::add_varint_to_buffer(out, count * sizeof(T));
+  size_t at = out->size();
+  out->resize(at + count * sizeof(T));
+  char* cursor = out->data() + at;
+  for (size_t i = 0; i < count; ++i, cursor += sizeof(T)) std::memcpy(cursor, values + i, sizeof(T));
+}
+
+template <typename T>
+const T* Elements(const HostTensor& tensor) {
+  return static_cast<const T*>(tensor.data);
+}
+
+// int_val is int32: protobuf sign-extends it to 64 bits (a negative value takes 10 bytes).
+constexpr auto SignExtended = [](int32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); };
+constexpr auto ZeroExtended = [](uint64_t v) { return v; };
+
+// Tensor::AsProtoField's choice of field for each dtype.
+void AppendTypedFields(const HostTensor& t, size_t n, std::string* out) {
+  switch (t.dtype) {
+    case DType::kFloat: return AppendPackedFixed(out, kFloatVal, Elements<float>(t), n);
+    case DType::kDouble: return AppendPackedFixed(out, kDoubleVal, Elements<double>(t), n);
+    case DType::kComplex64: return AppendPackedFixed(out, kScomplexVal, Elements<float>(t), n * 2);
+    case DType::kComplex128: return AppendPackedFixed(out, kDcomplexVal, Elements<double>(t), n * 2);
+    case DType::kInt32: return AppendPackedVarints(out, kIntVal, Elements<int32_t>(t), n, SignExtended);
+    case DType::kInt16: return AppendPackedVarints(out, kIntVal, Elements<int16_t>(t), n, SignExtended);
+    case DType::kInt8: return AppendPackedVarints(out, kIntVal, Elements<int8_t>(t), n, SignExtended);
+    case DType::kUInt8: return AppendPackedVarints(out, kIntVal, Elements<uint8_t>(t), n, ZeroExtended);
+    case DType::kUInt16: return AppendPackedVarints(out, kIntVal, Elements<uint16_t>(t), n, ZeroExtended);
+    // half_val carries the raw 16 bits of both half and bfloat16.
+    case DType::kHalf:
+    case DType::kBFloat16:
+      return AppendPackedVarints(out, kHalfVal, Elements<uint16_t>(t), n, ZeroExtended);
+    case DType::kInt64:
+      return AppendPackedVarints(out, kInt64Val, Elements<int64_t>(t), n,
+                                 [](int64_t v) { return static_cast<uint64_t>(v); });
+    case DType::kUInt32: return AppendPackedVarints(out, kUint32Val, Elements<uint32_t>(t), n, ZeroExtended);
+    case DType::kUInt64: return AppendPackedVarints(out, kUint64Val, Elements<uint64_t>(t), n, ZeroExtended);
+    case DType::kBool:
+      return AppendPackedVarints(out, kBoolVal, Elements<uint8_t>(t), n,
+                                 [](uint8_t v) { return uint64_t{v != 0}; });
+    case DType::kString:
+    case DType::kInvalid: return;
+  }
+}
+
+void AppendTensorContent(const HostTensor& tensor, size_t bytes, std::string* out) {
+  if (bytes == 0) return;  // proto3 omits empty bytes
+  AppendKey(out, kContentField);
+  protozero::add_varint_to_buffer(out, bytes);
+  size_t at = out->size();
+  out->resize(at + bytes);
+  CountedCopy(out->data() + at, tensor.data, bytes);
+}
+
+}  // namespace
+
+Status DecodeTensorProto(const uint8_t* bytes, size_t size, HostTensorPtr* out) {
+  try {
+    return Decode(protozero::data_view(reinterpret_cast<const char*>(bytes), size), out);
+  } catch (const MalformedProto& e) {
+    return Invalid(std::string("malformed TensorProto: ") + e.what());
+  } catch (const protozero::exception& e) {
+    return Invalid(std::string("malformed TensorProto: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return Status::Error(Code::kResourceExhausted, "out of memory decoding a TensorProto");
+  } catch (const std::length_error&) {
+    return Status::Error(Code::kResourceExhausted, "TensorProto too large to decode");
+  }
+}
+
+void EncodeTensorProto(const HostTensor& tensor, ProtoEncoding encoding, std::string* out) {
+  out->clear();
+  const size_t element_size = DTypeSize(tensor.dtype);
+  // The shape is trusted, but never read past the buffer that backs it.
+  size_t elements = static_cast<size_t>(std::max<int64_t>(tensor.NumElements(), 0));
+  if (tensor.dtype != DType::kString) {
+    elements = element_size == 0 ? 0 : std::min(elements, tensor.byte_size / element_size);
+  }
+  out->reserve(16 + 11 * tensor.shape.size() + elements * element_size);
+  {
+    protozero::pbf_writer writer(*out);
+    writer.add_enum(kDtypeField, static_cast<int32_t>(tensor.dtype));
+    // Written by hand: TF always emits tensor_shape (even for a scalar) and a Dim message
+    // for every dim (empty for size 0), where protozero would drop empty submessages.
+    std::string shape;
+    protozero::pbf_writer shape_writer(shape);
+    std::string dim;
+    for (int64_t size : tensor.shape) {
+      dim.clear();
+      if (size != 0) protozero::pbf_writer(dim).add_int64(kDimSize, size);
+      shape_writer.add_message(kShapeDim, dim);
+    }
+    writer.add_message(kShapeField, shape);
+    if (tensor.dtype == DType::kString) {
+      for (const std::string& value : tensor.strings) writer.add_bytes(kStringVal, value);
+      return;
+    }
+  }
+  if (encoding == ProtoEncoding::kTensorContent) {
+    AppendTensorContent(tensor, elements * element_size, out);
+  } else {
+    AppendTypedFields(tensor, elements, out);
+  }
+}
+
+}  // namespace duo

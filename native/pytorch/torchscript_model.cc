@@ -1,0 +1,231 @@
+// TorchScript models.
+//
+// Inputs are named by forward()'s argument names (after `self`). Tensor and Optional[Tensor]
+// arguments are inputs; an Optional[Tensor] left out of a request is None, an argument with a
+// default gets its default, and any other argument without a default makes the load fail.
+//
+// Output naming convention (the names Run accepts in `output_names` and returns):
+//   forward() returns a Tensor             -> "output_0"
+//   a tuple (or list) of Tensors           -> "output_0" .. "output_{N-1}", in order
+//   a Dict[str, Tensor]                    -> its keys, in the dict's order (known at run time)
+// The TypeScript half (src/platforms/pytorch/signatures.ts) builds signatures on the same rule.
+#include "pytorch/torchscript_model.h"
+
+#include <utility>
+
+#include <ATen/core/function.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/jit/serialization/import.h>
+
+#include "pytorch/json_writer.h"
+#include "pytorch/torch_errors.h"
+#include "pytorch/torch_tensor.h"
+
+namespace duo::pytorch {
+namespace {
+
+using OutputKind = TorchScriptModel::OutputKind;
+
+bool IsTensor(const c10::TypePtr& type) { return type->kind() == c10::TypeKind::TensorType; }
+
+bool IsOptionalTensor(const c10::TypePtr& type) {
+  auto optional = type->cast<c10::OptionalType>();
+  return optional && IsTensor(optional->getElementType());
+}
+
+Status ReadParameters(const c10::FunctionSchema& schema, std::vector<TorchScriptModel::Parameter>* out) {
+  const std::vector<c10::Argument>& arguments = schema.arguments();
+  size_t first = (!arguments.empty() && arguments[0].name() == "self") ? 1 : 0;
+  for (size_t i = first; i < arguments.size(); ++i) {
+    const c10::Argument& argument = arguments[i];
+    TorchScriptModel::Parameter parameter;
+    parameter.name = argument.name();
+    parameter.type = argument.type()->annotation_str();
+    parameter.is_input = IsTensor(argument.type()) || IsOptionalTensor(argument.type());
+    parameter.default_value = argument.default_value();
+    parameter.optional = parameter.default_value.has_value() || IsOptionalTensor(argument.type());
+    if (!parameter.is_input && !parameter.default_value) {
+      return Status::Error(Code::kInvalidArgument,
+                           "forward() argument '" + parameter.name + "' has type " + parameter.type +
+                               " and no default; duoserve can only feed Tensor and Optional[Tensor] "
+                               "arguments (give it a default or make it a Tensor)");
+    }
+    out->push_back(std::move(parameter));
+  }
+  return Status::Ok();
+}
+
+void ReadOutputKind(const c10::FunctionSchema& schema, OutputKind* kind, size_t* count) {
+  *kind = OutputKind::kOther;
+  *count = 0;
+  if (schema.returns().size() != 1) return;
+  const c10::TypePtr& type = schema.returns()[0].type();
+  if (IsTensor(type)) {
+    *kind = OutputKind::kTensor;
+    *count = 1;
+  } else if (auto tuple = type->cast<c10::TupleType>()) {
+    for (const c10::TypePtr& element : tuple->elements()) {
+      if (!IsTensor(element)) return;
+    }
+    *kind = OutputKind::kTuple;
+    *count = tuple->elements().size();
+  } else if (auto dict = type->cast<c10::DictType>()) {
+    if (dict->getKeyType()->kind() == c10::TypeKind::StringType && IsTensor(dict->getValueType())) {
+      *kind = OutputKind::kDict;
+    }
+  }
+}
+
+const char* OutputKindName(OutputKind kind) {
+  switch (kind) {
+    case OutputKind::kTensor: return "tensor";
+    case OutputKind::kTuple: return "tuple";
+    case OutputKind::kDict: return "dict";
+    case OutputKind::kOther: return "other";
+  }
+  return "other";
+}
+
+std::string PositionalOutputName(size_t index) { return "output_" + std::to_string(index); }
+
+Status NameTensorList(const std::vector<c10::IValue>& elements, TorchOutputs* named) {
+  for (size_t i = 0; i < elements.size(); ++i) {
+    if (!elements[i].isTensor()) {
+      return Status::Error(Code::kInvalidArgument, "forward() returned a " + elements[i].tagKind() +
+                                                       " as element " + std::to_string(i) +
+                                                       "; duoserve serves only Tensors");
+    }
+    named->emplace_back(PositionalOutputName(i), elements[i].toTensor());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::vector<Parameter> parameters,
+                                   OutputKind output_kind, size_t output_count)
+    : module_(std::move(module)),
+      parameters_(std::move(parameters)),
+      output_kind_(output_kind),
+      output_count_(output_count) {}
+
+Status TorchScriptModel::Load(const std::string& file, std::shared_ptr<LoadedModel>* out) {
+  return CallTorch("cannot load TorchScript model " + file, Code::kInvalidArgument, [&]() -> Status {
+    torch::jit::Module module = torch::jit::load(file, c10::Device(c10::kCPU));
+    module.eval();
+    const c10::FunctionSchema& schema = module.get_method("forward").function().getSchema();
+    std::vector<Parameter> parameters;
+    Status status = ReadParameters(schema, &parameters);
+    if (!status.ok()) {
+      return Status::Error(status.code, "cannot serve TorchScript model " + file + ": " + status.message);
+    }
+    OutputKind kind;
+    size_t count;
+    ReadOutputKind(schema, &kind, &count);
+    *out = std::make_shared<TorchScriptModel>(std::move(module), std::move(parameters), kind, count);
+    return Status::Ok();
+  });
+}
+
+// {"format":"torchscript","inputs":[{"name":"x","type":"Tensor","optional":false}],
+//  "outputs":{"kind":"tensor"|"tuple"|"dict"|"other","count":N}}
+std::string TorchScriptModel::Describe() const {
+  std::string json = "{\"format\":\"torchscript\",\"inputs\":[";
+  bool first = true;
+  for (const Parameter& parameter : parameters_) {
+    if (!parameter.is_input) continue;
+    if (!first) json += ',';
+    first = false;
+    json += "{\"name\":";
+    AppendJsonString(&json, parameter.name);
+    json += ",\"type\":";
+    AppendJsonString(&json, parameter.type);
+    json += ",\"optional\":";
+    json += parameter.optional ? "true" : "false";
+    json += '}';
+  }
+  json += "],\"outputs\":{\"kind\":\"";
+  json += OutputKindName(output_kind_);
+  json += "\",\"count\":" + std::to_string(output_count_) + "}}";
+  return json;
+}
+
+Status TorchScriptModel::BuildStack(const std::vector<NamedTensor>& inputs,
+                                    std::vector<c10::IValue>* stack) const {
+  std::vector<const NamedTensor*> by_parameter(parameters_.size(), nullptr);
+  for (const NamedTensor& input : inputs) {
+    size_t index = 0;
+    while (index < parameters_.size() &&
+           !(parameters_[index].is_input && parameters_[index].name == input.name)) {
+      ++index;
+    }
+    if (index == parameters_.size()) {
+      std::string known;
+      for (const Parameter& parameter : parameters_) {
+        if (parameter.is_input) known += (known.empty() ? "" : ", ") + parameter.name;
+      }
+      return Status::Error(Code::kInvalidArgument,
+                           "unknown input '" + input.name + "'; forward() takes: " + known);
+    }
+    if (by_parameter[index] != nullptr) {
+      return Status::Error(Code::kInvalidArgument, "input '" + input.name + "' is given twice");
+    }
+    by_parameter[index] = &input;
+  }
+
+  stack->reserve(parameters_.size());
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    const Parameter& parameter = parameters_[i];
+    if (by_parameter[i] != nullptr) {
+      at::Tensor tensor;
+      DUO_RETURN_IF_ERROR(ToTorchTensor(parameter.name, by_parameter[i]->tensor, &tensor));
+      stack->emplace_back(std::move(tensor));
+    } else if (parameter.default_value) {
+      stack->push_back(*parameter.default_value);
+    } else if (parameter.optional) {
+      stack->emplace_back();  // None for an Optional[Tensor]
+    } else {
+      return Status::Error(Code::kInvalidArgument,
+                           "missing input '" + parameter.name + "' (forward() requires it)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status TorchScriptModel::NameOutputs(const c10::IValue& result, TorchOutputs* named) const {
+  if (result.isTensor()) {
+    named->emplace_back(PositionalOutputName(0), result.toTensor());
+    return Status::Ok();
+  }
+  if (result.isTuple()) return NameTensorList(result.toTupleRef().elements().vec(), named);
+  if (result.isList()) return NameTensorList(result.toListRef().vec(), named);
+  if (result.isGenericDict()) {
+    for (const auto& entry : result.toGenericDict()) {
+      if (!entry.key().isString() || !entry.value().isTensor()) {
+        return Status::Error(Code::kInvalidArgument,
+                             "forward() returned a dict that is not Dict[str, Tensor]");
+      }
+      named->emplace_back(entry.key().toStringRef(), entry.value().toTensor());
+    }
+    return Status::Ok();
+  }
+  return Status::Error(Code::kInvalidArgument,
+                       "forward() returned a " + result.tagKind() +
+                           "; duoserve serves a Tensor, a tuple of Tensors or a Dict[str, Tensor]");
+}
+
+Status TorchScriptModel::Run(const std::vector<NamedTensor>& inputs,
+                             const std::vector<std::string>& output_names,
+                             std::vector<NamedTensor>* outputs) {
+  return CallTorch("forward() failed", Code::kInternal, [&]() -> Status {
+    c10::InferenceMode inference_mode;
+    std::vector<c10::IValue> stack;
+    DUO_RETURN_IF_ERROR(BuildStack(inputs, &stack));
+    c10::IValue result = module_.forward(std::move(stack));
+    TorchOutputs named;
+    DUO_RETURN_IF_ERROR(NameOutputs(result, &named));
+    return SelectOutputs(named, output_names, outputs);
+  });
+}
+
+}  // namespace duo::pytorch

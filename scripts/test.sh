@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test: native unit tests, node's test runner over dist/test, and the
+# compatibility suite (stock tensorflow-serving-api client + plain HTTP against bin/duoserve).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== native unit tests"
+build/Release/duoserve_native_tests --gtest_brief=1
+
+echo "== node tests"
+mapfile -t node_tests < <(find dist/test -name '*.test.js' | sort)
+node --test --test-reporter=spec "${node_tests[@]}"
+
+echo "== compatibility suite"
+.venv/bin/python -m pytest -q -p no:cacheprovider test/compat

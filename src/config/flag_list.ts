@@ -1,0 +1,91 @@
+/**
+ * Every flag tensorflow_model_server (2.x, model_servers/main.cc + server.h) knows, in its order,
+ * with its type and default. `supported: false` flags are accepted so that existing command lines
+ * keep working, and produce a warning when set to anything but their default.
+ */
+import * as os from 'node:os';
+
+export type FlagType = 'int32' | 'int64' | 'bool' | 'string' | 'float';
+export type FlagValue = number | boolean | string;
+
+export interface FlagSpec {
+  readonly name: string;
+  readonly type: FlagType;
+  readonly defaultValue: FlagValue;
+  readonly help: string;
+  readonly supported: boolean;
+}
+
+/** TF-Serving's port::NumSchedulableCPUs(): the CPUs this process may run on. */
+const cpus = os.availableParallelism();
+
+const flag = (
+  name: string,
+  type: FlagType,
+  defaultValue: FlagValue,
+  supported: boolean,
+  help: string,
+): FlagSpec => ({ name, type, defaultValue, supported, help });
+
+export const FLAG_LIST: readonly FlagSpec[] = [
+  flag('port', 'int32', 8500, true, 'TCP port of the gRPC API.'),
+  flag('grpc_socket_path', 'string', '', true, 'If set, also serve gRPC on this UNIX socket path.'),
+  flag('rest_api_port', 'int32', 0, true, 'TCP port of the HTTP/REST API; 0 disables it. Must differ from --port.'),
+  flag('rest_api_num_threads', 'int32', 4 * cpus, true, 'Threads for HTTP/REST processing (default: 4 per CPU).'),
+  flag('rest_api_timeout_in_ms', 'int32', 30000, true, 'Timeout of an HTTP/REST call, in milliseconds.'),
+  flag('rest_api_enable_cors_support', 'bool', false, false, 'Add CORS headers to HTTP/REST responses.'),
+  flag('enable_batching', 'bool', false, true, 'Batch concurrent requests together.'),
+  flag('allow_version_labels_for_unavailable_models', 'bool', false, false,
+    'Allow a version label to name a version that is not loaded yet.'),
+  flag('batching_parameters_file', 'string', '', true, 'Text-format BatchingParameters file (needs --enable_batching).'),
+  flag('enable_per_model_batching_parameters', 'bool', false, false,
+    'Read batching parameters from each SavedModel directory.'),
+  flag('model_config_file', 'string', '', true,
+    'Text-format ModelServerConfig listing the models to serve; --model_name and --model_base_path are then ignored.'),
+  flag('model_config_file_poll_wait_seconds', 'int32', 0, true,
+    'Seconds between re-reads of --model_config_file; 0 reads it once.'),
+  flag('model_name', 'string', 'default', true, 'Name of the single model (without --model_config_file).'),
+  flag('model_base_path', 'string', '', true,
+    'Directory holding the single model\'s numbered versions (without --model_config_file).'),
+  flag('num_load_threads', 'int32', 0, false, 'Threads loading servables; 0 loads them one by one.'),
+  flag('num_unload_threads', 'int32', 0, false, 'Threads unloading servables; 0 unloads them one by one.'),
+  flag('max_num_load_retries', 'int32', 5, false, 'Retries of a failed load before giving up.'),
+  flag('load_retry_interval_micros', 'int64', 60_000_000, false, 'Wait between load retries, in microseconds.'),
+  flag('file_system_poll_wait_seconds', 'int32', 1, true,
+    'Seconds between scans of each base path for new versions; 0 scans once.'),
+  flag('flush_filesystem_caches', 'bool', true, false, 'Flush filesystem caches after loading.'),
+  flag('tensorflow_session_parallelism', 'int64', 0, false, 'Threads of a TensorFlow session; 0 picks automatically.'),
+  flag('tensorflow_session_config_file', 'string', '', false, 'Text-format TensorFlow ConfigProto for sessions.'),
+  flag('tensorflow_intra_op_parallelism', 'int64', 0, true, 'Threads inside one TensorFlow op; 0 picks automatically.'),
+  flag('tensorflow_inter_op_parallelism', 'int64', 0, true,
+    'TensorFlow ops run at the same time; 0 picks automatically.'),
+  flag('use_alts_credentials', 'bool', false, false, 'Use Google ALTS credentials for gRPC.'),
+  flag('ssl_config_file', 'string', '', false, 'Text-format SSLConfig for a secure gRPC port.'),
+  flag('platform_config_file', 'string', '', false, 'Text-format PlatformConfigMap replacing the default platforms.'),
+  flag('per_process_gpu_memory_fraction', 'float', 0, false, 'Share of GPU memory TensorFlow takes (0: automatic).'),
+  flag('saved_model_tags', 'string', 'serve', true, 'Comma-separated tags of the SavedModel MetaGraph to load.'),
+  flag('grpc_channel_arguments', 'string', '', true,
+    'Comma-separated key=value gRPC server arguments, e.g. grpc.max_connection_age_ms=2000.'),
+  flag('grpc_max_threads', 'int32', 4 * cpus, true, 'Most gRPC server threads (default: 4 per CPU).'),
+  flag('enable_model_warmup', 'bool', true, true, 'Replay assets.extra/tf_serving_warmup_requests after a load.'),
+  flag('num_request_iterations_for_warmup', 'int32', 0, false, 'Times each warmup request is replayed (if > 0).'),
+  flag('version', 'bool', false, true, 'Print the version and exit.'),
+  flag('monitoring_config_file', 'string', '', true, 'Text-format MonitoringConfig (Prometheus endpoint).'),
+  flag('remove_unused_fields_from_bundle_metagraph', 'bool', true, false,
+    'Drop MetaGraphDef fields serving does not use.'),
+  flag('prefer_tflite_model', 'bool', false, false, 'Load model.tflite instead of saved_model.pb when present.'),
+  flag('num_tflite_pools', 'int32', cpus, false, 'TFLite interpreter pools per model.'),
+  flag('num_tflite_interpreters_per_pool', 'int32', 1, false, 'TFLite interpreters per pool.'),
+  flag('enable_signature_method_name_check', 'bool', false, false, 'Check SignatureDef method names.'),
+  flag('xla_cpu_compilation_enabled', 'bool', false, false, 'Enable XLA:CPU JIT compilation.'),
+  flag('xla_gpu_compilation_enabled', 'bool', false, false, 'Enable XLA:CPU and XLA:GPU JIT compilation.'),
+  flag('enable_profiler', 'bool', true, false, 'Serve the TensorFlow profiler service.'),
+  flag('thread_pool_factory_config_file', 'string', '', false, 'Text-format ThreadPoolConfig.'),
+  flag('mixed_precision', 'string', '', false, 'Mixed precision mode.'),
+  flag('skip_initialize_tpu', 'bool', false, false, 'Do not initialize the TPU system.'),
+  flag('enable_grpc_healthcheck_service', 'bool', false, false, 'Serve the standard gRPC health checking service.'),
+  flag('enable_serialization_as_tensor_content', 'bool', false, false,
+    'Answer Predict with tensor_content instead of typed fields.'),
+];
+
+export const FLAGS_BY_NAME: ReadonlyMap<string, FlagSpec> = new Map(FLAG_LIST.map((spec) => [spec.name, spec]));

@@ -1,0 +1,310 @@
+/**
+ * A protobuf text-format parser driven by protobufjs reflection, so it reads any message type
+ * of src/protos (ModelServerConfig, and later BatchingParameters, MonitoringConfig, ...).
+ * No npm package does this well (protobuf-textformat 1.0.0 wraps a git fork of ProtoBuf.js 3).
+ *
+ * Accepted, as protobuf's C++ TextFormat::Parser accepts it: `name: value`; `name { ... }` and
+ * `name < ... >` with an optional ':'; repeated fields by repetition or `name: [a, b]`; enums by
+ * name or number; strings in either quotes with C escapes (\n \t \\ \' \" \ooo \xHH \uXXXX),
+ * adjacent strings concatenated; `#` comments; an optional ',' or ';' after each field; map
+ * fields as repeated `{ key: .. value: .. }` entries. Not accepted: extensions and the expanded
+ * `[type.googleapis.com/...] { ... }` form of google.protobuf.Any. As with TextFormat::Parse, a
+ * non-repeated field given twice, or two members of one oneof, are errors.
+ *
+ * Errors are ConfigErrors "file:line:column: what".
+ */
+import * as protobuf from 'protobufjs';
+import { Position, Token, Tokenizer } from './text_format_tokenizer';
+
+/** Parses `text` as a `type` message. */
+export function parseTextFormat(type: protobuf.Type, text: string, fileName: string): protobuf.Message {
+  return type.fromObject(parseTextFormatToObject(type, text, fileName));
+}
+
+/**
+ * The same, as the plain object protobufjs' fromObject takes: keepCase field names, enums as
+ * numbers, 64-bit integers as decimal strings, bytes as Buffers, maps as objects.
+ */
+export function parseTextFormatToObject(type: protobuf.Type, text: string, fileName: string): PlainMessage {
+  const parser = new Parser(new Tokenizer(text, fileName));
+  return parser.parseMessage(messageShape(type), undefined);
+}
+
+export type PlainMessage = { [field: string]: unknown };
+
+/** What the parser needs to know of a field; map entries get a synthetic shape. */
+interface FieldShape {
+  readonly name: string;
+  /** A scalar type name ('int64', 'string', ...), 'enum' or 'message'. */
+  readonly type: string;
+  readonly repeated: boolean;
+  readonly map?: { readonly entry: MessageShape };
+  readonly message?: MessageShape;
+  readonly enumType?: protobuf.Enum;
+  readonly oneof?: string;
+}
+
+interface MessageShape {
+  readonly fullName: string;
+  field(name: string): FieldShape | undefined;
+}
+
+const shapes = new WeakMap<protobuf.Type, MessageShape>();
+
+function messageShape(type: protobuf.Type): MessageShape {
+  let shape = shapes.get(type);
+  if (shape === undefined) {
+    const fields = new Map<string, FieldShape>();
+    shape = { fullName: type.fullName.replace(/^\./, ''), field: (name) => fields.get(name) ?? lazyField(name) };
+    const lazyField = (name: string): FieldShape | undefined => {
+      const field = type.fields[name];
+      if (field === undefined) return undefined;
+      const built = fieldShape(field.resolve(), shape!.fullName);
+      fields.set(name, built);
+      return built;
+    };
+    shapes.set(type, shape);
+  }
+  return shape;
+}
+
+function fieldShape(field: protobuf.Field, ownerName: string): FieldShape {
+  const base = { name: field.name, oneof: field.partOf?.name };
+  if (field instanceof protobuf.MapField) {
+    const key: FieldShape = { name: 'key', type: field.keyType, repeated: false };
+    const value = valueShape(field, 'value');
+    const entryName = `${ownerName}.${field.name}Entry`;
+    const entry: MessageShape = {
+      fullName: entryName,
+      field: (name) => (name === 'key' ? key : name === 'value' ? value : undefined),
+    };
+    return { ...base, type: 'message', repeated: true, map: { entry } };
+  }
+  return { ...base, ...valueShape(field, field.name), repeated: field.repeated };
+}
+
+function valueShape(field: protobuf.Field, name: string): FieldShape {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) return { name, type: 'message', repeated: false, message: messageShape(resolved) };
+  if (resolved instanceof protobuf.Enum) return { name, type: 'enum', repeated: false, enumType: resolved };
+  return { name, type: field.type, repeated: false };
+}
+
+const INTEGER_RANGES: Record<string, readonly [bigint, bigint]> = {
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint32: [0n, 2n ** 32n - 1n],
+  fixed32: [0n, 2n ** 32n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  sint64: [-(2n ** 63n), 2n ** 63n - 1n],
+  sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+  fixed64: [0n, 2n ** 64n - 1n],
+};
+const LONG_TYPES = new Set(['int64', 'sint64', 'sfixed64', 'uint64', 'fixed64']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+class Parser {
+  constructor(private readonly tokens: Tokenizer) {}
+
+  /** Fields up to `closer` ('}' or '>'), or to the end of the input when it is undefined. */
+  parseMessage(shape: MessageShape, closer: string | undefined): PlainMessage {
+    const result: PlainMessage = {};
+    const given = new Set<string>();
+    const oneofMembers = new Map<string, string>();
+    for (;;) {
+      const token = this.tokens.peek();
+      if (closer === undefined && token.kind === 'end') return result;
+      if (closer !== undefined && this.tokens.trySymbol(closer)) return result;
+      if (token.kind === 'end') throw this.fail(token, `expected "${closer}" to close ${shape.fullName}, got end of input`);
+      this.parseField(shape, result, given, oneofMembers);
+      if (!this.tokens.trySymbol(';')) this.tokens.trySymbol(',');
+    }
+  }
+
+  private parseField(
+    shape: MessageShape,
+    result: PlainMessage,
+    given: Set<string>,
+    oneofMembers: Map<string, string>,
+  ): void {
+    const nameToken = this.tokens.next();
+    if (nameToken.kind === 'symbol' && nameToken.text === '[') this.rejectBracketedName(nameToken);
+    if (nameToken.kind !== 'identifier') throw this.fail(nameToken, `expected a field name, got ${describe(nameToken)}`);
+    const field = shape.field(nameToken.text);
+    if (field === undefined) throw this.fail(nameToken, `unknown field '${nameToken.text}' in ${shape.fullName}`);
+    if (!field.repeated && given.has(field.name)) {
+      throw this.fail(nameToken, `non-repeated field '${field.name}' is specified more than once`);
+    }
+    given.add(field.name);
+    if (field.oneof !== undefined) {
+      const other = oneofMembers.get(field.oneof);
+      if (other !== undefined && other !== field.name) {
+        throw this.fail(nameToken, `field '${field.name}' is set along with '${other}', another member of oneof '${field.oneof}'`);
+      }
+      oneofMembers.set(field.oneof, field.name);
+    }
+
+    const isMessage = field.type === 'message';
+    if (!this.tokens.trySymbol(':') && !isMessage) {
+      throw this.fail(this.tokens.peek(), `expected ':' after '${field.name}', got ${describe(this.tokens.peek())}`);
+    }
+    const listToken = this.tokens.peek();
+    if (this.tokens.trySymbol('[')) {
+      if (!field.repeated) throw this.fail(listToken, `list syntax [...] used for non-repeated field '${field.name}'`);
+      if (this.tokens.trySymbol(']')) {
+        this.store(field, result, undefined);
+        return;
+      }
+      do this.store(field, result, this.parseValue(field)); while (this.tokens.trySymbol(','));
+      this.expectSymbol(']', `to close the list of '${field.name}'`);
+    } else {
+      this.store(field, result, this.parseValue(field));
+    }
+  }
+
+  private store(field: FieldShape, result: PlainMessage, value: unknown): void {
+    if (field.map !== undefined) {
+      const entries = (result[field.name] ??= {}) as PlainMessage;
+      if (value === undefined) return;
+      const entry = value as PlainMessage;
+      const key = entry.key ?? defaultValue(field.map.entry.field('key')!);
+      entries[String(key)] = entry.value ?? defaultValue(field.map.entry.field('value')!);
+    } else if (field.repeated) {
+      const list = (result[field.name] ??= []) as unknown[];
+      if (value !== undefined) list.push(value);
+    } else {
+      result[field.name] = value;
+    }
+  }
+
+  private parseValue(field: FieldShape): unknown {
+    if (field.type === 'message') {
+      const open = this.tokens.next();
+      const closer = open.kind === 'symbol' ? { '{': '}', '<': '>' }[open.text] : undefined;
+      if (closer === undefined) throw this.fail(open, `expected '{' or '<' to open '${field.name}', got ${describe(open)}`);
+      return this.parseMessage(field.map?.entry ?? field.message!, closer);
+    }
+    if (field.type === 'string' || field.type === 'bytes') return this.parseStrings(field);
+    if (field.type === 'bool') return this.parseBool(field);
+    if (field.type === 'enum') return this.parseEnum(field);
+    if (field.type === 'float' || field.type === 'double') return this.parseFloat(field);
+    return this.parseInteger(field);
+  }
+
+  private parseStrings(field: FieldShape): string | Buffer {
+    const first = this.tokens.peek();
+    if (first.kind !== 'string') throw this.fail(first, `expected a string for '${field.name}', got ${describe(first)}`);
+    const parts: Uint8Array[] = [];
+    while (this.tokens.peek().kind === 'string') parts.push(this.tokens.next().bytes!);
+    const bytes = Buffer.concat(parts);
+    if (field.type === 'bytes') return bytes;
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw this.fail(first, `string field '${field.name}' is not valid UTF-8`);
+    }
+  }
+
+  private parseBool(field: FieldShape): boolean {
+    const token = this.tokens.next();
+    if (token.kind === 'identifier') {
+      if (['true', 'True', 't'].includes(token.text)) return true;
+      if (['false', 'False', 'f'].includes(token.text)) return false;
+    } else if (token.kind === 'integer') {
+      const value = integerValue(token.text);
+      if (value === 0n || value === 1n) return value === 1n;
+    }
+    throw this.fail(token, `invalid value for bool field '${field.name}': ${describe(token)}`);
+  }
+
+  private parseEnum(field: FieldShape): number {
+    const enumType = field.enumType!;
+    const negative = this.tokens.trySymbol('-');
+    const token = this.tokens.next();
+    if (token.kind === 'identifier' && !negative) {
+      const value = enumType.values[token.text];
+      if (value === undefined) {
+        throw this.fail(token, `unknown value '${token.text}' of enum ${enumType.fullName.replace(/^\./, '')} for '${field.name}'`);
+      }
+      return value;
+    }
+    // A number is kept even when the enum has no such value: proto3 enums are open.
+    if (token.kind === 'integer') return Number(this.checkRange(field, token, negative, INTEGER_RANGES.int32));
+    throw this.fail(token, `expected an enum value name or number for '${field.name}', got ${describe(token)}`);
+  }
+
+  private parseFloat(field: FieldShape): number {
+    const negative = this.tokens.trySymbol('-');
+    const token = this.tokens.next();
+    const sign = negative ? -1 : 1;
+    if (token.kind === 'integer') return sign * Number(integerValue(token.text));
+    if (token.kind === 'float') return sign * Number(token.text.replace(/[fF]$/, ''));
+    if (token.kind === 'identifier') {
+      const word = token.text.toLowerCase();
+      if (word === 'inf' || word === 'infinity') return sign * Infinity;
+      if (word === 'nan') return NaN;
+    }
+    throw this.fail(token, `expected a number for ${field.type} field '${field.name}', got ${describe(token)}`);
+  }
+
+  private parseInteger(field: FieldShape): number | string {
+    const range = INTEGER_RANGES[field.type];
+    if (range === undefined) throw new Error(`text format: unhandled field type ${field.type}`);
+    const negative = this.tokens.trySymbol('-');
+    const token = this.tokens.next();
+    if (token.kind !== 'integer') {
+      throw this.fail(token, `expected an integer for ${field.type} field '${field.name}', got ${describe(token)}`);
+    }
+    const value = this.checkRange(field, token, negative, range);
+    return LONG_TYPES.has(field.type) ? value.toString() : Number(value);
+  }
+
+  private checkRange(field: FieldShape, token: Token, negative: boolean, [min, max]: readonly [bigint, bigint]): bigint {
+    const value = (negative ? -1n : 1n) * integerValue(token.text);
+    if (value < min || value > max) {
+      throw this.fail(token, `${negative ? '-' : ''}${token.text} is out of range for ${field.type} field '${field.name}'`);
+    }
+    return value;
+  }
+
+  private rejectBracketedName(open: Token): never {
+    let name = '';
+    for (let token = this.tokens.next(); !(token.kind === 'symbol' && token.text === ']'); token = this.tokens.next()) {
+      if (token.kind === 'end') throw this.fail(token, "expected ']' to close the bracketed field name");
+      name += token.text;
+    }
+    if (name.includes('/')) {
+      throw this.fail(open, `google.protobuf.Any in expanded form [${name}] is not supported; write its type_url and value fields`);
+    }
+    throw this.fail(open, `extensions are not supported: [${name}]`);
+  }
+
+  private expectSymbol(symbol: string, purpose: string): void {
+    const token = this.tokens.peek();
+    if (!this.tokens.trySymbol(symbol)) throw this.fail(token, `expected '${symbol}' ${purpose}, got ${describe(token)}`);
+  }
+
+  private fail(at: Position, message: string): Error {
+    return this.tokens.error(at, message);
+  }
+}
+
+function integerValue(text: string): bigint {
+  if (/^0[0-7]+$/.test(text)) return BigInt(`0o${text.slice(1)}`);
+  return BigInt(text); // decimal, or 0x hex
+}
+
+function defaultValue(field: FieldShape): unknown {
+  if (field.type === 'message') return {};
+  if (field.type === 'string') return '';
+  if (field.type === 'bytes') return Buffer.alloc(0);
+  if (field.type === 'bool') return false;
+  if (LONG_TYPES.has(field.type)) return '0';
+  return 0;
+}
+
+function describe(token: Token): string {
+  return token.kind === 'end' ? 'end of input' : `'${token.text}'`;
+}

@@ -1,0 +1,293 @@
+import { watch, type FSWatcher } from 'chokidar';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { consoleLog, type Log } from './log';
+import type { ServableData } from './servable_data';
+import { DEFAULT_VERSION_POLICY, latestVersionCount, type ServableVersionPolicy } from './servable_version_policy';
+import type { AspiredVersionsCallback, Source } from './source';
+
+/** One servable the source watches: a model_config_list entry, as far as storage goes. */
+export interface ServableToMonitor {
+  readonly servableName: string;
+  /** The directory whose numeric subdirectories are the versions. */
+  readonly basePath: string;
+  /** Omitted: latest, one version. */
+  readonly versionPolicy?: ServableVersionPolicy;
+  /**
+   * Whether a version directory holds everything a load needs (its platform knows which
+   * files make it complete). An incomplete directory is not a version yet: it is skipped
+   * until a later poll finds it complete. Omitted: every numeric directory is complete.
+   */
+  readonly isVersionComplete?: (versionPath: string) => boolean | Promise<boolean>;
+}
+
+export interface FileSystemSourceOptions {
+  servables: readonly ServableToMonitor[];
+  /**
+   * --file_system_poll_wait_seconds: seconds between polls (default 1). 0 polls once, when
+   * the callback is set; a negative value never polls (only explicit poll() calls do).
+   */
+  pollWaitSeconds?: number;
+  /**
+   * Also re-poll promptly when a base path changes (a chokidar watch), between the periodic
+   * polls, which stay the ground truth. Only when pollWaitSeconds > 0. Default false.
+   */
+  watch?: boolean;
+  log?: Log;
+}
+
+const WATCH_DEBOUNCE_MS = 100;
+
+/**
+ * The file-system source (TF-Serving's FileSystemStoragePathSource): polls each servable's
+ * base path, takes its numeric subdirectories as versions (anything else is ignored), applies
+ * the servable's version policy and emits the aspired versions with each version directory's
+ * path as data. It knows directories only, nothing of any framework.
+ *
+ * A servable's aspired set is emitted on the first poll after it is configured and then
+ * whenever it changes. A base path that does not exist emits nothing (the versions already
+ * aspired stay so), logs a warning and is tried again on the next poll; one that exists but
+ * holds no versions emits an empty set, which unloads every version. A servable removed by
+ * updateConfig() gets an empty set.
+ */
+export class FileSystemSource implements Source<string> {
+  private servables: readonly ServableToMonitor[];
+  private callback?: AspiredVersionsCallback<string>;
+  private readonly pollWaitSeconds: number;
+  private readonly log: Log;
+  /** Per servable name: what it emitted last, and what it last warned about. */
+  private readonly emitted = new Map<string, string>();
+  private readonly notes = new Map<string, Set<string>>();
+  private current?: Promise<void>;
+  private next?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private watcher?: FileSystemWatch;
+  private stopped = false;
+
+  constructor(options: FileSystemSourceOptions) {
+    this.servables = [...options.servables];
+    checkServables(this.servables);
+    this.pollWaitSeconds = options.pollWaitSeconds ?? 1;
+    this.log = options.log ?? consoleLog;
+    if (options.watch && this.pollWaitSeconds > 0) this.watcher = new FileSystemWatch(() => void this.poll(), this.log);
+  }
+
+  /** Starts polling (the first poll at once, unless pollWaitSeconds is negative). */
+  setAspiredVersionsCallback(callback: AspiredVersionsCallback<string>): void {
+    if (this.callback) throw new Error('FileSystemSource: the aspired-versions callback is already set');
+    this.callback = callback;
+    if (this.pollWaitSeconds < 0) return;
+    void this.poll().then(() => this.schedulePoll());
+    this.watcher?.watch(this.servables.map((servable) => servable.basePath));
+  }
+
+  /**
+   * Replaces the set of servables (reconfiguration). Servables no longer listed get an empty
+   * aspired set at once; the rest are polled at once.
+   */
+  updateConfig(servables: readonly ServableToMonitor[]): Promise<void> {
+    checkServables(servables);
+    const kept = new Set(servables.map((servable) => servable.servableName));
+    this.servables = [...servables];
+    for (const name of [...this.emitted.keys()]) {
+      if (kept.has(name)) continue;
+      this.emitted.delete(name);
+      this.notes.delete(name);
+      this.callback?.(name, []);
+    }
+    this.watcher?.watch(this.servables.map((servable) => servable.basePath));
+    return this.callback ? this.poll() : Promise.resolve();
+  }
+
+  /** Polls now (after the poll in progress, if any); resolves once its emissions are made. */
+  poll(): Promise<void> {
+    if (this.current) {
+      this.next ??= this.current.then(() => {
+        this.next = undefined;
+        return this.poll();
+      });
+      return this.next;
+    }
+    this.current = this.pollAll().finally(() => (this.current = undefined));
+    return this.current;
+  }
+
+  /** Stops polling and watching; no emission happens afterwards. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.watcher?.close();
+    await this.current;
+  }
+
+  private schedulePoll(): void {
+    if (this.stopped || this.pollWaitSeconds <= 0) return;
+    this.timer = setTimeout(() => void this.poll().then(() => this.schedulePoll()), this.pollWaitSeconds * 1000);
+    this.timer.unref();
+  }
+
+  private async pollAll(): Promise<void> {
+    for (const servable of this.servables) {
+      if (this.stopped) return;
+      const notes: string[] = [];
+      const versions = await this.aspiredVersions(servable, notes);
+      // The config may have changed while the disk was read: emit only for a current entry.
+      if (this.stopped || !this.servables.includes(servable)) continue;
+      this.logNew(servable.servableName, notes);
+      if (versions) this.emitIfChanged(servable.servableName, versions);
+    }
+  }
+
+  /** The servable's aspired versions on disk now; undefined when its base path is missing. */
+  private async aspiredVersions(
+    servable: ServableToMonitor,
+    notes: string[],
+  ): Promise<ServableData<string>[] | undefined> {
+    const { servableName: name, basePath } = servable;
+    const children = await versionDirectories(basePath, notes);
+    if (typeof children === 'string') {
+      notes.push(`Could not find base path ${basePath} for servable ${name} (${children}); will try again on the next poll`);
+      return undefined;
+    }
+    const policy = servable.versionPolicy ?? DEFAULT_VERSION_POLICY;
+    const wanted = policy.kind === 'specific' ? new Set(policy.versions) : undefined;
+    const limit = policy.kind === 'latest' ? latestVersionCount(policy) : Infinity;
+    const aspired: ServableData<string>[] = [];
+    for (const [version, child] of [...children].sort((a, b) => b[0] - a[0])) {
+      if (aspired.length >= limit) break;
+      if (wanted && !wanted.has(version)) continue;
+      const versionPath = path.join(basePath, child);
+      if (!(await isComplete(servable, versionPath, notes))) {
+        notes.push(`Version ${version} of servable ${name} at ${versionPath} is not complete yet; not loading it`);
+        continue;
+      }
+      aspired.push({ id: { name, version }, data: versionPath });
+    }
+    for (const version of wanted ?? []) {
+      if (!aspired.some(({ id }) => id.version === version)) {
+        notes.push(
+          `Version ${version} of servable ${name}, requested as a 'specific' version in its version ` +
+            `policy, was not found in ${basePath}`,
+        );
+      }
+    }
+    if (children.size === 0) {
+      notes.push(
+        `No versions of servable ${name} found under base path ${basePath}. ` +
+          `Did you forget to name your leaf directory as a number (eg. '/1/')?`,
+      );
+    }
+    return aspired;
+  }
+
+  private emitIfChanged(name: string, versions: ServableData<string>[]): void {
+    const key = JSON.stringify(versions.map(({ id, data }) => [id.version, data]));
+    if (this.emitted.get(name) === key) return;
+    this.emitted.set(name, key);
+    this.callback?.(name, versions);
+  }
+
+  /** Logs each warning once, until its condition goes away and comes back. */
+  private logNew(name: string, notes: string[]): void {
+    const previous = this.notes.get(name);
+    for (const note of notes) if (!previous?.has(note)) this.log('WARNING', note);
+    this.notes.set(name, new Set(notes));
+  }
+}
+
+/**
+ * Version number -> directory name, for the numeric subdirectories of `basePath` (following
+ * symbolic links); the error code when `basePath` cannot be read.
+ */
+async function versionDirectories(basePath: string, notes: string[]): Promise<Map<number, string> | string> {
+  let entries;
+  try {
+    entries = await fs.readdir(basePath, { withFileTypes: true });
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  }
+  const versions = new Map<number, string>();
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const version = Number(entry.name);
+    if (!Number.isSafeInteger(version)) continue;
+    if (!(await isDirectory(path.join(basePath, entry.name), entry.isDirectory(), entry.isSymbolicLink()))) continue;
+    const earlier = versions.get(version);
+    if (earlier !== undefined) {
+      notes.push(
+        `Duplicate version directories detected in ${basePath}. Version ${version} will be loaded from ` +
+          `${entry.name}, ${earlier} will be ignored.`,
+      );
+    }
+    versions.set(version, entry.name);
+  }
+  return versions;
+}
+
+/** The platform's completeness check; one that throws counts as "not complete", with a note. */
+async function isComplete(servable: ServableToMonitor, versionPath: string, notes: string[]): Promise<boolean> {
+  if (!servable.isVersionComplete) return true;
+  try {
+    return await servable.isVersionComplete(versionPath);
+  } catch (error) {
+    notes.push(`Checking whether ${versionPath} is a complete version failed: ${String(error)}`);
+    return false;
+  }
+}
+
+async function isDirectory(fullPath: string, isDirectory: boolean, isSymbolicLink: boolean): Promise<boolean> {
+  if (isDirectory || !isSymbolicLink) return isDirectory;
+  return fs.stat(fullPath).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+}
+
+function checkServables(servables: readonly ServableToMonitor[]): void {
+  const names = new Set<string>();
+  for (const { servableName } of servables) {
+    if (names.has(servableName)) throw new Error(`servable ${servableName} configured twice`);
+    names.add(servableName);
+  }
+}
+
+/**
+ * A chokidar watch over the base paths that asks for a poll shortly after anything changes
+ * under them (a version directory appears, or a file inside it): an optimization only.
+ */
+class FileSystemWatch {
+  private watcher?: FSWatcher;
+  private watched = new Set<string>();
+  private debounce?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly onChange: () => void,
+    private readonly log: Log,
+  ) {}
+
+  watch(basePaths: string[]): void {
+    if (this.closed) return;
+    this.watcher ??= watch([], { ignoreInitial: true, depth: 2, persistent: false })
+      .on('all', () => this.changed())
+      .on('error', (error) => this.log('WARNING', `File-system watch error: ${String(error)}`));
+    const wanted = new Set(basePaths);
+    const removed = [...this.watched].filter((basePath) => !wanted.has(basePath));
+    const added = [...wanted].filter((basePath) => !this.watched.has(basePath));
+    if (removed.length > 0) this.watcher.unwatch(removed);
+    if (added.length > 0) this.watcher.add(added);
+    this.watched = wanted;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.debounce);
+    await this.watcher?.close();
+  }
+
+  private changed(): void {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => !this.closed && this.onChange(), WATCH_DEBOUNCE_MS);
+    this.debounce.unref();
+  }
+}

@@ -1,0 +1,25 @@
+import type { InferenceServable } from '../servables/inference_servable';
+
+/** Settings every platform may read, from tensorflow_model_server's flags. */
+export interface PlatformOptions {
+  savedModelTags: string[];
+  intraOpThreads: number;
+  interOpThreads: number;
+}
+
+/** A loaded version as the lifecycle holds it: something to serve, and to unload once. */
+export interface LoadedServable extends InferenceServable {
+  unload(): void;
+}
+
+/**
+ * One `model_platform` of the platform config map: knows which version directories are its
+ * own and how to load one. Adding a framework means one folder under src/platforms/ and one
+ * entry in registry.ts.
+ */
+export interface Platform {
+  readonly name: string;
+  /** True when `versionDir` holds a complete version of this platform. */
+  isVersionDir(versionDir: string): boolean;
+  load(versionDir: string): Promise<LoadedServable>;
+}

@@ -1,0 +1,71 @@
+/**
+ * The "tensorflow" model_platform: SavedModel version directories, loaded by the
+ * TensorFlow addon (native/tensorflow/) and served through ModelServable.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { toServingError } from '../../errors/serving_error';
+import { type BackendAddon, type ModelHandle, loadBackendAddon } from '../../native/backend_addon';
+import { ModelServable } from '../../servables/model_servable';
+import type { SignatureMap } from '../../servables/signature';
+import type { LoadedServable, Platform, PlatformOptions } from '../platform';
+import { encodeSessionConfig } from './session_config';
+import { parseSignatureDefs } from './signatures';
+
+export const TENSORFLOW_PLATFORM_NAME = 'tensorflow';
+
+export interface TensorFlowLoadOptions {
+  /** MetaGraphDef tags to load; empty means ["serve"], as in tensorflow_model_server. */
+  tags: string[];
+  intraOpThreads?: number;
+  interOpThreads?: number;
+}
+
+export interface LoadedTensorFlowModel {
+  handle: ModelHandle;
+  signatures: SignatureMap;
+  addon: BackendAddon;
+}
+
+/** True when `versionDir` holds a SavedModel (saved_model.pb or saved_model.pbtxt). */
+export function isTensorFlowVersionDir(versionDir: string): boolean {
+  return ['saved_model.pb', 'saved_model.pbtxt'].some((file) => fs.existsSync(path.join(versionDir, file)));
+}
+
+/** Loads one SavedModel version; rejects with a ServingError carrying TensorFlow's message. */
+export async function loadTensorFlowModel(
+  versionDir: string,
+  options: TensorFlowLoadOptions,
+): Promise<LoadedTensorFlowModel> {
+  const addon = loadBackendAddon('tensorflow');
+  const loadOptions: Record<string, string | Buffer> = { tags: options.tags.join(',') };
+  const config = encodeSessionConfig(options);
+  if (config.length > 0) loadOptions.config_proto = Buffer.from(config);
+  let handle: ModelHandle;
+  try {
+    handle = await addon.load(versionDir, loadOptions);
+  } catch (error) {
+    throw toServingError(error);
+  }
+  try {
+    return { handle, signatures: parseSignatureDefs(addon.describe(handle)), addon };
+  } catch (error) {
+    addon.unload(handle);
+    throw toServingError(error);
+  }
+}
+
+export function tensorFlowPlatform(options: PlatformOptions): Platform {
+  return {
+    name: TENSORFLOW_PLATFORM_NAME,
+    isVersionDir: isTensorFlowVersionDir,
+    async load(versionDir: string): Promise<LoadedServable> {
+      const model = await loadTensorFlowModel(versionDir, {
+        tags: options.savedModelTags,
+        intraOpThreads: options.intraOpThreads,
+        interOpThreads: options.interOpThreads,
+      });
+      return new ModelServable(model.addon, model.handle, model.signatures);
+    },
+  };
+}

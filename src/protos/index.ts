@@ -1,0 +1,51 @@
+/**
+ * The proto/ tree, loaded once with protobufjs. Field names stay as written in the .proto
+ * files (snake_case), which is also what TF-Serving's REST JSON uses.
+ */
+import * as path from 'node:path';
+import * as protobuf from 'protobufjs';
+
+const PROTO_ROOT = path.resolve(__dirname, '..', '..', '..', 'proto');
+
+const FILES = [
+  'tensorflow/core/framework/tensor.proto',
+  'tensorflow/core/protobuf/meta_graph.proto',
+  'tensorflow_serving/apis/predict.proto',
+  'tensorflow_serving/apis/get_model_metadata.proto',
+  'tensorflow_serving/apis/get_model_status.proto',
+  'tensorflow_serving/apis/model_management.proto',
+  'tensorflow_serving/config/model_server_config.proto',
+  'duoserve/wire_envelopes.proto',
+];
+
+function loadRoot(): protobuf.Root {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) =>
+    target.startsWith('google/protobuf/') ? target : path.join(PROTO_ROOT, target);
+  root.loadSync(FILES, { keepCase: true });
+  root.resolveAll();
+  return root;
+}
+
+export const protoRoot = loadRoot();
+
+export function protoType(name: string): protobuf.Type {
+  return protoRoot.lookupType(name);
+}
+
+export const Protos = {
+  TensorProto: protoType('tensorflow.TensorProto'),
+  SignatureDefMap: protoType('tensorflow.serving.SignatureDefMap'),
+  MetaGraphDef: protoType('tensorflow.MetaGraphDef'),
+  PredictRequest: protoType('tensorflow.serving.PredictRequest'),
+  PredictResponse: protoType('tensorflow.serving.PredictResponse'),
+  PredictRequestEnvelope: protoType('duoserve.envelope.PredictRequestEnvelope'),
+  PredictResponseEnvelope: protoType('duoserve.envelope.PredictResponseEnvelope'),
+  GetModelMetadataRequest: protoType('tensorflow.serving.GetModelMetadataRequest'),
+  GetModelMetadataResponse: protoType('tensorflow.serving.GetModelMetadataResponse'),
+  GetModelStatusRequest: protoType('tensorflow.serving.GetModelStatusRequest'),
+  GetModelStatusResponse: protoType('tensorflow.serving.GetModelStatusResponse'),
+  ReloadConfigRequest: protoType('tensorflow.serving.ReloadConfigRequest'),
+  ReloadConfigResponse: protoType('tensorflow.serving.ReloadConfigResponse'),
+  ModelServerConfig: protoType('tensorflow.serving.ModelServerConfig'),
+};

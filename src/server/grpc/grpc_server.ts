@@ -1,0 +1,40 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Manager } from '../../core/manager';
+import { modelService, modelServiceDefinition, ReloadConfig } from './model_service';
+import { predictionService, predictionServiceDefinition } from './prediction_service';
+
+export interface GrpcServerOptions {
+  port: number;
+  socketPath?: string;
+  /** --grpc_channel_arguments, e.g. {'grpc.max_concurrent_streams': 100}. */
+  channelArguments: Record<string, string | number>;
+}
+
+// TF-Serving lifts gRPC's 4 MiB message limit to INT32_MAX for both directions.
+const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
+
+function bind(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(new Error(`cannot listen on ${address}: ${error.message}`)) : resolve(port),
+    ),
+  );
+}
+
+/** Starts PredictionService and ModelService on TCP (and the Unix socket when given). */
+export async function startGrpcServer(
+  manager: Manager,
+  options: GrpcServerOptions,
+  reloadConfig?: ReloadConfig,
+): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    ...options.channelArguments,
+  });
+  server.addService(predictionServiceDefinition, predictionService(manager));
+  server.addService(modelServiceDefinition, modelService(manager, reloadConfig));
+  const port = await bind(server, `0.0.0.0:${options.port}`);
+  if (options.socketPath) await bind(server, `unix:${options.socketPath}`);
+  return { server, port };
+}

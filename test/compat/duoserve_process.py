@@ -1,0 +1,119 @@
+"""bin/duoserve as a subprocess, started with tensorflow_model_server's own flags, for the suite.
+
+No stand-in: the suite is only meaningful against the real server with the real models, so a
+server that cannot start (or never makes every model AVAILABLE) fails the session with its log.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import requests
+from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
+
+REPO = Path(__file__).resolve().parents[2]
+DUOSERVE = REPO / "bin" / "duoserve"
+MODELS_CONFIG = REPO / "var" / "models" / "models.config"
+LOG_DIR = REPO / "var" / "compat"
+
+AVAILABLE = get_model_status_pb2.ModelVersionStatus.AVAILABLE
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def model_names(config: Path) -> list[str]:
+    """The names in a model_config_list text proto (each `config { name: "..." }`)."""
+    return re.findall(r'\bname:\s*"([^"]+)"', config.read_text())
+
+
+@dataclass
+class DuoserveProcess:
+    process: subprocess.Popen
+    grpc_target: str
+    rest_url: str
+    unix_socket: Path
+    log_path: Path
+    models: list[str]
+
+    @classmethod
+    def start(cls, unix_socket: Path) -> "DuoserveProcess":
+        for needed, how in ((DUOSERVE, "the lead's bin/duoserve"), (MODELS_CONFIG, "scripts/setup.sh")):
+            if not needed.exists():
+                raise RuntimeError(f"{needed} is missing; it comes from {how}")
+        grpc_port, rest_port = free_port(), free_port()
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log_path = LOG_DIR / "duoserve.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [str(DUOSERVE), f"--port={grpc_port}", f"--rest_api_port={rest_port}",
+                 f"--model_config_file={MODELS_CONFIG}", f"--grpc_socket_path={unix_socket}"],
+                cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                # Its own process group, so stop() also reaches children of a wrapper script.
+                start_new_session=True,
+            )
+        return cls(process, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{rest_port}",
+                   unix_socket, log_path, model_names(MODELS_CONFIG))
+
+    def log_tail(self, chars: int = 6000) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return text[-chars:]
+
+    def wait_until_available(self, timeout_s: float) -> None:
+        """Returns once both APIs answer and every model's version is AVAILABLE on both."""
+        deadline = time.monotonic() + timeout_s
+        channel = grpc.insecure_channel(self.grpc_target)
+        stub = model_service_pb2_grpc.ModelServiceStub(channel)
+        waiting_for = "the server to start"
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"bin/duoserve exited with code {self.process.returncode} "
+                                       f"while starting; its log ends:\n{self.log_tail()}")
+                waiting_for = self._first_unavailable(stub)
+                if waiting_for is None:
+                    return
+                time.sleep(0.25)
+        finally:
+            channel.close()
+        raise RuntimeError(f"bin/duoserve was not ready after {timeout_s:.0f}s (waiting for "
+                           f"{waiting_for}); its log ends:\n{self.log_tail()}")
+
+    def _first_unavailable(self, stub) -> str | None:
+        for name in self.models:
+            request = get_model_status_pb2.GetModelStatusRequest()
+            request.model_spec.name = name
+            try:
+                status = stub.GetModelStatus(request, timeout=2)
+            except grpc.RpcError as error:
+                return f"gRPC GetModelStatus({name}): {error.code().name}"
+            if not any(v.state == AVAILABLE for v in status.model_version_status):
+                return f"{name} to become AVAILABLE over gRPC"
+            try:
+                reply = requests.get(f"{self.rest_url}/v1/models/{name}", timeout=2)
+            except requests.RequestException as error:
+                return f"REST /v1/models/{name}: {type(error).__name__}"
+            states = [v.get("state") for v in reply.json().get("model_version_status", [])] if reply.ok else []
+            if "AVAILABLE" not in states:
+                return f"{name} to become AVAILABLE over REST (HTTP {reply.status_code})"
+        return None
+
+    def stop(self, grace_s: float = 15) -> None:
+        # The whole group: a wrapper script may have exited and left its node child running.
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { FileSystemSource, type FileSystemSourceOptions } from '../../src/core/file_system_source';
+import type { ServableData } from '../../src/core/servable_data';
+
+type Emission = { name: string; versions: Array<[number, string]> };
+
+let root: string;
+
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-fs-source-'));
+});
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function makeVersions(base: string, ...names: string[]): void {
+  for (const name of names) fs.mkdirSync(path.join(base, name), { recursive: true });
+}
+
+function start(options: Partial<FileSystemSourceOptions> & Pick<FileSystemSourceOptions, 'servables'>) {
+  const emissions: Emission[] = [];
+  const warnings: string[] = [];
+  const source = new FileSystemSource({
+    pollWaitSeconds: -1, // tests poll by hand unless they say otherwise
+    log: (_, message) => warnings.push(message),
+    ...options,
+  });
+  source.setAspiredVersionsCallback((name, versions: ServableData<string>[]) =>
+    emissions.push({ name, versions: versions.map(({ id, data }) => [id.version, data as string]) }),
+  );
+  return { source, emissions, warnings };
+}
+
+describe('FileSystemSource', () => {
+  it('emits the version directories the policy aspires, with their paths', async () => {
+    const base = path.join(root, 'm');
+    makeVersions(base, '1', '2', '10', 'tmp', '3x');
+    fs.writeFileSync(path.join(base, '11'), 'a file, not a version');
+    const { source, emissions } = start({
+      servables: [
+        { servableName: 'latest1', basePath: base },
+        { servableName: 'latest2', basePath: base, versionPolicy: { kind: 'latest', numVersions: 2 } },
+        { servableName: 'all', basePath: base, versionPolicy: { kind: 'all' } },
+        { servableName: 'specific', basePath: base, versionPolicy: { kind: 'specific', versions: [1, 2, 5] } },
+      ],
+    });
+    await source.poll();
+    const v = (n: number) => path.join(base, String(n));
+    assert.deepEqual(emissions, [
+      { name: 'latest1', versions: [[10, v(10)]] },
+      { name: 'latest2', versions: [[10, v(10)], [2, v(2)]] },
+      { name: 'all', versions: [[10, v(10)], [2, v(2)], [1, v(1)]] },
+      { name: 'specific', versions: [[2, v(2)], [1, v(1)]] },
+    ]);
+  });
+
+  it('follows versions appearing and disappearing, emitting only changes', async () => {
+    const base = path.join(root, 'm');
+    makeVersions(base, '1');
+    const { source, emissions } = start({ servables: [{ servableName: 'm', basePath: base }] });
+    await source.poll();
+    await source.poll();
+    makeVersions(base, '2');
+    await source.poll();
+    fs.rmSync(path.join(base, '2'), { recursive: true });
+    await source.poll();
+    fs.rmSync(path.join(base, '1'), { recursive: true });
+    await source.poll();
+    assert.deepEqual(
+      emissions.map(({ versions }) => versions.map(([version]) => version)),
+      [[1], [2], [1], []],
+    );
+  });
+
+  it('warns about a missing base path once, emits nothing for it, and picks it up once it exists', async () => {
+    const base = path.join(root, 'later');
+    const { source, emissions, warnings } = start({ servables: [{ servableName: 'm', basePath: base }] });
+    await source.poll();
+    await source.poll();
+    assert.deepEqual(emissions, []);
+    assert.equal(warnings.filter((line) => line.startsWith('Could not find base path')).length, 1);
+    makeVersions(base, '7');
+    await source.poll();
+    assert.deepEqual(emissions, [{ name: 'm', versions: [[7, path.join(base, '7')]] }]);
+  });
+
+  it('skips version directories its completeness check rejects, until they are complete', async () => {
+    const base = path.join(root, 'm');
+    makeVersions(base, '1', '2');
+    fs.writeFileSync(path.join(base, '1', 'DONE'), '');
+    const { source, emissions } = start({
+      servables: [
+        { servableName: 'm', basePath: base, isVersionComplete: (dir) => fs.existsSync(path.join(dir, 'DONE')) },
+      ],
+    });
+    await source.poll();
+    fs.writeFileSync(path.join(base, '2', 'DONE'), '');
+    await source.poll();
+    assert.deepEqual(
+      emissions.map(({ versions }) => versions.map(([version]) => version)),
+      [[1], [2]],
+    );
+  });
+
+  it('reconfigures: a removed servable gets an empty set, a new one is polled at once', async () => {
+    const a = path.join(root, 'a');
+    const b = path.join(root, 'b');
+    makeVersions(a, '1');
+    makeVersions(b, '4', '5');
+    const { source, emissions } = start({ servables: [{ servableName: 'a', basePath: a }] });
+    await source.poll();
+    await source.updateConfig([{ servableName: 'b', basePath: b, versionPolicy: { kind: 'all' } }]);
+    assert.deepEqual(
+      emissions.map(({ name, versions }) => [name, versions.map(([version]) => version)]),
+      [
+        ['a', [1]],
+        ['a', []],
+        ['b', [5, 4]],
+      ],
+    );
+  });
+
+  it('with poll wait 0 polls exactly once', async () => {
+    const base = path.join(root, 'm');
+    makeVersions(base, '1');
+    const { source, emissions } = start({ servables: [{ servableName: 'm', basePath: base }], pollWaitSeconds: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    makeVersions(base, '2');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(emissions, [{ name: 'm', versions: [[1, path.join(base, '1')]] }]);
+    await source.stop();
+  });
+
+  it('polls every poll wait seconds', async () => {
+    const base = path.join(root, 'm');
+    makeVersions(base, '1');
+    const { source, emissions } = start({ servables: [{ servableName: 'm', basePath: base }], pollWaitSeconds: 0.05 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    makeVersions(base, '2');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await source.stop();
+    assert.deepEqual(
+      emissions.map(({ versions }) => versions.map(([version]) => version)),
+      [[1], [2]],
+    );
+  });
+
+  it('with watch on, re-polls soon after a change, long before the next periodic poll', async () => {
+    const base = path.join(root, 'm');
+    makeVersions(base, '1');
+    const { source, emissions } = start({
+      servables: [{ servableName: 'm', basePath: base }],
+      pollWaitSeconds: 3600,
+      watch: true,
+    });
+    await source.poll();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let the watch settle
+    makeVersions(base, '2');
+    const deadline = Date.now() + 5000;
+    while (emissions.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    await source.stop();
+    assert.deepEqual(
+      emissions.map(({ versions }) => versions.map(([version]) => version)),
+      [[1], [2]],
+    );
+  });
+});

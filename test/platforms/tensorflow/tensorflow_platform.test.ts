@@ -1,0 +1,131 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ServingError } from '../../../src/errors/serving_error';
+import { loadBackendAddon } from '../../../src/native/backend_addon';
+import { encodeSessionConfig } from '../../../src/platforms/tensorflow/session_config';
+import {
+  isTensorFlowVersionDir,
+  loadTensorFlowModel,
+  tensorFlowPlatform,
+} from '../../../src/platforms/tensorflow/tensorflow_platform';
+import { readReference, versionDir } from './fixtures';
+import { assertTensorMatches, fieldsSource, plainOutput } from './tensors';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-tf-platform-'));
+after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+async function rejection(promise: Promise<unknown>): Promise<ServingError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ServingError, `not a ServingError: ${error}`);
+    return error;
+  }
+  assert.fail('expected a rejection');
+}
+
+describe('isTensorFlowVersionDir', () => {
+  test('a SavedModel directory', () => assert.equal(isTensorFlowVersionDir(versionDir('keras_dense')), true));
+  test('saved_model.pbtxt counts too', () => {
+    const dir = fs.mkdtempSync(path.join(scratch, 'pbtxt-'));
+    fs.writeFileSync(path.join(dir, 'saved_model.pbtxt'), '');
+    assert.equal(isTensorFlowVersionDir(dir), true);
+  });
+  test('an empty or missing directory', () => {
+    assert.equal(isTensorFlowVersionDir(fs.mkdtempSync(path.join(scratch, 'empty-'))), false);
+    assert.equal(isTensorFlowVersionDir(path.join(scratch, 'nowhere')), false);
+  });
+});
+
+describe('encodeSessionConfig', () => {
+  test('writes intra_op (field 2) and inter_op (field 5) parallelism', () => {
+    assert.deepEqual([...encodeSessionConfig({ intraOpThreads: 4, interOpThreads: 2 })], [0x10, 4, 0x28, 2]);
+    assert.deepEqual([...encodeSessionConfig({ interOpThreads: 300 })], [0x28, 0xac, 0x02]);
+  });
+  test('is empty when TensorFlow picks both', () => {
+    assert.equal(encodeSessionConfig({}).length, 0);
+    assert.equal(encodeSessionConfig({ intraOpThreads: 0, interOpThreads: 0 }).length, 0);
+  });
+  test('rejects counts that are not non-negative int32', () => {
+    for (const bad of [-1, 1.5, 2 ** 31]) {
+      assert.throws(() => encodeSessionConfig({ intraOpThreads: bad }), { code: 'INVALID_ARGUMENT' });
+    }
+  });
+});
+
+describe('loadTensorFlowModel', () => {
+  test('loads with explicit thread pools and runs', async () => {
+    const model = await loadTensorFlowModel(versionDir('two_signatures'), {
+      tags: ['serve'],
+      intraOpThreads: 2,
+      interOpThreads: 1,
+    });
+    try {
+      const reference = readReference('two_signatures').cases[0];
+      const results = await model.addon.run(
+        model.handle,
+        [['serving_default_x:0', fieldsSource(reference.inputs.x)]],
+        ['StatefulPartitionedCall:1'],
+        'host',
+      );
+      assertTensorMatches(plainOutput(results[0][1]), reference.outputs.y, 'y');
+    } finally {
+      model.addon.unload(model.handle);
+    }
+  });
+
+  test('a directory without a SavedModel is a clear NOT_FOUND, and the process goes on', async () => {
+    const empty = fs.mkdtempSync(path.join(scratch, 'not-a-model-'));
+    const error = await rejection(loadTensorFlowModel(empty, { tags: ['serve'] }));
+    assert.equal(error.code, 'NOT_FOUND');
+    assert.match(error.message, /SavedModel/);
+    assert.ok(error.message.includes(empty), error.message);
+    const model = await loadTensorFlowModel(versionDir('keras_dense'), { tags: [] });
+    model.addon.unload(model.handle);
+  });
+
+  test('a corrupt saved_model.pb is an error, not a crash', async () => {
+    const dir = fs.mkdtempSync(path.join(scratch, 'corrupt-'));
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), Buffer.from('definitely not a protobuf \xff\xff\xff'));
+    const error = await rejection(loadTensorFlowModel(dir, { tags: ['serve'] }));
+    assert.notEqual(error.code, 'OK');
+    assert.ok(error.message.length > 0);
+  });
+
+  test('tags no MetaGraphDef carries', async () => {
+    const error = await rejection(loadTensorFlowModel(versionDir('two_signatures'), { tags: ['serve', 'gpu'] }));
+    assert.equal(error.code, 'NOT_FOUND');
+    assert.match(error.message, /tags/);
+  });
+
+  test('a config_proto that is not a ConfigProto is INVALID_ARGUMENT', async () => {
+    const addon = loadBackendAddon('tensorflow');
+    await assert.rejects(addon.load(versionDir('two_signatures'), { config_proto: Buffer.from([0xff, 0xff, 0xff]) }), {
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+});
+
+describe('tensorFlowPlatform', () => {
+  test('loads a version as a servable that runs signatures by alias', async () => {
+    const platform = tensorFlowPlatform({ savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 });
+    assert.equal(platform.name, 'tensorflow');
+    assert.equal(platform.isVersionDir(versionDir('two_signatures')), true);
+    const servable = await platform.load(versionDir('two_signatures'));
+    try {
+      const reference = readReference('two_signatures').cases.find((c) => c.signature === 'add')!;
+      const outputs = await servable.run({
+        signatureName: 'add',
+        inputs: new Map(Object.entries(reference.inputs).map(([alias, t]) => [alias, fieldsSource(t)])),
+        outputFilter: [],
+        encoding: 'fields',
+      });
+      assertTensorMatches(plainOutput(outputs.get('sum')!), reference.outputs.sum, 'sum');
+    } finally {
+      servable.unload();
+    }
+  });
+});
