@@ -6,6 +6,9 @@ namespace duo::tf {
 
 namespace {
 
+static_assert(TF_INVALID_ARGUMENT == static_cast<int>(Code::kInvalidArgument) &&
+              TF_NOT_FOUND == static_cast<int>(Code::kNotFound) && TF_DATA_LOSS == static_cast<int>(Code::kDataLoss));
+
 Code ToCode(TF_Code code) {
   const int value = static_cast<int>(code);
   // TF_UNAUTHENTICATED (16) has no counterpart in duo::Code; nothing on the serving path

@@ -10,6 +10,16 @@ namespace duo::tf {
 
 namespace {
 
+// DType is numbered as tensorflow.DataType, and so is TF_DataType: casts are the mapping.
+static_assert(TF_FLOAT == static_cast<int>(DType::kFloat) && TF_DOUBLE == static_cast<int>(DType::kDouble) &&
+              TF_INT32 == static_cast<int>(DType::kInt32) && TF_UINT8 == static_cast<int>(DType::kUInt8) &&
+              TF_INT16 == static_cast<int>(DType::kInt16) && TF_INT8 == static_cast<int>(DType::kInt8) &&
+              TF_STRING == static_cast<int>(DType::kString) && TF_COMPLEX64 == static_cast<int>(DType::kComplex64) &&
+              TF_INT64 == static_cast<int>(DType::kInt64) && TF_BOOL == static_cast<int>(DType::kBool) &&
+              TF_BFLOAT16 == static_cast<int>(DType::kBFloat16) && TF_UINT16 == static_cast<int>(DType::kUInt16) &&
+              TF_COMPLEX128 == static_cast<int>(DType::kComplex128) && TF_HALF == static_cast<int>(DType::kHalf) &&
+              TF_UINT32 == static_cast<int>(DType::kUInt32) && TF_UINT64 == static_cast<int>(DType::kUInt64));
+
 bool IsCarried(DType dtype) { return IsSupportedDType(static_cast<int32_t>(dtype)); }
 
 Status StringsToTfTensor(const HostTensor& host, int64_t elements, TensorPtr* out) {

@@ -51,20 +51,22 @@ interface MessageShape {
 
 const shapes = new WeakMap<protobuf.Type, MessageShape>();
 
+/** Field shapes are built on first use: message types may contain themselves. */
 function messageShape(type: protobuf.Type): MessageShape {
-  let shape = shapes.get(type);
-  if (shape === undefined) {
-    const fields = new Map<string, FieldShape>();
-    shape = { fullName: type.fullName.replace(/^\./, ''), field: (name) => fields.get(name) ?? lazyField(name) };
-    const lazyField = (name: string): FieldShape | undefined => {
-      const field = type.fields[name];
-      if (field === undefined) return undefined;
-      const built = fieldShape(field.resolve(), shape!.fullName);
-      fields.set(name, built);
-      return built;
-    };
-    shapes.set(type, shape);
-  }
+  const cached = shapes.get(type);
+  if (cached !== undefined) return cached;
+  const fullName = type.fullName.replace(/^\./, '');
+  const fields = new Map<string, FieldShape>();
+  const shape: MessageShape = {
+    fullName,
+    field(name) {
+      if (!fields.has(name) && Object.prototype.hasOwnProperty.call(type.fields, name)) {
+        fields.set(name, fieldShape(type.fields[name].resolve(), fullName));
+      }
+      return fields.get(name);
+    },
+  };
+  shapes.set(type, shape);
   return shape;
 }
 
@@ -102,6 +104,7 @@ const INTEGER_RANGES: Record<string, readonly [bigint, bigint]> = {
   uint64: [0n, 2n ** 64n - 1n],
   fixed64: [0n, 2n ** 64n - 1n],
 };
+const CLOSERS: Record<string, string | undefined> = { '{': '}', '<': '>' };
 const LONG_TYPES = new Set(['int64', 'sint64', 'sfixed64', 'uint64', 'fixed64']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -182,7 +185,7 @@ class Parser {
   private parseValue(field: FieldShape): unknown {
     if (field.type === 'message') {
       const open = this.tokens.next();
-      const closer = open.kind === 'symbol' ? { '{': '}', '<': '>' }[open.text] : undefined;
+      const closer = open.kind === 'symbol' ? CLOSERS[open.text] : undefined;
       if (closer === undefined) throw this.fail(open, `expected '{' or '<' to open '${field.name}', got ${describe(open)}`);
       return this.parseMessage(field.map?.entry ?? field.message!, closer);
     }
@@ -221,6 +224,7 @@ class Parser {
 
   private parseEnum(field: FieldShape): number {
     const enumType = field.enumType!;
+    const start = this.tokens.peek();
     const negative = this.tokens.trySymbol('-');
     const token = this.tokens.next();
     if (token.kind === 'identifier' && !negative) {
@@ -231,7 +235,7 @@ class Parser {
       return value;
     }
     // A number is kept even when the enum has no such value: proto3 enums are open.
-    if (token.kind === 'integer') return Number(this.checkRange(field, token, negative, INTEGER_RANGES.int32));
+    if (token.kind === 'integer') return Number(this.checkRange(field, start, token, negative, INTEGER_RANGES.int32));
     throw this.fail(token, `expected an enum value name or number for '${field.name}', got ${describe(token)}`);
   }
 
@@ -252,19 +256,26 @@ class Parser {
   private parseInteger(field: FieldShape): number | string {
     const range = INTEGER_RANGES[field.type];
     if (range === undefined) throw new Error(`text format: unhandled field type ${field.type}`);
+    const start = this.tokens.peek();
     const negative = this.tokens.trySymbol('-');
     const token = this.tokens.next();
     if (token.kind !== 'integer') {
       throw this.fail(token, `expected an integer for ${field.type} field '${field.name}', got ${describe(token)}`);
     }
-    const value = this.checkRange(field, token, negative, range);
+    const value = this.checkRange(field, start, token, negative, range);
     return LONG_TYPES.has(field.type) ? value.toString() : Number(value);
   }
 
-  private checkRange(field: FieldShape, token: Token, negative: boolean, [min, max]: readonly [bigint, bigint]): bigint {
+  private checkRange(
+    field: FieldShape,
+    start: Position,
+    token: Token,
+    negative: boolean,
+    [min, max]: readonly [bigint, bigint],
+  ): bigint {
     const value = (negative ? -1n : 1n) * integerValue(token.text);
     if (value < min || value > max) {
-      throw this.fail(token, `${negative ? '-' : ''}${token.text} is out of range for ${field.type} field '${field.name}'`);
+      throw this.fail(start, `${negative ? '-' : ''}${token.text} is out of range for ${field.type} field '${field.name}'`);
     }
     return value;
   }

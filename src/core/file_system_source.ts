@@ -1,6 +1,6 @@
-import { watch, type FSWatcher } from 'chokidar';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { FileSystemWatch } from './file_system_watch';
 import { consoleLog, type Log } from './log';
 import type { ServableData } from './servable_data';
 import { DEFAULT_VERSION_POLICY, latestVersionCount, type ServableVersionPolicy } from './servable_version_policy';
@@ -35,8 +35,6 @@ export interface FileSystemSourceOptions {
   watch?: boolean;
   log?: Log;
 }
-
-const WATCH_DEBOUNCE_MS = 100;
 
 /**
  * The file-system source (TF-Serving's FileSystemStoragePathSource): polls each servable's
@@ -248,46 +246,5 @@ function checkServables(servables: readonly ServableToMonitor[]): void {
   for (const { servableName } of servables) {
     if (names.has(servableName)) throw new Error(`servable ${servableName} configured twice`);
     names.add(servableName);
-  }
-}
-
-/**
- * A chokidar watch over the base paths that asks for a poll shortly after anything changes
- * under them (a version directory appears, or a file inside it): an optimization only.
- */
-class FileSystemWatch {
-  private watcher?: FSWatcher;
-  private watched = new Set<string>();
-  private debounce?: NodeJS.Timeout;
-  private closed = false;
-
-  constructor(
-    private readonly onChange: () => void,
-    private readonly log: Log,
-  ) {}
-
-  watch(basePaths: string[]): void {
-    if (this.closed) return;
-    this.watcher ??= watch([], { ignoreInitial: true, depth: 2, persistent: false })
-      .on('all', () => this.changed())
-      .on('error', (error) => this.log('WARNING', `File-system watch error: ${String(error)}`));
-    const wanted = new Set(basePaths);
-    const removed = [...this.watched].filter((basePath) => !wanted.has(basePath));
-    const added = [...wanted].filter((basePath) => !this.watched.has(basePath));
-    if (removed.length > 0) this.watcher.unwatch(removed);
-    if (added.length > 0) this.watcher.add(added);
-    this.watched = wanted;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.debounce);
-    await this.watcher?.close();
-  }
-
-  private changed(): void {
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => !this.closed && this.onChange(), WATCH_DEBOUNCE_MS);
-    this.debounce.unref();
   }
 }

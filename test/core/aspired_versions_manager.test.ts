@@ -4,6 +4,7 @@ import { AspiredVersionsManager, type AspiredVersionsManagerOptions } from '../.
 import type { Loader } from '../../src/core/loader';
 import { silentLog } from '../../src/core/log';
 import { ResourcePreservingPolicy } from '../../src/core/resource_preserving_policy';
+import type { ServableRequest } from '../../src/core/servable_request';
 import { connectSourceToTarget } from '../../src/core/target';
 import { ServingError } from '../../src/errors/serving_error';
 import { FakeLoader } from './fakes/fake_loader';
@@ -22,6 +23,13 @@ function setUp(options: AspiredVersionsManagerOptions = {}) {
     manager.monitor.waitForState({ name, version }, 'AVAILABLE', WAIT_MS);
   const ended = (name: string, version: number) => manager.monitor.waitForState({ name, version }, 'END', WAIT_MS);
   return { manager, source, transitions, available, ended };
+}
+
+/** The version a request is served by now (the handle is released at once). */
+function servingVersion(manager: AspiredVersionsManager, request: ServableRequest): number {
+  const handle = manager.getServableHandle(request);
+  handle.release();
+  return handle.id.version;
 }
 
 function servingError(call: () => unknown): ServingError {
@@ -79,12 +87,10 @@ describe('AspiredVersionsManager', () => {
     await available('m', 1);
     source.aspire('m', [[2, new FakeLoader('2', { loadDelayMs: 30 })]]);
     // While 2 loads, 1 still serves.
-    const during = manager.getServableHandle({ name: 'm' });
-    assert.equal(during.id.version, 1);
-    during.release();
+    assert.equal(servingVersion(manager, { name: 'm' }), 1);
     await ended('m', 1);
     assert.ok(transitions.indexOf('AVAILABLE 2') < transitions.indexOf('UNLOADING 1'), transitions.join(', '));
-    assert.equal(manager.getServableHandle({ name: 'm' }).id.version, 2);
+    assert.equal(servingVersion(manager, { name: 'm' }), 2);
   });
 
   it('resource-preserving: the old version has finished unloading before the new one starts LOADING', async () => {
@@ -94,7 +100,7 @@ describe('AspiredVersionsManager', () => {
     source.aspire('m', [[2, new FakeLoader('2')]]);
     await available('m', 2);
     assert.ok(transitions.indexOf('END 1') < transitions.indexOf('LOADING 2'), transitions.join(', '));
-    assert.equal(manager.getServableHandle({ name: 'm' }).id.version, 2);
+    assert.equal(servingVersion(manager, { name: 'm' }), 2);
   });
 
   it('a failing load ends with its error and leaves the serving version serving', async () => {
@@ -107,9 +113,7 @@ describe('AspiredVersionsManager', () => {
     assert.equal(end.error?.code, 'DATA_LOSS');
     assert.equal(end.error?.message, 'bad file');
     assert.equal(manager.monitor.getState({ name: 'm', version: 1 })?.state, 'AVAILABLE');
-    const handle = manager.getServableHandle({ name: 'm' });
-    assert.equal(handle.id.version, 1);
-    handle.release();
+    assert.equal(servingVersion(manager, { name: 'm' }), 1);
     // The same set again does not retry the failed version.
     source.aspire('m', [[2, new FakeLoader('2b')]]);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -188,15 +192,15 @@ describe('AspiredVersionsManager', () => {
     ]);
     await Promise.all([available('m', 1), available('m', 2)]);
     manager.setVersionLabels(new Map([['m', new Map([['stable', 1], ['canary', 2], ['gone', 7]])]]));
-    assert.equal(manager.getServableHandle({ name: 'm', label: 'stable' }).id.version, 1);
-    assert.equal(manager.getServableHandle({ name: 'm', label: 'canary' }).id.version, 2);
+    assert.equal(servingVersion(manager, { name: 'm', label: 'stable' }), 1);
+    assert.equal(servingVersion(manager, { name: 'm', label: 'canary' }), 2);
     const unknown = servingError(() => manager.getServableHandle({ name: 'm', label: 'beta' }));
     assert.equal(unknown.code, 'INVALID_ARGUMENT');
     assert.equal(unknown.message, 'Unrecognized servable version label: beta');
     const unavailable = servingError(() => manager.getServableHandle({ name: 'm', label: 'gone' }));
     assert.equal(unavailable.message, 'Servable not found for request: Specific(m, 7)');
     manager.setVersionLabels(new Map([['m', new Map([['stable', 2]])]]));
-    assert.equal(manager.getServableHandle({ name: 'm', label: 'stable' }).id.version, 2);
+    assert.equal(servingVersion(manager, { name: 'm', label: 'stable' }), 2);
     assert.equal(manager.resolveVersionLabel('m', 'stable'), 2);
   });
 
@@ -243,7 +247,7 @@ describe('AspiredVersionsManager', () => {
     two.finishLoad();
     await manager.monitor.waitForState({ name: 'm', version: 2 }, 'END', WAIT_MS);
     assert.deepEqual(one.calls, ['load']);
-    assert.equal(manager.getServableHandle({ name: 'm' }).id.version, 1);
+    assert.equal(servingVersion(manager, { name: 'm' }), 1);
   });
 
   it('shutdown() unloads every version', async () => {

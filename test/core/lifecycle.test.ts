@@ -37,7 +37,9 @@ it('serves the versions that appear in a directory and unloads the ones that go'
     fs.mkdirSync(path.join(root, '2'));
     await source.poll();
     await manager.monitor.waitForState({ name: 'm', version: 1 }, 'END', 2000);
-    assert.equal(manager.getServableHandle({ name: 'm' }).id.version, 2);
+    const newer = manager.getServableHandle({ name: 'm' });
+    assert.equal(newer.id.version, 2);
+    newer.release();
     assert.ok(states.indexOf('AVAILABLE 2') < states.indexOf('UNLOADING 1'));
 
     fs.rmSync(path.join(root, '2'), { recursive: true });

@@ -1,15 +1,19 @@
 /**
- * The `pytorch` platform's loading step: a version directory (model.pt for TorchScript; a
- * *.pt2 AOTInductor package, not served yet) becomes a native model handle plus its
- * SignatureMap. The source adapter and servable build on this.
+ * The "pytorch" model_platform: a version directory (model.pt for TorchScript; a *.pt2
+ * AOTInductor package, not served yet) loaded by the PyTorch addon (native/pytorch/) and
+ * served through ModelServable.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { invalidArgument, toServingError } from '../../errors/serving_error';
 import { BackendAddon, loadBackendAddon, ModelHandle } from '../../native/backend_addon';
+import { ModelServable } from '../../servables/model_servable';
 import { SignatureMap } from '../../servables/signature';
+import type { LoadedServable, Platform } from '../platform';
 import { buildPyTorchSignatures, parseDescription, SIGNATURE_FILE } from './signatures';
+
+export const PYTORCH_PLATFORM_NAME = 'pytorch';
 
 export interface LoadedPyTorchModel {
   handle: ModelHandle;
@@ -66,4 +70,16 @@ async function readSignatureFile(versionDir: string): Promise<unknown> {
   } catch (error) {
     throw invalidArgument(`${file} is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** The platform entry for registry.ts. The addon reads no load options yet. */
+export function pyTorchPlatform(): Platform {
+  return {
+    name: PYTORCH_PLATFORM_NAME,
+    isVersionDir: isPyTorchVersionDir,
+    async load(versionDir: string): Promise<LoadedServable> {
+      const model = await loadPyTorchModel(versionDir);
+      return new ModelServable(model.addon, model.handle, model.signatures);
+    },
+  };
 }

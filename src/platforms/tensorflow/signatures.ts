@@ -48,15 +48,15 @@ function readMessage<T>(reader: Reader, read: (reader: Reader, end: number) => T
 function readMapEntry<T>(reader: Reader, readValue: (reader: Reader, end: number) => T): [string, T] {
   return readMessage(reader, (r, end) => {
     let key = '';
-    let value: T | undefined;
+    let value: { read: T } | undefined; // boxed: a value reader may return null
     readFields(r, end, (field, wireType) => {
       if (wireType !== WIRE_BYTES) return false;
       if (field === MAP_KEY) key = r.string();
-      else if (field === MAP_VALUE) value = readMessage(r, readValue);
+      else if (field === MAP_VALUE) value = { read: readMessage(r, readValue) };
       else return false;
       return true;
     });
-    return [key, value ?? readValue(Reader.create(new Uint8Array(0)), 0)];
+    return [key, value ? value.read : readValue(Reader.create(new Uint8Array(0)), 0)];
   });
 }
 

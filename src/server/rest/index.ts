@@ -1,0 +1,41 @@
+/**
+ * TF-Serving's REST API as one encapsulated fastify plugin: model status, model metadata
+ * and predict, with TF-Serving's bodies, messages and status codes. Inside it every body is
+ * read as text (request_body.ts) and every error becomes {"error": ...} (rest_errors.ts);
+ * routes registered elsewhere on the same fastify instance are unaffected.
+ */
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Manager } from '../../core/manager';
+import { malformedRequestRoute } from './malformed_request_route';
+import { modelMetadataRoute } from './model_metadata_route';
+import { modelStatusRoute } from './model_status_route';
+import { predictRoute } from './predict_route';
+import { acceptAnyBodyAsText, DEFAULT_BODY_LIMIT } from './request_body';
+import { restErrorHandler } from './rest_errors';
+import type { RestRouteDeps } from './route_deps';
+
+export interface RestApiOptions extends RestRouteDeps {
+  /** Largest request body in bytes (default DEFAULT_BODY_LIMIT). */
+  bodyLimit?: number;
+}
+
+export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) => {
+  acceptAnyBodyAsText(app, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  app.setErrorHandler(restErrorHandler);
+  const deps: RestRouteDeps = { manager: options.manager, timeoutMs: options.timeoutMs };
+  await app.register(modelStatusRoute, deps);
+  await app.register(modelMetadataRoute, deps);
+  await app.register(predictRoute, deps);
+  await app.register(malformedRequestRoute);
+};
+
+/** Registers the REST API on `app`; await it (or app.ready()) before listening. */
+export function registerRestRoutes(
+  app: FastifyInstance,
+  deps: { manager: Manager },
+  options: Omit<RestApiOptions, 'manager'> = {},
+) {
+  return app.register(restApi, { ...options, manager: deps.manager });
+}
+
+export { DEFAULT_BODY_LIMIT } from './request_body';

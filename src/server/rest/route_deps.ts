@@ -1,0 +1,8 @@
+import type { Manager } from '../../core/manager';
+
+/** What every REST route plugin is given (the composition root builds it once). */
+export interface RestRouteDeps {
+  manager: Manager;
+  /** --rest_api_timeout_in_ms: deadline of one model run; 0 or absent: none. */
+  timeoutMs?: number;
+}

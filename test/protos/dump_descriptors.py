@@ -1,0 +1,176 @@
+"""The official TF-Serving / TensorFlow protos, as the stock Python packages define them.
+
+Tooling for test/protos/wire_compat.test.ts and test/config/text_format_official.test.ts.
+Prints JSON on stdout:
+
+  describe NAME...           fields and oneofs of each message NAME, values of each enum
+                             NAME, methods of each service NAME
+  encode-predict             base64 of a PredictRequest built with the stock classes
+  decode NAME BASE64         a NAME message parsed from BASE64, as MessageToDict JSON
+  text-to-json NAME          stdin parsed by protobuf's text_format as NAME, as MessageToDict JSON
+                             (or {"error": ...} when text_format rejects it)
+"""
+import base64
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from google.protobuf import descriptor_pool, json_format, message_factory, text_format  # noqa: E402
+from google.protobuf.descriptor import FieldDescriptor  # noqa: E402
+
+# Importing these registers every file duoserve's proto/ tree mirrors in the default pool.
+from tensorflow_serving.apis import (  # noqa: E402,F401
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_management_pb2,
+    model_service_pb2,
+    predict_pb2,
+    prediction_service_pb2,
+)
+from tensorflow_serving.config import model_server_config_pb2  # noqa: E402,F401
+from tensorflow.core.framework import tensor_pb2, types_pb2  # noqa: E402
+
+POOL = descriptor_pool.Default()
+
+TYPE_NAMES = {
+    value: name[len("TYPE_"):].lower()
+    for name, value in vars(FieldDescriptor).items()
+    if name.startswith("TYPE_")
+}
+
+
+def field_type(field):
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return {"type": "message", "typeName": field.message_type.full_name}
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        return {"type": "enum", "typeName": field.enum_type.full_name}
+    return {"type": TYPE_NAMES[field.type], "typeName": None}
+
+
+def is_repeated(field):
+    if hasattr(field, "is_repeated"):
+        return field.is_repeated
+    return field.label == FieldDescriptor.LABEL_REPEATED
+
+
+def real_oneof(field):
+    """The oneof a field belongs to, leaving out proto3 `optional`'s synthetic one."""
+    oneof = field.containing_oneof
+    if oneof is None:
+        return None
+    if len(oneof.fields) == 1 and oneof.name == "_" + field.name:
+        return None
+    return oneof.name
+
+
+def describe_field(field):
+    entry = {
+        "number": field.number,
+        "name": field.name,
+        "repeated": is_repeated(field),
+        "oneof": real_oneof(field),
+        "packed": bool(getattr(field, "is_packed", False)),
+        "map": None,
+        **field_type(field),
+    }
+    message_type = field.message_type
+    if message_type is not None and message_type.GetOptions().map_entry:
+        key, value = message_type.fields_by_name["key"], message_type.fields_by_name["value"]
+        entry["map"] = {"keyType": field_type(key)["type"], "value": field_type(value)}
+    return entry
+
+
+def describe(name):
+    try:
+        message = POOL.FindMessageTypeByName(name)
+    except KeyError:
+        message = None
+    if message is not None:
+        return "messages", {
+            "file": message.file.name,
+            "fields": [describe_field(f) for f in message.fields],
+        }
+    try:
+        enum = POOL.FindEnumTypeByName(name)
+        return "enums", {"file": enum.file.name, "values": {v.name: v.number for v in enum.values}}
+    except KeyError:
+        pass
+    try:
+        service = POOL.FindServiceByName(name)
+    except KeyError:
+        return "missing", None
+    return "services", {
+        "file": service.file.name,
+        "methods": {
+            m.name: {"input": m.input_type.full_name, "output": m.output_type.full_name}
+            for m in service.methods
+        },
+    }
+
+
+def message_class(name):
+    return message_factory.GetMessageClass(POOL.FindMessageTypeByName(name))
+
+
+def to_json(message):
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def sample_predict_request():
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "half_plus_two"
+    request.model_spec.version.value = 3
+    request.model_spec.signature_name = "serving_default"
+    x = request.inputs["x"]
+    x.dtype = types_pb2.DT_FLOAT
+    x.tensor_shape.dim.add().size = 2
+    x.tensor_shape.dim.add().size = 1
+    x.float_val.extend([1.5, -2.0])
+    s = request.inputs["s"]
+    s.dtype = types_pb2.DT_STRING
+    s.tensor_shape.dim.add().size = 2
+    s.string_val.extend([b"a", b"\xff\x00"])
+    i = request.inputs["i"]
+    i.dtype = types_pb2.DT_INT64
+    i.tensor_shape.dim.add().size = 1
+    i.int64_val.append(2**40 + 1)
+    c = request.inputs["c"]
+    c.dtype = types_pb2.DT_INT32
+    c.tensor_shape.dim.add().size = 2
+    c.tensor_content = (7).to_bytes(4, "little") + (-1).to_bytes(4, "little", signed=True)
+    request.output_filter.append("y")
+    return request
+
+
+def main(argv):
+    command = argv[1]
+    if command == "describe":
+        result = {"messages": {}, "enums": {}, "services": {}, "missing": []}
+        for name in argv[2:]:
+            kind, value = describe(name)
+            if kind == "missing":
+                result["missing"].append(name)
+            else:
+                result[kind][name] = value
+    elif command == "encode-predict":
+        result = base64.b64encode(sample_predict_request().SerializeToString()).decode()
+    elif command == "decode":
+        message = message_class(argv[2])()
+        message.ParseFromString(base64.b64decode(argv[3]))
+        result = to_json(message)
+    elif command == "text-to-json":
+        message = message_class(argv[2])()
+        try:
+            text_format.Parse(sys.stdin.read(), message)
+            result = {"message": to_json(message)}
+        except text_format.ParseError as error:
+            result = {"error": str(error)}
+    else:
+        raise SystemExit(f"unknown command {command}")
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

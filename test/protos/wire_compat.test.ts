@@ -1,0 +1,330 @@
+/**
+ * proto/ is written here from wire facts; this proves it matches the official descriptors of the
+ * stock tensorflow-serving-api / tensorflow Python packages: every field we declare has the
+ * official number, name, type, cardinality and oneof, every enum value its official number,
+ * and every official field we leave out is listed below with the reason. Bytes then travel
+ * both ways between the stock Python classes and protobufjs.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as path from 'node:path';
+import * as protobuf from 'protobufjs';
+import { Protos, protoRoot } from '../../src/protos';
+import { official, OfficialDescriptors, OfficialField, PROTO_DIR } from './official_protos';
+
+/** Official fields proto/ leaves out on purpose: protobufjs skips them as unknown fields. */
+const OMITTED_FIELDS: Record<string, Record<number, string>> = {
+  'tensorflow.serving.PredictRequest': {
+    5: 'predict_streamed_options: streaming Predict, not served',
+    6: 'client_id: streaming Predict, not served',
+    7: 'request_options: streaming Predict options, not read',
+  },
+  'tensorflow.TensorProto': {
+    14: 'resource_handle_val: DT_RESOURCE tensors are not carried',
+    15: 'variant_val: DT_VARIANT tensors are not carried',
+  },
+  'tensorflow.MetaGraphDef': {
+    1: 'meta_info_def: serving reads only signature_def',
+    2: 'graph_def: serving reads only signature_def',
+    3: 'saver_def: serving reads only signature_def',
+    4: 'collection_def: serving reads only signature_def',
+    6: 'asset_file_def: serving reads only signature_def',
+    7: 'object_graph_def: serving reads only signature_def',
+  },
+  'tensorflow.TensorInfo.CompositeTensor': {
+    1: 'type_spec: composite tensors are described by their components only',
+  },
+};
+
+/** Enums of which proto/ declares only part; proto3 enums are open, so other numbers still decode. */
+const ENUMS_WITH_OMITTED_VALUES: Record<string, string> = {
+  'tensorflow.DataType': 'only the dtypes duoserve carries (no float8/int4 or *_REF values)',
+  'tensorflow.error.Code': 'the reserved DO_NOT_USE_... sentinel is left out',
+};
+
+/** Official RPCs proto/ does not declare yet; grpc answers them UNIMPLEMENTED. */
+const OMITTED_METHODS: Record<string, Record<string, string>> = {
+  'tensorflow.serving.PredictionService': {
+    Classify: 'needs the tf.Example protos, not written yet',
+    Regress: 'needs the tf.Example protos, not written yet',
+    MultiInference: 'needs the tf.Example protos, not written yet',
+  },
+};
+
+/** Our envelopes must be wire-identical to these official messages. */
+const ENVELOPES: Record<string, string> = {
+  'duoserve.envelope.PredictRequestEnvelope': 'tensorflow.serving.PredictRequest',
+  'duoserve.envelope.PredictResponseEnvelope': 'tensorflow.serving.PredictResponse',
+};
+
+const SERVICE_FILES = ['tensorflow_serving/apis/prediction_service.proto', 'tensorflow_serving/apis/model_service.proto'];
+
+const strip = (fullName: string) => fullName.replace(/^\./, '');
+
+function* definitions(namespace: protobuf.NamespaceBase): Generator<protobuf.ReflectionObject> {
+  for (const nested of namespace.nestedArray) {
+    yield nested;
+    if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) yield* definitions(nested);
+  }
+}
+
+function ourDefinitions(root: protobuf.Root) {
+  const ours = [...definitions(root)].filter((d) => !/^\.(google|duoserve)\./.test(d.fullName));
+  return {
+    types: ours.filter((d): d is protobuf.Type => d instanceof protobuf.Type),
+    enums: ours.filter((d): d is protobuf.Enum => d instanceof protobuf.Enum),
+    services: ours.filter((d): d is protobuf.Service => d instanceof protobuf.Service),
+  };
+}
+
+function valueTypeOf(field: protobuf.Field): { type: string; typeName: string | null } {
+  const resolved = field.resolve().resolvedType;
+  if (resolved instanceof protobuf.Type) return { type: 'message', typeName: strip(resolved.fullName) };
+  if (resolved instanceof protobuf.Enum) return { type: 'enum', typeName: strip(resolved.fullName) };
+  return { type: field.type, typeName: null };
+}
+
+function realOneof(field: protobuf.Field): string | null {
+  const oneof = field.partOf;
+  if (oneof === null || (oneof.fieldsArray.length === 1 && oneof.name === `_${field.name}`)) return null;
+  return oneof.name;
+}
+
+/** Problems of one of our fields against its official counterpart; [] when they agree. */
+function fieldProblems(where: string, ours: protobuf.Field, theirs: OfficialField, envelope = false): string[] {
+  const problems: string[] = [];
+  const expect = (what: string, got: unknown, want: unknown) => {
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      problems.push(`${where}.${ours.name} (${ours.id}): ${what} is ${JSON.stringify(got)}, official ${JSON.stringify(want)}`);
+    }
+  };
+  expect('name', ours.name, theirs.name);
+  expect('oneof', realOneof(ours), theirs.oneof);
+  if (ours instanceof protobuf.MapField) {
+    expect('kind', 'map', theirs.map === null ? 'not a map' : 'map');
+    if (theirs.map === null) return problems;
+    expect('map key type', ours.keyType, theirs.map.keyType);
+    const value = valueTypeOf(ours);
+    // An envelope carries a TensorProto map value as bytes: both are length-delimited field 2.
+    if (envelope && value.type === 'bytes' && theirs.map.value.type === 'message') return problems;
+    expect('map value type', value, theirs.map.value);
+    return problems;
+  }
+  expect('kind', theirs.map === null ? 'field' : 'map', 'field');
+  expect('type', valueTypeOf(ours), { type: theirs.type, typeName: theirs.typeName });
+  expect('repeated', ours.repeated, theirs.repeated);
+  if (ours.repeated && theirs.packed) expect('packed', ours.packed, theirs.packed);
+  return problems;
+}
+
+describe('proto/ matches the official descriptors', () => {
+  const ours = ourDefinitions(protoRoot);
+  const serviceRoot = new protobuf.Root();
+  serviceRoot.resolvePath = (_origin, target) =>
+    target.startsWith('google/protobuf/') ? target : path.join(PROTO_DIR, target);
+  serviceRoot.loadSync(SERVICE_FILES, { keepCase: true }).resolveAll();
+  const services = ourDefinitions(serviceRoot).services;
+  let descriptors: OfficialDescriptors;
+
+  before(() => {
+    const names = [
+      ...ours.types.map((t) => strip(t.fullName)),
+      ...ours.enums.map((e) => strip(e.fullName)),
+      ...services.map((s) => strip(s.fullName)),
+      ...Object.values(ENVELOPES),
+    ];
+    descriptors = official<OfficialDescriptors>(['describe', ...new Set(names)]);
+  });
+
+  test('the tree defines the messages, enums and services the server needs', () => {
+    assert.ok(ours.types.length >= 20, `only ${ours.types.length} messages found`);
+    assert.ok(ours.enums.length >= 4);
+    assert.deepEqual(services.map((s) => strip(s.fullName)).sort(), [
+      'tensorflow.serving.ModelService',
+      'tensorflow.serving.PredictionService',
+    ]);
+  });
+
+  test('every message and enum we define exists officially under the same full name', () => {
+    assert.deepEqual(descriptors.missing, []);
+  });
+
+  test('every field we declare matches the official one exactly', () => {
+    const problems = ours.types.flatMap((type) => {
+      const name = strip(type.fullName);
+      const theirs = new Map(descriptors.messages[name].fields.map((f) => [f.number, f]));
+      return type.fieldsArray.flatMap((field) => {
+        const official = theirs.get(field.id);
+        if (official === undefined) return [`${name}.${field.name} (${field.id}): no official field has this number`];
+        return fieldProblems(name, field, official);
+      });
+    });
+    assert.deepEqual(problems, []);
+  });
+
+  test('official fields we leave out are exactly the allow-listed ones', () => {
+    const omitted: Record<string, number[]> = {};
+    for (const type of ours.types) {
+      const name = strip(type.fullName);
+      const numbers = descriptors.messages[name].fields
+        .map((f) => f.number)
+        .filter((number) => type.fieldsById[number] === undefined);
+      if (numbers.length > 0) omitted[name] = numbers;
+    }
+    const allowed = Object.fromEntries(
+      Object.entries(OMITTED_FIELDS).map(([name, reasons]) => [name, Object.keys(reasons).map(Number)]),
+    );
+    assert.deepEqual(omitted, allowed);
+  });
+
+  test('every enum value we declare has its official number', () => {
+    const problems: string[] = [];
+    for (const enumType of ours.enums) {
+      const name = strip(enumType.fullName);
+      const theirs = descriptors.enums[name].values;
+      for (const [valueName, number] of Object.entries(enumType.values)) {
+        if (theirs[valueName] !== number) problems.push(`${name}.${valueName} = ${number}, official ${theirs[valueName]}`);
+      }
+      const missing = Object.keys(theirs).filter((valueName) => enumType.values[valueName] === undefined);
+      if (missing.length > 0 && ENUMS_WITH_OMITTED_VALUES[name] === undefined) {
+        problems.push(`${name} leaves out ${missing.join(', ')} without a listed reason`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  test('every RPC we declare has the official request and response types', () => {
+    const problems: string[] = [];
+    for (const service of services) {
+      const name = strip(service.fullName);
+      const theirs = descriptors.services[name].methods;
+      for (const method of service.methodsArray) {
+        const want = theirs[method.name];
+        const got = { input: strip(method.resolve().resolvedRequestType!.fullName), output: strip(method.resolvedResponseType!.fullName) };
+        if (want === undefined) problems.push(`${name}.${method.name}: no such official RPC`);
+        else if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${name}.${method.name}: ${JSON.stringify(got)}, official ${JSON.stringify(want)}`);
+      }
+      const missing = Object.keys(theirs).filter((method) => !service.methods[method]);
+      assert.deepEqual(missing.sort(), Object.keys(OMITTED_METHODS[name] ?? {}).sort(), `${name} RPCs left out`);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  test('the envelopes are wire-identical to PredictRequest and PredictResponse', () => {
+    const problems = Object.entries(ENVELOPES).flatMap(([envelopeName, officialName]) => {
+      const envelope = protoRoot.lookupType(envelopeName);
+      const theirs = new Map(descriptors.messages[officialName].fields.map((f) => [f.number, f]));
+      return envelope.fieldsArray.flatMap((field) => {
+        const official = theirs.get(field.id);
+        if (official === undefined) return [`${envelopeName}.${field.name}: not in ${officialName}`];
+        return fieldProblems(envelopeName, field, official, true);
+      });
+    });
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe('bytes travel between the stock Python classes and protobufjs', () => {
+  const toObject = (type: protobuf.Type, bytes: Uint8Array) =>
+    type.toObject(type.decode(bytes), { longs: String, enums: String, bytes: String, oneofs: true });
+
+  test('a PredictRequest encoded by tensorflow-serving-api decodes with proto/', () => {
+    const bytes = Buffer.from(official<string>(['encode-predict']), 'base64');
+    const request = toObject(Protos.PredictRequest, bytes);
+    assert.deepEqual(request.model_spec, {
+      name: 'half_plus_two',
+      version: { value: '3' },
+      signature_name: 'serving_default',
+      version_choice: 'version',
+    });
+    assert.deepEqual(request.output_filter, ['y']);
+    assert.deepEqual(request.inputs.x, {
+      dtype: 'DT_FLOAT',
+      tensor_shape: { dim: [{ size: '2' }, { size: '1' }] },
+      float_val: [1.5, -2],
+    });
+    assert.deepEqual(request.inputs.s.string_val, [
+      Buffer.from('a').toString('base64'),
+      Buffer.from([0xff, 0]).toString('base64'),
+    ]);
+    assert.deepEqual(request.inputs.i.int64_val, [String(2 ** 40 + 1)]);
+    assert.equal(request.inputs.c.tensor_content, Buffer.from([7, 0, 0, 0, 255, 255, 255, 255]).toString('base64'));
+  });
+
+  test('the request envelope carries each input as its TensorProto bytes, and re-encodes to the same request', () => {
+    const encoded = official<string>(['encode-predict']);
+    const bytes = Buffer.from(encoded, 'base64');
+    const full = Protos.PredictRequest.decode(bytes) as unknown as { inputs: Record<string, protobuf.Message> };
+    const envelope = Protos.PredictRequestEnvelope.decode(bytes) as unknown as { inputs: Record<string, Uint8Array> };
+    assert.deepEqual(Object.keys(envelope.inputs).sort(), ['c', 'i', 's', 'x']);
+    for (const [name, tensorBytes] of Object.entries(envelope.inputs)) {
+      assert.deepEqual(
+        Protos.TensorProto.toObject(Protos.TensorProto.decode(tensorBytes), { longs: String }),
+        Protos.TensorProto.toObject(full.inputs[name], { longs: String }),
+      );
+    }
+    const reencoded = Buffer.from(Protos.PredictRequestEnvelope.encode(envelope as never).finish()).toString('base64');
+    assert.deepEqual(
+      official(['decode', 'tensorflow.serving.PredictRequest', reencoded]),
+      official(['decode', 'tensorflow.serving.PredictRequest', encoded]),
+    );
+  });
+
+  test('a PredictRequest encoded by protobufjs decodes with tensorflow-serving-api', () => {
+    const message = Protos.PredictRequest.fromObject({
+      model_spec: { name: 'm', version_label: 'stable', signature_name: 'sig' },
+      inputs: {
+        a: { dtype: 1, tensor_shape: { dim: [{ size: 2 }] }, float_val: [0.5, 3] },
+        b: { dtype: 9, tensor_shape: { dim: [{ size: -1 }] }, int64_val: ['-9007199254740993'] },
+        c: { dtype: 7, string_val: [Buffer.from('héllo')] },
+        d: { dtype: 10, bool_val: [true, false], half_val: [15360] },
+      },
+      output_filter: ['y', 'z'],
+    });
+    const bytes = Buffer.from(Protos.PredictRequest.encode(message).finish()).toString('base64');
+    assert.deepEqual(official(['decode', 'tensorflow.serving.PredictRequest', bytes]), {
+      model_spec: { name: 'm', version_label: 'stable', signature_name: 'sig' },
+      inputs: {
+        a: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: '2' }] }, float_val: [0.5, 3] },
+        b: { dtype: 'DT_INT64', tensor_shape: { dim: [{ size: '-1' }] }, int64_val: ['-9007199254740993'] },
+        c: { dtype: 'DT_STRING', string_val: [Buffer.from('héllo').toString('base64')] },
+        d: { dtype: 'DT_BOOL', bool_val: [true, false], half_val: [15360] },
+      },
+      output_filter: ['y', 'z'],
+    });
+  });
+
+  test('a ReloadConfigRequest encoded by protobufjs decodes with tensorflow-serving-api', () => {
+    const message = Protos.ReloadConfigRequest.fromObject({
+      config: {
+        model_config_list: {
+          config: [
+            {
+              name: 'm',
+              base_path: '/models/m',
+              model_platform: 'pytorch',
+              model_version_policy: { specific: { versions: [1, '4294967296'] } },
+              version_labels: { stable: 1 },
+            },
+          ],
+        },
+      },
+    });
+    const bytes = Buffer.from(Protos.ReloadConfigRequest.encode(message).finish()).toString('base64');
+    assert.deepEqual(official(['decode', 'tensorflow.serving.ReloadConfigRequest', bytes]), {
+      config: {
+        model_config_list: {
+          config: [
+            {
+              name: 'm',
+              base_path: '/models/m',
+              model_platform: 'pytorch',
+              model_version_policy: { specific: { versions: ['1', '4294967296'] } },
+              version_labels: { stable: '1' },
+            },
+          ],
+        },
+      },
+    });
+  });
+});
