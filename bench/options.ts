@@ -11,9 +11,10 @@ export type RequestTensorEncoding = 'content' | 'fields';
 
 export interface BenchOptions {
   quick: boolean;
-  /** Per measurement (one path, one concurrency): discarded warm-up, then the timed part. */
+  /** Per path and concurrency: discarded warm-up, then the timed part, in interleaved rounds. */
   warmupMs: number;
   durationMs: number;
+  rounds: number;
   /** How long each decode-cost case runs. */
   decodeMs: number;
   /** Rows of the mid-size model's [rows, 512] input. */
@@ -31,8 +32,10 @@ export interface BenchOptions {
 
 const HELP = `usage: node dist/bench/run.js [flags]   (each flag also reads from the variable shown)
   --quick                 ~30 s smoke run (BENCH_QUICK=1)
-  --duration=SEC          timed part of each measurement, default 3 (BENCH_DURATION_S)
+  --duration=SEC          timed part of each path at each concurrency, default 3 (BENCH_DURATION_S)
   --warmup=SEC            discarded warm-up before it, default 1 (BENCH_WARMUP_S)
+  --rounds=N              paths compared are timed interleaved, the duration split over
+                          N rounds, default 3 (BENCH_ROUNDS)
   --decode-duration=SEC   each decode-cost case, default 1 (BENCH_DECODE_S)
   --mlp-rows=N            rows of the mlp input [N, 512], default 8 (BENCH_MLP_ROWS)
   --request-tensor=content|fields
@@ -69,18 +72,21 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   };
   const mlpRows = Number(read('mlp-rows', 'BENCH_MLP_ROWS') ?? 8);
   if (!Number.isInteger(mlpRows) || mlpRows < 1) throw new Error(`--mlp-rows must be a positive integer`);
+  const rounds = Number(read('rounds', 'BENCH_ROUNDS') ?? (quick ? 1 : 3));
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer`);
   const requestTensor = read('request-tensor', 'BENCH_REQUEST_TENSOR') ?? 'content';
   if (requestTensor !== 'content' && requestTensor !== 'fields') {
     throw new Error(`--request-tensor must be content or fields, got ${requestTensor}`);
   }
   const models = read('models', 'BENCH_MODELS');
-  const known = new Set(['quick', 'duration', 'warmup', 'decode-duration', 'mlp-rows', 'request-tensor', 'models',
+  const known = new Set(['quick', 'duration', 'warmup', 'rounds', 'decode-duration', 'mlp-rows', 'request-tensor', 'models',
     'model-config', 'server-timeout', 'out']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}\n${HELP}`);
   return {
     quick,
     warmupMs: seconds('warmup', 'BENCH_WARMUP_S', 1, 0.15),
     durationMs: seconds('duration', 'BENCH_DURATION_S', 3, 0.35),
+    rounds,
     decodeMs: seconds('decode-duration', 'BENCH_DECODE_S', 1, 0.2),
     mlpRows,
     requestTensor,

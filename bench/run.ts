@@ -12,11 +12,11 @@ import { measureDecodeCost, type DecodeCost } from './decode_cost';
 import { type DuoserveProcess, startDuoserve } from './duoserve_process';
 import { ECHO_PATH, type EchoServers, restEchoPath, startEchoServers } from './echo_servers';
 import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
-import { loadInProcess } from './in_process';
-import { type Call, measure } from './load_loop';
+import { type InProcessModel, loadInProcess } from './in_process';
+import { type Call, measureInterleaved } from './load_loop';
 import { type BenchModel, benchModels } from './models';
 import { type BenchOptions, parseOptions, REPO_ROOT } from './options';
-import { buildPayload, decodeTensorProto, type Payload, predictResponseOutput, restPredictions } from './payloads';
+import { buildPayload, decodeTensorProto, type DenseTensor, type Payload, predictResponseOutput, restPredictions } from './payloads';
 import {
   decodeTable,
   latencyTable,
@@ -36,67 +36,86 @@ function log(line: string): void {
   console.log(`[bench] ${line}`);
 }
 
-class Recorder {
-  readonly measurements: Measurement[] = [];
+interface InProcessEntry {
+  model: InProcessModel;
+  answer: DenseTensor;
+}
 
-  constructor(private readonly options: BenchOptions) {}
-
-  /** Times `call` at one concurrency; a failure is recorded and the run goes on. */
-  async time(model: BenchModel, pathName: PathName, concurrency: number, call: Call): Promise<void> {
-    const entry: Measurement = { model: model.name, size: model.size, path: pathName, concurrency };
-    this.measurements.push(entry);
+/** Loads every model in this process and checks its answer; a failure is kept, not thrown. */
+async function loadInProcessModels(
+  models: BenchModel[],
+  payloads: Map<string, Payload>,
+): Promise<Map<string, InProcessEntry | Error>> {
+  const loaded = new Map<string, InProcessEntry | Error>();
+  let mlpReference: [string, DenseTensor] | undefined;
+  for (const model of models) {
+    let inProcess: InProcessModel | undefined;
     try {
-      entry.result = await measure(call, {
-        concurrency,
-        warmupMs: this.options.warmupMs,
-        durationMs: this.options.durationMs,
-      });
-      const r = entry.result;
-      log(
-        `${model.name.padEnd(20)} ${PATH_LABELS[pathName].padEnd(18)} c=${String(concurrency).padEnd(2)} ` +
-          `p50 ${round(r.p50Us)} µs  p99 ${round(r.p99Us)} µs  ${round(r.throughput)} req/s`,
-      );
+      inProcess = await loadInProcess(model, payloads.get(model.name)!.tensorProto);
+      const [[, output]] = await inProcess.run();
+      const answer = decodeTensorProto(output as Buffer);
+      const known = knownAnswer(model);
+      if (known) assertClose(`${model.name} in-process`, answer, known);
+      else if (mlpReference) assertClose(`${model.name} in-process vs ${mlpReference[0]} (same MLP)`, answer, mlpReference[1]);
+      else {
+        assertShape(`${model.name} in-process`, answer, model.shape);
+        mlpReference = [model.name, answer];
+      }
+      loaded.set(model.name, { model: inProcess, answer });
     } catch (error) {
-      entry.error = (error as Error).message;
-      log(`${model.name} ${PATH_LABELS[pathName]} c=${concurrency}: FAILED ${entry.error.split('\n')[0]}`);
+      inProcess?.unload();
+      loaded.set(model.name, error as Error);
+      log(`${model.name} in-process: FAILED ${(error as Error).message}`);
     }
   }
+  return loaded;
+}
+
+interface Serving {
+  server: DuoserveProcess;
+  grpc: RawGrpcClient;
+  echo: EchoServers;
+  echoGrpc: RawGrpcClient;
+  restResponseBytes: Record<string, number>;
+  stop(): Promise<void>;
 }
 
 /** Checks each model's gRPC and REST answers; returns the REST bodies for the fastify echo. */
 async function checkServedAnswers(
   models: BenchModel[],
   payloads: Map<string, Payload>,
+  inProcess: Map<string, InProcessEntry | Error>,
   grpc: RawGrpcClient,
   rest: RestClient,
 ): Promise<Record<string, string>> {
   const restBodies: Record<string, string> = {};
-  const mlpAnswers = new Map<string, ReturnType<typeof predictResponseOutput>>();
+  const mlpAnswers: Array<[string, DenseTensor]> = [];
   for (const model of models) {
     const payload = payloads.get(model.name)!;
     const viaGrpc = predictResponseOutput(await grpc.call(PREDICT_PATH, payload.predictRequest, 30_000), model.outputAlias);
     const restBody = await rest.post(predictPath(model.name), payload.restBody);
-    const viaRest = restPredictions(restBody);
     const known = knownAnswer(model);
     if (known) assertClose(`${model.name} over gRPC`, viaGrpc, known);
     else assertShape(`${model.name} over gRPC`, viaGrpc, model.shape);
-    assertClose(`${model.name} over REST vs gRPC`, viaRest, viaGrpc);
-    if (model.size === 'mid') mlpAnswers.set(model.name, viaGrpc);
+    assertClose(`${model.name} over REST vs gRPC`, restPredictions(restBody), viaGrpc);
+    const local = inProcess.get(model.name);
+    if (local && !(local instanceof Error)) assertClose(`${model.name} over gRPC vs in-process`, viaGrpc, local.answer);
+    if (model.size === 'mid') mlpAnswers.push([model.name, viaGrpc]);
     restBodies[model.name] = restBody.toString('utf8');
   }
-  const [first, ...others] = [...mlpAnswers];
-  for (const [name, answer] of others) assertClose(`${name} vs ${first[0]} (same MLP)`, answer, first[1]);
+  const [first, ...others] = mlpAnswers;
+  for (const [name, answer] of others) assertClose(`${name} vs ${first[0]} over gRPC (same MLP)`, answer, first[1]);
   return restBodies;
 }
 
-async function measureServer(
+async function startServing(
   options: BenchOptions,
   models: BenchModel[],
   payloads: Map<string, Payload>,
-  recorder: Recorder,
-): Promise<{ startupS: number; restResponseBytes: Record<string, number> }> {
+  inProcess: Map<string, InProcessEntry | Error>,
+): Promise<Serving> {
   log(`starting bin/duoserve with ${path.relative(REPO_ROOT, options.modelConfigFile)}`);
-  const server: DuoserveProcess = await startDuoserve(
+  const server = await startDuoserve(
     options.modelConfigFile,
     models.map((m) => m.name),
     options.serverArgs,
@@ -105,75 +124,126 @@ async function measureServer(
   );
   log(`duoserve: every model AVAILABLE after ${round(server.startupS)} s (gRPC ${server.grpcTarget}, REST :${server.restPort})`);
   const grpc = new RawGrpcClient(server.grpcTarget);
-  let echo: EchoServers | undefined;
-  let echoGrpc: RawGrpcClient | undefined;
+  const checkRest = new RestClient('127.0.0.1', server.restPort, 1);
   try {
-    const checkRest = new RestClient('127.0.0.1', server.restPort, 1);
-    const restBodies = await checkServedAnswers(models, payloads, grpc, checkRest).finally(() => checkRest.close());
-    log('answers checked (gRPC, REST, and both MLPs agree)');
-    echo = await startEchoServers(restBodies);
-    echoGrpc = new RawGrpcClient(echo.grpcTarget);
-
-    for (const model of models) {
-      const payload = payloads.get(model.name)!;
-      for (const concurrency of CONCURRENCIES) {
-        await recorder.time(model, 'grpc', concurrency, () => grpc.call(PREDICT_PATH, payload.predictRequest));
-        await recorder.time(model, 'grpc_echo', concurrency, () => echoGrpc!.call(ECHO_PATH, payload.predictRequest));
-        for (const [pathName, port, urlPath] of [
-          ['rest', server.restPort, predictPath(model.name)],
-          ['rest_echo', echo.restPort, restEchoPath(model.name)],
-        ] as const) {
-          const client = new RestClient('127.0.0.1', port, concurrency);
-          await recorder.time(model, pathName, concurrency, () => client.post(urlPath, payload.restBody));
-          client.close();
-        }
-      }
-    }
+    const restBodies = await checkServedAnswers(models, payloads, inProcess, grpc, checkRest);
+    log('answers checked: known values, gRPC = REST = in-process, both MLPs agree');
+    const echo = await startEchoServers(restBodies);
+    const echoGrpc = new RawGrpcClient(echo.grpcTarget);
     return {
-      startupS: round(server.startupS),
+      server,
+      grpc,
+      echo,
+      echoGrpc,
       restResponseBytes: Object.fromEntries(Object.entries(restBodies).map(([name, body]) => [name, Buffer.byteLength(body)])),
+      stop: async () => {
+        grpc.close();
+        echoGrpc.close();
+        await echo.stop();
+        await server.stop();
+      },
     };
-  } finally {
+  } catch (error) {
     grpc.close();
-    echoGrpc?.close();
-    await echo?.stop();
     await server.stop();
-    log('duoserve and echo servers stopped');
+    throw error;
+  } finally {
+    checkRest.close();
   }
 }
 
-async function measureInProcess(models: BenchModel[], payloads: Map<string, Payload>, recorder: Recorder): Promise<void> {
-  let reference: ReturnType<typeof decodeTensorProto> | undefined;
-  for (const model of models) {
-    let loaded;
-    try {
-      loaded = await loadInProcess(model, payloads.get(model.name)!.tensorProto);
-      const [[, output]] = await loaded.run();
-      const answer = decodeTensorProto(output as Buffer);
-      const known = knownAnswer(model);
-      if (known) assertClose(`${model.name} in-process`, answer, known);
-      else if (reference) assertClose(`${model.name} in-process vs the other MLP`, answer, reference);
-      else reference = answer;
-    } catch (error) {
-      for (const concurrency of CONCURRENCIES) {
-        recorder.measurements.push({ model: model.name, size: model.size, path: 'in_process', concurrency, error: String(error) });
-      }
-      log(`${model.name} in-process: FAILED ${(error as Error).message}`);
-      loaded?.unload();
-      continue;
-    }
-    for (const concurrency of CONCURRENCIES) await recorder.time(model, 'in_process', concurrency, loaded.run);
-    loaded.unload();
+interface Contender {
+  path: PathName;
+  call: Call;
+  close?: () => void;
+}
+
+function contenders(
+  model: BenchModel,
+  payload: Payload,
+  concurrency: number,
+  serving: Serving | undefined,
+  inProcess: InProcessEntry | Error | undefined,
+): Contender[] {
+  const list: Contender[] = [];
+  if (serving) {
+    const { grpc, echoGrpc, server, echo } = serving;
+    list.push({ path: 'grpc', call: () => grpc.call(PREDICT_PATH, payload.predictRequest) });
+    list.push({ path: 'grpc_echo', call: () => echoGrpc.call(ECHO_PATH, payload.predictRequest) });
+    const rest = new RestClient('127.0.0.1', server.restPort, concurrency);
+    const restEcho = new RestClient('127.0.0.1', echo.restPort, concurrency);
+    list.push({ path: 'rest', call: () => rest.post(predictPath(model.name), payload.restBody), close: () => rest.close() });
+    list.push({
+      path: 'rest_echo',
+      call: () => restEcho.post(restEchoPath(model.name), payload.restBody),
+      close: () => restEcho.close(),
+    });
   }
+  if (inProcess && !(inProcess instanceof Error)) list.push({ path: 'in_process', call: inProcess.model.run });
+  return list;
+}
+
+async function measureAll(
+  options: BenchOptions,
+  models: BenchModel[],
+  payloads: Map<string, Payload>,
+  serving: Serving | undefined,
+  inProcess: Map<string, InProcessEntry | Error>,
+): Promise<Measurement[]> {
+  const measurements: Measurement[] = [];
+  for (const model of models) {
+    for (const concurrency of CONCURRENCIES) {
+      const local = inProcess.get(model.name);
+      const list = contenders(model, payloads.get(model.name)!, concurrency, serving, local);
+      const results = await measureInterleaved(
+        list.map((c) => c.call),
+        { concurrency, warmupMs: options.warmupMs, durationMs: options.durationMs, rounds: options.rounds },
+      );
+      for (const contender of list) contender.close?.();
+      for (const [i, { path: pathName }] of list.entries()) {
+        const result = results[i];
+        const entry: Measurement = { model: model.name, size: model.size, path: pathName, concurrency };
+        if (result instanceof Error) entry.error = result.message;
+        else entry.result = result;
+        measurements.push(entry);
+        log(
+          `${model.name.padEnd(20)} ${PATH_LABELS[pathName].padEnd(18)} c=${String(concurrency).padEnd(2)} ` +
+            (result instanceof Error
+              ? `FAILED ${result.message.split('\n')[0]}`
+              : `p50 ${round(result.p50Us)} µs  p99 ${round(result.p99Us)} µs  ${round(result.throughput)} req/s`),
+        );
+      }
+      const missing: string[] = [];
+      if (!serving) missing.push('grpc', 'grpc_echo', 'rest', 'rest_echo');
+      if (local instanceof Error) missing.push('in_process');
+      for (const pathName of missing as PathName[]) {
+        const why = pathName === 'in_process' ? (local as Error).message : 'the server did not start';
+        measurements.push({ model: model.name, size: model.size, path: pathName, concurrency, error: why });
+      }
+    }
+  }
+  return measurements;
+}
+
+/**
+ * The in-process runs use libuv's pool as duoserve does (src/main.ts sizes it the same way);
+ * it must be sized before its first use.
+ */
+function sizeWorkerPoolLikeDuoserve(): void {
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.min(Math.max(4, os.availableParallelism() * 2), 1024));
 }
 
 async function main(): Promise<void> {
   const started = process.hrtime.bigint();
+  sizeWorkerPoolLikeDuoserve();
+  // TensorFlow's INFO and WARNING lines (load steps, CPU features) would bury the tables.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const options = parseOptions(process.argv.slice(2));
   const models = benchModels(options.modelConfigFile, options.models, options.mlpRows);
   const payloads = new Map(models.map((model) => [model.name, buildPayload(model, options.requestTensor)]));
   log(
-    `${options.quick ? 'quick' : 'full'} run: warm-up ${options.warmupMs} ms + ${options.durationMs} ms per measurement, ` +
+    `${options.quick ? 'quick' : 'full'} run: per path, warm-up ${options.warmupMs} ms + ${options.durationMs} ms in ` +
+      `${options.rounds} interleaved round(s), ` +
       `concurrency ${CONCURRENCIES.join(' and ')}, mlp input [${options.mlpRows}, 512], gRPC input as ` +
       `${options.requestTensor === 'content' ? 'tensor_content' : 'float_val'}; ${os.cpus().length} CPUs`,
   );
@@ -185,17 +255,25 @@ async function main(): Promise<void> {
     log(`decode cost measured on ${midModel.name}'s PredictRequest`);
   }
 
-  const recorder = new Recorder(options);
-  let server: Awaited<ReturnType<typeof measureServer>> | { error: string };
+  const inProcess = await loadInProcessModels(models, payloads);
+  log(`in-process: ${[...inProcess].filter(([, v]) => !(v instanceof Error)).length} of ${models.length} models loaded`);
+  let serving: Serving | undefined;
+  let serverError: string | undefined;
   try {
-    server = await measureServer(options, models, payloads, recorder);
+    serving = await startServing(options, models, payloads, inProcess);
   } catch (error) {
-    server = { error: (error as Error).message };
-    log(`server measurements FAILED: ${(error as Error).message}`);
+    serverError = (error as Error).message;
+    log(`server measurements FAILED: ${serverError}`);
   }
-  await measureInProcess(models, payloads, recorder);
-
-  const measurements = recorder.measurements.sort(
+  let measurements: Measurement[];
+  try {
+    measurements = await measureAll(options, models, payloads, serving, inProcess);
+  } finally {
+    await serving?.stop();
+    for (const entry of inProcess.values()) if (!(entry instanceof Error)) entry.model.unload();
+    log('servers stopped, in-process models unloaded');
+  }
+  measurements.sort(
     (a, b) =>
       models.findIndex((m) => m.name === a.model) - models.findIndex((m) => m.name === b.model) ||
       a.concurrency - b.concurrency ||
@@ -204,6 +282,14 @@ async function main(): Promise<void> {
   const ratios = targetRatios(measurements, models);
   const decodeWhat = midModel ? `${midModel.name} [${midModel.shape}]` : '';
 
+  console.log('\nPayloads (the echoes get the same request bytes; the fastify echo answers the same body size):');
+  for (const m of models) {
+    const payload = payloads.get(m.name)!;
+    console.log(
+      `  ${m.name.padEnd(20)} x [${m.shape}] float32: gRPC request ${payload.predictRequest.length} B, REST body ` +
+        `${payload.restBody.length} B, REST answer ${serving?.restResponseBytes[m.name] ?? '?'} B`,
+    );
+  }
   console.log('\nLatency and throughput (closed loops; µs per request, requests per second)');
   console.log(latencyTable(measurements));
   console.log('\nTargets');
@@ -220,6 +306,7 @@ async function main(): Promise<void> {
       quick: options.quick,
       warmupMs: options.warmupMs,
       durationMs: options.durationMs,
+      rounds: options.rounds,
       concurrencies: CONCURRENCIES,
       mlpRows: options.mlpRows,
       requestTensor: options.requestTensor,
@@ -231,7 +318,9 @@ async function main(): Promise<void> {
         { size: m.size, shape: m.shape, grpcBytes: payloads.get(m.name)!.predictRequest.length, restBytes: payloads.get(m.name)!.restBody.length },
       ]),
     ),
-    server,
+    server: serving
+      ? { startupS: round(serving.server.startupS), restResponseBytes: serving.restResponseBytes, log: serving.server.logPath }
+      : { error: serverError },
     measurements: measurements.map((m) => ({ ...m, result: m.result && roundAll(m.result) })),
     ratios,
     decode: midModel ? { request: decodeWhat, cases: decode } : null,
@@ -242,7 +331,7 @@ async function main(): Promise<void> {
   console.log(`\nJSON (also in ${path.relative(process.cwd(), options.out) || options.out}):`);
   console.log(JSON.stringify(result));
   log(`done in ${result.totalS} s`);
-  if ('error' in server) process.exitCode = 1;
+  if (serverError) process.exitCode = 1;
 }
 
 function roundAll<T extends object>(values: T): T {

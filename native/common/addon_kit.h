@@ -16,7 +16,10 @@
 //   copyStats(): {copies: number, bytes: number}
 //
 // Errors reject with an Error whose `code` is the Status code name ('INVALID_ARGUMENT',
-// 'NOT_FOUND', ...) and whose stack is the caller's (captured before the async call).
+// 'NOT_FOUND', ...) and whose stack is the caller's (captured before the async call); an
+// input's error message starts with "input '<tensor name>': ". Arguments of the wrong form
+// (a bug in the TypeScript caller) throw a TypeError synchronously. `data` of a 'host'
+// output is the tensor's own memory, shared with any run it is chained into: read only.
 #pragma once
 #include <memory>
 

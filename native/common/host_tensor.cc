@@ -67,6 +67,15 @@ int64_t ShapeNumElements(const std::vector<int64_t>& shape) {
   return n;
 }
 
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) text += ",";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
 int64_t HostTensor::NumElements() const { return ShapeNumElements(shape); }
 
 std::shared_ptr<HostTensor> HostTensor::Allocate(DType dtype, std::vector<int64_t> shape) {
@@ -94,6 +103,12 @@ std::shared_ptr<HostTensor> HostTensor::Allocate(DType dtype, std::vector<int64_
   tensor->byte_size = bytes;
   tensor->owner = std::shared_ptr<void>(raw, std::free);
   return tensor;
+}
+
+void NormalizeBools(HostTensor* tensor) {
+  if (tensor->dtype != DType::kBool) return;
+  auto* bytes = static_cast<uint8_t*>(tensor->data);
+  for (size_t i = 0; i < tensor->byte_size; ++i) bytes[i] = bytes[i] != 0;
 }
 
 CopyStats& GlobalCopyStats() {

@@ -46,6 +46,8 @@ bool IsSupportedDType(int32_t dtype);
 // Elements in a tensor of `shape` (1 for a scalar), or -1 when a dim is negative or the
 // count overflows int64.
 int64_t ShapeNumElements(const std::vector<int64_t>& shape);
+// "[2,3]", for error messages.
+std::string ShapeString(const std::vector<int64_t>& shape);
 
 // TF's kernels want 64-byte aligned buffers (EIGEN_MAX_ALIGN_BYTES); TF_NewTensor copies
 // anything less aligned. Every buffer duoserve allocates uses this alignment.
@@ -66,6 +68,10 @@ struct HostTensor {
   static std::shared_ptr<HostTensor> Allocate(DType dtype, std::vector<int64_t> shape);
 };
 using HostTensorPtr = std::shared_ptr<const HostTensor>;
+
+// kBool elements are the bytes 0 and 1, as TF and torch assume; raw bytes from outside
+// (tensor_content, a JS view) pass through this while the tensor is still being built.
+void NormalizeBools(HostTensor* tensor);
 
 // Copies of tensor payloads on the request path are counted, so a test can fail when a
 // change adds one (see test/native/copy_budget.test.ts). Every memcpy of tensor data in

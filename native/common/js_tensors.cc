@@ -20,12 +20,6 @@ constexpr double kMaxExactDim = 9007199254740992.0;
 
 Status Invalid(std::string message) { return Status::Error(Code::kInvalidArgument, std::move(message)); }
 
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i > 0 ? "," : "") + std::to_string(shape[i]);
-  return text + "]";
-}
-
 // The bytes a Uint8Array (or Buffer) views; false for any other value.
 bool Uint8View(Napi::Value value, const uint8_t** data, size_t* size) {
   if (!value.IsTypedArray()) return false;
@@ -200,6 +194,7 @@ Status MaterializeInput(const InputSource& source, HostTensorPtr* out) {
     return Status::Error(Code::kInternal, "dense input size changed after it was checked");
   }
   if (dense.size > 0) CountedCopy(tensor->data, dense.data, dense.size);
+  NormalizeBools(tensor.get());
   *out = std::move(tensor);
   return Status::Ok();
 }

@@ -10,16 +10,19 @@
 namespace duo {
 
 // Decodes one TensorProto. Accepts tensor_content and every typed repeated field
-// (float_val, half_val, int_val, int64_val, bool_val, string_val, ...), and the single-value
-// broadcast that make_tensor_proto writes (one value, a shape of N elements: all N get it).
-// Errors are kInvalidArgument with a message naming what is wrong (content length vs
-// shape, negative or overflowing dims, unsupported dtype, too few/many values).
+// (float_val, half_val, int_val, int64_val, bool_val, string_val, ...), packed or not, with
+// Tensor::FromProto's rules: fewer values than elements repeat the last one (the
+// single-value broadcast make_tensor_proto writes), none at all mean zeros, extra values are
+// ignored. Errors are kInvalidArgument with a message naming what is wrong (content length
+// vs shape, negative or overflowing dims, unsupported dtype, malformed bytes);
+// kResourceExhausted when the memory is not there. Runs on any thread.
 Status DecodeTensorProto(const uint8_t* bytes, size_t size, HostTensorPtr* out);
 
 enum class ProtoEncoding {
   kTypedFields,    // what TF-Serving's Predict returns (Tensor::AsProtoField): float_val, ...
   kTensorContent,  // opt-in: raw little-endian bytes in tensor_content (strings stay string_val)
 };
+// Replaces `out` with the encoding of `tensor`. Runs on any thread.
 void EncodeTensorProto(const HostTensor& tensor, ProtoEncoding encoding, std::string* out);
 
 }  // namespace duo

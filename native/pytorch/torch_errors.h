@@ -11,7 +11,8 @@ namespace duo::pytorch {
 // The Status for the exception being handled (call only inside a catch block):
 //   c10::OutOfMemoryError, std::bad_alloc  -> kResourceExhausted
 //   c10::Error (TORCH_CHECK, TorchScript runtime errors: nearly always the input's fault, a
-//     wrong shape or dtype)                -> kInvalidArgument, message what_without_backtrace()
+//     wrong shape or dtype)                -> kInvalidArgument, with the error itself (not the
+//                                             TorchScript tracebacks, which quote model source)
 //   any other exception                    -> `other_code`
 // `context` prefixes the message ("forward() failed", "cannot load /m/1/model.pt").
 Status StatusFromCurrentException(const std::string& context, Code other_code);

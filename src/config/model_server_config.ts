@@ -137,6 +137,8 @@ function versionLabelsOf(labels: Record<string, string>, name: string, fail: Fai
 /** int64 versions as JavaScript numbers: exact up to 2^53, which real version numbers stay below. */
 function versionNumber(decimal: string, name: string, fail: Fail): number {
   const value = Number(decimal);
-  if (!Number.isSafeInteger(value)) throw fail(`model ${name}: version ${decimal} is beyond 2^53, which duoserve does not serve`);
+  if (!Number.isSafeInteger(value)) {
+    throw fail(`model ${name}: version ${decimal} is beyond 2^53, which duoserve does not serve`);
+  }
   return value;
 }

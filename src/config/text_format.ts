@@ -87,7 +87,9 @@ function fieldShape(field: protobuf.Field, ownerName: string): FieldShape {
 
 function valueShape(field: protobuf.Field, name: string): FieldShape {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return { name, type: 'message', repeated: false, message: messageShape(resolved) };
+  if (resolved instanceof protobuf.Type) {
+    return { name, type: 'message', repeated: false, message: messageShape(resolved) };
+  }
   if (resolved instanceof protobuf.Enum) return { name, type: 'enum', repeated: false, enumType: resolved };
   return { name, type: field.type, repeated: false };
 }
@@ -120,7 +122,9 @@ class Parser {
       const token = this.tokens.peek();
       if (closer === undefined && token.kind === 'end') return result;
       if (closer !== undefined && this.tokens.trySymbol(closer)) return result;
-      if (token.kind === 'end') throw this.fail(token, `expected "${closer}" to close ${shape.fullName}, got end of input`);
+      if (token.kind === 'end') {
+        throw this.fail(token, `expected "${closer}" to close ${shape.fullName}, got end of input`);
+      }
       this.parseField(shape, result, given, oneofMembers);
       if (!this.tokens.trySymbol(';')) this.tokens.trySymbol(',');
     }
@@ -134,7 +138,9 @@ class Parser {
   ): void {
     const nameToken = this.tokens.next();
     if (nameToken.kind === 'symbol' && nameToken.text === '[') this.rejectBracketedName(nameToken);
-    if (nameToken.kind !== 'identifier') throw this.fail(nameToken, `expected a field name, got ${describe(nameToken)}`);
+    if (nameToken.kind !== 'identifier') {
+      throw this.fail(nameToken, `expected a field name, got ${describe(nameToken)}`);
+    }
     const field = shape.field(nameToken.text);
     if (field === undefined) throw this.fail(nameToken, `unknown field '${nameToken.text}' in ${shape.fullName}`);
     if (!field.repeated && given.has(field.name)) {
@@ -144,7 +150,8 @@ class Parser {
     if (field.oneof !== undefined) {
       const other = oneofMembers.get(field.oneof);
       if (other !== undefined && other !== field.name) {
-        throw this.fail(nameToken, `field '${field.name}' is set along with '${other}', another member of oneof '${field.oneof}'`);
+        const message = `field '${field.name}' is set along with '${other}', another member of oneof '${field.oneof}'`;
+        throw this.fail(nameToken, message);
       }
       oneofMembers.set(field.oneof, field.name);
     }
@@ -172,8 +179,10 @@ class Parser {
       const entries = (result[field.name] ??= {}) as PlainMessage;
       if (value === undefined) return;
       const entry = value as PlainMessage;
-      const key = entry.key ?? defaultValue(field.map.entry.field('key')!);
-      entries[String(key)] = entry.value ?? defaultValue(field.map.entry.field('value')!);
+      const key = String(entry.key ?? defaultValue(field.map.entry.field('key')!));
+      const mapValue = entry.value ?? defaultValue(field.map.entry.field('value')!);
+      // defineProperty: a key such as "__proto__" is data, not the object's prototype.
+      Object.defineProperty(entries, key, { value: mapValue, enumerable: true, writable: true, configurable: true });
     } else if (field.repeated) {
       const list = (result[field.name] ??= []) as unknown[];
       if (value !== undefined) list.push(value);
@@ -186,7 +195,9 @@ class Parser {
     if (field.type === 'message') {
       const open = this.tokens.next();
       const closer = open.kind === 'symbol' ? CLOSERS[open.text] : undefined;
-      if (closer === undefined) throw this.fail(open, `expected '{' or '<' to open '${field.name}', got ${describe(open)}`);
+      if (closer === undefined) {
+        throw this.fail(open, `expected '{' or '<' to open '${field.name}', got ${describe(open)}`);
+      }
       return this.parseMessage(field.map?.entry ?? field.message!, closer);
     }
     if (field.type === 'string' || field.type === 'bytes') return this.parseStrings(field);
@@ -198,7 +209,9 @@ class Parser {
 
   private parseStrings(field: FieldShape): string | Buffer {
     const first = this.tokens.peek();
-    if (first.kind !== 'string') throw this.fail(first, `expected a string for '${field.name}', got ${describe(first)}`);
+    if (first.kind !== 'string') {
+      throw this.fail(first, `expected a string for '${field.name}', got ${describe(first)}`);
+    }
     const parts: Uint8Array[] = [];
     while (this.tokens.peek().kind === 'string') parts.push(this.tokens.next().bytes!);
     const bytes = Buffer.concat(parts);
@@ -230,7 +243,8 @@ class Parser {
     if (token.kind === 'identifier' && !negative) {
       const value = enumType.values[token.text];
       if (value === undefined) {
-        throw this.fail(token, `unknown value '${token.text}' of enum ${enumType.fullName.replace(/^\./, '')} for '${field.name}'`);
+        const enumName = enumType.fullName.replace(/^\./, '');
+        throw this.fail(token, `unknown value '${token.text}' of enum ${enumName} for '${field.name}'`);
       }
       return value;
     }
@@ -243,14 +257,15 @@ class Parser {
     const negative = this.tokens.trySymbol('-');
     const token = this.tokens.next();
     const sign = negative ? -1 : 1;
-    if (token.kind === 'integer') return sign * Number(integerValue(token.text));
+    // As C++'s ConsumeDouble: an integer for a floating-point field must be decimal.
+    if (token.kind === 'integer' && /^(0|[1-9]\d*)$/.test(token.text)) return sign * Number(token.text);
     if (token.kind === 'float') return sign * Number(token.text.replace(/[fF]$/, ''));
     if (token.kind === 'identifier') {
       const word = token.text.toLowerCase();
       if (word === 'inf' || word === 'infinity') return sign * Infinity;
       if (word === 'nan') return NaN;
     }
-    throw this.fail(token, `expected a number for ${field.type} field '${field.name}', got ${describe(token)}`);
+    throw this.fail(token, `expected a decimal number for ${field.type} field '${field.name}', got ${describe(token)}`);
   }
 
   private parseInteger(field: FieldShape): number | string {
@@ -275,7 +290,8 @@ class Parser {
   ): bigint {
     const value = (negative ? -1n : 1n) * integerValue(token.text);
     if (value < min || value > max) {
-      throw this.fail(start, `${negative ? '-' : ''}${token.text} is out of range for ${field.type} field '${field.name}'`);
+      const text = `${negative ? '-' : ''}${token.text}`;
+      throw this.fail(start, `${text} is out of range for ${field.type} field '${field.name}'`);
     }
     return value;
   }
@@ -287,14 +303,17 @@ class Parser {
       name += token.text;
     }
     if (name.includes('/')) {
-      throw this.fail(open, `google.protobuf.Any in expanded form [${name}] is not supported; write its type_url and value fields`);
+      const message = `google.protobuf.Any in expanded form [${name}] is not supported; write its type_url and value fields`;
+      throw this.fail(open, message);
     }
     throw this.fail(open, `extensions are not supported: [${name}]`);
   }
 
   private expectSymbol(symbol: string, purpose: string): void {
     const token = this.tokens.peek();
-    if (!this.tokens.trySymbol(symbol)) throw this.fail(token, `expected '${symbol}' ${purpose}, got ${describe(token)}`);
+    if (!this.tokens.trySymbol(symbol)) {
+      throw this.fail(token, `expected '${symbol}' ${purpose}, got ${describe(token)}`);
+    }
   }
 
   private fail(at: Position, message: string): Error {

@@ -1,6 +1,8 @@
 import { failedPrecondition, invalidArgument, toServingError } from '../errors/serving_error';
 import type { BackendAddon, ModelHandle, NativeOutput, TensorSource } from '../native/backend_addon';
 import type { InferenceServable, RunRequest } from './inference_servable';
+import { DataType, dataTypeShortName } from '../tensors/data_type';
+import { tensorProtoDtype } from '../tensors/tensor_proto_dtype';
 import { DEFAULT_SIGNATURE_NAME, Signature, SignatureMap } from './signature';
 
 /**
@@ -57,7 +59,26 @@ function nativeInputs(signature: Signature, inputs: Map<string, TensorSource>): 
       `input size does not match signature: ${inputs.size}!=${signature.inputs.size} len({${sent.join(',')}}) != len({${sortedKeys(signature.inputs)}}). Sent extra: {}. Missing but required: {${missing.join(',')}}.`,
     );
   }
-  return [...inputs].map(([alias, source]) => [signature.inputs.get(alias)!.name, source]);
+  return [...inputs].map(([alias, source], index) => {
+    const spec = signature.inputs.get(alias)!;
+    checkDtype(spec.dtype, sourceDtype(source), index);
+    return [spec.name, source];
+  });
+}
+
+/** The dtype a source carries, where it can be told without decoding. */
+function sourceDtype(source: TensorSource): number | undefined {
+  if (source instanceof Uint8Array) return tensorProtoDtype(source);
+  if ('dtype' in source) return source.dtype;
+  return undefined;
+}
+
+/** A signature that names a dtype accepts only that dtype (TF's session message). */
+function checkDtype(expected: number, actual: number | undefined, index: number): void {
+  if (expected === DataType.DT_INVALID || actual === undefined || actual === expected) return;
+  throw invalidArgument(
+    `Expects arg[${index}] to be ${dataTypeShortName(expected)} but ${dataTypeShortName(actual)} is provided`,
+  );
 }
 
 /** [aliases, framework names] of the outputs to fetch: the filter's, or all. */

@@ -9,12 +9,16 @@
 import { invalidArgument } from '../errors/serving_error';
 import type { JsonObject, JsonValue } from './json_value';
 
-/** Integer literals this long may exceed 2^53; JSON.parse would round them. */
-const LONG_DIGIT_RUN = /\d{16}/;
+/**
+ * What JSON.parse would get wrong: integer literals long enough to exceed 2^53 (it rounds
+ * them; long fractions such as Python's float reprs are fine), exponents that may overflow (it gives Infinity), and escaped high surrogates (it
+ * accepts them unpaired). rapidjson keeps the first, rejects the others.
+ */
+const NEEDS_LENIENT_PARSER = /(?<![\d.])\d{16,}(?![\d.eE])|[eE][+-]?\d{3}|\\u[dD][89abAB]/;
 
 export function parseJsonText(text: string): JsonValue {
   if (text.length === 0) throw invalidArgument('JSON Parse error: The document is empty');
-  if (!LONG_DIGIT_RUN.test(text)) {
+  if (!NEEDS_LENIENT_PARSER.test(text)) {
     try {
       return JSON.parse(text) as JsonValue;
     } catch {

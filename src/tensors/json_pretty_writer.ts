@@ -10,31 +10,32 @@ interface Level {
 
 export class PrettyJsonWriter {
   singleLineArrays = false;
-  private text = '';
+  /** Output pieces, joined once at the end (large outputs make millions of them). */
+  private readonly parts: string[] = [];
   private readonly levels: Level[] = [];
 
   startObject(): void {
     this.prefix();
     this.levels.push({ inArray: false, count: 0 });
-    this.text += '{';
+    this.parts.push('{');
   }
 
   endObject(): void {
     const level = this.levels.pop()!;
-    if (level.count > 0) this.text += '\n' + this.indent();
-    this.text += '}';
+    if (level.count > 0) this.parts.push('\n' + this.indent());
+    this.parts.push('}');
   }
 
   startArray(): void {
     this.prefix();
     this.levels.push({ inArray: true, count: 0 });
-    this.text += '[';
+    this.parts.push('[');
   }
 
   endArray(): void {
     const level = this.levels.pop()!;
-    if (level.count > 0 && !this.singleLineArrays) this.text += '\n' + this.indent();
-    this.text += ']';
+    if (level.count > 0 && !this.singleLineArrays) this.parts.push('\n' + this.indent());
+    this.parts.push(']');
   }
 
   key(name: string): void {
@@ -43,37 +44,43 @@ export class PrettyJsonWriter {
 
   string(value: string): void {
     this.prefix();
-    this.text += jsonString(value);
+    this.parts.push(jsonString(value));
   }
 
   /** A number or literal token, written as given. */
   raw(token: string): void {
     this.prefix();
-    this.text += token;
+    this.parts.push(token);
   }
 
   toString(): string {
-    return this.text;
+    return this.parts.join('');
   }
 
   private indent(): string {
-    return ' '.repeat(4 * this.levels.length);
+    const depth = this.levels.length;
+    return (INDENTS[depth] ??= ' '.repeat(4 * depth));
   }
 
   private prefix(): void {
     const level = this.levels[this.levels.length - 1];
     if (!level) return;
     if (level.inArray) {
-      if (level.count > 0) this.text += this.singleLineArrays ? ', ' : ',';
-      if (!this.singleLineArrays) this.text += '\n' + this.indent();
+      if (this.singleLineArrays) {
+        if (level.count > 0) this.parts.push(', ');
+      } else {
+        this.parts.push((level.count > 0 ? ',\n' : '\n') + this.indent());
+      }
+    } else if (level.count % 2 === 1) {
+      this.parts.push(': ');
     } else {
-      if (level.count > 0) this.text += level.count % 2 === 0 ? ',\n' : ': ';
-      else this.text += '\n';
-      if (level.count % 2 === 0) this.text += this.indent();
+      this.parts.push((level.count > 0 ? ',\n' : '\n') + this.indent());
     }
     level.count++;
   }
 }
+
+const INDENTS: string[] = [];
 
 const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 

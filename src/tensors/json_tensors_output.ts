@@ -44,7 +44,11 @@ export class OutputTensorJson {
     }
     writer.startArray();
     let next = offset;
-    for (let i = 0; i < this.shape[dim]; i++) next = this.write(writer, dim + 1, next);
+    if (dim === rank - 1) {
+      for (const end = next + this.shape[dim]; next < end; next++) this.writeElement(writer, next);
+    } else {
+      for (let i = 0; i < this.shape[dim]; i++) next = this.write(writer, dim + 1, next);
+    }
     writer.endArray();
     return next;
   }

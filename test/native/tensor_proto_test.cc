@@ -49,14 +49,14 @@ template <typename T>
 std::shared_ptr<HostTensor> MakeTensor(DType dtype, std::vector<int64_t> shape, const std::vector<T>& values) {
   auto tensor = HostTensor::Allocate(dtype, std::move(shape));
   EXPECT_EQ(tensor->byte_size, values.size() * sizeof(T));
-  std::memcpy(tensor->data, values.data(), tensor->byte_size);
+  if (!values.empty()) std::memcpy(tensor->data, values.data(), tensor->byte_size);
   return tensor;
 }
 
 template <typename T>
 std::vector<T> Values(const HostTensor& tensor) {
   std::vector<T> values(tensor.byte_size / sizeof(T));
-  std::memcpy(values.data(), tensor.data, tensor.byte_size);
+  if (!values.empty()) std::memcpy(values.data(), tensor.data, tensor.byte_size);
   return values;
 }
 
@@ -335,6 +335,12 @@ TEST(DecodeTensorProtoTest, StringTensorContentInTensorFlowsEncoding) {
   ExpectInvalid(short_content.bytes, "does not hold 2 strings");
 }
 
+TEST(DecodeTensorProtoTest, BoolContentBytesBecomeZeroOrOne) {
+  ProtoBuilder proto(10, {3});
+  proto.writer.add_bytes(4, std::string("\x00\x0b\x01", 3));
+  EXPECT_EQ(Values<uint8_t>(*MustDecode(proto.bytes)), (std::vector<uint8_t>{0, 1, 1}));
+}
+
 // --- what is refused ---------------------------------------------------------------------------
 
 TEST(DecodeTensorProtoTest, ContentLengthMismatch) {
@@ -374,7 +380,9 @@ TEST(DecodeTensorProtoTest, MalformedBytes) {
     HostTensorPtr tensor;
     Status status = Decode(good.substr(0, cut), &tensor);
     // Some prefixes are whole messages (fewer values); the rest must fail cleanly.
-    if (!status.ok()) EXPECT_EQ(status.code, Code::kInvalidArgument) << status.message;
+    if (!status.ok()) {
+      EXPECT_EQ(status.code, Code::kInvalidArgument) << status.message;
+    }
   }
   ExpectInvalid("\x08", "malformed TensorProto");
   ExpectInvalid(std::string("\x0d\x01\x00\x00\x00", 5), "malformed TensorProto");  // dtype as fixed32

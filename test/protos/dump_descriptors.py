@@ -9,6 +9,8 @@ Prints JSON on stdout:
   decode NAME BASE64         a NAME message parsed from BASE64, as MessageToDict JSON
   text-to-json NAME          stdin parsed by protobuf's text_format as NAME, as MessageToDict JSON
                              (or {"error": ...} when text_format rejects it)
+  batch                      stdin: a JSON list of [command, [args...], stdin]; prints the list of
+                             their results (one Python start for many commands)
 """
 import base64
 import json
@@ -144,31 +146,38 @@ def sample_predict_request():
     return request
 
 
-def main(argv):
-    command = argv[1]
+def run(command, args, stdin):
     if command == "describe":
         result = {"messages": {}, "enums": {}, "services": {}, "missing": []}
-        for name in argv[2:]:
+        for name in args:
             kind, value = describe(name)
             if kind == "missing":
                 result["missing"].append(name)
             else:
                 result[kind][name] = value
-    elif command == "encode-predict":
-        result = base64.b64encode(sample_predict_request().SerializeToString()).decode()
-    elif command == "decode":
-        message = message_class(argv[2])()
-        message.ParseFromString(base64.b64decode(argv[3]))
-        result = to_json(message)
-    elif command == "text-to-json":
-        message = message_class(argv[2])()
+        return result
+    if command == "encode-predict":
+        return base64.b64encode(sample_predict_request().SerializeToString()).decode()
+    if command == "decode":
+        message = message_class(args[0])()
+        message.ParseFromString(base64.b64decode(args[1]))
+        return to_json(message)
+    if command == "text-to-json":
+        message = message_class(args[0])()
         try:
-            text_format.Parse(sys.stdin.read(), message)
-            result = {"message": to_json(message)}
+            text_format.Parse(stdin, message)
+            return {"message": to_json(message)}
         except text_format.ParseError as error:
-            result = {"error": str(error)}
+            return {"error": str(error)}
+    raise SystemExit(f"unknown command {command}")
+
+
+def main(argv):
+    if argv[1] == "batch":
+        # stdin: a JSON list of [command, args, stdin] triples; one result per triple.
+        result = [run(command, args, stdin) for command, args, stdin in json.load(sys.stdin)]
     else:
-        raise SystemExit(f"unknown command {command}")
+        result = run(argv[1], argv[2:], sys.stdin.read() if argv[1] == "text-to-json" else "")
     json.dump(result, sys.stdout)
 
 

@@ -24,6 +24,12 @@ export function official<T = any>(args: readonly string[], stdin?: string): T {
   return JSON.parse(run.stdout) as T;
 }
 
+/** Runs several commands in one Python process (TensorFlow's import takes seconds). */
+export function officialBatch(commands: ReadonlyArray<{ command: string; args?: string[]; stdin?: string }>): any[] {
+  const triples = commands.map(({ command, args = [], stdin = '' }) => [command, args, stdin]);
+  return official<any[]>(['batch'], JSON.stringify(triples));
+}
+
 export interface OfficialField {
   number: number;
   name: string;

@@ -26,7 +26,6 @@ const SHAPE_UNKNOWN_RANK = 3;
 const DIM_SIZE = 1;
 
 /** Run by the SavedModel loader itself; TF-Serving does not serve it. */
-const INIT_OP_SIGNATURE = '__saved_model_init_op';
 
 type FieldVisitor = (field: number, wireType: number) => boolean;
 
@@ -133,8 +132,8 @@ function readSignatureDef(reader: Reader, end: number): Signature | null {
 
 /**
  * The servable signatures of a serialized tensorflow.MetaGraphDef. Signatures with a sparse
- * or composite tensor are left out (duoserve feeds dense tensors only), and so is the
- * loader's internal "__saved_model_init_op".
+ * or composite tensor are left out (duoserve feeds dense tensors only). The loader's
+ * "__saved_model_init_op" stays: TF-Serving's GetModelMetadata lists it too.
  */
 export function parseSignatureDefs(metaGraphDef: Uint8Array): SignatureMap {
   const reader = Reader.create(metaGraphDef);
@@ -142,7 +141,7 @@ export function parseSignatureDefs(metaGraphDef: Uint8Array): SignatureMap {
   readFields(reader, reader.len, (field, wireType) => {
     if (field !== META_GRAPH_DEF_SIGNATURE_DEF || wireType !== WIRE_BYTES) return false;
     const [name, signature] = readMapEntry(reader, readSignatureDef);
-    if (signature !== null && name !== INIT_OP_SIGNATURE) signatures.set(name, signature);
+    if (signature !== null) signatures.set(name, signature);
     return true;
   });
   return signatures;

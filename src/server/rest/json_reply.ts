@@ -1,6 +1,9 @@
 import type { FastifyReply } from 'fastify';
 
-/** Sends JSON text already laid out the way TF-Serving lays it out (no re-serialization). */
+/**
+ * Sends JSON text already laid out the way TF-Serving lays it out, as bytes: fastify neither
+ * re-serializes them nor appends "; charset=utf-8" to TF-Serving's "application/json".
+ */
 export function sendJson(reply: FastifyReply, text: string): FastifyReply {
-  return reply.type('application/json').send(text);
+  return reply.header('content-type', 'application/json').send(Buffer.from(text, 'utf8'));
 }

@@ -105,7 +105,7 @@ export function decodeTensorContent(bytes: Uint8Array): { dtype: number; shape: 
 /** The values of raw little-endian bytes of `dtype`, as numbers (bools as 0/1). */
 export function valuesOf(dtype: number, bytes: ArrayBuffer | Uint8Array): number[] {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  const aligned = view.slice().buffer;  // typed arrays need their element alignment
+  const aligned = new Uint8Array(view).buffer;  // a copy: typed arrays need their element alignment
   switch (dtype) {
     case DataType.DT_FLOAT: return Array.from(new Float32Array(aligned));
     case DataType.DT_DOUBLE: return Array.from(new Float64Array(aligned));

@@ -79,12 +79,12 @@ describe('parseSignatureDefs over wire bytes', () => {
     assert.deepEqual(parseSignatureDefs(bytes).get('s')!.inputs.get('x')!.shape, []);
   });
 
-  test('drops __saved_model_init_op and signatures with sparse tensors', () => {
+  test('keeps __saved_model_init_op (as TF-Serving lists it) and drops signatures with sparse tensors', () => {
     const dense = signatureDef({ x: tensorInfo({ name: 'x:0', dtype: 1, dims: [2] }) }, {});
     const sparse = signatureDef({ x: tensorInfo({ sparse: true, dtype: 1 }) }, {});
     const sparseAfterName = signatureDef({ x: tensorInfo({ name: 'x:0', sparse: true, dtype: 1 }) }, {});
     const bytes = metaGraphDef({ __saved_model_init_op: dense, keep: dense, sparse, sparse2: sparseAfterName });
-    assert.deepEqual([...parseSignatureDefs(bytes).keys()], ['keep']);
+    assert.deepEqual([...parseSignatureDefs(bytes).keys()], ['__saved_model_init_op', 'keep']);
   });
 
   test('an empty MetaGraphDef has no signatures', () => {

@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import * as os from 'node:os';
+import { describe, test } from 'node:test';
+import { ConfigError } from '../../src/config/config_error';
+import { checkServerFlags, restApiEnabled } from '../../src/config/flag_checks';
+import { FLAG_LIST } from '../../src/config/flag_list';
+import { parseFlags, ServerFlags, usage } from '../../src/config/flags';
+
+const cpus = os.availableParallelism();
+
+function parseError(argv: string[]): string {
+  try {
+    parseFlags(argv);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    assert.equal(error.code, 'INVALID_ARGUMENT');
+    return error.message;
+  }
+  assert.fail(`parseFlags(${JSON.stringify(argv)}) did not throw`);
+}
+
+describe('parseFlags', () => {
+  test('no arguments: TF-Serving defaults', () => {
+    assert.deepEqual(parseFlags([]), {
+      flags: {
+        port: 8500,
+        grpcSocketPath: '',
+        restApiPort: 0,
+        restApiNumThreads: 4 * cpus,
+        restApiTimeoutInMs: 30000,
+        enableBatching: false,
+        batchingParametersFile: '',
+        modelConfigFile: '',
+        modelConfigFilePollWaitSeconds: 0,
+        modelName: 'default',
+        modelBasePath: '',
+        fileSystemPollWaitSeconds: 1,
+        tensorflowIntraOpParallelism: 0,
+        tensorflowInterOpParallelism: 0,
+        savedModelTags: ['serve'],
+        grpcChannelArguments: {},
+        grpcMaxThreads: 4 * cpus,
+        enableModelWarmup: true,
+        version: false,
+        monitoringConfigFile: '',
+      } satisfies ServerFlags,
+      warnings: [],
+    });
+  });
+
+  test('every supported flag', () => {
+    const { flags, warnings } = parseFlags([
+      '--port=9000',
+      '--grpc_socket_path=/tmp/duoserve.sock',
+      '--rest_api_port=9001',
+      '--rest_api_num_threads=3',
+      '--rest_api_timeout_in_ms=500',
+      '--enable_batching',
+      '--batching_parameters_file=/etc/batching.config',
+      '--model_config_file=/etc/models.config',
+      '--model_config_file_poll_wait_seconds=60',
+      '--model_name=resnet',
+      '--model_base_path=/models/resnet',
+      '--file_system_poll_wait_seconds=0',
+      '--tensorflow_intra_op_parallelism=2',
+      '--tensorflow_inter_op_parallelism=9007199254740991',
+      '--saved_model_tags=serve,gpu',
+      '--grpc_channel_arguments=grpc.max_connection_age_ms=2000,grpc.primary_user_agent=duo',
+      '--grpc_max_threads=7',
+      '--enable_model_warmup=false',
+      '--monitoring_config_file=/etc/monitoring.config',
+    ]);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(flags, {
+      port: 9000,
+      grpcSocketPath: '/tmp/duoserve.sock',
+      restApiPort: 9001,
+      restApiNumThreads: 3,
+      restApiTimeoutInMs: 500,
+      enableBatching: true,
+      batchingParametersFile: '/etc/batching.config',
+      modelConfigFile: '/etc/models.config',
+      modelConfigFilePollWaitSeconds: 60,
+      modelName: 'resnet',
+      modelBasePath: '/models/resnet',
+      fileSystemPollWaitSeconds: 0,
+      tensorflowIntraOpParallelism: 2,
+      tensorflowInterOpParallelism: 9007199254740991,
+      savedModelTags: ['serve', 'gpu'],
+      grpcChannelArguments: { 'grpc.max_connection_age_ms': 2000, 'grpc.primary_user_agent': 'duo' },
+      grpcMaxThreads: 7,
+      enableModelWarmup: false,
+      version: false,
+      monitoringConfigFile: '/etc/monitoring.config',
+    } satisfies ServerFlags);
+  });
+
+  test('bool flags: bare, true/false in any case, 1/0', () => {
+    const batching = (arg: string) => parseFlags([arg]).flags.enableBatching;
+    assert.equal(batching('--enable_batching'), true);
+    assert.equal(batching('--enable_batching=true'), true);
+    assert.equal(batching('--enable_batching=TRUE'), true);
+    assert.equal(batching('--enable_batching=1'), true);
+    assert.equal(batching('--enable_batching=False'), false);
+    assert.equal(batching('--enable_batching=0'), false);
+    assert.equal(parseFlags(['--version']).flags.version, true);
+  });
+
+  test('integers: decimal with a sign, surrounding whitespace allowed', () => {
+    assert.equal(parseFlags(['--port=+9000']).flags.port, 9000);
+    assert.equal(parseFlags(['--port= 9000 ']).flags.port, 9000);
+    assert.equal(parseFlags(['--file_system_poll_wait_seconds=-1']).flags.fileSystemPollWaitSeconds, -1);
+    assert.equal(parseFlags(['--port=2147483647']).flags.port, 2147483647);
+  });
+
+  test('strings keep the value as given, empty included', () => {
+    assert.equal(parseFlags(['--model_name=']).flags.modelName, '');
+    assert.equal(parseFlags(['--model_base_path=/a=b c']).flags.modelBasePath, '/a=b c');
+  });
+
+  test('a repeated flag: the last one wins', () => {
+    assert.equal(parseFlags(['--port=1', '--port=2']).flags.port, 2);
+  });
+
+  test('values that do not fit the flag type are errors, reported as TF does, with the usage', () => {
+    for (const [arg, text] of [
+      ['--port=abc', 'abc'],
+      ['--port=', ''],
+      ['--port=1.5', '1.5'],
+      ['--port=0x10', '0x10'],
+      ['--port=2147483648', '2147483648'],
+      ['--tensorflow_intra_op_parallelism=9223372036854775808', '9223372036854775808'],
+      ['--enable_batching=yes', 'yes'],
+      ['--per_process_gpu_memory_fraction=half', 'half'],
+    ]) {
+      const name = arg.slice(2, arg.indexOf('='));
+      const message = parseError([arg]);
+      assert.ok(message.startsWith(`Couldn't interpret value ${text} for flag ${name}.\nusage: duoserve\n`), message);
+    }
+    const both = parseError(['--port=x', '--rest_api_port=y']);
+    assert.match(both, /flag port\.\nCouldn't interpret value y for flag rest_api_port\./);
+  });
+
+  test('unknown arguments are errors naming the first one, with the usage', () => {
+    assert.match(parseError(['--model_nmae=x']), /^unknown argument: --model_nmae=x\nusage: duoserve\nFlags:\n/);
+    assert.match(parseError(['-port=9000']), /^unknown argument: -port=9000\n/);
+    assert.match(parseError(['serve']), /^unknown argument: serve\n/);
+    assert.match(parseError(['--enable_batchingX']), /^unknown argument: --enable_batchingX\n/);
+    assert.match(parseError(['--port=1', '--', '--port=2']), /^unknown argument: --\n/);
+  });
+
+  test('`--name value` is not a flag form: TF leaves both words unparsed', () => {
+    assert.match(parseError(['--port', '9000']), /^unknown argument: --port \(write --port=VALUE\)\n/);
+    assert.match(parseError(['--enable_batching', 'true']), /^unknown argument: true\n/);
+  });
+
+  test('--help answers the usage', () => {
+    assert.equal(parseError(['--help']), usage());
+  });
+
+  test('--version skips the leftover check, as TF-Serving prints the version first', () => {
+    const { flags } = parseFlags(['--version', 'extra']);
+    assert.equal(flags.version, true);
+  });
+
+  test('known but unsupported flags: a warning when not at their default', () => {
+    assert.deepEqual(
+      parseFlags([
+        '--per_process_gpu_memory_fraction=0.5',
+        '--num_load_threads=4',
+        '--ssl_config_file=/etc/ssl.config',
+        '--enable_profiler=false',
+        '--tensorflow_session_parallelism=2',
+        '--rest_api_enable_cors_support',
+      ]).warnings,
+      [
+        '--rest_api_enable_cors_support=true is not supported by duoserve yet and is ignored',
+        '--num_load_threads=4 is not supported by duoserve yet and is ignored',
+        '--tensorflow_session_parallelism=2 is not supported by duoserve yet and is ignored',
+        '--ssl_config_file=/etc/ssl.config is not supported by duoserve yet and is ignored',
+        '--per_process_gpu_memory_fraction=0.500000 is not supported by duoserve yet and is ignored',
+        '--enable_profiler=false is not supported by duoserve yet and is ignored',
+      ],
+    );
+    assert.deepEqual(
+      parseFlags(['--enable_profiler=true', '--max_num_load_retries=5', '--per_process_gpu_memory_fraction=0']).warnings,
+      [],
+    );
+  });
+
+  test('every flag tensorflow_model_server knows is accepted at its default, without warnings', () => {
+    assert.equal(FLAG_LIST.length, 48);
+    const argv = FLAG_LIST.map((spec) => `--${spec.name}=${spec.defaultValue}`);
+    assert.deepEqual(parseFlags(argv).warnings, []);
+  });
+
+  test('--grpc_channel_arguments: numbers that fit an int32 become numbers', () => {
+    const args = (text: string) => parseFlags([`--grpc_channel_arguments=${text}`]).flags.grpcChannelArguments;
+    assert.deepEqual(args('a=1,b=-2,c=2147483648,d=x,e=1.5,f=a=b,'), {
+      a: 1,
+      b: -2,
+      c: '2147483648',
+      d: 'x',
+      e: '1.5',
+      f: 'a=b',
+    });
+    assert.throws(() => args('grpc.keepalive'), /expected key=value, got 'grpc\.keepalive'/);
+    assert.throws(() => args('=5'), ConfigError);
+  });
+});
+
+describe('usage', () => {
+  test("TF's layout: a header, then `\\t--name=default\\ttype\\thelp` per flag", () => {
+    const lines = usage().split('\n');
+    assert.equal(lines[0], 'usage: duoserve');
+    assert.equal(lines[1], 'Flags:');
+    assert.equal(lines.length, 2 + FLAG_LIST.length + 1);
+    assert.match(lines[2], /^\t--port=8500 {22}\tint32\t\S/);
+    assert.ok(lines.some((line) => line.startsWith('\t--model_name="default"')));
+    assert.ok(lines.some((line) => line.startsWith('\t--per_process_gpu_memory_fraction=0.000000\tfloat\t')));
+    assert.ok(lines.some((line) => line.startsWith('\t--enable_model_warmup=true') && line.includes('\tbool\t')));
+    assert.ok(lines.some((line) => line.startsWith('\t--ssl_config_file=""') && line.endsWith('(not supported by duoserve yet: ignored)')));
+    assert.equal(usage('tensorflow_model_server').split('\n')[0], 'usage: tensorflow_model_server');
+  });
+});
+
+describe('checkServerFlags', () => {
+  const flags = (argv: string[]) => parseFlags(argv).flags;
+
+  test('a model path or a config file is enough', () => {
+    assert.deepEqual(checkServerFlags(flags(['--model_base_path=/models/m'])), []);
+    assert.deepEqual(checkServerFlags(flags(['--model_config_file=/etc/models.config'])), []);
+  });
+
+  test('the combinations TF-Serving refuses', () => {
+    assert.throws(() => checkServerFlags(flags([])), /Both --model_base_path and --model_config_file are empty/);
+    assert.throws(() => checkServerFlags(flags(['--port=0', '--model_base_path=/m'])), /--port=0/);
+    assert.throws(
+      () => checkServerFlags(flags(['--model_base_path=/m', '--batching_parameters_file=/b'])),
+      /--batching_parameters_file is set without --enable_batching/,
+    );
+    assert.deepEqual(
+      checkServerFlags(flags(['--model_base_path=/m', '--batching_parameters_file=/b', '--enable_batching'])),
+      [],
+    );
+  });
+
+  test('the REST port equal to the gRPC port: a warning, and no REST API', () => {
+    const same = flags(['--model_base_path=/m', '--port=9000', '--rest_api_port=9000']);
+    assert.match(checkServerFlags(same)[0], /--rest_api_port=9000 is the same as --port/);
+    assert.equal(restApiEnabled(same), false);
+    assert.equal(restApiEnabled(flags(['--rest_api_port=8501'])), true);
+    assert.equal(restApiEnabled(flags([])), false);
+  });
+});
