@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { ConfigError } from './config/config_error';
+import { checkServerFlags, restApiEnabled } from './config/flag_checks';
 import { parseFlags, type ServerFlags } from './config/flags';
 import { parseModelServerConfigText, singleModelConfig, type ModelServerConfig } from './config/model_server_config';
 import { consoleLog } from './core/log';
@@ -39,6 +40,7 @@ async function serve(argv: string[]): Promise<void> {
     console.log(`duoserve ModelServer: ${VERSION}\nTensorFlow Serving API compatible: 2.21`);
     return;
   }
+  warnings.push(...checkServerFlags(flags));
   sizeWorkerPool(flags);
   // TF logs every load step at INFO on stderr; keep warnings and errors unless asked.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
@@ -63,7 +65,7 @@ async function serve(argv: string[]): Promise<void> {
   });
   consoleLog('INFO', `Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...`);
   if (flags.grpcSocketPath) consoleLog('INFO', `Running gRPC ModelServer at UNIX socket ${flags.grpcSocketPath} ...`);
-  const rest = flags.restApiPort > 0
+  const rest = restApiEnabled(flags)
     ? await startRestServer(core.manager, { port: flags.restApiPort, timeoutMs: flags.restApiTimeoutInMs })
     : undefined;
   if (rest) consoleLog('INFO', `Exporting HTTP/REST API at:localhost:${rest.port} ...`);

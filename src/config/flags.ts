@@ -134,7 +134,7 @@ function parseValue(spec: FlagSpec, text: string): FlagValue | undefined {
 }
 
 /** absl::SimpleAtoi: surrounding ASCII whitespace allowed, decimal digits with an optional sign. */
-export function parseInteger(text: string, [min, max]: readonly [bigint, bigint]): number | undefined {
+function parseInteger(text: string, [min, max]: readonly [bigint, bigint]): number | undefined {
   const trimmed = trimAscii(text);
   if (!/^[+-]?\d+$/.test(trimmed)) return undefined;
   const value = BigInt(trimmed);

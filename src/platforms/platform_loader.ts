@@ -1,4 +1,5 @@
 import type { Loader } from '../core/loader';
+import type { Log } from '../core/log';
 import type { LoadedServable, Platform } from './platform';
 
 /** A Loader for one version directory of one platform. Cheap to create; load() does the work. */
@@ -8,10 +9,14 @@ export class PlatformLoader implements Loader {
   constructor(
     private readonly platform: Platform,
     private readonly versionDir: string,
+    private readonly log: Log,
   ) {}
 
   async load(): Promise<void> {
+    const started = process.hrtime.bigint();
     this.loaded = await this.platform.load(this.versionDir);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.log('INFO', `Loaded ${this.platform.name} model from ${this.versionDir} in ${ms.toFixed(1)} ms`);
   }
 
   async unload(): Promise<void> {

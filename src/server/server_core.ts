@@ -44,7 +44,7 @@ export class ServerCore {
     logServableStateTransitions(this.manager.monitor, options.log);
     this.router = new DynamicSourceRouter<string>(routesOf(this.models), options.log);
     for (const platform of options.platforms.values()) {
-      const adapter = new SourceAdapter<string, Loader>((_id, versionDir) => new PlatformLoader(platform, versionDir));
+      const adapter = new SourceAdapter<string, Loader>((_id, versionDir) => new PlatformLoader(platform, versionDir, options.log));
       connectSourceToTarget(this.router.output(platform.name), adapter);
       connectSourceToTarget(adapter, this.manager);
     }

@@ -25,7 +25,13 @@ export function parseJsonText(text: string): JsonValue {
       // Fall through: NaN/Infinity, or a syntax error described the rapidjson way.
     }
   }
-  return new LenientJsonParser(text).document();
+  try {
+    return new LenientJsonParser(text).document();
+  } catch (error) {
+    // The parser recurses per nesting level; a pathological document must stay a 400.
+    if (error instanceof RangeError) throw invalidArgument('JSON Parse error: The document nests too deeply');
+    throw error;
+  }
 }
 
 const enum Char {

@@ -34,6 +34,11 @@ describe('parseJsonText', () => {
     assert.deepEqual(parseJsonText('[0.12345678901234567, 1234567890123456.5]'), [0.12345678901234567, 1234567890123456.5]);
   });
 
+  it('rejects documents nested too deeply to parse, as a client error', () => {
+    assert.equal(parseError('['.repeat(200000) + 'NaN' + ']'.repeat(200000)), 'JSON Parse error: The document nests too deeply');
+    assert.equal(parseError('['.repeat(200000)), 'JSON Parse error: The document nests too deeply');
+  });
+
   it('keeps a "__proto__" member as data', () => {
     const value = parseJsonText('{"__proto__": {"x": 1}, "n": NaN}') as Record<string, unknown>;
     assert.deepEqual(Object.keys(value), ['__proto__', 'n']);

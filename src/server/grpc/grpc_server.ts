@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { Manager } from '../../core/manager';
 import { modelService, modelServiceDefinition, ReloadConfig } from './model_service';
@@ -35,6 +36,9 @@ export async function startGrpcServer(
   server.addService(predictionServiceDefinition, predictionService(manager));
   server.addService(modelServiceDefinition, modelService(manager, reloadConfig));
   const port = await bind(server, `0.0.0.0:${options.port}`);
-  if (options.socketPath) await bind(server, `unix:${options.socketPath}`);
+  if (options.socketPath) {
+    fs.rmSync(options.socketPath, { force: true }); // a socket file left by an earlier run
+    await bind(server, `unix:${options.socketPath}`);
+  }
   return { server, port };
 }

@@ -29,6 +29,12 @@ export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) 
   await app.register(malformedRequestRoute);
 };
 
+/**
+ * Options for the fastify instance that serves this API: TF-Serving accepts model names and
+ * labels of any length, fastify's router stops matching parameters past 100 characters.
+ */
+export const REST_FASTIFY_OPTIONS = { routerOptions: { maxParamLength: 1024 } } as const;
+
 /** Registers the REST API on `app`; await it (or app.ready()) before listening. */
 export function registerRestRoutes(
   app: FastifyInstance,

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import type { Manager } from '../../core/manager';
-import { registerRestRoutes } from './index';
+import { registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
 
 export interface RestServerOptions {
   port: number;
@@ -10,7 +10,7 @@ export interface RestServerOptions {
 
 /** Starts TF-Serving's REST API on 0.0.0.0:port. */
 export async function startRestServer(manager: Manager, options: RestServerOptions) {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ ...REST_FASTIFY_OPTIONS, logger: false });
   await registerRestRoutes(app, { manager }, { timeoutMs: options.timeoutMs });
   await app.listen({ port: options.port, host: '0.0.0.0' });
   const address = app.server.address();

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fastify, { FastifyInstance } from 'fastify';
-import { registerRestRoutes } from '../../../src/server/rest';
+import { registerRestRoutes, REST_FASTIFY_OPTIONS } from '../../../src/server/rest';
 import { DataType } from '../../../src/tensors/data_type';
 import { FakeManager } from './fakes/fake_manager';
 import { identityServable, signature, spec } from './fakes/fake_servable';
@@ -52,6 +52,28 @@ describe('REST API routing and HTTP edges', () => {
     assert.equal(typeof response.json().error, 'string');
     const ok = await app.inject({ method: 'POST', url: '/v1/models/m:predict', payload: '{"inputs": [1]}' });
     assert.equal(ok.statusCode, 200);
+  });
+
+  it('pathological nesting is a 400, not a crash', async () => {
+    const app2 = await restApp(manager);
+    for (const payload of [`{"inputs": ${'['.repeat(100000)}NaN${']'.repeat(100000)}}`, `{"inputs": ${'['.repeat(300)}1${']'.repeat(300)}}`]) {
+      const response = await app2.inject({ method: 'POST', url: '/v1/models/m:predict', payload });
+      assert.equal(response.statusCode, 400, response.body.slice(0, 200));
+    }
+    await app2.close();
+  });
+
+  it('takes bodies over fastify\'s 1 MiB default, and long model names with REST_FASTIFY_OPTIONS', async () => {
+    const name = 'm'.repeat(300);
+    const manager2 = new FakeManager().addVersion(name, { version: 1, servable });
+    const app2 = fastify(REST_FASTIFY_OPTIONS);
+    await registerRestRoutes(app2, { manager: manager2 });
+    const payload = `{"inputs": [${new Array(500000).fill('0.25').join(',')}]}`;
+    assert.ok(payload.length > 2 ** 21);
+    const response = await app2.inject({ method: 'POST', url: `/v1/models/${name}:predict`, payload });
+    assert.equal(response.statusCode, 200, response.body.slice(0, 200));
+    assert.equal(response.json().outputs.length, 500000);
+    await app2.close();
   });
 
   it('leaves routes outside the plugin alone', async () => {

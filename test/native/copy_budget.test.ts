@@ -1,0 +1,118 @@
+/**
+ * Copies of tensor payloads on the request path are a budget (docs/design.md): this test
+ * fails when a change adds one where none is needed. It runs the bundled example models
+ * (var/models/examples, exported by setup) through both framework addons and reads the
+ * addons' copy counter around each step.
+ */
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { describe, it, before, after } from 'node:test';
+import * as protobuf from 'protobufjs';
+
+import { loadBackendAddon, type BackendAddon, type HostTensorOutput, type ModelHandle } from '../../src/native/backend_addon';
+
+const EXAMPLES = path.resolve(__dirname, '..', '..', '..', 'var', 'models', 'examples');
+const ROWS = 4;
+const WIDTH = 512;
+const DT_FLOAT = 1;
+
+/** TensorProto bytes for a float32 [ROWS, WIDTH] tensor, as tensor_content or as float_val. */
+function floatTensorProto(values: Float32Array, asContent: boolean): Uint8Array {
+  const writer = protobuf.Writer.create();
+  writer.uint32((1 << 3) | 0).int32(DT_FLOAT);
+  writer.uint32((2 << 3) | 2).fork();
+  for (const size of [ROWS, WIDTH]) writer.uint32((2 << 3) | 2).fork().uint32((1 << 3) | 0).int64(size).ldelim();
+  writer.ldelim();
+  if (asContent) {
+    writer.uint32((4 << 3) | 2).bytes(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  } else {
+    writer.uint32((5 << 3) | 2).fork();
+    for (const value of values) writer.float(value);
+    writer.ldelim();
+  }
+  return writer.finish();
+}
+
+describe('copy budget of the request path', () => {
+  let tensorflow: BackendAddon;
+  let pytorch: BackendAddon;
+  let mlpTf: ModelHandle;
+  let mlpTorch: ModelHandle;
+  const input = Float32Array.from({ length: ROWS * WIDTH }, (_, i) => Math.sin(i));
+  const inputBytes = input.byteLength;
+
+  before(async () => {
+    tensorflow = loadBackendAddon('tensorflow');
+    pytorch = loadBackendAddon('pytorch');
+    mlpTf = await tensorflow.load(path.join(EXAMPLES, 'mlp_tf', '1'), {});
+    mlpTorch = await pytorch.load(path.join(EXAMPLES, 'mlp_torch', '1'), {});
+  });
+  after(() => {
+    tensorflow.unload(mlpTf);
+    pytorch.unload(mlpTorch);
+  });
+
+  /** The copies (count, bytes) that `step` makes. Both addons share one counter. */
+  async function copiesDuring(step: () => Promise<unknown>): Promise<{ copies: number; bytes: number }> {
+    const before = tensorflow.copyStats();
+    await step();
+    const after = pytorch.copyStats();
+    return { copies: after.copies - before.copies, bytes: after.bytes - before.bytes };
+  }
+
+  const tfInput = 'serving_default_x:0';
+  const tfOutput = 'StatefulPartitionedCall:0';
+
+  it('shares one counter between the two addons', () => {
+    assert.deepEqual(tensorflow.copyStats(), pytorch.copyStats());
+  });
+
+  it('gRPC with tensor_content in, typed fields out: one copy, of the input', async () => {
+    const request = floatTensorProto(input, true);
+    const copies = await copiesDuring(() => tensorflow.run(mlpTf, [[tfInput, request]], [tfOutput], 'fields'));
+    assert.deepEqual(copies, { copies: 1, bytes: inputBytes });
+  });
+
+  it('gRPC with float_val in, typed fields out: no copy (decoding is the conversion)', async () => {
+    const request = floatTensorProto(input, false);
+    assert.deepEqual(await copiesDuring(() => pytorch.run(mlpTorch, [['x', request]], ['output_0'], 'fields')), {
+      copies: 0,
+      bytes: 0,
+    });
+  });
+
+  it('host outputs are views of the framework tensor: no copy', async () => {
+    const request = floatTensorProto(input, false);
+    const copies = await copiesDuring(() => tensorflow.run(mlpTf, [[tfInput, request]], [tfOutput], 'host'));
+    assert.deepEqual(copies, { copies: 0, bytes: 0 });
+  });
+
+  it('a TensorFlow output feeds a PyTorch model without a copy, with the same numbers', async () => {
+    const request = floatTensorProto(input, false);
+    const [[, tfOut]] = (await tensorflow.run(mlpTf, [[tfInput, request]], [tfOutput], 'host')) as Array<
+      [string, HostTensorOutput]
+    >;
+    let torchOut: HostTensorOutput | undefined;
+    const copies = await copiesDuring(async () => {
+      [[, torchOut]] = (await pytorch.run(mlpTorch, [['x', tfOut.handle]], ['output_0'], 'host')) as Array<
+        [string, HostTensorOutput]
+      >;
+    });
+    assert.deepEqual(copies, { copies: 0, bytes: 0 });
+    // Same weights in both frameworks: mlp(mlp(x)) computed in two frameworks agrees with TF twice.
+    const [[, tfTwice]] = (await tensorflow.run(mlpTf, [[tfInput, tfOut.handle]], [tfOutput], 'host')) as Array<
+      [string, HostTensorOutput]
+    >;
+    const a = new Float32Array(torchOut!.data!);
+    const b = new Float32Array(tfTwice.data!);
+    assert.equal(a.length, ROWS * WIDTH);
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-4 * (1 + Math.abs(b[i])), `element ${i}`);
+  });
+
+  it('a typed-array input is copied once into an aligned buffer', async () => {
+    const copies = await copiesDuring(() =>
+      pytorch.run(mlpTorch, [['x', { dtype: DT_FLOAT, shape: [ROWS, WIDTH], data: input }]], ['output_0'], 'host'),
+    );
+    assert.deepEqual(copies, { copies: 1, bytes: inputBytes });
+  });
+});
