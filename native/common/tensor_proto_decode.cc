@@ -253,6 +253,8 @@ Status CheckShape(const std::vector<int64_t>& shape) {
   return Status::Ok();
 }
 
+constexpr uint64_t kMaxDecodedTensorBytes = (uint64_t{1} << 31) - 1;
+
 Status Decode(protozero::data_view message, HostTensorPtr* out) {
   ProtoHeader header = ReadHeader(message);
   if (!IsSupportedDType(header.dtype)) {
@@ -263,9 +265,14 @@ Status Decode(protozero::data_view message, HostTensorPtr* out) {
   DUO_RETURN_IF_ERROR(CheckShape(header.shape));
   const int64_t elements = ShapeNumElements(header.shape);
   const size_t element_size = DTypeSize(dtype);
-  if (element_size != 0 && static_cast<uint64_t>(elements) > SIZE_MAX / 2 / element_size) {
+  // A few bytes of typed fields may broadcast one value over any shape; cap what a request
+  // can make us allocate at the largest message TF-Serving accepts (2 GiB), so a hostile
+  // shape is refused instead of exhausting memory.
+  const uint64_t per_element = element_size != 0 ? element_size : sizeof(std::string);
+  if (static_cast<uint64_t>(elements) > kMaxDecodedTensorBytes / per_element) {
     return Invalid("tensor_shape " + ShapeString(header.shape) + " of " + DTypeName(dtype) +
-                   " is too large");
+                   " is too large: a request tensor may hold at most " +
+                   std::to_string(kMaxDecodedTensorBytes) + " bytes");
   }
   // A non-empty tensor_content wins over typed fields, and an empty tensor ignores both
   // (Tensor::FromProto).

@@ -123,3 +123,17 @@ def test_malformed_request_bytes(grpc_channel, payload):
     raw_predict = grpc_channel.unary_unary("/tensorflow.serving.PredictionService/Predict",
                                            request_serializer=None, response_deserializer=None)
     expect_rpc_error(raw_predict, payload, Code.INTERNAL)
+
+
+@pytest.mark.parametrize("model", HALF_PLUS_TWO_MODELS)
+@pytest.mark.parametrize("dims", [[2**62, 2**62], [2**31, 2**31, 2**31]], ids=["int64_overflow", "three_big_dims"])
+def test_overflowing_dimensions(predict, model, dims):
+    # One value broadcast over a shape whose element count overflows int64: refused, not allocated.
+    expect_rpc_error(predict, predict_request(model, {"x": float_val_tensor([1.0], dims)}), Code.INVALID_ARGUMENT)
+
+
+@pytest.mark.parametrize("model", HALF_PLUS_TWO_MODELS)
+def test_server_keeps_serving_after_every_bad_request(predict, model):
+    # Every test above ends with the server alive; this one checks an answer is still right.
+    response = predict(predict_request(model, {"x": tf.make_tensor_proto([1.0, 2.0], dtype=tf.float32)}))
+    assert list(response.outputs["y"].float_val) == [2.5, 3.0]

@@ -362,6 +362,15 @@ TEST(DecodeTensorProtoTest, OverflowingDims) {
   ExpectInvalid(huge.bytes, "too large");
 }
 
+TEST(DecodeTensorProtoTest, BroadcastBeyondTheRequestLimitIsRefused) {
+  ProtoBuilder big(1, {int64_t{1} << 30});  // 4 GiB of float from one value
+  big.writer.add_float(5, 1.0f);
+  ExpectInvalid(big.bytes, "at most 2147483647 bytes");
+  ProtoBuilder strings(7, {int64_t{1} << 30});
+  strings.writer.add_bytes(8, "a");
+  ExpectInvalid(strings.bytes, "too large");
+}
+
 TEST(DecodeTensorProtoTest, TooManyDims) {
   ProtoBuilder proto(1, std::vector<int64_t>(255, 1));
   ExpectInvalid(proto.bytes, "at most 254");
