@@ -12,6 +12,8 @@ import { REPO_ROOT } from './options';
 import { RestClient } from './rest_client';
 
 export interface DuoserveProcess {
+  /** The server's own process (bin/duoserve is node itself), e.g. to read /proc/<pid>/status. */
+  pid: number;
   grpcTarget: string;
   restPort: number;
   logPath: string;
@@ -121,6 +123,8 @@ export async function startDuoserve(
   extraArgs: string[],
   timeoutMs: number,
   logDir: string,
+  /** Added to this process's environment for the server (e.g. MALLOC_ARENA_MAX). */
+  env: Record<string, string> = {},
 ): Promise<DuoserveProcess> {
   const [grpcPort, restPort] = await freePorts(2);
   fs.mkdirSync(logDir, { recursive: true });
@@ -130,7 +134,7 @@ export async function startDuoserve(
   const child = spawn(
     path.join(REPO_ROOT, 'bin', 'duoserve'),
     [`--port=${grpcPort}`, `--rest_api_port=${restPort}`, `--model_config_file=${modelConfigFile}`, ...extraArgs],
-    { cwd: REPO_ROOT, stdio: ['ignore', log, log], detached: true },
+    { cwd: REPO_ROOT, stdio: ['ignore', log, log], detached: true, env: { ...process.env, ...env } },
   );
   fs.closeSync(log);
   // A bench that dies or is interrupted must not leave the server running.
@@ -150,6 +154,7 @@ export async function startDuoserve(
     throw error;
   }
   return {
+    pid: child.pid!,
     grpcTarget,
     restPort,
     logPath,

@@ -38,7 +38,7 @@ export function readModelConfig(file: string): ConfigEntry[] {
   return entries;
 }
 
-function newestVersionDir(basePath: string): string {
+export function newestVersionDir(basePath: string): string {
   const versions = fs
     .readdirSync(basePath)
     .filter((name) => /^\d+$/.test(name))

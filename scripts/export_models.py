@@ -5,17 +5,21 @@
 
 writes
     <out>/examples/<model>/1/          one version per example: a SavedModel (saved_model.pb +
-                                       variables/) or a PyTorch model.pt + signature.json
+                                       variables/), a PyTorch model.pt + signature.json, or a
+                                       chain.pbtxt (model_platform "chain")
     <out>/examples/reference.json      sample inputs and what the frameworks compute for them,
                                        read back from the exported files (test/compat uses it)
     <out>/models.config                a --model_config_file serving every example
-    <out>/test/tensorflow, <out>/test/pytorch   fixtures of test/fixtures/export_*_fixtures.py
+    <out>/test/tensorflow, <out>/test/pytorch, <out>/test/aoti
+                                       fixtures of test/fixtures/export_*_fixtures.py
+    <out>/test/tensorflow_examples              fixtures of test/fixtures/export_tf_example_models.py
 
 Idempotent: each example is written beside its final place and then swapped in, so a rerun (or
 a crash halfway) never leaves a half-written version where a server would load it.
 """
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -27,6 +31,13 @@ PROCESS_STARTED = time.perf_counter()
 # No __pycache__ under scripts/models: setup.sh hashes that folder to decide when to rerun this.
 sys.dont_write_bytecode = True
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the log
+
+# torch.export imports triton (torch._dynamo checks for it) and triton's LLVM cannot share a
+# process with TensorFlow's: LLVM aborts with "Option ... registered more than once". Nothing
+# here runs on a GPU, so torch is told triton is absent (fixture exporters run in their own
+# processes and import one framework each).
+sys.modules["triton"] = None
+logging.getLogger("torch.utils.flop_counter").setLevel(logging.ERROR)  # "triton not found" noise
 
 import numpy as np  # noqa: E402
 
@@ -40,15 +51,17 @@ REPO = Path(__file__).resolve().parent.parent
 # They run as subprocesses, concurrently with the examples (each imports only its framework).
 FIXTURE_EXPORTERS = [
     (REPO / "test/fixtures/export_tf_fixtures.py", "test/tensorflow"),
+    (REPO / "test/fixtures/export_tf_example_models.py", "test/tensorflow_examples"),
     (REPO / "test/fixtures/export_torch_fixtures.py", "test/pytorch"),
+    (REPO / "test/fixtures/export_aoti_fixtures.py", "test/aoti"),
 ]
 
 
 def examples() -> list[ExampleModel]:
     # Imported here, after the fixture exporters have started: importing the frameworks is
     # most of the run time, and the subprocesses import theirs meanwhile.
-    from models import half_plus_two, mlp
-    return [*half_plus_two.EXAMPLES, *mlp.EXAMPLES]
+    from models import half_plus_two, iris, mlp, ranking
+    return [*half_plus_two.EXAMPLES, *mlp.EXAMPLES, *iris.EXAMPLES, *ranking.EXAMPLES, *ranking.CHAINS]
 
 
 DTYPE_NAMES = {np.dtype(np.float32): "DT_FLOAT", np.dtype(np.float64): "DT_DOUBLE",

@@ -1,30 +1,28 @@
 /**
  * `bin/duoserve`: tensorflow_model_server's command line over duoserve's core, starting
- * the gRPC and REST APIs once the configured models have settled their first load.
+ * the gRPC and REST APIs once every configured model is AVAILABLE (a model whose first load
+ * fails stops the start, as in TF-Serving). The config is then replaced by
+ * HandleReloadConfigRequest and, with --model_config_file_poll_wait_seconds, by the file.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { ConfigError } from './config/config_error';
-import { checkServerFlags, restApiEnabled } from './config/flag_checks';
+import { checkServerFlags, restApiEnabled, type VersionPolicyName } from './config/flag_checks';
 import { parseFlags, type ServerFlags } from './config/flags';
-import { parseModelServerConfigText, singleModelConfig, type ModelServerConfig } from './config/model_server_config';
+import { singleModelConfig, type ModelServerConfig } from './config/model_server_config';
 import { consoleLog } from './core/log';
+import type { Manager } from './core/manager';
+import { ServingError } from './errors/serving_error';
 import { platformRegistry } from './platforms/registry';
+import { exampleWarmupReplayers } from './servables/example_replayers';
 import { startGrpcServer } from './server/grpc/grpc_server';
+import { pollModelConfigFile, readModelConfigFile } from './server/model_config_file';
 import { startRestServer } from './server/rest/rest_server';
-import { ServerCore } from './server/server_core';
+import { aspiredVersionPolicyNamed, ServerCore } from './server/server_core';
 
 const VERSION = '0.1.0';
 
 function modelServerConfig(flags: ServerFlags): ModelServerConfig {
-  if (!flags.modelConfigFile) return singleModelConfig(flags);
-  let text: string;
-  try {
-    text = fs.readFileSync(flags.modelConfigFile, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read --model_config_file: ${(error as Error).message}`);
-  }
-  return parseModelServerConfigText(text, flags.modelConfigFile);
+  return flags.modelConfigFile ? readModelConfigFile(flags.modelConfigFile) : singleModelConfig(flags);
 }
 
 /** Inference runs on libuv's pool: size it before its first use (it is fixed from then on). */
@@ -46,32 +44,70 @@ async function serve(argv: string[]): Promise<void> {
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   for (const warning of warnings) consoleLog('WARNING', warning);
   const config = modelServerConfig(flags);
-  const platforms = platformRegistry({
+  const platformOptions = {
     savedModelTags: flags.savedModelTags,
     intraOpThreads: flags.tensorflowIntraOpParallelism,
     interOpThreads: flags.tensorflowInterOpParallelism,
-  });
+  };
+  // Chains run other served models: their platform looks them up in the core's manager.
+  const platforms = (manager: Manager) => platformRegistry(platformOptions, manager);
   const core = new ServerCore(config, {
     platforms,
     fileSystemPollWaitSeconds: flags.fileSystemPollWaitSeconds,
+    numLoadThreads: flags.numLoadThreads,
+    maxNumLoadRetries: flags.maxNumLoadRetries,
+    loadRetryIntervalMicros: flags.loadRetryIntervalMicros,
+    aspiredVersionPolicy: aspiredVersionPolicyNamed(flags.versionPolicy as VersionPolicyName),
+    allowVersionLabelsForUnavailableModels: flags.allowVersionLabelsForUnavailableModels,
+    warmup: {
+      enableModelWarmup: flags.enableModelWarmup,
+      numRequestIterations: flags.numRequestIterationsForWarmup,
+      replayers: exampleWarmupReplayers(),
+    },
     log: consoleLog,
   });
-  await core.waitUntilModelsSettled();
+  await core.waitUntilModelsAvailable();
 
-  const grpc = await startGrpcServer(core.manager, {
-    port: flags.port,
-    socketPath: flags.grpcSocketPath || undefined,
-    channelArguments: flags.grpcChannelArguments,
-  });
+  const reloadConfig = (newConfig: ModelServerConfig) =>
+    core.reloadConfig(newConfig).catch((error: Error) => {
+      consoleLog('ERROR', `ReloadConfig failed: ${error.message}`);
+      throw error;
+    });
+  const grpc = await startGrpcServer(
+    core.manager,
+    {
+      port: flags.port,
+      socketPath: flags.grpcSocketPath || undefined,
+      channelArguments: flags.grpcChannelArguments,
+      enableHealthCheck: flags.enableGrpcHealthcheckService,
+      enableSignatureMethodNameCheck: flags.enableSignatureMethodNameCheck,
+    },
+    reloadConfig,
+  );
   consoleLog('INFO', `Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...`);
   if (flags.grpcSocketPath) consoleLog('INFO', `Running gRPC ModelServer at UNIX socket ${flags.grpcSocketPath} ...`);
   const rest = restApiEnabled(flags)
-    ? await startRestServer(core.manager, { port: flags.restApiPort, timeoutMs: flags.restApiTimeoutInMs })
+    ? await startRestServer(core.manager, {
+        port: flags.restApiPort,
+        timeoutMs: flags.restApiTimeoutInMs,
+        enableSignatureMethodNameCheck: flags.enableSignatureMethodNameCheck,
+      })
     : undefined;
   if (rest) consoleLog('INFO', `Exporting HTTP/REST API at:localhost:${rest.port} ...`);
+  const configPoll =
+    flags.modelConfigFile !== '' && flags.modelConfigFilePollWaitSeconds > 0
+      ? pollModelConfigFile({
+          file: flags.modelConfigFile,
+          pollWaitSeconds: flags.modelConfigFilePollWaitSeconds,
+          reloadConfig: (newConfig) => core.reloadConfig(newConfig),
+          log: consoleLog,
+        })
+      : undefined;
 
   const stop = async () => {
     consoleLog('INFO', 'Shutting down');
+    grpc.health?.enterShutdown();
+    configPoll?.stop();
     grpc.server.forceShutdown();
     await rest?.close();
     await core.shutdown();
@@ -85,6 +121,11 @@ export function main(argv: string[]): void {
   serve(argv).catch((error: unknown) => {
     if (error instanceof ConfigError) {
       console.error(error.message);
+      process.exit(1);
+    }
+    if (error instanceof ServingError) {
+      // As tensorflow_model_server reports a server that could not build its models.
+      console.error(`Failed to start server. Error: ${error.code}: ${error.message}`);
       process.exit(1);
     }
     console.error(error);

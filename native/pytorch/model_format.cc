@@ -1,5 +1,6 @@
 #include "pytorch/model_format.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 #include <vector>
@@ -25,6 +26,7 @@ Status FindModelFile(const std::string& version_dir, ModelFile* out) {
     return Status::Error(Code::kNotFound, "cannot list " + version_dir + ": " + error.message());
   }
 
+  std::sort(packages.begin(), packages.end());  // messages name them in a stable order
   if (has_torchscript && !packages.empty()) {
     return Status::Error(Code::kInvalidArgument,
                          version_dir + " holds both model.pt (TorchScript) and " + packages[0] +

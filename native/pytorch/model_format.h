@@ -1,6 +1,7 @@
 // Which PyTorch model format a version directory holds. One `pytorch` platform serves both:
 //   model.pt  -> TorchScript (torch.jit.save)
-//   *.pt2     -> an AOTInductor package (torch._inductor.aoti_compile_and_package)
+//   *.pt2     -> an AOTInductor package (torch._inductor.aoti_compile_and_package); any one
+//                name, model.pt2 by convention
 #pragma once
 #include <string>
 

@@ -12,7 +12,7 @@ Tensors = dict[str, np.ndarray]
 class ExampleModel:
     # The name clients use: ModelSpec.name, /v1/models/<name>.
     name: str
-    # model_platform in models.config: "tensorflow" or "pytorch".
+    # model_platform in models.config: "tensorflow", "pytorch" or "chain".
     platform: str
     # Writes one version directory; the directory does not exist yet.
     export: Callable[[Path], None]

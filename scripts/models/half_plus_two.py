@@ -1,4 +1,5 @@
-"""half_plus_two: y = 0.5 * x + 2 on a float vector, TF-Serving's classic example, in both frameworks.
+"""half_plus_two: y = 0.5 * x + 2 on a float vector, TF-Serving's classic example, in both frameworks
+(PyTorch twice: TorchScript and an AOTInductor .pt2 package).
 
 The factors are variables (parameters) rather than constants so that loading restores state.
 """
@@ -6,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 import torch
 
-from models import pytorch_format, tensorflow_format
+from models import aoti_format, pytorch_format, tensorflow_format, warmup
 from models.example import ExampleModel
 
 A, B = 0.5, 2.0
@@ -36,6 +37,7 @@ class HalfPlusTwoTorch(torch.nn.Module):
 def _export_tensorflow(version_dir):
     module = HalfPlusTwoTensorFlow()
     tensorflow_format.save(module, module.__call__, version_dir)
+    warmup.write_predict_requests(version_dir, "half_plus_two", _sample_inputs())
 
 
 def _export_torch(version_dir):
@@ -44,6 +46,13 @@ def _export_torch(version_dir):
         "outputs": {"y": pytorch_format.tensor_spec("output_0", [-1])},
     }
     pytorch_format.save(HalfPlusTwoTorch(), signature, version_dir)
+    warmup.write_predict_requests(version_dir, "half_plus_two_torch", _sample_inputs())
+
+
+def _export_pt2(version_dir):
+    # Any vector length: dimension 0 is dynamic (-1 in the recorded signature).
+    length = torch.export.Dim("length")
+    aoti_format.save(HalfPlusTwoTorch(), (torch.zeros(3),), {"x": {0: length}}, version_dir, output_names=["y"])
 
 
 def _sample_inputs():
@@ -58,4 +67,6 @@ EXAMPLES = [
                  "y = 0.5 * x + 2"),
     ExampleModel("half_plus_two_torch", "pytorch", _export_torch, pytorch_format.run, _sample_inputs,
                  "y = 0.5 * x + 2"),
+    ExampleModel("half_plus_two_pt2", "pytorch", _export_pt2, aoti_format.run, _sample_inputs,
+                 "y = 0.5 * x + 2, AOTInductor"),
 ]

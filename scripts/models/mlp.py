@@ -1,13 +1,14 @@
 """mlp: three dense 512-wide layers (ReLU between them, none after the last) with identical
-weights in both frameworks, so mlp_tf and mlp_torch must answer the same. Mid-size on purpose:
-big enough for the benchmark to measure tensor handling, small enough to export in a second."""
+weights in both frameworks, so mlp_tf, mlp_torch (TorchScript) and mlp_pt2 (AOTInductor) must
+answer the same. Mid-size on purpose: big enough for the benchmark to measure tensor handling,
+small enough to export in a second (the AOTInductor compile takes longer: a C++ build)."""
 import functools
 
 import numpy as np
 import tensorflow as tf
 import torch
 
-from models import pytorch_format, tensorflow_format
+from models import aoti_format, pytorch_format, tensorflow_format
 from models.example import ExampleModel
 
 WIDTH = 512
@@ -78,6 +79,11 @@ def _export_torch(version_dir):
     pytorch_format.save(MlpTorch(), signature, version_dir)
 
 
+def _export_pt2(version_dir):
+    batch = torch.export.Dim("batch")
+    aoti_format.save(MlpTorch(), (torch.zeros(2, WIDTH),), {"x": {0: batch}}, version_dir, output_names=["y"])
+
+
 def _sample_inputs():
     rng = np.random.default_rng(SEED + 1)
     return [
@@ -91,4 +97,5 @@ _SUMMARY = f"{LAYERS} dense layers x {WIDTH} wide, {parameter_count():,} paramet
 EXAMPLES = [
     ExampleModel("mlp_tf", "tensorflow", _export_tensorflow, tensorflow_format.run, _sample_inputs, _SUMMARY),
     ExampleModel("mlp_torch", "pytorch", _export_torch, pytorch_format.run, _sample_inputs, _SUMMARY),
+    ExampleModel("mlp_pt2", "pytorch", _export_pt2, aoti_format.run, _sample_inputs, f"{_SUMMARY}, AOTInductor"),
 ]

@@ -5,6 +5,10 @@
 import { ConfigError } from './config_error';
 import { ServerFlags } from './flags';
 
+/** The values of --duoserve_version_policy: the aspired-version policies a server may run. */
+export const VERSION_POLICIES = ['availability_preserving', 'resource_preserving'] as const;
+export type VersionPolicyName = (typeof VERSION_POLICIES)[number];
+
 /** Throws ConfigError for a combination TF-Serving refuses; returns warnings for ones it tolerates. */
 export function checkServerFlags(flags: ServerFlags): string[] {
   if (flags.port === 0) {
@@ -15,6 +19,10 @@ export function checkServerFlags(flags: ServerFlags): string[] {
   }
   if (flags.batchingParametersFile !== '' && !flags.enableBatching) {
     throw new ConfigError('--batching_parameters_file is set without --enable_batching');
+  }
+  if (!(VERSION_POLICIES as readonly string[]).includes(flags.versionPolicy)) {
+    const allowed = VERSION_POLICIES.join(', ');
+    throw new ConfigError(`--duoserve_version_policy must be one of ${allowed}; got ${flags.versionPolicy}`);
   }
   const warnings: string[] = [];
   if (flags.restApiPort !== 0 && flags.restApiPort === flags.port) {

@@ -1,7 +1,8 @@
 /**
  * Every flag tensorflow_model_server (2.x, model_servers/main.cc + server.h) knows, in its order,
- * with its type and default. `supported: false` flags are accepted so that existing command lines
- * keep working, and produce a warning when set to anything but their default.
+ * with its type and default, then duoserve's own (named duoserve_*). `supported: false` flags are
+ * accepted so that existing command lines keep working, and produce a warning when set to anything
+ * but their default.
  */
 import * as os from 'node:os';
 
@@ -35,8 +36,8 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('rest_api_timeout_in_ms', 'int32', 30000, true, 'Timeout of an HTTP/REST call, in milliseconds.'),
   flag('rest_api_enable_cors_support', 'bool', false, false, 'Add CORS headers to HTTP/REST responses.'),
   flag('enable_batching', 'bool', false, true, 'Batch concurrent requests together.'),
-  flag('allow_version_labels_for_unavailable_models', 'bool', false, false,
-    'Allow a version label to name a version that is not loaded yet.'),
+  flag('allow_version_labels_for_unavailable_models', 'bool', false, true,
+    'Allow a new version label (or one that keeps its version) to name a version that is not AVAILABLE yet.'),
   flag('batching_parameters_file', 'string', '', true,
     'Text-format BatchingParameters file (needs --enable_batching).'),
   flag('enable_per_model_batching_parameters', 'bool', false, false,
@@ -48,10 +49,11 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('model_name', 'string', 'default', true, 'Name of the single model (without --model_config_file).'),
   flag('model_base_path', 'string', '', true,
     'Directory holding the single model\'s numbered versions (without --model_config_file).'),
-  flag('num_load_threads', 'int32', 0, false, 'Threads loading servables; 0 loads them one by one.'),
+  flag('num_load_threads', 'int32', 0, true, 'Loads that may run at once; 0 loads them one by one.'),
+  // duoserve unloads on the main thread (a native unload is quick and synchronous): always one by one.
   flag('num_unload_threads', 'int32', 0, false, 'Threads unloading servables; 0 unloads them one by one.'),
-  flag('max_num_load_retries', 'int32', 5, false, 'Retries of a failed load before giving up.'),
-  flag('load_retry_interval_micros', 'int64', 60_000_000, false, 'Wait between load retries, in microseconds.'),
+  flag('max_num_load_retries', 'int32', 5, true, 'Retries of a failed load before giving up.'),
+  flag('load_retry_interval_micros', 'int64', 60_000_000, true, 'Wait between load retries, in microseconds.'),
   flag('file_system_poll_wait_seconds', 'int32', 1, true,
     'Seconds between scans of each base path for new versions; 0 scans once.'),
   flag('flush_filesystem_caches', 'bool', true, false, 'Flush filesystem caches after loading.'),
@@ -69,7 +71,8 @@ export const FLAG_LIST: readonly FlagSpec[] = [
     'Comma-separated key=value gRPC server arguments, e.g. grpc.max_connection_age_ms=2000.'),
   flag('grpc_max_threads', 'int32', 4 * cpus, true, 'Most gRPC server threads (default: 4 per CPU).'),
   flag('enable_model_warmup', 'bool', true, true, 'Replay assets.extra/tf_serving_warmup_requests after a load.'),
-  flag('num_request_iterations_for_warmup', 'int32', 0, false, 'Times each warmup request is replayed (if > 0).'),
+  flag('num_request_iterations_for_warmup', 'int32', 0, true,
+    'Times each warmup request is replayed; 0 or less replays it once.'),
   flag('version', 'bool', false, true, 'Print the version and exit.'),
   flag('monitoring_config_file', 'string', '', true, 'Text-format MonitoringConfig (Prometheus endpoint).'),
   flag('remove_unused_fields_from_bundle_metagraph', 'bool', true, false,
@@ -77,16 +80,21 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('prefer_tflite_model', 'bool', false, false, 'Load model.tflite instead of saved_model.pb when present.'),
   flag('num_tflite_pools', 'int32', cpus, false, 'TFLite interpreter pools per model.'),
   flag('num_tflite_interpreters_per_pool', 'int32', 1, false, 'TFLite interpreters per pool.'),
-  flag('enable_signature_method_name_check', 'bool', false, false, 'Check SignatureDef method names.'),
+  flag('enable_signature_method_name_check', 'bool', false, true, 'Check SignatureDef method names.'),
   flag('xla_cpu_compilation_enabled', 'bool', false, false, 'Enable XLA:CPU JIT compilation.'),
   flag('xla_gpu_compilation_enabled', 'bool', false, false, 'Enable XLA:CPU and XLA:GPU JIT compilation.'),
   flag('enable_profiler', 'bool', true, false, 'Serve the TensorFlow profiler service.'),
   flag('thread_pool_factory_config_file', 'string', '', false, 'Text-format ThreadPoolConfig.'),
   flag('mixed_precision', 'string', '', false, 'Mixed precision mode.'),
   flag('skip_initialize_tpu', 'bool', false, false, 'Do not initialize the TPU system.'),
-  flag('enable_grpc_healthcheck_service', 'bool', false, false, 'Serve the standard gRPC health checking service.'),
+  flag('enable_grpc_healthcheck_service', 'bool', false, true,
+    'Serve the standard gRPC health checking service (grpc.health.v1.Health).'),
   flag('enable_serialization_as_tensor_content', 'bool', false, false,
     'Answer Predict with tensor_content instead of typed fields.'),
+  // duoserve's own flags: what TF-Serving configures in code rather than on its command line.
+  flag('duoserve_version_policy', 'string', 'availability_preserving', true,
+    'Order of loads and unloads within a model: availability_preserving (TF-Serving\'s choice: the new ' +
+      'version is AVAILABLE before the old one unloads) or resource_preserving (the old one unloads first).'),
 ];
 
 export const FLAGS_BY_NAME: ReadonlyMap<string, FlagSpec> = new Map(FLAG_LIST.map((spec) => [spec.name, spec]));

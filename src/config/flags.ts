@@ -31,6 +31,16 @@ export interface ServerFlags {
   modelBasePath: string;
   /** 0: each base path is scanned once; negative: never (TF-Serving reserves it for tests). */
   fileSystemPollWaitSeconds: number;
+  /** Loads that may run at once; 0: one at a time. */
+  numLoadThreads: number;
+  /** Accepted; duoserve always unloads one version at a time. */
+  numUnloadThreads: number;
+  maxNumLoadRetries: number;
+  /** Negative: retry at once. */
+  loadRetryIntervalMicros: number;
+  allowVersionLabelsForUnavailableModels: boolean;
+  /** --duoserve_version_policy, checked by checkServerFlags. */
+  versionPolicy: string;
   /** 0: automatic. */
   tensorflowIntraOpParallelism: number;
   tensorflowInterOpParallelism: number;
@@ -39,10 +49,17 @@ export interface ServerFlags {
   /** --grpc_channel_arguments: values that read as an int32 are numbers, as TF-Serving passes them. */
   grpcChannelArguments: Record<string, string | number>;
   grpcMaxThreads: number;
+  /** --enable_model_warmup: replay <version>/assets.extra/tf_serving_warmup_requests before serving it. */
   enableModelWarmup: boolean;
+  /** Times each warmup record is replayed; TF-Serving uses the value only when > 0 (else once). */
+  numRequestIterationsForWarmup: number;
   /** --version: print the version and exit; other checks are skipped. */
   version: boolean;
   monitoringConfigFile: string;
+  /** --enable_grpc_healthcheck_service: serve grpc.health.v1.Health beside the serving APIs. */
+  enableGrpcHealthcheckService: boolean;
+  /** Classify/Regress accept only signatures whose method_name says so (off: shape checks only). */
+  enableSignatureMethodNameCheck: boolean;
 }
 
 export interface ParsedFlags {
@@ -196,14 +213,23 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     modelName: str('model_name'),
     modelBasePath: str('model_base_path'),
     fileSystemPollWaitSeconds: int('file_system_poll_wait_seconds'),
+    numLoadThreads: int('num_load_threads'),
+    numUnloadThreads: int('num_unload_threads'),
+    maxNumLoadRetries: int('max_num_load_retries'),
+    loadRetryIntervalMicros: int('load_retry_interval_micros'),
+    allowVersionLabelsForUnavailableModels: bool('allow_version_labels_for_unavailable_models'),
+    versionPolicy: str('duoserve_version_policy'),
     tensorflowIntraOpParallelism: int('tensorflow_intra_op_parallelism'),
     tensorflowInterOpParallelism: int('tensorflow_inter_op_parallelism'),
     savedModelTags: str('saved_model_tags').split(','),
     grpcChannelArguments: parseGrpcChannelArguments(str('grpc_channel_arguments')),
     grpcMaxThreads: int('grpc_max_threads'),
     enableModelWarmup: bool('enable_model_warmup'),
+    numRequestIterationsForWarmup: int('num_request_iterations_for_warmup'),
     version: bool('version'),
     monitoringConfigFile: str('monitoring_config_file'),
+    enableGrpcHealthcheckService: bool('enable_grpc_healthcheck_service'),
+    enableSignatureMethodNameCheck: bool('enable_signature_method_name_check'),
   };
 }
 

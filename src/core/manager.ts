@@ -13,6 +13,11 @@ export interface Manager {
    * none. Throws ServingError NOT_FOUND (unknown model, version or label; nothing available).
    */
   getServableHandle<T>(request: ServableRequest): ServableHandle<T>;
+  /**
+   * The version `label` names for model `name`, whether that version is loaded or not.
+   * Throws ServingError INVALID_ARGUMENT ("Unrecognized servable version label: L") if none.
+   */
+  resolveVersionLabel(name: string, label: string): number;
   listAvailableServableIds(): ServableId[];
   /** Every version of `name` the manager knows of, newest first; empty if it knows none. */
   getVersionStates(name: string): ServableStateSnapshot[];

@@ -39,8 +39,18 @@ export interface BackendAddon {
     encoding: OutputEncoding,
   ): Promise<Array<[string, NativeOutput]>>;
   unload(model: ModelHandle): void;
+  /** The tensor `source` stands for, decoded once off the JS thread, to feed several runs. */
+  decode(source: TensorSource): Promise<HostTensorOutput>;
+  /** A 'host' output as TensorProto bytes, encoded off the JS thread. */
+  encode(tensor: HostTensorHandle, encoding: Exclude<OutputEncoding, 'host'>): Promise<Buffer>;
   copyStats(): { copies: number; bytes: number };
 }
+
+/** The framework-neutral part of the surface: every addon carries the same tensor kit. */
+export type TensorCodec = Pick<BackendAddon, 'decode' | 'encode' | 'copyStats'>;
+
+/** Framework addons, in the order loadTensorCodec tries them. */
+const FRAMEWORK_ADDONS = ['tensorflow', 'pytorch'];
 
 const loaded = new Map<string, BackendAddon>();
 
@@ -69,4 +79,20 @@ export function loadBackendAddon(name: string): BackendAddon {
   throw new Error(
     `cannot load the ${name} addon (run scripts/setup.sh to build it); tried:\n${failures.join('\n')}`,
   );
+}
+
+/**
+ * The tensor kit (decode/encode of HostTensors), for code that handles tensors without
+ * running a model of its own (chains). Any framework addon carries it: the first that loads.
+ */
+export function loadTensorCodec(): TensorCodec {
+  const failures: string[] = [];
+  for (const name of FRAMEWORK_ADDONS) {
+    try {
+      return loadBackendAddon(name);
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  throw new Error(`no framework addon loads, so no tensor kit:\n${failures.join('\n')}`);
 }

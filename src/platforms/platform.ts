@@ -19,6 +19,11 @@ export interface LoadedServable extends InferenceServable {
  */
 export interface Platform {
   readonly name: string;
+  /**
+   * True when loading a version waits for other servables to be AVAILABLE (chains wait for
+   * their models): the composition root should start these loads after all the others.
+   */
+  readonly loadsAfterOthers?: boolean;
   /** True when `versionDir` holds a complete version of this platform. */
   isVersionDir(versionDir: string): boolean;
   load(versionDir: string): Promise<LoadedServable>;

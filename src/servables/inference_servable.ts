@@ -22,4 +22,9 @@ export interface RunRequest {
   inputs: Map<string, TensorSource>;
   outputFilter: string[];
   encoding: OutputEncoding;
+  /**
+   * Set when the caller wants per-step timings (x-duoserve-chain-timing): a chain fills it
+   * with step name -> wall-clock microseconds of that step's run. Models leave it alone.
+   */
+  timings?: Map<string, number>;
 }

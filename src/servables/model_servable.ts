@@ -44,7 +44,8 @@ function sortedKeys(map: Map<string, unknown>): string {
   return [...map.keys()].sort().join(',');
 }
 
-function nativeInputs(signature: Signature, inputs: Map<string, TensorSource>): Array<[string, TensorSource]> {
+/** Checks request inputs against the signature (aliases, dtypes) and keys them by tensor name. */
+export function nativeInputs(signature: Signature, inputs: Map<string, TensorSource>): Array<[string, TensorSource]> {
   for (const alias of inputs.keys()) {
     if (!signature.inputs.has(alias)) {
       throw invalidArgument(
@@ -82,7 +83,7 @@ function checkDtype(expected: number, actual: number | undefined, index: number)
 }
 
 /** [aliases, framework names] of the outputs to fetch: the filter's, or all. */
-function selectOutputs(signature: Signature, outputFilter: string[]): [string[], string[]] {
+export function selectOutputs(signature: Signature, outputFilter: string[]): [string[], string[]] {
   const aliases = outputFilter.length > 0 ? outputFilter : [...signature.outputs.keys()];
   const seen = new Set<string>();
   for (const alias of outputFilter) {

@@ -23,3 +23,5 @@ export type SignatureMap = Map<string, Signature>;
 /** The signature a request gets when it names none. */
 export const DEFAULT_SIGNATURE_NAME = 'serving_default';
 export const PREDICT_METHOD_NAME = 'tensorflow/serving/predict';
+export const CLASSIFY_METHOD_NAME = 'tensorflow/serving/classify';
+export const REGRESS_METHOD_NAME = 'tensorflow/serving/regress';

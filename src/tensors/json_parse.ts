@@ -16,9 +16,18 @@ import type { JsonObject, JsonValue } from './json_value';
  */
 const NEEDS_LENIENT_PARSER = /(?<![\d.])\d{16,}(?![\d.eE])|[eE][+-]?\d{3}|\\u[dD][89abAB]/;
 
-export function parseJsonText(text: string): JsonValue {
+export interface JsonParseOptions {
+  /**
+   * Every integer literal (no fraction, no exponent) comes back as bigint and every other
+   * number as a JS number, telling apart what rapidjson calls Int64 and Double ("1" vs "1.0"):
+   * TF-Serving's tf.Example features are int64_list for the one and float_list for the other.
+   */
+  integersAsBigInt?: boolean;
+}
+
+export function parseJsonText(text: string, options: JsonParseOptions = {}): JsonValue {
   if (text.length === 0) throw invalidArgument('JSON Parse error: The document is empty');
-  if (!NEEDS_LENIENT_PARSER.test(text)) {
+  if (!options.integersAsBigInt && !NEEDS_LENIENT_PARSER.test(text)) {
     try {
       return JSON.parse(text) as JsonValue;
     } catch {
@@ -26,7 +35,7 @@ export function parseJsonText(text: string): JsonValue {
     }
   }
   try {
-    return new LenientJsonParser(text).document();
+    return new LenientJsonParser(text, options.integersAsBigInt ?? false).document();
   } catch (error) {
     // The parser recurses per nesting level; a pathological document must stay a 400.
     if (error instanceof RangeError) throw invalidArgument('JSON Parse error: The document nests too deeply');
@@ -68,7 +77,10 @@ const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/',
 class LenientJsonParser {
   private at = 0;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly integersAsBigInt: boolean,
+  ) {}
 
   document(): JsonValue {
     this.skipWhitespace();
@@ -216,7 +228,7 @@ class LenientJsonParser {
     }
     const literal = this.text.slice(start, this.at);
     const value = Number(literal);
-    if (integral && !Number.isSafeInteger(value)) return BigInt(literal);
+    if (integral && (this.integersAsBigInt || !Number.isSafeInteger(value))) return BigInt(literal);
     if (!Number.isFinite(value)) this.fail('Number too big to be stored in double.', start);
     return value;
   }

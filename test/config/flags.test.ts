@@ -35,14 +35,23 @@ describe('parseFlags', () => {
         modelName: 'default',
         modelBasePath: '',
         fileSystemPollWaitSeconds: 1,
+        numLoadThreads: 0,
+        numUnloadThreads: 0,
+        maxNumLoadRetries: 5,
+        loadRetryIntervalMicros: 60_000_000,
+        allowVersionLabelsForUnavailableModels: false,
+        versionPolicy: 'availability_preserving',
         tensorflowIntraOpParallelism: 0,
         tensorflowInterOpParallelism: 0,
         savedModelTags: ['serve'],
         grpcChannelArguments: {},
         grpcMaxThreads: 4 * cpus,
         enableModelWarmup: true,
+        numRequestIterationsForWarmup: 0,
         version: false,
         monitoringConfigFile: '',
+        enableGrpcHealthcheckService: false,
+        enableSignatureMethodNameCheck: false,
       } satisfies ServerFlags,
       warnings: [],
     });
@@ -62,13 +71,21 @@ describe('parseFlags', () => {
       '--model_name=resnet',
       '--model_base_path=/models/resnet',
       '--file_system_poll_wait_seconds=0',
+      '--num_load_threads=4',
+      '--max_num_load_retries=0',
+      '--load_retry_interval_micros=-1',
+      '--allow_version_labels_for_unavailable_models',
+      '--duoserve_version_policy=resource_preserving',
       '--tensorflow_intra_op_parallelism=2',
       '--tensorflow_inter_op_parallelism=9007199254740991',
       '--saved_model_tags=serve,gpu',
       '--grpc_channel_arguments=grpc.max_connection_age_ms=2000,grpc.primary_user_agent=duo',
       '--grpc_max_threads=7',
       '--enable_model_warmup=false',
+      '--num_request_iterations_for_warmup=3',
       '--monitoring_config_file=/etc/monitoring.config',
+      '--enable_grpc_healthcheck_service',
+      '--enable_signature_method_name_check=true',
     ]);
     assert.deepEqual(warnings, []);
     assert.deepEqual(flags, {
@@ -84,14 +101,23 @@ describe('parseFlags', () => {
       modelName: 'resnet',
       modelBasePath: '/models/resnet',
       fileSystemPollWaitSeconds: 0,
+      numLoadThreads: 4,
+      numUnloadThreads: 0,
+      maxNumLoadRetries: 0,
+      loadRetryIntervalMicros: -1,
+      allowVersionLabelsForUnavailableModels: true,
+      versionPolicy: 'resource_preserving',
       tensorflowIntraOpParallelism: 2,
       tensorflowInterOpParallelism: 9007199254740991,
       savedModelTags: ['serve', 'gpu'],
       grpcChannelArguments: { 'grpc.max_connection_age_ms': 2000, 'grpc.primary_user_agent': 'duo' },
       grpcMaxThreads: 7,
       enableModelWarmup: false,
+      numRequestIterationsForWarmup: 3,
       version: false,
       monitoringConfigFile: '/etc/monitoring.config',
+      enableGrpcHealthcheckService: true,
+      enableSignatureMethodNameCheck: true,
     } satisfies ServerFlags);
   });
 
@@ -167,7 +193,7 @@ describe('parseFlags', () => {
     assert.deepEqual(
       parseFlags([
         '--per_process_gpu_memory_fraction=0.5',
-        '--num_load_threads=4',
+        '--num_unload_threads=4',
         '--ssl_config_file=/etc/ssl.config',
         '--enable_profiler=false',
         '--tensorflow_session_parallelism=2',
@@ -175,7 +201,7 @@ describe('parseFlags', () => {
       ]).warnings,
       [
         '--rest_api_enable_cors_support=true is not supported by duoserve yet and is ignored',
-        '--num_load_threads=4 is not supported by duoserve yet and is ignored',
+        '--num_unload_threads=4 is not supported by duoserve yet and is ignored',
         '--tensorflow_session_parallelism=2 is not supported by duoserve yet and is ignored',
         '--ssl_config_file=/etc/ssl.config is not supported by duoserve yet and is ignored',
         '--per_process_gpu_memory_fraction=0.500000 is not supported by duoserve yet and is ignored',
@@ -189,7 +215,7 @@ describe('parseFlags', () => {
   });
 
   test('every flag tensorflow_model_server knows is accepted at its default, without warnings', () => {
-    assert.equal(FLAG_LIST.length, 48);
+    assert.equal(FLAG_LIST.length, 49); // 48 of tensorflow_model_server, then --duoserve_version_policy
     const argv = FLAG_LIST.map((spec) => `--${spec.name}=${spec.defaultValue}`);
     assert.deepEqual(parseFlags(argv).warnings, []);
   });
@@ -243,6 +269,15 @@ describe('checkServerFlags', () => {
       checkServerFlags(flags(['--model_base_path=/m', '--batching_parameters_file=/b', '--enable_batching'])),
       [],
     );
+  });
+
+  test('--duoserve_version_policy names one of the two policies', () => {
+    assert.throws(
+      () => checkServerFlags(flags(['--model_base_path=/m', '--duoserve_version_policy=eager'])),
+      /--duoserve_version_policy must be one of availability_preserving, resource_preserving; got eager/,
+    );
+    const resourcePreserving = flags(['--model_base_path=/m', '--duoserve_version_policy=resource_preserving']);
+    assert.deepEqual(checkServerFlags(resourcePreserving), []);
   });
 
   test('the REST port equal to the gRPC port: a warning, and no REST API', () => {

@@ -6,6 +6,10 @@ Prints JSON on stdout:
   describe NAME...           fields and oneofs of each message NAME, values of each enum
                              NAME, methods of each service NAME
   encode-predict             base64 of a PredictRequest built with the stock classes
+  encode-classify            {request, context, examples}: base64 of a ClassificationRequest with
+                             an ExampleListWithContext, and of its context and examples alone
+  merge-examples CTX EX      {merged, parsed}: tf.Example CTX (base64) merged with EX by MergeFrom,
+                             and the bytes CTX + EX parsed as one tf.Example, as MessageToDict JSON
   decode NAME BASE64         a NAME message parsed from BASE64, as MessageToDict JSON
   text-to-json NAME          stdin parsed by protobuf's text_format as NAME, as MessageToDict JSON
                              (or {"error": ...} when text_format rejects it)
@@ -24,14 +28,19 @@ from google.protobuf.descriptor import FieldDescriptor  # noqa: E402
 
 # Importing these registers every file duoserve's proto/ tree mirrors in the default pool.
 from tensorflow_serving.apis import (  # noqa: E402,F401
+    classification_pb2,
     get_model_metadata_pb2,
     get_model_status_pb2,
+    inference_pb2,
+    input_pb2,
     model_management_pb2,
     model_service_pb2,
     predict_pb2,
     prediction_service_pb2,
+    regression_pb2,
 )
 from tensorflow_serving.config import model_server_config_pb2  # noqa: E402,F401
+from tensorflow.core.example import example_pb2, feature_pb2  # noqa: E402,F401
 from tensorflow.core.framework import tensor_pb2, types_pb2  # noqa: E402
 
 POOL = descriptor_pool.Default()
@@ -146,6 +155,34 @@ def sample_predict_request():
     return request
 
 
+def float_example(**features):
+    example = example_pb2.Example()
+    for name, values in features.items():
+        example.features.feature[name].float_list.value.extend(values)
+    return example
+
+
+def sample_classification_request():
+    request = classification_pb2.ClassificationRequest()
+    request.model_spec.name = "iris"
+    with_context = request.input.example_list_with_context
+    with_context.context.CopyFrom(float_example(sepal_length=[5.1], sepal_width=[3.5]))
+    with_context.examples.append(float_example(petal_length=[1.4], petal_width=[0.2]))
+    with_context.examples.append(float_example(petal_length=[5.8], petal_width=[2.2], sepal_width=[2.7]))
+    return request
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def merge_examples(context_b64, example_b64):
+    context, example = base64.b64decode(context_b64), base64.b64decode(example_b64)
+    merged = example_pb2.Example.FromString(context)
+    merged.MergeFrom(example_pb2.Example.FromString(example))
+    return {"merged": to_json(merged), "parsed": to_json(example_pb2.Example.FromString(context + example))}
+
+
 def run(command, args, stdin):
     if command == "describe":
         result = {"messages": {}, "enums": {}, "services": {}, "missing": []}
@@ -158,6 +195,13 @@ def run(command, args, stdin):
         return result
     if command == "encode-predict":
         return base64.b64encode(sample_predict_request().SerializeToString()).decode()
+    if command == "encode-classify":
+        request = sample_classification_request()
+        with_context = request.input.example_list_with_context
+        return {"request": b64(request.SerializeToString()), "context": b64(with_context.context.SerializeToString()),
+                "examples": [b64(e.SerializeToString()) for e in with_context.examples]}
+    if command == "merge-examples":
+        return merge_examples(args[0], args[1])
     if command == "decode":
         message = message_class(args[0])()
         message.ParseFromString(base64.b64decode(args[1]))

@@ -49,18 +49,18 @@ const ENUMS_WITH_OMITTED_VALUES: Record<string, string> = {
 };
 
 /** Official RPCs proto/ does not declare yet; grpc answers them UNIMPLEMENTED. */
-const OMITTED_METHODS: Record<string, Record<string, string>> = {
-  'tensorflow.serving.PredictionService': {
-    Classify: 'needs the tf.Example protos, not written yet',
-    Regress: 'needs the tf.Example protos, not written yet',
-    MultiInference: 'needs the tf.Example protos, not written yet',
-  },
-};
+const OMITTED_METHODS: Record<string, Record<string, string>> = {};
 
 /** Our envelopes must be wire-identical to these official messages. */
 const ENVELOPES: Record<string, string> = {
   'duoserve.envelope.PredictRequestEnvelope': 'tensorflow.serving.PredictRequest',
   'duoserve.envelope.PredictResponseEnvelope': 'tensorflow.serving.PredictResponse',
+  'duoserve.envelope.SerializedExampleList': 'tensorflow.serving.ExampleList',
+  'duoserve.envelope.SerializedExampleListWithContext': 'tensorflow.serving.ExampleListWithContext',
+  'duoserve.envelope.SerializedInput': 'tensorflow.serving.Input',
+  'duoserve.envelope.ClassificationRequestEnvelope': 'tensorflow.serving.ClassificationRequest',
+  'duoserve.envelope.RegressionRequestEnvelope': 'tensorflow.serving.RegressionRequest',
+  'duoserve.envelope.MultiInferenceRequestEnvelope': 'tensorflow.serving.MultiInferenceRequest',
 };
 
 const SERVICE_FILES = ['tensorflow_serving/apis/prediction_service.proto', 'tensorflow_serving/apis/model_service.proto'];
@@ -117,7 +117,16 @@ function fieldProblems(where: string, ours: protobuf.Field, theirs: OfficialFiel
     return problems;
   }
   expect('kind', theirs.map === null ? 'field' : 'map', 'field');
-  expect('type', valueTypeOf(ours), { type: theirs.type, typeName: theirs.typeName });
+  const value = valueTypeOf(ours);
+  if (envelope && theirs.type === 'message') {
+    // An envelope carries a message as its bytes, or as the envelope standing for that message.
+    const standsFor = value.typeName === null ? null : (ENVELOPES[value.typeName] ?? value.typeName);
+    if (value.type === 'bytes' || standsFor === theirs.typeName) {
+      expect('repeated', ours.repeated, theirs.repeated);
+      return problems;
+    }
+  }
+  expect('type', value, { type: theirs.type, typeName: theirs.typeName });
   expect('repeated', ours.repeated, theirs.repeated);
   if (ours.repeated && theirs.packed) expect('packed', ours.packed, theirs.packed);
   return problems;
@@ -163,9 +172,44 @@ const OUR_RELOAD_CONFIG_REQUEST = base64(Protos.ReloadConfigRequest, {
   },
 });
 
+/** tf.Examples encoded by protobufjs: a context, and an example overriding one of its features. */
+const OUR_CONTEXT = base64(Protos.Example, {
+  features: { feature: { n: { int64_list: { value: ['10'] } }, tag: { bytes_list: { value: [Buffer.from('shared')] } } } },
+});
+const OUR_EXAMPLE = base64(Protos.Example, {
+  features: { feature: { x: { float_list: { value: [0.25, -1] } }, tag: { bytes_list: { value: [Buffer.from('own')] } } } },
+});
+
+const OUR_MULTI_INFERENCE_RESPONSE = base64(Protos.MultiInferenceResponse, {
+  results: [
+    {
+      model_spec: { name: 'm', version: { value: 2 }, signature_name: 'serving_default' },
+      classification_result: { classifications: [{ classes: [{ label: 'a', score: 0.5 }, { label: 'b' }] }] },
+    },
+    {
+      model_spec: { name: 'm', version: { value: 2 }, signature_name: 'regress' },
+      regression_result: { regressions: [{ value: 1.5 }] },
+    },
+  ],
+});
+
+/** What tensorflow-serving-api answered about tf.Example inputs. */
+interface OfficialExampleAnswers {
+  /** A ClassificationRequest with an ExampleListWithContext, and its parts serialized alone. */
+  classify: { request: string; context: string; examples: string[] };
+  /** OUR_CONTEXT merged with OUR_EXAMPLE by MergeFrom, and OUR_CONTEXT + OUR_EXAMPLE parsed as one. */
+  merge: { merged: unknown; parsed: unknown };
+  multiInference: unknown;
+}
+
 /** Everything this file asks Python, in one run (TensorFlow's import takes seconds). */
 let officialAnswers:
-  | { descriptors: OfficialDescriptors; predictRequest: Buffer; decoded: { predict: unknown; reload: unknown } }
+  | {
+      descriptors: OfficialDescriptors;
+      predictRequest: Buffer;
+      decoded: { predict: unknown; reload: unknown };
+      examples: OfficialExampleAnswers;
+    }
   | undefined;
 
 function askOfficial() {
@@ -176,13 +220,21 @@ function askOfficial() {
       ...services.map((s) => strip(s.fullName)),
       ...Object.values(ENVELOPES),
     ];
-    const [descriptors, encoded, predict, reload] = officialBatch([
+    const [descriptors, encoded, predict, reload, classify, merge, multiInference] = officialBatch([
       { command: 'describe', args: [...new Set(names)] },
       { command: 'encode-predict' },
       { command: 'decode', args: ['tensorflow.serving.PredictRequest', OUR_PREDICT_REQUEST] },
       { command: 'decode', args: ['tensorflow.serving.ReloadConfigRequest', OUR_RELOAD_CONFIG_REQUEST] },
+      { command: 'encode-classify' },
+      { command: 'merge-examples', args: [OUR_CONTEXT, OUR_EXAMPLE] },
+      { command: 'decode', args: ['tensorflow.serving.MultiInferenceResponse', OUR_MULTI_INFERENCE_RESPONSE] },
     ]);
-    officialAnswers = { descriptors, predictRequest: Buffer.from(encoded, 'base64'), decoded: { predict, reload } };
+    officialAnswers = {
+      descriptors,
+      predictRequest: Buffer.from(encoded, 'base64'),
+      decoded: { predict, reload },
+      examples: { classify, merge, multiInference },
+    };
   }
   return officialAnswers;
 }
@@ -275,15 +327,19 @@ describe('proto/ matches the official descriptors', () => {
     assert.deepEqual(problems, []);
   });
 
-  test('the envelopes are wire-identical to PredictRequest and PredictResponse', () => {
+  test('the envelopes are wire-identical to the official messages they stand for', () => {
     const problems = Object.entries(ENVELOPES).flatMap(([envelopeName, officialName]) => {
       const envelope = protoRoot.lookupType(envelopeName);
       const theirs = new Map(descriptors.messages[officialName].fields.map((f) => [f.number, f]));
-      return envelope.fieldsArray.flatMap((field) => {
-        const official = theirs.get(field.id);
-        if (official === undefined) return [`${envelopeName}.${field.name}: not in ${officialName}`];
-        return fieldProblems(envelopeName, field, official, true);
-      });
+      const left = [...theirs.keys()].filter((n) => !envelope.fieldsById[n] && !OMITTED_FIELDS[officialName]?.[n]);
+      return [
+        ...left.map((number) => `${envelopeName} leaves out ${officialName} field ${number}`),
+        ...envelope.fieldsArray.flatMap((field) => {
+          const official = theirs.get(field.id);
+          if (official === undefined) return [`${envelopeName}.${field.name}: not in ${officialName}`];
+          return fieldProblems(envelopeName, field, official, true);
+        }),
+      ];
     });
     assert.deepEqual(problems, []);
   });
@@ -368,6 +424,57 @@ describe('bytes travel between the stock Python classes and protobufjs', () => {
           ],
         },
       },
+    });
+  });
+});
+
+describe('tf.Example inputs travel as the official classes write them', () => {
+  let answers: OfficialExampleAnswers;
+
+  before(() => {
+    answers = askOfficial().examples;
+  });
+
+  test('the request envelope hands over each Example as the bytes the stock encoder wrote for it', () => {
+    const request = Buffer.from(answers.classify.request, 'base64');
+    const envelope = Protos.ClassificationRequestEnvelope.decode(request) as unknown as {
+      model_spec: { name: string };
+      input: { example_list_with_context: { examples: Uint8Array[]; context: Uint8Array } };
+    };
+    assert.equal(envelope.model_spec.name, 'iris');
+    const { examples, context } = envelope.input.example_list_with_context;
+    assert.deepEqual(
+      examples.map((bytes) => Buffer.from(bytes).toString('base64')),
+      answers.classify.examples,
+    );
+    assert.equal(Buffer.from(context).toString('base64'), answers.classify.context);
+    const reencoded = Protos.ClassificationRequestEnvelope.encode(envelope as never).finish();
+    assert.ok(Buffer.from(reencoded).equals(request));
+  });
+
+  test('context bytes followed by example bytes parse as the context merged with the example', () => {
+    assert.deepEqual(answers.merge.parsed, answers.merge.merged);
+    // The example's own "tag" wins over the context's; the context's "n" stays.
+    assert.deepEqual(Object.keys((answers.merge.merged as { features: { feature: object } }).features.feature).sort(), [
+      'n',
+      'tag',
+      'x',
+    ]);
+  });
+
+  test('a MultiInferenceResponse encoded by protobufjs decodes with tensorflow-serving-api', () => {
+    // (MessageToDict prints an Int64Value as its value, a string.)
+    assert.deepEqual(answers.multiInference, {
+      results: [
+        {
+          model_spec: { name: 'm', version: '2', signature_name: 'serving_default' },
+          classification_result: { classifications: [{ classes: [{ label: 'a', score: 0.5 }, { label: 'b' }] }] },
+        },
+        {
+          model_spec: { name: 'm', version: '2', signature_name: 'regress' },
+          regression_result: { regressions: [{ value: 1.5 }] },
+        },
+      ],
     });
   });
 });

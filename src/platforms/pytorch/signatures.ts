@@ -1,6 +1,7 @@
 /**
- * A PyTorch model's SignatureMap: one signature, "serving_default" (Predict), built from the
+ * A TorchScript model's SignatureMap: one signature, "serving_default" (Predict), built from the
  * addon's Describe() JSON and, optionally, the version directory's `signature.json`.
+ * (AOTInductor packages: aoti_signatures.ts, same signature.json format.)
  *
  * Without signature.json, inputs are forward()'s Tensor arguments (alias = TensorInfo.name =
  * argument name) and outputs follow the backend's naming rule (native/pytorch/
@@ -28,19 +29,24 @@ import {
   SignatureMap,
   TensorSpec,
 } from '../../servables/signature';
-import { DataType, DataTypeName } from '../../tensors/data_type';
+import { DataType } from '../../tensors/data_type';
+import type { AotiDescription } from './aoti_signatures';
+import { readSignatureSections, SIGNATURE_FILE } from './signature_file';
 
-/** What the addon's describe() returns for a PyTorch model (JSON). */
+export { SIGNATURE_FILE } from './signature_file';
+
+/** What the addon's describe() returns for a TorchScript model (JSON). */
 export interface PyTorchDescription {
-  format: string;
+  format: 'torchscript';
   inputs: Array<{ name: string; type: string; optional: boolean }>;
   outputs: { kind: 'tensor' | 'tuple' | 'dict' | 'other'; count: number };
 }
 
-export const SIGNATURE_FILE = 'signature.json';
+/** Any PyTorch model's description, told apart by `format`. */
+export type ModelDescription = PyTorchDescription | AotiDescription;
 
-export function parseDescription(bytes: Uint8Array): PyTorchDescription {
-  return JSON.parse(Buffer.from(bytes).toString('utf8')) as PyTorchDescription;
+export function parseDescription(bytes: Uint8Array): ModelDescription {
+  return JSON.parse(Buffer.from(bytes).toString('utf8')) as ModelDescription;
 }
 
 /** Native output names when the model declares them (tensor and tuple returns). */
@@ -61,17 +67,15 @@ export function buildPyTorchSignatures(description: PyTorchDescription, signatur
   let outputs = new Map((outputNames ?? []).map((name) => [name, unknownSpec(name)]));
 
   if (signatureFile !== undefined) {
-    const file = expectObject(signatureFile, SIGNATURE_FILE);
-    checkKeys(file, ['inputs', 'outputs'], SIGNATURE_FILE);
-    if (file.inputs !== undefined) inputs = readInputs(file.inputs, description);
-    if (file.outputs !== undefined) outputs = readOutputs(file.outputs, outputNames);
+    const file = readSignatureSections(signatureFile, SIGNATURE_FILE);
+    if (file.inputs !== undefined) inputs = checkInputs(file.inputs, description);
+    if (file.outputs !== undefined) outputs = checkOutputs(file.outputs, outputNames);
   }
   return new Map([[DEFAULT_SIGNATURE_NAME, { methodName: PREDICT_METHOD_NAME, inputs, outputs }]]);
 }
 
-function readInputs(section: unknown, description: PyTorchDescription): Map<string, TensorSpec> {
+function checkInputs(specs: Map<string, TensorSpec>, description: PyTorchDescription): Map<string, TensorSpec> {
   const where = `${SIGNATURE_FILE} "inputs"`;
-  const specs = readSpecs(section, where);
   const argumentNames = description.inputs.map((input) => input.name);
   const fed = new Map<string, string>();
   for (const [alias, spec] of specs) {
@@ -95,9 +99,8 @@ function readInputs(section: unknown, description: PyTorchDescription): Map<stri
   return specs;
 }
 
-function readOutputs(section: unknown, outputNames: string[] | null): Map<string, TensorSpec> {
+function checkOutputs(specs: Map<string, TensorSpec>, outputNames: string[] | null): Map<string, TensorSpec> {
   const where = `${SIGNATURE_FILE} "outputs"`;
-  const specs = readSpecs(section, where);
   if (outputNames !== null) {
     for (const [alias, spec] of specs) {
       if (!outputNames.includes(spec.name)) {
@@ -109,58 +112,4 @@ function readOutputs(section: unknown, outputNames: string[] | null): Map<string
     }
   }
   return specs;
-}
-
-function readSpecs(section: unknown, where: string): Map<string, TensorSpec> {
-  const specs = new Map<string, TensorSpec>();
-  for (const [alias, value] of Object.entries(expectObject(section, where))) {
-    const entry = expectObject(value, `${where} "${alias}"`);
-    checkKeys(entry, ['name', 'dtype', 'shape'], `${where} "${alias}"`);
-    specs.set(alias, {
-      name: readName(entry.name, alias, `${where} "${alias}"`),
-      dtype: readDtype(entry.dtype, `${where} "${alias}"`),
-      shape: readShape(entry.shape, `${where} "${alias}"`),
-    });
-  }
-  return specs;
-}
-
-function readName(value: unknown, alias: string, where: string): string {
-  if (value === undefined) return alias;
-  if (typeof value !== 'string' || value === '') throw invalidArgument(`${where}: "name" must be a non-empty string`);
-  return value;
-}
-
-function readDtype(value: unknown, where: string): number {
-  if (value === undefined) return DataType.DT_INVALID;
-  if (value === 'DT_STRING') throw invalidArgument(`${where}: DT_STRING tensors are not supported by PyTorch models`);
-  if (typeof value !== 'string' || value === 'DT_INVALID' || !Object.hasOwn(DataType, value)) {
-    throw invalidArgument(
-      `${where}: unknown dtype ${JSON.stringify(value)} (expected a name such as DT_FLOAT, DT_INT64, DT_BOOL)`,
-    );
-  }
-  return DataType[value as DataTypeName];
-}
-
-function readShape(value: unknown, where: string): number[] | null {
-  if (value === undefined || value === null) return null;
-  if (!Array.isArray(value) || !value.every((size) => Number.isInteger(size) && size >= -1)) {
-    throw invalidArgument(`${where}: "shape" must be a list of sizes (-1 for unknown) or null`);
-  }
-  return value as number[];
-}
-
-function expectObject(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidArgument(`${where} must be a JSON object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function checkKeys(object: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const key of Object.keys(object)) {
-    if (!allowed.includes(key)) {
-      throw invalidArgument(`${where}: unknown key "${key}" (allowed: ${allowed.join(', ')})`);
-    }
-  }
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { Manager } from '../../core/manager';
+import { addHealthService, type HealthService } from './health_service';
 import { modelService, modelServiceDefinition, ReloadConfig } from './model_service';
 import { predictionService, predictionServiceDefinition } from './prediction_service';
 
@@ -9,6 +10,10 @@ export interface GrpcServerOptions {
   socketPath?: string;
   /** --grpc_channel_arguments, e.g. {'grpc.max_concurrent_streams': 100}. */
   channelArguments: Record<string, string | number>;
+  /** --enable_grpc_healthcheck_service: also serve grpc.health.v1.Health. */
+  enableHealthCheck?: boolean;
+  /** --enable_signature_method_name_check, for Classify/Regress/MultiInference. */
+  enableSignatureMethodNameCheck?: boolean;
 }
 
 // TF-Serving lifts gRPC's 4 MiB message limit to INT32_MAX for both directions.
@@ -22,23 +27,34 @@ function bind(server: grpc.Server, address: string): Promise<number> {
   );
 }
 
-/** Starts PredictionService and ModelService on TCP (and the Unix socket when given). */
+export interface StartedGrpcServer {
+  server: grpc.Server;
+  port: number;
+  /** Present when options.enableHealthCheck. */
+  health?: HealthService;
+}
+
+/** Starts PredictionService and ModelService (and Health) on TCP (and the Unix socket when given). */
 export async function startGrpcServer(
   manager: Manager,
   options: GrpcServerOptions,
   reloadConfig?: ReloadConfig,
-): Promise<{ server: grpc.Server; port: number }> {
+): Promise<StartedGrpcServer> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     ...options.channelArguments,
   });
-  server.addService(predictionServiceDefinition, predictionService(manager));
+  server.addService(
+    predictionServiceDefinition,
+    predictionService(manager, { enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck }),
+  );
   server.addService(modelServiceDefinition, modelService(manager, reloadConfig));
+  const health = options.enableHealthCheck ? addHealthService(server) : undefined;
   const port = await bind(server, `0.0.0.0:${options.port}`);
   if (options.socketPath) {
     fs.rmSync(options.socketPath, { force: true }); // a socket file left by an earlier run
     await bind(server, `unix:${options.socketPath}`);
   }
-  return { server, port };
+  return { server, port, health };
 }

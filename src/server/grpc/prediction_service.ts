@@ -1,11 +1,18 @@
 import type { Metadata, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type * as protobuf from 'protobufjs';
 import type { Manager } from '../../core/manager';
 import { invalidArgument } from '../../errors/serving_error';
 import type { OutputEncoding } from '../../native/backend_addon';
 import { Protos } from '../../protos';
+import { classify } from '../../servables/classifier';
+import { ExampleInferenceOptions, ExamplesRequest, signatureNameOf } from '../../servables/example_inference';
 import type { InferenceServable } from '../../servables/inference_servable';
+import { InferenceTaskMessage, multiInference } from '../../servables/multi_inference';
+import { regress } from '../../servables/regressor';
+import type { SerializedInput } from '../../servables/serialized_input';
 import { DEFAULT_SIGNATURE_NAME } from '../../servables/signature';
 import { encodeSignatureDefMap, SIGNATURE_DEF_MAP_TYPE_URL } from '../../servables/signature_def';
+import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
 import { ModelSpecMessage, responseModelSpec, servableRequestOf } from '../model_spec';
 import { rawUnaryMethod } from './raw_method';
 import { decodeRequest, unaryHandler } from './unary_handler';
@@ -13,7 +20,10 @@ import { decodeRequest, unaryHandler } from './unary_handler';
 const SERVICE = 'tensorflow.serving.PredictionService';
 
 export const predictionServiceDefinition = {
+  Classify: rawUnaryMethod(SERVICE, 'Classify'),
+  Regress: rawUnaryMethod(SERVICE, 'Regress'),
   Predict: rawUnaryMethod(SERVICE, 'Predict'),
+  MultiInference: rawUnaryMethod(SERVICE, 'MultiInference'),
   GetModelMetadata: rawUnaryMethod(SERVICE, 'GetModelMetadata'),
 };
 
@@ -26,9 +36,26 @@ interface PredictEnvelope {
   output_filter: string[];
 }
 
+/** ClassificationRequest / RegressionRequest through their envelopes: each Example stays bytes. */
+interface ExampleRequestEnvelope {
+  model_spec?: ModelSpecMessage | null;
+  input?: SerializedInput | null;
+}
+
+interface MultiInferenceRequestEnvelope {
+  tasks: InferenceTaskMessage[];
+  input?: SerializedInput | null;
+}
+
 interface MetadataRequest {
   model_spec?: ModelSpecMessage;
   metadata_field: string[];
+}
+
+/** Classify and Regress require a ModelSpec (TF-Serving's "Missing ModelSpec"). */
+function modelSpecOf(spec: ModelSpecMessage | null | undefined): ModelSpecMessage {
+  if (!spec) throw invalidArgument('Missing ModelSpec');
+  return spec;
 }
 
 function outputEncoding(metadata: Metadata): OutputEncoding {
@@ -36,19 +63,69 @@ function outputEncoding(metadata: Metadata): OutputEncoding {
   return value === 'tensor_content' ? 'content' : 'fields';
 }
 
-export function predictionService(manager: Manager): UntypedServiceImplementation {
+/** What the service needs besides the manager (flags). */
+export type PredictionServiceOptions = ExampleInferenceOptions;
+
+export function predictionService(
+  manager: Manager,
+  options: PredictionServiceOptions = {},
+): UntypedServiceImplementation {
+  /** Classify and Regress: a ModelSpec is required, and the response names the signature used. */
+  const exampleHandler = (
+    envelope: protobuf.Type,
+    response: protobuf.Type,
+    run: (servable: InferenceServable, request: ExamplesRequest) => Promise<object>,
+  ) =>
+    unaryHandler(async (bytes) => {
+      const request = decodeRequest<ExampleRequestEnvelope>(envelope, bytes);
+      const spec = modelSpecOf(request.model_spec);
+      const handle = manager.getServableHandle<InferenceServable>(servableRequestOf(spec));
+      try {
+        const result = await run(handle.servable, { signatureName: spec.signature_name, input: request.input });
+        const signatureName = signatureNameOf(spec.signature_name);
+        return response
+          .encode({ model_spec: responseModelSpec(handle.id.name, handle.id.version, signatureName), result })
+          .finish();
+      } finally {
+        handle.release();
+      }
+    });
+
   return {
-    Predict: unaryHandler(async (bytes, metadata) => {
+    Classify: exampleHandler(Protos.ClassificationRequestEnvelope, Protos.ClassificationResponse, (servable, request) =>
+      classify(servable, request, options),
+    ),
+    Regress: exampleHandler(Protos.RegressionRequestEnvelope, Protos.RegressionResponse, (servable, request) =>
+      regress(servable, request, options),
+    ),
+
+    // The first task's ModelSpec picks the servable; every task must name the same model.
+    MultiInference: unaryHandler(async (bytes) => {
+      const request = decodeRequest<MultiInferenceRequestEnvelope>(Protos.MultiInferenceRequestEnvelope, bytes);
+      const handle = manager.getServableHandle<InferenceServable>(servableRequestOf(request.tasks[0]?.model_spec));
+      try {
+        const { tasks, input } = request;
+        const results = await multiInference(handle.servable, handle.id.version, tasks, input, options);
+        return Protos.MultiInferenceResponse.encode({ results }).finish();
+      } finally {
+        handle.release();
+      }
+    }),
+
+    Predict: unaryHandler(async (bytes, metadata, trailer) => {
       const request = decodeRequest<PredictEnvelope>(Protos.PredictRequestEnvelope, bytes);
       const handle = manager.getServableHandle<InferenceServable>(servableRequestOf(request.model_spec));
       try {
         const signatureName = request.model_spec?.signature_name || DEFAULT_SIGNATURE_NAME;
+        const timings = timingsRequested(metadata.get(CHAIN_TIMING_HEADER));
         const outputs = await handle.servable.run({
           signatureName,
           inputs: new Map(Object.entries(request.inputs)),
           outputFilter: request.output_filter,
           encoding: outputEncoding(metadata),
+          timings,
         });
+        for (const [key, value] of stepTimingHeaders(timings)) trailer.set(key, value);
         return Protos.PredictResponseEnvelope.encode({
           outputs: Object.fromEntries(outputs),
           model_spec: responseModelSpec(handle.id.name, handle.id.version, signatureName),

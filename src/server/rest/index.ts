@@ -1,11 +1,12 @@
 /**
- * TF-Serving's REST API as one encapsulated fastify plugin: model status, model metadata
- * and predict, with TF-Serving's bodies, messages and status codes. Inside it every body is
- * read as text (request_body.ts) and every error becomes {"error": ...} (rest_errors.ts);
- * routes registered elsewhere on the same fastify instance are unaffected.
+ * TF-Serving's REST API as one encapsulated fastify plugin: model status, model metadata,
+ * predict, classify and regress, with TF-Serving's bodies, messages and status codes. Inside
+ * it every body is read as text (request_body.ts) and every error becomes {"error": ...}
+ * (rest_errors.ts); routes registered elsewhere on the same fastify instance are unaffected.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Manager } from '../../core/manager';
+import { classifyRegressRoute } from './classify_regress_route';
 import { malformedRequestRoute } from './malformed_request_route';
 import { modelMetadataRoute } from './model_metadata_route';
 import { modelStatusRoute } from './model_status_route';
@@ -22,10 +23,15 @@ export interface RestApiOptions extends RestRouteDeps {
 export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) => {
   acceptAnyBodyAsText(app, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
   app.setErrorHandler(restErrorHandler);
-  const deps: RestRouteDeps = { manager: options.manager, timeoutMs: options.timeoutMs };
+  const deps: RestRouteDeps = {
+    manager: options.manager,
+    timeoutMs: options.timeoutMs,
+    enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
+  };
   await app.register(modelStatusRoute, deps);
   await app.register(modelMetadataRoute, deps);
   await app.register(predictRoute, deps);
+  await app.register(classifyRegressRoute, deps);
   await app.register(malformedRequestRoute);
 };
 

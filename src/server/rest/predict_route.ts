@@ -15,6 +15,7 @@ import type { InferenceServable } from '../../servables/inference_servable';
 import { DEFAULT_SIGNATURE_NAME } from '../../servables/signature';
 import { checkInputShapes, parsePredictDocument, predictInputsFromJson } from '../../tensors/json_tensors_request';
 import { predictResponseJson } from '../../tensors/json_tensors_response';
+import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
 import { withDeadline } from './deadline';
 import { sendJson } from './json_reply';
 import { ModelParams, modelParamsSchema, modelPaths, servableRequestOf, verbSuffix } from './model_paths';
@@ -37,9 +38,11 @@ export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { man
         if (!signature) throw invalidArgument(`Serving signature name: "${signatureName}" not found in signature def`);
         const { format, inputs } = predictInputsFromJson(predict, signature.inputs);
         checkInputShapes(inputs, signature.inputs);
-        const run = handle.servable.run({ signatureName, inputs, outputFilter: [], encoding: 'host' });
+        const timings = timingsRequested(request.headers[CHAIN_TIMING_HEADER]);
+        const run = handle.servable.run({ signatureName, inputs, outputFilter: [], encoding: 'host', timings });
         running = run;
         const outputs = await withDeadline(run, timeoutMs);
+        for (const [name, value] of stepTimingHeaders(timings)) reply.header(name, value);
         return sendJson(reply, predictResponseJson(outputs, format));
       } finally {
         releaseWhenSettled(handle, running);

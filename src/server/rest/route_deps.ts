@@ -5,4 +5,6 @@ export interface RestRouteDeps {
   manager: Manager;
   /** --rest_api_timeout_in_ms: deadline of one model run; 0 or absent: none. */
   timeoutMs?: number;
+  /** --enable_signature_method_name_check (Classify/Regress); absent: off, TF-Serving's default. */
+  enableSignatureMethodNameCheck?: boolean;
 }

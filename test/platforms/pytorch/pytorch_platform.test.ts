@@ -109,10 +109,15 @@ describe('PyTorch platform: loading', () => {
     await assertLoadFails(torchModel('int_argument'), 'INVALID_ARGUMENT', /argument 'repeats' has type int and no default/);
   });
 
-  it('tells which model file is missing, ambiguous or not served yet', async () => {
+  it('tells which model file is missing, ambiguous or unreadable', async () => {
     await assertLoadFails(versionDir('empty', {}), 'NOT_FOUND', /expected model\.pt \(TorchScript\) or one \*\.pt2/);
     await assertLoadFails(path.join(scratch, 'nowhere', '1'), 'NOT_FOUND', /does not exist/);
-    await assertLoadFails(versionDir('aoti', { 'model.pt2': 'x' }), 'UNIMPLEMENTED', /AOTInductor \.pt2 packages are not served yet/);
+    await assertLoadFails(versionDir('aoti', { 'model.pt2': 'x' }), 'INVALID_ARGUMENT', /cannot load AOTInductor package .*model\.pt2/);
+    await assertLoadFails(
+      versionDir('two_packages', { 'a.pt2': 'x', 'b.pt2': 'x' }),
+      'INVALID_ARGUMENT',
+      /holds several \.pt2 packages \(a\.pt2, b\.pt2, \.\.\.\); keep only one/,
+    );
     await assertLoadFails(
       versionDir('both', { 'model.pt': 'x', 'model.pt2': 'x' }),
       'INVALID_ARGUMENT',

@@ -8,7 +8,7 @@ import type { ServableHandle } from '../../../../src/core/servable_handle';
 import type { ServableId } from '../../../../src/core/servable_id';
 import type { ServableRequest } from '../../../../src/core/servable_request';
 import type { ServableState, ServableStateSnapshot } from '../../../../src/core/servable_state';
-import { notFound, ServingError } from '../../../../src/errors/serving_error';
+import { invalidArgument, notFound, ServingError } from '../../../../src/errors/serving_error';
 import type { InferenceServable } from '../../../../src/servables/inference_servable';
 
 export interface FakeVersion {
@@ -64,6 +64,12 @@ export class FakeManager implements Manager {
         this.outstanding--;
       },
     };
+  }
+
+  resolveVersionLabel(name: string, label: string): number {
+    const version = this.labels.get(name)?.get(label);
+    if (version === undefined) throw invalidArgument(`Unrecognized servable version label: ${label}`);
+    return version;
   }
 
   listAvailableServableIds(): ServableId[] {

@@ -1,0 +1,113 @@
+/**
+ * The "chain" model_platform: a version directory holding chain.pbtxt (see
+ * proto/duoserve/chain.proto), a DAG of steps that run other served models within one
+ * request. A chain is a servable like any model: versions, version policy, labels, hot
+ * reload, status and metadata come from the lifecycle as they do for models.
+ *
+ * Loading a version reads the definition, waits (bounded) for the model versions its steps
+ * name, and checks it against their signatures; any problem fails that version only, with a
+ * message naming the step. Requests then look their models up again each time (chain_run.ts).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Manager } from '../../core/manager';
+import { invalidArgument, notFound, ServingError, toServingError } from '../../errors/serving_error';
+import { loadTensorCodec, type TensorCodec } from '../../native/backend_addon';
+import type { InferenceServable } from '../../servables/inference_servable';
+import type { Signature } from '../../servables/signature';
+import type { LoadedServable, Platform } from '../platform';
+import { type ChainDefinition, type ChainStepDefinition, parseChainDefinition, stepLabel } from './chain_definition';
+import { type ChainMetrics, chainMetrics } from './chain_metrics';
+import { ChainServable } from './chain_servable';
+import { chainSignature } from './chain_signature';
+import { type ModelWait, waitForModel } from './wait_for_model';
+
+export const CHAIN_PLATFORM_NAME = 'chain';
+export const CHAIN_FILE = 'chain.pbtxt';
+
+export interface ChainPlatformOptions {
+  /** Default: wait up to 30 s for each model a step uses, looking every 50 ms. */
+  modelWait?: Partial<ModelWait>;
+  /** Default: the process-wide registry. */
+  metrics?: ChainMetrics;
+}
+
+const DEFAULT_MODEL_WAIT: ModelWait = { timeoutMs: 30_000, pollMs: 50 };
+
+/**
+ * The platform entry for registry.ts. It needs the manager that serves the chains' models:
+ * the composition root passes its own.
+ */
+export function chainPlatform(manager: Manager, options: ChainPlatformOptions = {}): Platform {
+  const wait = { ...DEFAULT_MODEL_WAIT, ...options.modelWait };
+  const metrics = options.metrics ?? chainMetrics;
+  let codec: TensorCodec | undefined;
+  return {
+    name: CHAIN_PLATFORM_NAME,
+    loadsAfterOthers: true,
+    isVersionDir: (versionDir) => fs.existsSync(path.join(versionDir, CHAIN_FILE)),
+    async load(versionDir: string): Promise<LoadedServable> {
+      const file = path.join(versionDir, CHAIN_FILE);
+      const definition = parseChainDefinition(await readChainFile(file), file);
+      const signature = chainSignature(definition, await stepSignatures(manager, definition, wait, file), file);
+      codec ??= loadCodec();
+      const chainName = path.basename(path.dirname(path.resolve(versionDir)));
+      return new ChainServable(definition, signature, { chainName, manager, codec, metrics });
+    },
+  };
+}
+
+async function readChainFile(file: string): Promise<string> {
+  try {
+    return await fs.promises.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`${file} not found`);
+    throw invalidArgument(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** The signature each step runs, read from its model once that model is AVAILABLE. */
+async function stepSignatures(
+  manager: Manager,
+  definition: ChainDefinition,
+  wait: ModelWait,
+  file: string,
+): Promise<Map<string, Signature>> {
+  const signatures = await Promise.all(definition.steps.map((step) => stepSignature(manager, step, wait, file)));
+  return new Map(definition.steps.map((step, i) => [step.name, signatures[i]]));
+}
+
+async function stepSignature(
+  manager: Manager,
+  step: ChainStepDefinition,
+  wait: ModelWait,
+  file: string,
+): Promise<Signature> {
+  const fail = (code: ServingError['code'], what: string) =>
+    new ServingError(code, `${file}: ${stepLabel(step)}: ${what}`);
+  let handle;
+  try {
+    handle = await waitForModel<InferenceServable>(manager, step.model, wait);
+  } catch (error) {
+    const cause = toServingError(error);
+    throw fail(cause.code, cause.message);
+  }
+  try {
+    const signature = handle.servable.signatures.get(step.signatureName);
+    if (!signature) {
+      const known = [...handle.servable.signatures.keys()].sort().join(', ');
+      throw fail('INVALID_ARGUMENT', `signature '${step.signatureName}' not found (the model has: ${known})`);
+    }
+    return signature;
+  } finally {
+    handle.release();
+  }
+}
+
+function loadCodec(): TensorCodec {
+  try {
+    return loadTensorCodec();
+  } catch (error) {
+    throw new ServingError('INTERNAL', (error as Error).message);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * One request through a chain. Each step holds a ServableHandle on its model for the whole
+ * request (taken up front, so a step following "latest" picks up a new version with the next
+ * request; released once every run has settled). A step starts as soon as the steps it takes
+ * inputs from have finished, so independent steps run at the same time. Every step runs with
+ * the 'host' encoding: its outputs are HostTensors that later steps take as inputs as they are
+ * (no copy where dtype and layout allow, whichever framework runs either step); only the
+ * chain's outputs are encoded, once, in the encoding the caller asked for.
+ */
+import type { Manager } from '../../core/manager';
+import type { ServableHandle } from '../../core/servable_handle';
+import { ServingError, toServingError } from '../../errors/serving_error';
+import type {
+  HostTensorOutput,
+  NativeOutput,
+  OutputEncoding,
+  TensorCodec,
+  TensorSource,
+} from '../../native/backend_addon';
+import type { InferenceServable } from '../../servables/inference_servable';
+import { type ChainStepDefinition, stepLabel } from './chain_definition';
+import type { ChainMetrics } from './chain_metrics';
+import type { ChainPlan } from './chain_plan';
+
+export interface ChainRunContext {
+  /** Names the chain in metrics. */
+  chainName: string;
+  manager: Manager;
+  codec: TensorCodec;
+  metrics: ChainMetrics;
+}
+
+type StepOutputs = Map<string, NativeOutput>;
+type StepHandles = Map<string, ServableHandle<InferenceServable>>;
+
+export async function runChain(
+  context: ChainRunContext,
+  plan: ChainPlan,
+  inputs: ReadonlyMap<string, TensorSource>,
+  encoding: OutputEncoding,
+  timings?: Map<string, number>,
+): Promise<Map<string, NativeOutput>> {
+  const handles = acquireHandles(context.manager, plan.steps);
+  try {
+    const sources = await shareInputs(context.codec, inputs, plan.sharedInputs);
+    const runs = new Map<string, Promise<StepOutputs>>();
+    const state: { failure?: ServingError } = {};
+    for (const step of plan.steps) {
+      const producers = producersOf(step);
+      const ready = Promise.all(producers.map((name) => runs.get(name)!));
+      runs.set(
+        step.name,
+        ready.then((produced) => {
+          if (state.failure) throw state.failure; // another branch failed: start no more work
+          const outputsOf = new Map(producers.map((name, i) => [name, produced[i]]));
+          const stepInputs = new Map<string, TensorSource>();
+          for (const [alias, ref] of step.inputs) {
+            if (ref.kind === 'request') stepInputs.set(alias, sources.get(ref.input)!);
+            else stepInputs.set(alias, hostOf(outputsOf.get(ref.step)!, ref.output).handle);
+          }
+          return runStep(context, step, handles, stepInputs, plan.fetches.get(step.name)!, state, timings);
+        }),
+      );
+    }
+    // Every run settles before the handles go: a failure elsewhere does not cut one short.
+    await Promise.allSettled(runs.values());
+    if (state.failure) throw state.failure;
+
+    const results = new Map<string, HostTensorOutput>();
+    for (const [alias, ref] of plan.outputs) results.set(alias, hostOf(await runs.get(ref.step)!, ref.output));
+    if (encoding === 'host') return results;
+    const encode = async ([alias, output]: [string, HostTensorOutput]) =>
+      [alias, await context.codec.encode(output.handle, encoding)] as const;
+    const encoded = await Promise.all([...results].map(encode));
+    return new Map(encoded);
+  } finally {
+    for (const handle of handles.values()) handle.release();
+  }
+}
+
+/** Runs one step with 'host' outputs; records its time, and the first failure of the request. */
+async function runStep(
+  context: ChainRunContext,
+  step: ChainStepDefinition,
+  handles: StepHandles,
+  inputs: Map<string, TensorSource>,
+  outputFilter: string[],
+  state: { failure?: ServingError },
+  timings?: Map<string, number>,
+): Promise<StepOutputs> {
+  const started = process.hrtime.bigint();
+  let ok = false;
+  try {
+    const servable = handles.get(step.name)!.servable;
+    const outputs = await servable.run({ signatureName: step.signatureName, inputs, outputFilter, encoding: 'host' });
+    ok = true;
+    return outputs;
+  } catch (error) {
+    state.failure ??= stepError(step, error);
+    throw state.failure;
+  } finally {
+    const microseconds = Number(process.hrtime.bigint() - started) / 1000;
+    context.metrics.record(context.chainName, step.name, microseconds, ok);
+    if (ok) timings?.set(step.name, Math.round(microseconds));
+  }
+}
+
+function producersOf(step: ChainStepDefinition): string[] {
+  return [...new Set([...step.inputs.values()].flatMap((ref) => (ref.kind === 'step' ? [ref.step] : [])))];
+}
+
+/** A handle per step, all taken before anything runs; none kept when one is missing. */
+function acquireHandles(manager: Manager, steps: readonly ChainStepDefinition[]): StepHandles {
+  const handles: StepHandles = new Map();
+  try {
+    for (const step of steps) handles.set(step.name, manager.getServableHandle<InferenceServable>(step.model));
+  } catch (error) {
+    for (const handle of handles.values()) handle.release();
+    throw stepError(steps[handles.size], error);
+  }
+  return handles;
+}
+
+/** Request inputs, those fed to several step inputs decoded once into a shared HostTensor. */
+async function shareInputs(
+  codec: TensorCodec,
+  inputs: ReadonlyMap<string, TensorSource>,
+  shared: ReadonlySet<string>,
+): Promise<Map<string, TensorSource>> {
+  const sources = new Map(inputs);
+  await Promise.all(
+    [...shared].map(async (alias) => {
+      try {
+        sources.set(alias, (await codec.decode(inputs.get(alias)!)).handle);
+      } catch (error) {
+        const cause = toServingError(error);
+        throw new ServingError(cause.code, `input '${alias}': ${cause.message}`);
+      }
+    }),
+  );
+  return sources;
+}
+
+function hostOf(outputs: StepOutputs, alias: string): HostTensorOutput {
+  const output = outputs.get(alias);
+  if (output === undefined || output instanceof Uint8Array) {
+    throw new ServingError('INTERNAL', `a chain step answered no host tensor for output '${alias}'`);
+  }
+  return output;
+}
+
+/** The step's own error, named: "step 'rank' (model ranker): ...", with its code. */
+function stepError(step: ChainStepDefinition, error: unknown): ServingError {
+  const cause = toServingError(error);
+  const wrapped = new ServingError(cause.code, `${stepLabel(step)}: ${cause.message}`);
+  wrapped.stack = cause.stack;
+  return wrapped;
+}

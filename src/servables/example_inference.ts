@@ -1,0 +1,59 @@
+/**
+ * What Classify, Regress and MultiInference share (TF-Serving's servables/tensorflow/util.cc):
+ * the signature a ModelSpec names, one run of a signature over the serialized-Examples tensor
+ * (through InferenceServable.run, so any platform whose signature fits can serve them), and
+ * the shape text of their errors.
+ */
+import { internal } from '../errors/serving_error';
+import type { HostTensorOutput } from '../native/backend_addon';
+import type { InferenceServable } from './inference_servable';
+import type { SerializedExamplesTensor, SerializedInput } from './serialized_input';
+import { DEFAULT_SIGNATURE_NAME } from './signature';
+
+export interface ExampleInferenceOptions {
+  /**
+   * --enable_signature_method_name_check: a signature must also carry the API's method_name.
+   * Off by default, as in TF-Serving: TF2-native models save every signature with the predict
+   * method name, and are then accepted when their inputs and outputs fit the API.
+   */
+  enableSignatureMethodNameCheck?: boolean;
+}
+
+/** A ClassificationRequest or RegressionRequest, as far as a servable is concerned. */
+export interface ExamplesRequest {
+  /** ModelSpec.signature_name; '' means the default signature. */
+  signatureName?: string | null;
+  input: SerializedInput | null | undefined;
+}
+
+/** The signature a request's ModelSpec names; '' (or none) is the default one. */
+export function signatureNameOf(requested: string | null | undefined): string {
+  return requested || DEFAULT_SIGNATURE_NAME;
+}
+
+/** Runs `signatureName` on the examples; the outputs as host tensors, by alias. */
+export async function runOnExamples(
+  servable: InferenceServable,
+  signatureName: string,
+  inputAlias: string,
+  examples: SerializedExamplesTensor,
+  outputAliases: string[],
+): Promise<Map<string, HostTensorOutput>> {
+  const outputs = await servable.run({
+    signatureName,
+    inputs: new Map([[inputAlias, examples]]),
+    outputFilter: outputAliases,
+    encoding: 'host',
+  });
+  const host = new Map<string, HostTensorOutput>();
+  for (const [alias, output] of outputs) {
+    if (output instanceof Uint8Array) throw internal(`Output ${alias} did not come back as a host tensor`);
+    host.set(alias, output);
+  }
+  return host;
+}
+
+/** TensorShape::DebugString(): "[2,3]". */
+export function shapeDebugString(shape: number[]): string {
+  return `[${shape.join(',')}]`;
+}

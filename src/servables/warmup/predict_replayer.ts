@@ -1,0 +1,31 @@
+/**
+ * Replays a warmup predict_log: the PredictRequest runs through the loaded servable as
+ * Predict would run it (its signature, inputs and output filter; outputs encoded as
+ * TF-Serving's typed fields), and the response is dropped. The request's model name and
+ * version are not read: the record belongs to the version being loaded.
+ */
+import { invalidArgument } from '../../errors/serving_error';
+import { Protos } from '../../protos';
+import { DEFAULT_SIGNATURE_NAME } from '../signature';
+import type { WarmupReplayer } from './warmup_replayer';
+
+interface PredictRequestEnvelope {
+  model_spec?: { signature_name?: string } | null;
+  inputs: Record<string, Uint8Array>;
+  output_filter: string[];
+}
+
+export const replayPredict: WarmupReplayer = async (servable, request) => {
+  let predict: PredictRequestEnvelope;
+  try {
+    predict = Protos.PredictRequestEnvelope.decode(request) as unknown as PredictRequestEnvelope;
+  } catch (error) {
+    throw invalidArgument(`Failed to parse the PredictRequest: ${(error as Error).message}`);
+  }
+  await servable.run({
+    signatureName: predict.model_spec?.signature_name || DEFAULT_SIGNATURE_NAME,
+    inputs: new Map(Object.entries(predict.inputs)),
+    outputFilter: predict.output_filter,
+    encoding: 'fields',
+  });
+};

@@ -1,0 +1,52 @@
+/**
+ * POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress
+ *
+ * Request:  {"signature_name"?: string, "context"?: {feature: value|list},
+ *            "examples": [{feature: value|list}, ...]}   (src/tensors/json_examples.ts)
+ * Response: {"results": [[[label, score], ...], ...]} for :classify,
+ *           {"results": [value, ...]} for :regress        (src/tensors/json_examples_response.ts)
+ * The examples run through the same classify/regress as the gRPC API (src/servables/).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ServableHandle } from '../../core/servable_handle';
+import { classify } from '../../servables/classifier';
+import type { InferenceServable } from '../../servables/inference_servable';
+import { regress } from '../../servables/regressor';
+import { ExamplesDocument, parseExamplesDocument } from '../../tensors/json_examples';
+import { classificationResultJson, regressionResultJson } from '../../tensors/json_examples_response';
+import { withDeadline } from './deadline';
+import { sendJson } from './json_reply';
+import { ModelParams, modelParamsSchema, modelPaths, servableRequestOf, verbSuffix } from './model_paths';
+import { bodyText } from './request_body';
+import type { RestRouteDeps } from './route_deps';
+
+const schema = { params: modelParamsSchema } as const;
+
+type Answer = (servable: InferenceServable, document: ExamplesDocument) => Promise<string>;
+
+export const classifyRegressRoute: FastifyPluginAsync<RestRouteDeps> = async (app, deps) => {
+  const options = { enableSignatureMethodNameCheck: deps.enableSignatureMethodNameCheck };
+  const answers: Record<'classify' | 'regress', Answer> = {
+    classify: async (servable, document) => classificationResultJson(await classify(servable, document, options)),
+    regress: async (servable, document) => regressionResultJson(await regress(servable, document, options)),
+  };
+  for (const verb of ['classify', 'regress'] as const) {
+    for (const path of modelPaths(verbSuffix(verb))) {
+      app.post(path, { schema }, async (request, reply) => {
+        // TF-Serving's order: the path, then the JSON, then the servable, then the signature.
+        const servableRequest = servableRequestOf(request.params as ModelParams);
+        const document = parseExamplesDocument(bodyText(request.body));
+        const handle = deps.manager.getServableHandle<InferenceServable>(servableRequest);
+        const running = answers[verb](handle.servable, document);
+        releaseWhenSettled(handle, running);
+        return sendJson(reply, await withDeadline(running, deps.timeoutMs));
+      });
+    }
+  }
+};
+
+/** A run that outlived its deadline still holds the model: release once it is done. */
+function releaseWhenSettled(handle: ServableHandle, running: Promise<unknown>): void {
+  const release = () => handle.release();
+  running.then(release, release);
+}

@@ -1,0 +1,110 @@
+import * as assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ServingError } from '../../../src/errors/serving_error';
+import { parseChainDefinition, refString } from '../../../src/platforms/chain/chain_definition';
+
+const FILE = '/models/c/1/chain.pbtxt';
+const parse = (text: string) => parseChainDefinition(text, FILE);
+
+function failure(text: string): ServingError {
+  try {
+    parse(text);
+  } catch (error) {
+    return error as ServingError;
+  }
+  throw new assert.AssertionError({ message: 'expected the definition to be refused' });
+}
+
+function message(text: string): string {
+  const error = failure(text);
+  assert.equal(error.code, 'INVALID_ARGUMENT');
+  return error.message;
+}
+
+const TWO_STEPS = `
+input { name: "x" }
+# Written out of order on purpose: steps run after the steps they take inputs from.
+step { name: "rank" model: "ranker" version_label: "stable" inputs { key: "features" value: "featurize:features" } }
+step { name: "featurize" model: "features" version: 3 signature_name: "embed" inputs { key: "x" value: "request:x" } }
+output { name: "score" source: "rank:score" }
+`;
+
+describe('chain.pbtxt', () => {
+  it('reads steps, versions, labels and references, in dependency order', () => {
+    const definition = parse(TWO_STEPS);
+    assert.deepEqual(definition.inputs, ['x']);
+    assert.deepEqual(
+      definition.steps.map((step) => [step.name, step.model, step.signatureName]),
+      [
+        ['featurize', { name: 'features', version: 3 }, 'embed'],
+        ['rank', { name: 'ranker', label: 'stable' }, 'serving_default'],
+      ],
+    );
+    assert.deepEqual([...definition.steps[1].inputs].map(([alias, ref]) => [alias, refString(ref)]), [['features', 'featurize:features']]);
+    assert.deepEqual([...definition.outputs], [['score', { kind: 'step', step: 'rank', output: 'score' }]]);
+  });
+
+  it('reports text-format errors with file:line:column', () => {
+    assert.equal(
+      message('input { name: "x" }\nstep { nmae: "a" }'),
+      `${FILE}:2:8: unknown field 'nmae' in duoserve.chain.ChainStep`,
+    );
+    assert.match(message('step { name: "a" version: 1 version_label: "x" }'), /another member of oneof 'version_choice'/);
+  });
+
+  it('refuses a step input from an unknown step', () => {
+    assert.equal(
+      message(TWO_STEPS.replace('featurize:features', 'featurise:features')),
+      `${FILE}: step 'rank' (model ranker): input 'features' comes from unknown step 'featurise'`,
+    );
+  });
+
+  it('refuses a cycle, naming the steps in it', () => {
+    const cycle = `
+      input { name: "x" }
+      step { name: "a" model: "m" inputs { key: "x" value: "request:x" } inputs { key: "y" value: "c:out" } }
+      step { name: "b" model: "m" inputs { key: "x" value: "a:out" } }
+      step { name: "c" model: "m" inputs { key: "x" value: "b:out" } }
+      output { name: "out" source: "c:out" }`;
+    assert.equal(message(cycle), `${FILE}: step 'a' (model m): steps 'a' -> 'c' -> 'b' -> 'a' form a cycle`);
+    const self = `
+      input { name: "x" }
+      step { name: "a" model: "m" inputs { key: "x" value: "a:out" } inputs { key: "z" value: "request:x" } }
+      output { name: "out" source: "a:out" }`;
+    assert.equal(message(self), `${FILE}: step 'a' (model m): steps 'a' -> 'a' form a cycle`);
+  });
+
+  it('refuses inputs that are undeclared or feed nothing', () => {
+    assert.equal(
+      message(TWO_STEPS.replace('request:x', 'request:raw')),
+      `${FILE}: step 'featurize' (model features): input 'x' comes from undeclared chain input 'raw'`,
+    );
+    assert.equal(message(`input { name: "q" }\n${TWO_STEPS}`), `${FILE}: input 'q' feeds no step`);
+    assert.equal(message(TWO_STEPS.replace('input { name: "x" }', 'input { name: "x" } input { name: "x" }')), `${FILE}: input 'x' is declared twice`);
+  });
+
+  it('refuses outputs from unknown steps or malformed sources', () => {
+    assert.equal(message(TWO_STEPS.replace('rank:score', 'ranking:score')), `${FILE}: output 'score' comes from unknown step 'ranking'`);
+    assert.equal(
+      message(TWO_STEPS.replace('rank:score', 'request:x')),
+      `${FILE}: output 'score': source must be "<step>:<output>", not "request:x"`,
+    );
+    assert.equal(message(TWO_STEPS.replace(/output \{[^}]*\}/, '')), `${FILE}: a chain needs at least one output`);
+  });
+
+  it('refuses malformed references, step names and steps that feed no output', () => {
+    assert.equal(
+      message(TWO_STEPS.replace('featurize:features', 'features')),
+      `${FILE}: step 'rank' (model ranker): input 'features' comes from "features"; expected "request:<input>" or "<step>:<output>"`,
+    );
+    assert.match(message(TWO_STEPS.replaceAll('featurize', 'Featurize')), /step #2 is named 'Featurize'; a step name is lowercase/);
+    assert.match(message(TWO_STEPS.replaceAll('featurize', 'request')), /step #2 is named 'request'/);
+    assert.equal(
+      message(TWO_STEPS.replace('name: "rank"', 'name: "featurize"')),
+      `${FILE}: step name 'featurize' is used twice`,
+    );
+    const idle = `${TWO_STEPS}\nstep { name: "extra" model: "m" inputs { key: "x" value: "request:x" } }`;
+    assert.equal(message(idle), `${FILE}: step 'extra' (model m): feeds no chain output`);
+    assert.equal(message('output { name: "y" source: "a:y" }'), `${FILE}: a chain needs at least one step`);
+  });
+});
