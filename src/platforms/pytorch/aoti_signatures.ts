@@ -121,10 +121,9 @@ function layer(
   return result;
 }
 
-function recordedSections(description: AotiDescription): SignatureSections {
+function recordedSections(description: AotiDescription, source: string): SignatureSections {
   const text = description.metadata[SIGNATURE_METADATA_KEY];
   if (text === undefined) return {};
-  const source = `${description.file} metadata "${SIGNATURE_METADATA_KEY}"`;
   let document: unknown;
   try {
     document = JSON.parse(text);
@@ -149,18 +148,17 @@ function requireCheckableInputs(inputs: Map<string, TensorSpec>, description: Ao
 
 /** `signatureFile` is signature.json already parsed (undefined when there is none). */
 export function buildAotiSignatures(description: AotiDescription, signatureFile?: unknown): SignatureMap {
-  const inputPositionsList = inputPositions(parseTreeSpec(description.in_spec, `in_spec of ${description.file}`));
-  const outputPositionsList = outputPositions(parseTreeSpec(description.out_spec, `out_spec of ${description.file}`));
-  let inputs = unknownSpecs(inputPositionsList);
-  let outputs = unknownSpecs(outputPositionsList);
+  const takes = inputPositions(parseTreeSpec(description.in_spec, `in_spec of ${description.file}`));
+  const returns = outputPositions(parseTreeSpec(description.out_spec, `out_spec of ${description.file}`));
+  let inputs = unknownSpecs(takes);
+  let outputs = unknownSpecs(returns);
 
-  const layers: Array<[SignatureSections, string]> = [
-    [recordedSections(description), `${description.file} metadata "${SIGNATURE_METADATA_KEY}"`],
-  ];
+  const recorded = `${description.file} metadata "${SIGNATURE_METADATA_KEY}"`;
+  const layers: Array<[SignatureSections, string]> = [[recordedSections(description, recorded), recorded]];
   if (signatureFile !== undefined) layers.push([readSignatureSections(signatureFile, SIGNATURE_FILE), SIGNATURE_FILE]);
   for (const [sections, source] of layers) {
-    if (sections.inputs) inputs = layer(sections.inputs, inputs, inputPositionsList, `${source} "inputs"`, 'input');
-    if (sections.outputs) outputs = layer(sections.outputs, outputs, outputPositionsList, `${source} "outputs"`, 'output');
+    if (sections.inputs) inputs = layer(sections.inputs, inputs, takes, `${source} "inputs"`, 'input');
+    if (sections.outputs) outputs = layer(sections.outputs, outputs, returns, `${source} "outputs"`, 'output');
   }
   requireCheckableInputs(inputs, description);
   return new Map([[DEFAULT_SIGNATURE_NAME, { methodName: PREDICT_METHOD_NAME, inputs, outputs }]]);

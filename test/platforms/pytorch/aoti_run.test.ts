@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import type { OutputEncoding, TensorSource } from '../../../src/native/backend_addon';
+import { loadBackendAddon, type HostTensorOutput, type OutputEncoding, type TensorSource } from '../../../src/native/backend_addon';
 import type { LoadedServable } from '../../../src/platforms/platform';
 import { loadPyTorchModel, pyTorchPlatform } from '../../../src/platforms/pytorch/pytorch_platform';
 import { aotiCases, aotiModel } from './aoti_fixtures';
@@ -87,6 +87,20 @@ describe('AOTInductor packages: running', () => {
       'INVALID_ARGUMENT',
       /input ids: shape \[1,4\] does not match the signature's \[-1,3\]/,
     );
+  });
+
+  it('checks a chained tensor (HostTensorHandle) like any other input', async () => {
+    const mlp = servables.get('dynamic_mlp')!;
+    const addon = loadBackendAddon('pytorch');
+    const [reference] = aotiCases('dynamic_mlp');
+    const fitting = await addon.decode(tensorSource(reference.inputs.x));
+    const outputs = await mlp.run(request({ x: fitting.handle }));
+    assertHostEquals(outputs.get('output_0')!, reference.outputs.output_0, TOLERANCE);
+    // The model's own output, [1, 2], is no input for it.
+    const chained = outputs.get('output_0') as HostTensorOutput;
+    await assertRejectsWith(mlp.run(request({ x: chained.handle })), 'INVALID_ARGUMENT', /input x: shape \[1,2\] does not match/);
+    const ids = await addon.decode(tensorSource({ dtype: 'DT_INT64', shape: [1, 4], values: [1, 2, 3, 4] }));
+    await assertRejectsWith(mlp.run(request({ x: ids.handle })), 'INVALID_ARGUMENT', /input x: dtype int64 where the signature takes float/);
   });
 
   it('refuses a dtype the package was not compiled for', async () => {
