@@ -20,6 +20,7 @@ import { DataType } from '../src/tensors/data_type';
 import { loadInProcessChain, type CopyCount } from './chain_copies';
 import { startDuoserve } from './duoserve_process';
 import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
+import { seededValues } from './models';
 import { REPO_ROOT } from './options';
 import { predictResponseOutput } from './payloads';
 import { percentile, round } from './stats';
@@ -74,18 +75,6 @@ function predictRequest(model: string, alias: string, values: Float32Array, shap
       inputs: { [alias]: tensorContent(values, shape) },
     }).finish(),
   );
-}
-
-function seededValues(count: number): Float32Array {
-  const values = new Float32Array(count);
-  let state = 0x2545f491;
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    values[i] = ((state >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return values;
 }
 
 function writeModelConfig(file: string): void {

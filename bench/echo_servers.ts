@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import fastify from 'fastify';
+import { rawUnaryMethod } from '../src/server/grpc/raw_method';
 
 export const ECHO_PATH = '/bench.Echo/Echo';
 
@@ -32,7 +33,6 @@ export interface EchoServers {
   stop(): Promise<void>;
 }
 
-const identity = (buffer: Buffer) => buffer;
 
 // Same as duoserve: gRPC's 4 MiB default lifted (TF-Serving does the same).
 const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
@@ -43,17 +43,7 @@ async function serveGrpcEcho(): Promise<number> {
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
   server.addService(
-    {
-      Echo: {
-        path: ECHO_PATH,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: identity,
-        requestDeserialize: identity,
-        responseSerialize: identity,
-        responseDeserialize: identity,
-      },
-    },
+    { Echo: { ...rawUnaryMethod('bench.Echo', 'Echo'), path: ECHO_PATH } },
     { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request) },
   );
   return new Promise((resolve, reject) =>

@@ -48,7 +48,7 @@ export function newestVersionDir(basePath: string): string {
 }
 
 /** A deterministic pseudo-random input (xorshift), so every run sends the same bytes. */
-function seededValues(count: number): Float32Array {
+export function seededValues(count: number): Float32Array {
   const values = new Float32Array(count);
   let state = 0x2545f491;
   for (let i = 0; i < count; i++) {
