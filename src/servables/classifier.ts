@@ -11,12 +11,13 @@ import {
   ExampleInferenceOptions,
   ExamplesRequest,
   runOnExamples,
+  signatureNamed,
   shapeDebugString,
   signatureNameOf,
 } from './example_inference';
 import type { InferenceServable } from './inference_servable';
 import { serializedExamplesTensor } from './serialized_input';
-import { CLASSIFY_METHOD_NAME, Signature, SignatureMap } from './signature';
+import { CLASSIFY_METHOD_NAME, Signature } from './signature';
 import { signatureDebugString } from './signature_debug_string';
 
 export const CLASSIFY_INPUTS = 'inputs';
@@ -34,24 +35,11 @@ export async function classify(
   options: ExampleInferenceOptions = {},
 ): Promise<ClassificationResultMessage> {
   const signatureName = signatureNameOf(request.signatureName);
-  const signature = classificationSignature(servable.signatures, signatureName, options);
+  const signature = signatureNamed(servable.signatures, signatureName);
   const outputAliases = classificationOutputs(signature, options);
   const examples = serializedExamplesTensor(request.input);
   const outputs = await runOnExamples(servable, signatureName, CLASSIFY_INPUTS, examples, outputAliases);
   return classificationResult(examples.shape[0], outputs);
-}
-
-/** The signature Classify uses (GetClassificationSignatureDef). */
-export function classificationSignature(
-  signatures: SignatureMap,
-  signatureName: string,
-  options: ExampleInferenceOptions,
-): Signature {
-  const signature = signatures.get(signatureName);
-  if (!signature) throw invalidArgument(`No signature was found with the name: ${signatureName}`);
-  if (options.enableSignatureMethodNameCheck) checkMethodName(signature);
-  else classificationOutputs(signature, options);
-  return signature;
 }
 
 /** Checks the signature's inputs and outputs; the output aliases to fetch (PreProcessClassification). */

@@ -4,11 +4,11 @@
  * (through InferenceServable.run, so any platform whose signature fits can serve them), and
  * the shape text of their errors.
  */
-import { internal } from '../errors/serving_error';
+import { internal, invalidArgument } from '../errors/serving_error';
 import type { HostTensorOutput } from '../native/backend_addon';
 import type { InferenceServable } from './inference_servable';
 import type { SerializedExamplesTensor, SerializedInput } from './serialized_input';
-import { DEFAULT_SIGNATURE_NAME } from './signature';
+import { DEFAULT_SIGNATURE_NAME, type Signature, type SignatureMap } from './signature';
 
 export interface ExampleInferenceOptions {
   /**
@@ -27,6 +27,13 @@ export interface ExamplesRequest {
 }
 
 /** The signature a request's ModelSpec names; '' (or none) is the default one. */
+/** The signature Classify or Regress runs (GetClassificationSignatureDef / GetRegressionSignatureDef). */
+export function signatureNamed(signatures: SignatureMap, signatureName: string): Signature {
+  const signature = signatures.get(signatureName);
+  if (!signature) throw invalidArgument(`No signature was found with the name: ${signatureName}`);
+  return signature;
+}
+
 export function signatureNameOf(requested: string | null | undefined): string {
   return requested || DEFAULT_SIGNATURE_NAME;
 }

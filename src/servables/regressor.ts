@@ -10,12 +10,13 @@ import {
   ExampleInferenceOptions,
   ExamplesRequest,
   runOnExamples,
+  signatureNamed,
   shapeDebugString,
   signatureNameOf,
 } from './example_inference';
 import type { InferenceServable } from './inference_servable';
 import { serializedExamplesTensor } from './serialized_input';
-import { REGRESS_METHOD_NAME, Signature, SignatureMap } from './signature';
+import { REGRESS_METHOD_NAME, Signature } from './signature';
 import { signatureDebugString } from './signature_debug_string';
 
 export const REGRESS_INPUTS = 'inputs';
@@ -32,24 +33,11 @@ export async function regress(
   options: ExampleInferenceOptions = {},
 ): Promise<RegressionResultMessage> {
   const signatureName = signatureNameOf(request.signatureName);
-  const signature = regressionSignature(servable.signatures, signatureName, options);
+  const signature = signatureNamed(servable.signatures, signatureName);
   const outputAliases = regressionOutputs(signature, options);
   const examples = serializedExamplesTensor(request.input);
   const outputs = await runOnExamples(servable, signatureName, REGRESS_INPUTS, examples, outputAliases);
   return regressionResult(examples.shape[0], outputs);
-}
-
-/** The signature Regress uses (GetRegressionSignatureDef). */
-export function regressionSignature(
-  signatures: SignatureMap,
-  signatureName: string,
-  options: ExampleInferenceOptions,
-): Signature {
-  const signature = signatures.get(signatureName);
-  if (!signature) throw invalidArgument(`No signature was found with the name: ${signatureName}`);
-  if (options.enableSignatureMethodNameCheck) checkMethodName(signature);
-  else regressionOutputs(signature, options);
-  return signature;
 }
 
 /** Checks the signature's inputs and outputs; the output alias to fetch (PreProcessRegression). */
