@@ -4,8 +4,10 @@
  * only): every version of the model is listed.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { invalidArgument, notFound } from '../../errors/serving_error';
-import type { ServableState, ServableStateSnapshot } from '../../core/servable_state';
+import type { Manager } from '../../core/manager';
+import type { ServableState } from '../../core/servable_state';
+import { invalidArgument } from '../../errors/serving_error';
+import { versionStatesFor } from '../model_status';
 import type { StatusCodeName } from '../../errors/status_code';
 import { sendJson } from './json_reply';
 import { ModelParams, modelParamsSchema, modelPaths, parseVersion } from './model_paths';
@@ -52,24 +54,17 @@ export const modelStatusRoute: FastifyPluginAsync<RestRouteDeps> = async (app, {
   for (const path of modelPaths('')) {
     app.get(path, { schema: statusSchema }, async (request, reply) => {
       const { name, version } = request.params as ModelParams;
-      const response = modelStatus(manager.getVersionStates(name), name, version);
+      const response = modelStatus(manager, name, version);
       // protobuf's JSON printer with add_whitespace indents by one space.
       return sendJson(reply, JSON.stringify(response, null, 1));
     });
   }
 };
 
-function modelStatus(states: ServableStateSnapshot[], name: string, versionText?: string): ModelStatusResponse {
-  let selected = states;
-  if (versionText !== undefined) {
-    const version = parseVersion(versionText);
-    selected = states.filter((state) => state.id.version === version);
-    if (selected.length === 0) throw notFound(`Could not find version ${versionText} of model ${name}`);
-  } else if (states.length === 0) {
-    throw notFound(`Could not find any versions of model ${name}`);
-  }
+function modelStatus(manager: Manager, name: string, versionText?: string): ModelStatusResponse {
+  const version = versionText === undefined ? undefined : parseVersion(versionText);
   return {
-    model_version_status: selected.map((snapshot) => ({
+    model_version_status: versionStatesFor(manager, { name, version }).map((snapshot) => ({
       version: String(snapshot.id.version),
       state: snapshot.state,
       status: {
