@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { DEFAULT_MODELS, REPO_ROOT } from './options';
+import { parseCliArgs } from './cli_args';
 
 export interface LifecycleOptions {
   quick: boolean;
@@ -41,21 +42,12 @@ const HELP = `usage: node dist/bench/lifecycle.js [flags]   (each flag also read
 const TINY_MODELS = ['half_plus_two', 'half_plus_two_torch'];
 
 export function parseLifecycleOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): LifecycleOptions {
-  const flags = new Map<string, string>();
-  const serverArgs: string[] = [];
-  const serverEnvEntries: string[] = env.LIFECYCLE_SERVER_ENV ? env.LIFECYCLE_SERVER_ENV.split(/\s+/).filter(Boolean) : [];
-  for (const arg of argv) {
-    if (arg === '--help' || arg === '-h') {
-      console.log(HELP);
-      process.exit(0);
-    }
-    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) throw new Error(`unknown argument ${arg}\n${HELP}`);
-    const [, name, value = 'true'] = match;
-    if (name === 'server-arg') serverArgs.push(value);
-    else if (name === 'server-env') serverEnvEntries.push(value);
-    else flags.set(name, value);
-  }
+  const { flags, repeated } = parseCliArgs(argv, HELP, {
+    'server-arg': undefined,
+    'server-env': env.LIFECYCLE_SERVER_ENV,
+  });
+  const serverArgs = repeated.get('server-arg')!;
+  const serverEnvEntries = repeated.get('server-env')!;
   const known = new Set(['quick', 'cycles', 'raw-loads', 'poll-wait', 'settle', 'models', 'model-config', 'out']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}\n${HELP}`);
   const read = (flag: string, variable: string): string | undefined => flags.get(flag) ?? env[variable];

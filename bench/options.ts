@@ -4,6 +4,7 @@
  * the whole run is a ~30 s smoke test.
  */
 import * as path from 'node:path';
+import { parseCliArgs } from './cli_args';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -49,19 +50,8 @@ const HELP = `usage: node dist/bench/run.js [flags]   (each flag also reads from
 export const DEFAULT_MODELS = ['half_plus_two', 'half_plus_two_torch', 'mlp_tf', 'mlp_torch'];
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const flags = new Map<string, string>();
-  const serverArgs: string[] = env.BENCH_SERVER_ARGS ? env.BENCH_SERVER_ARGS.split(/\s+/).filter(Boolean) : [];
-  for (const arg of argv) {
-    if (arg === '--help' || arg === '-h') {
-      console.log(HELP);
-      process.exit(0);
-    }
-    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) throw new Error(`unknown argument ${arg}\n${HELP}`);
-    const [, name, value = 'true'] = match;
-    if (name === 'server-arg') serverArgs.push(value);
-    else flags.set(name, value);
-  }
+  const { flags, repeated } = parseCliArgs(argv, HELP, { 'server-arg': env.BENCH_SERVER_ARGS });
+  const serverArgs = repeated.get('server-arg')!;
   const read = (flag: string, variable: string): string | undefined => flags.get(flag) ?? env[variable];
   const quick = ['1', 'true'].includes(read('quick', 'BENCH_QUICK') ?? '');
   const seconds = (flag: string, variable: string, full: number, short: number): number => {
