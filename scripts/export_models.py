@@ -13,6 +13,8 @@ writes
     <out>/test/tensorflow, <out>/test/pytorch, <out>/test/aoti
                                        fixtures of test/fixtures/export_*_fixtures.py
     <out>/test/tensorflow_examples              fixtures of test/fixtures/export_tf_example_models.py
+    <out>/test/tf_serving_testdata              models shaped like TF-Serving's testdata
+                                                (test/fixtures/export_tf_serving_testdata.py)
 
 Idempotent: each example is written beside its final place and then swapped in, so a rerun (or
 a crash halfway) never leaves a half-written version where a server would load it.
@@ -54,6 +56,7 @@ FIXTURE_EXPORTERS = [
     (REPO / "test/fixtures/export_tf_example_models.py", "test/tensorflow_examples"),
     (REPO / "test/fixtures/export_torch_fixtures.py", "test/pytorch"),
     (REPO / "test/fixtures/export_aoti_fixtures.py", "test/aoti"),
+    (REPO / "test/fixtures/export_tf_serving_testdata.py", "test/tf_serving_testdata"),
 ]
 
 

@@ -5,7 +5,7 @@
  * HandleReloadConfigRequest and, with --model_config_file_poll_wait_seconds, by the file.
  */
 import * as os from 'node:os';
-import { ConfigError } from './config/config_error';
+import { UsageError } from './config/config_error';
 import { checkServerFlags, restApiEnabled, type VersionPolicyName } from './config/flag_checks';
 import { parseFlags, type ServerFlags } from './config/flags';
 import { singleModelConfig, type ModelServerConfig } from './config/model_server_config';
@@ -76,7 +76,8 @@ async function serve(argv: string[]): Promise<void> {
   const grpc = await startGrpcServer(
     core.manager,
     {
-      port: flags.port,
+      // --port=0 (with --grpc_socket_path): gRPC on the socket alone, as TF-Serving.
+      port: flags.port === 0 ? undefined : flags.port,
       socketPath: flags.grpcSocketPath || undefined,
       channelArguments: flags.grpcChannelArguments,
       enableHealthCheck: flags.enableGrpcHealthcheckService,
@@ -84,7 +85,7 @@ async function serve(argv: string[]): Promise<void> {
     },
     reloadConfig,
   );
-  consoleLog('INFO', `Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...`);
+  if (grpc.port !== 0) consoleLog('INFO', `Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...`);
   if (flags.grpcSocketPath) consoleLog('INFO', `Running gRPC ModelServer at UNIX socket ${flags.grpcSocketPath} ...`);
   const rest = restApiEnabled(flags)
     ? await startRestServer(core.manager, {
@@ -117,16 +118,23 @@ async function serve(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+/** tensorflow_model_server's main returns -1 when it cannot start. */
+const FAILED_TO_START_EXIT_CODE = 255;
+
+/**
+ * Runs the server. A start that fails is reported as tensorflow_model_server reports it, on
+ * standard output: the flag parser's text with the usage, or "Failed to start server. Error:
+ * CODE: message" (a server that could not build its models or read its config).
+ */
 export function main(argv: string[]): void {
   serve(argv).catch((error: unknown) => {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
+    if (error instanceof UsageError) {
+      process.stdout.write(`${error.message}\n`);
+      process.exit(FAILED_TO_START_EXIT_CODE);
     }
     if (error instanceof ServingError) {
-      // As tensorflow_model_server reports a server that could not build its models.
-      console.error(`Failed to start server. Error: ${error.code}: ${error.message}`);
-      process.exit(1);
+      process.stdout.write(`Failed to start server. Error: ${error.code}: ${error.message}\n`);
+      process.exit(FAILED_TO_START_EXIT_CODE);
     }
     console.error(error);
     process.exit(1);

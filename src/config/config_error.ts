@@ -11,3 +11,15 @@ export class ConfigError extends ServingError {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * A command line that tensorflow_model_server's flag parser refuses (a bad value, --help, an
+ * unknown argument): the message is the whole text to print, usage included, where other
+ * start-up errors print as "Failed to start server. Error: ...".
+ */
+export class UsageError extends ConfigError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -9,16 +9,34 @@ import { ServerFlags } from './flags';
 export const VERSION_POLICIES = ['availability_preserving', 'resource_preserving'] as const;
 export type VersionPolicyName = (typeof VERSION_POLICIES)[number];
 
-/** Throws ConfigError for a combination TF-Serving refuses; returns warnings for ones it tolerates. */
+/** The longest Unix socket path Linux binds (sun_path holds 108 bytes, the last one NUL). */
+export const MAX_UNIX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * Throws ConfigError for a combination TF-Serving refuses, in Server::BuildAndStart's words;
+ * returns warnings for ones it tolerates.
+ */
 export function checkServerFlags(flags: ServerFlags): string[] {
-  if (flags.port === 0) {
-    throw new ConfigError('--port=0: the gRPC port must be set');
+  if (flags.port === 0 && flags.grpcSocketPath === '') {
+    throw new ConfigError(
+      'At least one of server_options.grpc_port or server_options.grpc_socket_path must be set.',
+    );
+  }
+  const socketPathBytes = Buffer.byteLength(flags.grpcSocketPath);
+  if (socketPathBytes > MAX_UNIX_SOCKET_PATH_BYTES) {
+    // The kernel would not take it, and Node would bind a truncated path instead.
+    throw new ConfigError(
+      `--grpc_socket_path is ${socketPathBytes} bytes long; a Unix socket path may have at most ` +
+        `${MAX_UNIX_SOCKET_PATH_BYTES} (sun_path). Use a shorter path, e.g. a directory nearer to /.`,
+    );
   }
   if (flags.modelBasePath === '' && flags.modelConfigFile === '') {
-    throw new ConfigError('Both --model_base_path and --model_config_file are empty: nothing to serve');
+    throw new ConfigError('Both server_options.model_base_path and server_options.model_config_file are empty!');
   }
   if (flags.batchingParametersFile !== '' && !flags.enableBatching) {
-    throw new ConfigError('--batching_parameters_file is set without --enable_batching');
+    throw new ConfigError(
+      'server_options.batching_parameters_file is set without setting server_options.enable_batching to true.',
+    );
   }
   if (!(VERSION_POLICIES as readonly string[]).includes(flags.versionPolicy)) {
     const allowed = VERSION_POLICIES.join(', ');
@@ -27,7 +45,8 @@ export function checkServerFlags(flags: ServerFlags): string[] {
   const warnings: string[] = [];
   if (flags.restApiPort !== 0 && flags.restApiPort === flags.port) {
     warnings.push(
-      `--rest_api_port=${flags.restApiPort} is the same as --port; the HTTP/REST API is not started (use another port)`,
+      'server_options.http_port cannot be same as grpc_port. Please use a different port for HTTP/REST API. ' +
+        'Skipped exporting HTTP/REST API.',
     );
   }
   return warnings;

@@ -9,7 +9,7 @@
  * Differences from TF-Serving, on purpose: a leftover (unknown) argument is an error here, where
  * TF-Serving prints "unknown argument" with the usage and starts anyway.
  */
-import { ConfigError } from './config_error';
+import { ConfigError, UsageError } from './config_error';
 import { FLAG_LIST, FLAGS_BY_NAME, FlagSpec, FlagValue } from './flag_list';
 
 /** The flags duoserve acts on, typed, with TF-Serving's defaults. */
@@ -91,12 +91,12 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   }
 
   // TF's Flags::Parse fails on a bad value, or when the first leftover is --help.
-  if (valueErrors.length > 0) throw new ConfigError(`${valueErrors.join('\n')}\n${usage()}`);
-  if (leftover[0] === '--help') throw new ConfigError(usage());
+  if (valueErrors.length > 0) throw new UsageError(`${valueErrors.join('\n')}\n${usage()}`);
+  if (leftover[0] === '--help') throw new UsageError(usage());
 
   const flags = toServerFlags(values);
   if (flags.version) return { flags, warnings: [] }; // TF-Serving prints the version before looking at leftovers.
-  if (leftover.length > 0) throw new ConfigError(`${unknownArgumentMessage(leftover[0])}\n${usage()}`);
+  if (leftover.length > 0) throw new UsageError(`${unknownArgumentMessage(leftover[0])}\n${usage()}`);
   return { flags, warnings: unsupportedFlagWarnings(values) };
 }
 

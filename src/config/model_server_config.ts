@@ -15,7 +15,7 @@ import type { ServableVersionPolicy } from '../core/servable_version_policy';
 import { Protos } from '../protos';
 import { ConfigError } from './config_error';
 import type { ServerFlags } from './flags';
-import { parseTextFormat } from './text_format';
+import { parseTextProtoFile } from './text_proto_file';
 
 export interface ModelConfig {
   readonly name: string;
@@ -36,7 +36,7 @@ const TENSORFLOW_PLATFORM = 'tensorflow';
 
 /** Parses and checks a text-format ModelServerConfig (the --model_config_file contents). */
 export function parseModelServerConfigText(text: string, fileName: string): ModelServerConfig {
-  return modelServerConfigFromMessage(parseTextFormat(Protos.ModelServerConfig, text, fileName), fileName);
+  return modelServerConfigFromMessage(parseTextProtoFile(Protos.ModelServerConfig, text, fileName), fileName);
 }
 
 /**

@@ -6,6 +6,17 @@
  */
 import { ConfigError } from './config_error';
 
+/** Text that is not a valid message of its type: "file:line:column: what" (1-based, as protobuf counts). */
+export class TextFormatError extends ConfigError {
+  constructor(
+    readonly fileName: string,
+    readonly at: Position,
+    readonly detail: string,
+  ) {
+    super(`${fileName}:${at.line}:${at.column}: ${detail}`);
+  }
+}
+
 export type TokenKind = 'identifier' | 'integer' | 'float' | 'string' | 'symbol' | 'end';
 
 export interface Token {
@@ -58,8 +69,8 @@ export class Tokenizer {
     return true;
   }
 
-  error(at: Position, message: string): ConfigError {
-    return new ConfigError(`${this.fileName}:${at.line}:${at.column}: ${message}`);
+  error(at: Position, message: string): TextFormatError {
+    return new TextFormatError(this.fileName, at, message);
   }
 
   private read(): Token {

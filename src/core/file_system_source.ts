@@ -144,7 +144,12 @@ export class FileSystemSource implements Source<string> {
     const { servableName: name, basePath } = servable;
     const children = await versionDirectories(basePath, notes);
     if (typeof children === 'string') {
-      notes.push(`Could not find base path ${basePath} for servable ${name} (${children}); will try again on the next poll`);
+      // TF-Serving's words (and its retry on every poll); TensorFlow's FileExists says "<path> not found".
+      const cause = children === 'ENOENT' ? `NOT_FOUND: ${basePath} not found` : children;
+      notes.push(
+        'FileSystemStoragePathSource encountered a filesystem access error: ' +
+          `Could not find base path ${basePath} for servable ${name} with error ${cause}`,
+      );
       return undefined;
     }
     const policy = servable.versionPolicy ?? DEFAULT_VERSION_POLICY;

@@ -1,8 +1,8 @@
 /**
  * MultiInference over any InferenceServable, with TF-Serving's checks and messages
  * (multi_inference.cc): several classify/regress tasks on one model over one Input; every
- * task is checked before anything runs, all must read the same input tensor, and the results
- * come back in task order.
+ * task is checked before anything runs and the results come back in task order. As in current
+ * TF-Serving, tasks may read different input tensors: the one examples tensor feeds each.
  *
  * TF-Serving fetches every task's outputs in one Session::Run; here each task runs its own
  * signature (concurrently) over the same examples tensor, since InferenceServable runs one
@@ -74,7 +74,6 @@ function planTasks(
   options: ExampleInferenceOptions,
 ): PlannedTask[] {
   let modelName = '';
-  let inputTensorName = '';
   const seen = new Set<string>();
   return tasks.map((task) => {
     const name = task.model_spec?.name ?? '';
@@ -97,10 +96,6 @@ function planTasks(
     } else {
       throw unimplemented(`Unsupported signature method_name: ${task.method_name ?? ''}`);
     }
-    // Both methods read the input aliased "inputs"; TF-Serving compares its tensor name.
-    const tensorName = signature.inputs.get(CLASSIFY_INPUTS)!.name;
-    if (!inputTensorName) inputTensorName = tensorName;
-    else if (tensorName !== inputTensorName) throw invalidArgument('Input tensor must be the same for all Signatures.');
     return planned;
   });
 }

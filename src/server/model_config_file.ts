@@ -4,21 +4,14 @@
  * Server::PollFilesystemAndReloadConfig). A file that cannot be read or parsed, or a config
  * the core refuses, is logged and the running config stays.
  */
-import * as fs from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/config_error';
-import { parseModelServerConfigText, type ModelServerConfig } from '../config/model_server_config';
+import { modelServerConfigFromMessage, type ModelServerConfig } from '../config/model_server_config';
+import { readTextProtoFile, readTextProtoFileAsync } from '../config/text_proto_file';
+import { Protos } from '../protos';
 import type { Log } from '../core/log';
 
-/** Reads and checks the file (at startup); ConfigError when it cannot be read or is invalid. */
+/** Reads and checks the file (at startup); a ServingError in TF-Serving's words when it cannot. */
 export function readModelConfigFile(file: string): ModelServerConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read --model_config_file: ${(error as Error).message}`);
-  }
-  return parseModelServerConfigText(text, file);
+  return modelServerConfigFromMessage(readTextProtoFile(Protos.ModelServerConfig, file), file);
 }
 
 export interface ModelConfigFilePoll {
@@ -51,7 +44,7 @@ export function pollModelConfigFile(options: {
   const pollOnce = async (): Promise<void> => {
     let config: ModelServerConfig;
     try {
-      config = parseModelServerConfigText(await fs.readFile(file, 'utf8'), file);
+      config = modelServerConfigFromMessage(await readTextProtoFileAsync(Protos.ModelServerConfig, file), file);
     } catch (error) {
       return fail(`Failed to read ModelServerConfig file: ${(error as Error).message}`);
     }

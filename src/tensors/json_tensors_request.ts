@@ -7,7 +7,7 @@
 import { invalidArgument, ServingError, toServingError } from '../errors/serving_error';
 import type { TensorSpec } from '../servables/signature';
 import { parseJsonText } from './json_parse';
-import { InstanceBatch, JsonTensor, shapeString, tensorFromJson } from './json_tensors';
+import { InstanceBatch, JsonTensor, tensorFromJson } from './json_tensors';
 import { hasMember, isBase64Object, isJsonObject, JsonObject, JsonValue, jsonValueText } from './json_value';
 
 /** Row ("instances" -> "predictions") or columnar ("inputs" -> "outputs"). */
@@ -60,25 +60,6 @@ export function predictInputsFromJson(
   }
   if (hasMember(document, 'inputs')) return { format: 'columnar', inputs: inputsFromColumns(document.inputs, specs) };
   throw invalidArgument("Missing 'inputs' or 'instances' key");
-}
-
-/**
- * Rejects inputs whose rank or known dimensions differ from the signature's (where it
- * declares a shape). TF-Serving leaves this to the framework; checking here gives a clear
- * 400 before any framework sees the tensor.
- */
-export function checkInputShapes(inputs: Map<string, JsonTensor>, specs: Map<string, TensorSpec>): void {
-  for (const [alias, tensor] of inputs) {
-    const expected = specs.get(alias)?.shape;
-    if (!expected) continue;
-    const fits =
-      expected.length === tensor.shape.length && expected.every((size, i) => size < 0 || size === tensor.shape[i]);
-    if (!fits) {
-      throw invalidArgument(
-        `Input: ${alias} has shape ${shapeString(tensor.shape)}, which does not match the shape the signature declares: ${shapeString(expected)}`,
-      );
-    }
-  }
 }
 
 /** "instances": each instance a value/list (one input) or an object of named values. */

@@ -40,28 +40,32 @@ class DuoserveProcess:
     process: subprocess.Popen
     grpc_target: str
     rest_url: str
-    unix_socket: Path
+    unix_socket: Path | None
     log_path: Path
     models: list[str]
 
     @classmethod
-    def start(cls, unix_socket: Path) -> "DuoserveProcess":
-        for needed, how in ((DUOSERVE, "the lead's bin/duoserve"), (MODELS_CONFIG, "scripts/setup.sh")):
+    def start(cls, unix_socket: Path | None = None, config: Path = MODELS_CONFIG,
+              flags: tuple[str, ...] = (), log_name: str = "duoserve.log") -> "DuoserveProcess":
+        """bin/duoserve serving `config` on free ports (and on `unix_socket` when given), with
+        tensorflow_model_server's `flags` added to its command line."""
+        for needed, how in ((DUOSERVE, "the lead's bin/duoserve"), (config, "scripts/setup.sh")):
             if not needed.exists():
                 raise RuntimeError(f"{needed} is missing; it comes from {how}")
         grpc_port, rest_port = free_port(), free_port()
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        log_path = LOG_DIR / "duoserve.log"
+        log_path = LOG_DIR / log_name
+        socket_flags = [f"--grpc_socket_path={unix_socket}"] if unix_socket else []
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [str(DUOSERVE), f"--port={grpc_port}", f"--rest_api_port={rest_port}",
-                 f"--model_config_file={MODELS_CONFIG}", f"--grpc_socket_path={unix_socket}"],
+                 f"--model_config_file={config}", *socket_flags, *flags],
                 cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 # Its own process group, so stop() also reaches children of a wrapper script.
                 start_new_session=True,
             )
         return cls(process, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{rest_port}",
-                   unix_socket, log_path, model_names(MODELS_CONFIG))
+                   unix_socket, log_path, model_names(config))
 
     def log_tail(self, chars: int = 6000) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -259,16 +259,41 @@ describe('checkServerFlags', () => {
   });
 
   test('the combinations TF-Serving refuses', () => {
-    assert.throws(() => checkServerFlags(flags([])), /Both --model_base_path and --model_config_file are empty/);
-    assert.throws(() => checkServerFlags(flags(['--port=0', '--model_base_path=/m'])), /--port=0/);
-    assert.throws(
-      () => checkServerFlags(flags(['--model_base_path=/m', '--batching_parameters_file=/b'])),
-      /--batching_parameters_file is set without --enable_batching/,
+    const refusal = (argv: string[]) => {
+      try {
+        checkServerFlags(flags(argv));
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error.message;
+      }
+      assert.fail(`${argv.join(' ')} was accepted`);
+    };
+    assert.equal(refusal([]), 'Both server_options.model_base_path and server_options.model_config_file are empty!');
+    assert.equal(
+      refusal(['--port=0', '--model_base_path=/m']),
+      'At least one of server_options.grpc_port or server_options.grpc_socket_path must be set.',
     );
+    assert.equal(
+      refusal(['--model_base_path=/m', '--batching_parameters_file=/b']),
+      'server_options.batching_parameters_file is set without setting server_options.enable_batching to true.',
+    );
+    // gRPC on the socket alone is fine, as in TF-Serving.
+    assert.deepEqual(checkServerFlags(flags(['--port=0', '--grpc_socket_path=/tmp/s', '--model_base_path=/m'])), []);
     assert.deepEqual(
       checkServerFlags(flags(['--model_base_path=/m', '--batching_parameters_file=/b', '--enable_batching'])),
       [],
     );
+  });
+
+  test('--grpc_socket_path: at most the 107 bytes a sun_path holds, counted in bytes', () => {
+    const socketPath = (bytes: number) => `/tmp/${'s'.repeat(bytes - 5)}`;
+    assert.deepEqual(checkServerFlags(flags(['--model_base_path=/m', `--grpc_socket_path=${socketPath(107)}`])), []);
+    assert.throws(
+      () => checkServerFlags(flags(['--model_base_path=/m', `--grpc_socket_path=${socketPath(108)}`])),
+      /^ConfigError: --grpc_socket_path is 108 bytes long; a Unix socket path may have at most 107 \(sun_path\)/,
+    );
+    const multiByte = `/tmp/${'é'.repeat(52)}`; // 57 characters, 109 bytes
+    assert.throws(() => checkServerFlags(flags(['--model_base_path=/m', `--grpc_socket_path=${multiByte}`])), /is 109 bytes long/);
   });
 
   test('--duoserve_version_policy names one of the two policies', () => {
@@ -282,7 +307,10 @@ describe('checkServerFlags', () => {
 
   test('the REST port equal to the gRPC port: a warning, and no REST API', () => {
     const same = flags(['--model_base_path=/m', '--port=9000', '--rest_api_port=9000']);
-    assert.match(checkServerFlags(same)[0], /--rest_api_port=9000 is the same as --port/);
+    assert.deepEqual(checkServerFlags(same), [
+      'server_options.http_port cannot be same as grpc_port. Please use a different port for HTTP/REST API. ' +
+        'Skipped exporting HTTP/REST API.',
+    ]);
     assert.equal(restApiEnabled(same), false);
     assert.equal(restApiEnabled(flags(['--rest_api_port=8501'])), true);
     assert.equal(restApiEnabled(flags([])), false);

@@ -152,10 +152,11 @@ describe('parseModelServerConfigText', () => {
     assert.equal(config.models[0].name, 'm');
   });
 
-  test('syntax errors name the file, line and column', () => {
+  test("syntax errors in TF-Serving's words, then the line and column", () => {
     assert.equal(
       configError(() => parse('model_config_list {\n  config {\n    nmae: "m"\n  }\n}')),
-      "models.config:3:5: unknown field 'nmae' in tensorflow.serving.ModelConfig",
+      "Invalid protobuf file: 'models.config': Error parsing text-format tensorflow.serving.ModelServerConfig: " +
+        "3:5: unknown field 'nmae' in tensorflow.serving.ModelConfig",
     );
   });
 });

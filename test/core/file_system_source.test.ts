@@ -80,7 +80,13 @@ describe('FileSystemSource', () => {
     await source.poll();
     await source.poll();
     assert.deepEqual(emissions, []);
-    assert.equal(warnings.filter((line) => line.startsWith('Could not find base path')).length, 1);
+    assert.deepEqual(
+      warnings.filter((line) => line.includes('Could not find base path')),
+      [
+        'FileSystemStoragePathSource encountered a filesystem access error: ' +
+          `Could not find base path ${base} for servable m with error NOT_FOUND: ${base} not found`,
+      ],
+    );
     makeVersions(base, '7');
     await source.poll();
     assert.deepEqual(emissions, [{ name: 'm', versions: [[7, path.join(base, '7')]] }]);

@@ -4,7 +4,6 @@ import { ServingError } from '../../src/errors/serving_error';
 import type { TensorSpec } from '../../src/servables/signature';
 import { DataType } from '../../src/tensors/data_type';
 import {
-  checkInputShapes,
   parsePredictDocument,
   predictInputsFromJson,
   PredictInputs,
@@ -106,22 +105,4 @@ describe('predict request JSON errors (TF-Serving messages)', () => {
   for (const [name, body, message, inputSpecs] of cases) {
     it(name, () => assert.equal(messageOf(() => read(body, inputSpecs ?? single)), message));
   }
-});
-
-describe('checkInputShapes', () => {
-  it('accepts unknown dimensions and unknown rank', () => {
-    checkInputShapes(read('{"inputs": [[1, 2], [3, 4], [5, 6]]}').inputs, single);
-    checkInputShapes(read('{"inputs": [[[1]]]}', specs({ x: [DataType.DT_FLOAT, null] })).inputs, specs({ x: [DataType.DT_FLOAT, null] }));
-  });
-
-  it('rejects another rank or a known dimension that differs', () => {
-    assert.equal(
-      messageOf(() => checkInputShapes(read('{"inputs": [[1, 2, 3]]}').inputs, single)),
-      'Input: x has shape [1,3], which does not match the shape the signature declares: [-1,2]',
-    );
-    assert.equal(
-      messageOf(() => checkInputShapes(read('{"instances": [1, 2]}').inputs, single)),
-      'Input: x has shape [2], which does not match the shape the signature declares: [-1,2]',
-    );
-  });
 });

@@ -116,6 +116,12 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:predict', () => {
     assert.deepEqual(response.json(), { outputs: ['a', 'b'] });
   });
 
+  it("leaves shapes to the model, as TF-Serving does: a shape the signature does not declare reaches it", async () => {
+    const response = await post(app, '/v1/models/multi:predict', '{"inputs": {"tag": ["a"], "signal": [[1, 2]]}}');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(response.json(), { outputs: { tag_bytes: [{ b64: 'YQ==' }], signal: [[1, 2]] } });
+  });
+
   it('NaN and Infinity in and out', async () => {
     const response = await post(app, '/v1/models/half_plus_two:predict', '{"instances": [NaN, -Infinity]}');
     assert.equal(response.body, '{\n    "predictions": [NaN, -Infinity\n    ]\n}');
@@ -129,8 +135,6 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:predict', () => {
     ['missing input', '/v1/models/multi:predict', '{"inputs": {"tag": ["a"]}}', 400, "Missing named input: signal in 'inputs' object."],
     ['unknown input', '/v1/models/multi:predict', '{"instances": [{"tag": "a", "signal": [1, 2, 3], "extra": 1}]}', 400,
       "Failed to process element: 0 key: extra of 'instances' list. Error: INVALID_ARGUMENT: JSON object: does not have named input: extra"],
-    ['shape against the signature', '/v1/models/multi:predict', '{"inputs": {"tag": ["a"], "signal": [[1, 2]]}}', 400,
-      'Input: signal has shape [1,2], which does not match the shape the signature declares: [-1,3]'],
     ['unknown model', '/v1/models/half:predict', '{"instances": [1.0]}', 404, 'Servable not found for request: Latest(half)'],
     ['unknown version', '/v1/models/half_plus_two/versions/9:predict', '{"instances": [1.0]}', 404, 'Servable not found for request: Specific(half_plus_two, 9)'],
     ['unknown label', '/v1/models/half_plus_two/labels/canary:predict', '{"instances": [1.0]}', 404, 'Unrecognized servable version label: canary'],
