@@ -4,11 +4,8 @@
 // arguments are inputs; an Optional[Tensor] left out of a request is None, an argument with a
 // default gets its default, and any other argument without a default makes the load fail.
 //
-// Output naming convention (the names Run accepts in `output_names` and returns):
-//   forward() returns a Tensor             -> "output_0"
-//   a tuple (or list) of Tensors           -> "output_0" .. "output_{N-1}", in order
-//   a Dict[str, Tensor]                    -> its keys, in the dict's order (known at run time)
-// The TypeScript half (src/platforms/pytorch/signatures.ts) builds signatures on the same rule.
+// Outputs are named by the rule in torchscript_output_names.h, which also reads the names
+// from forward()'s graph at load, so that GetModelMetadata lists them before any run.
 #include "pytorch/torchscript_model.h"
 
 #include <utility>
@@ -23,8 +20,6 @@
 
 namespace duo::pytorch {
 namespace {
-
-using OutputKind = TorchScriptModel::OutputKind;
 
 bool IsTensor(const c10::TypePtr& type) { return type->kind() == c10::TypeKind::TensorType; }
 
@@ -55,80 +50,31 @@ Status ReadParameters(const c10::FunctionSchema& schema, std::vector<TorchScript
   return Status::Ok();
 }
 
-void ReadOutputKind(const c10::FunctionSchema& schema, OutputKind* kind, size_t* count) {
-  *kind = OutputKind::kOther;
-  *count = 0;
-  if (schema.returns().size() != 1) return;
-  const c10::TypePtr& type = schema.returns()[0].type();
-  if (IsTensor(type)) {
-    *kind = OutputKind::kTensor;
-    *count = 1;
-  } else if (auto tuple = type->cast<c10::TupleType>()) {
-    for (const c10::TypePtr& element : tuple->elements()) {
-      if (!IsTensor(element)) return;
-    }
-    *kind = OutputKind::kTuple;
-    *count = tuple->elements().size();
-  } else if (auto dict = type->cast<c10::DictType>()) {
-    if (dict->getKeyType()->kind() == c10::TypeKind::StringType && IsTensor(dict->getValueType())) {
-      *kind = OutputKind::kDict;
-    }
-  }
-}
-
-const char* OutputKindName(OutputKind kind) {
-  switch (kind) {
-    case OutputKind::kTensor: return "tensor";
-    case OutputKind::kTuple: return "tuple";
-    case OutputKind::kDict: return "dict";
-    case OutputKind::kOther: return "other";
-  }
-  return "other";
-}
-
-std::string PositionalOutputName(size_t index) { return "output_" + std::to_string(index); }
-
-Status NameTensorList(const std::vector<c10::IValue>& elements, TorchOutputs* named) {
-  for (size_t i = 0; i < elements.size(); ++i) {
-    if (!elements[i].isTensor()) {
-      return Status::Error(Code::kInvalidArgument, "forward() returned a " + elements[i].tagKind() +
-                                                       " as element " + std::to_string(i) +
-                                                       "; duoserve serves only Tensors");
-    }
-    named->emplace_back(PositionalOutputName(i), elements[i].toTensor());
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::vector<Parameter> parameters,
-                                   OutputKind output_kind, size_t output_count)
-    : module_(std::move(module)),
-      parameters_(std::move(parameters)),
-      output_kind_(output_kind),
-      output_count_(output_count) {}
+                                   StaticOutputs outputs)
+    : module_(std::move(module)), parameters_(std::move(parameters)), outputs_(std::move(outputs)) {}
 
 Status TorchScriptModel::Load(const std::string& file, std::shared_ptr<LoadedModel>* out) {
   return CallTorch("cannot load TorchScript model " + file, Code::kInvalidArgument, [&]() -> Status {
     torch::jit::Module module = torch::jit::load(file, c10::Device(c10::kCPU));
     module.eval();
-    const c10::FunctionSchema& schema = module.get_method("forward").function().getSchema();
+    torch::jit::Function& forward = module.get_method("forward").function();
     std::vector<Parameter> parameters;
-    Status status = ReadParameters(schema, &parameters);
+    Status status = ReadParameters(forward.getSchema(), &parameters);
     if (!status.ok()) {
       return Status::Error(status.code, "cannot serve TorchScript model " + file + ": " + status.message);
     }
-    OutputKind kind;
-    size_t count;
-    ReadOutputKind(schema, &kind, &count);
-    *out = std::make_shared<TorchScriptModel>(std::move(module), std::move(parameters), kind, count);
+    StaticOutputs outputs = ReadStaticOutputs(forward);
+    *out = std::make_shared<TorchScriptModel>(std::move(module), std::move(parameters), std::move(outputs));
     return Status::Ok();
   });
 }
 
 // {"format":"torchscript","inputs":[{"name":"x","type":"Tensor","optional":false}],
-//  "outputs":{"kind":"tensor"|"tuple"|"dict"|"other","count":N}}
+//  "outputs":{"type":"Dict[str, Tensor]","names":["a","b"]}}, or for names not known before
+//  a run: "outputs":{"type":"...","names":null,"unknown_because":"<why>"}
 std::string TorchScriptModel::Describe() const {
   std::string json = "{\"format\":\"torchscript\",\"inputs\":[";
   bool first = true;
@@ -144,9 +90,21 @@ std::string TorchScriptModel::Describe() const {
     json += parameter.optional ? "true" : "false";
     json += '}';
   }
-  json += "],\"outputs\":{\"kind\":\"";
-  json += OutputKindName(output_kind_);
-  json += "\",\"count\":" + std::to_string(output_count_) + "}}";
+  json += "],\"outputs\":{\"type\":";
+  AppendJsonString(&json, outputs_.type);
+  json += ",\"names\":";
+  if (outputs_.names) {
+    json += '[';
+    for (size_t i = 0; i < outputs_.names->size(); ++i) {
+      if (i > 0) json += ',';
+      AppendJsonString(&json, (*outputs_.names)[i]);
+    }
+    json += ']';
+  } else {
+    json += "null,\"unknown_because\":";
+    AppendJsonString(&json, outputs_.unknown_because);
+  }
+  json += "}}";
   return json;
 }
 
@@ -192,28 +150,6 @@ Status TorchScriptModel::BuildStack(const std::vector<NamedTensor>& inputs,
   return Status::Ok();
 }
 
-Status TorchScriptModel::NameOutputs(const c10::IValue& result, TorchOutputs* named) const {
-  if (result.isTensor()) {
-    named->emplace_back(PositionalOutputName(0), result.toTensor());
-    return Status::Ok();
-  }
-  if (result.isTuple()) return NameTensorList(result.toTupleRef().elements().vec(), named);
-  if (result.isList()) return NameTensorList(result.toListRef().vec(), named);
-  if (result.isGenericDict()) {
-    for (const auto& entry : result.toGenericDict()) {
-      if (!entry.key().isString() || !entry.value().isTensor()) {
-        return Status::Error(Code::kInvalidArgument,
-                             "forward() returned a dict that is not Dict[str, Tensor]");
-      }
-      named->emplace_back(entry.key().toStringRef(), entry.value().toTensor());
-    }
-    return Status::Ok();
-  }
-  return Status::Error(Code::kInvalidArgument,
-                       "forward() returned a " + result.tagKind() +
-                           "; duoserve serves a Tensor, a tuple of Tensors or a Dict[str, Tensor]");
-}
-
 Status TorchScriptModel::Run(const std::vector<NamedTensor>& inputs,
                              const std::vector<std::string>& output_names,
                              std::vector<NamedTensor>* outputs) {
@@ -223,7 +159,7 @@ Status TorchScriptModel::Run(const std::vector<NamedTensor>& inputs,
     DUO_RETURN_IF_ERROR(BuildStack(inputs, &stack));
     c10::IValue result = module_.forward(std::move(stack));
     TorchOutputs named;
-    DUO_RETURN_IF_ERROR(NameOutputs(result, &named));
+    DUO_RETURN_IF_ERROR(NameReturnedTensors(result, &named));
     return SelectOutputs(named, output_names, outputs);
   });
 }

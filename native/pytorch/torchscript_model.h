@@ -10,6 +10,7 @@
 
 #include "common/backend.h"
 #include "pytorch/named_outputs.h"
+#include "pytorch/torchscript_output_names.h"
 
 namespace duo::pytorch {
 
@@ -31,21 +32,17 @@ class TorchScriptModel : public LoadedModel {
     bool optional;     // may be left out of a request (a default, or None)
     std::optional<c10::IValue> default_value;
   };
-  enum class OutputKind { kTensor, kTuple, kDict, kOther };
 
-  TorchScriptModel(torch::jit::Module module, std::vector<Parameter> parameters, OutputKind output_kind,
-                   size_t output_count);
+  TorchScriptModel(torch::jit::Module module, std::vector<Parameter> parameters, StaticOutputs outputs);
 
  private:
   Status BuildStack(const std::vector<NamedTensor>& inputs, std::vector<c10::IValue>* stack) const;
-  Status NameOutputs(const c10::IValue& result, TorchOutputs* named) const;
 
   // forward() is safe to call from several threads at once for inference (the graph
   // executor locks its own optimisation state), so runs share the module.
   torch::jit::Module module_;
   std::vector<Parameter> parameters_;
-  OutputKind output_kind_;
-  size_t output_count_;  // known only for kTensor (1) and kTuple
+  StaticOutputs outputs_;
 };
 
 }  // namespace duo::pytorch

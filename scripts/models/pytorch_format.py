@@ -3,8 +3,9 @@
 signature.json names the serving signature, since a TorchScript file has none:
   {"inputs":  {"<alias>": {"name": "<forward() argument>", "dtype": "DT_FLOAT", "shape": [-1]}},
    "outputs": {"<alias>": {"name": "<native output name>",  "dtype": "DT_FLOAT", "shape": [-1]}}}
-Native output names follow what forward() returns: a Tensor is "output_0", a tuple gives
-"output_0", "output_1", ..., a Dict[str, Tensor] gives its keys.
+Native output names follow what forward() returns: a Tensor is "output_0", a tuple or list
+gives "output_0", "output_1", ... (nested ones flattened), a Dict[str, Tensor] gives its keys
+(native/pytorch/torchscript_output_names.h).
 """
 import json
 import warnings

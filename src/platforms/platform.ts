@@ -1,3 +1,4 @@
+import type { Log } from '../core/log';
 import type { InferenceServable } from '../servables/inference_servable';
 
 /** Settings every platform may read, from tensorflow_model_server's flags. */
@@ -26,5 +27,6 @@ export interface Platform {
   readonly loadsAfterOthers?: boolean;
   /** True when `versionDir` holds a complete version of this platform. */
   isVersionDir(versionDir: string): boolean;
-  load(versionDir: string): Promise<LoadedServable>;
+  /** `log` takes what the load log should show about the version (the loader passes its own). */
+  load(versionDir: string, log?: Log): Promise<LoadedServable>;
 }

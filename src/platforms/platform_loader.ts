@@ -40,7 +40,7 @@ export class PlatformLoader implements Loader {
   async load(): Promise<void> {
     const { log } = this.options;
     const started = process.hrtime.bigint();
-    const loaded = await this.platform.load(this.versionDir);
+    const loaded = await this.platform.load(this.versionDir, log);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     log('INFO', `Loaded ${this.platform.name} model from ${this.versionDir} in ${ms.toFixed(1)} ms`);
     try {

@@ -5,11 +5,26 @@ import numpy as np
 import pytest
 import requests
 import tensorflow as tf
+from google.protobuf import text_format
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import model_management_pb2, predict_pb2
+from tensorflow_serving.config import model_server_config_pb2
+
+from duoserve_process import MODELS_CONFIG
 
 HALF_PLUS_TWO_MODELS = ["half_plus_two", "half_plus_two_torch"]
 MLP_MODELS = ["mlp_tf", "mlp_torch"]
+
+
+def session_config() -> model_server_config_pb2.ModelServerConfig:
+    """The config the session's server started with (var/models/models.config)."""
+    return text_format.Parse(MODELS_CONFIG.read_text(), model_server_config_pb2.ModelServerConfig())
+
+
+def reload(model_stub, config, metric_names=()):
+    """HandleReloadConfigRequest; it answers once every added model is AVAILABLE."""
+    request = model_management_pb2.ReloadConfigRequest(config=config, metric_names=list(metric_names))
+    return model_stub.HandleReloadConfigRequest(request, timeout=60)
 
 
 def shape_proto(shape) -> tensor_shape_pb2.TensorShapeProto:

@@ -3,24 +3,14 @@ TF-Serving answers), an accepted one answers OK, and version labels then route r
 reload here keeps the session's models as they are, and the last one restores the file's config."""
 import grpc
 import pytest
-from google.protobuf import text_format
-from tensorflow_serving.apis import get_model_status_pb2, model_management_pb2
+from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from duoserve_process import MODELS_CONFIG
-from serving_client import HALF_PLUS_TWO_MODELS, assert_grpc_serving, float_val_tensor, predict_request
+from serving_client import (HALF_PLUS_TWO_MODELS, assert_grpc_serving, float_val_tensor, predict_request, reload,
+                            session_config)
 
 Code = grpc.StatusCode
 AVAILABLE = get_model_status_pb2.ModelVersionStatus.AVAILABLE
-
-
-def session_config() -> model_server_config_pb2.ModelServerConfig:
-    return text_format.Parse(MODELS_CONFIG.read_text(), model_server_config_pb2.ModelServerConfig())
-
-
-def reload(model_stub, config, metric_names=()):
-    request = model_management_pb2.ReloadConfigRequest(config=config, metric_names=list(metric_names))
-    return model_stub.HandleReloadConfigRequest(request, timeout=60)
 
 
 def model_entry(config, name):

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { silentLog, type Log } from '../../core/log';
 import { invalidArgument, toServingError } from '../../errors/serving_error';
 import { BackendAddon, loadBackendAddon, ModelHandle } from '../../native/backend_addon';
 import { ModelServable } from '../../servables/model_servable';
@@ -14,7 +15,7 @@ import { SignatureMap } from '../../servables/signature';
 import type { LoadedServable, Platform } from '../platform';
 import { buildAotiSignatures } from './aoti_signatures';
 import { AotiServable } from './aoti_servable';
-import { buildPyTorchSignatures, parseDescription, SIGNATURE_FILE } from './signatures';
+import { buildPyTorchSignatures, parseDescription, SIGNATURE_FILE, unlistedOutputsWarning } from './signatures';
 
 export const PYTORCH_PLATFORM_NAME = 'pytorch';
 
@@ -23,6 +24,8 @@ export interface LoadedPyTorchModel {
   signatures: SignatureMap;
   addon: BackendAddon;
   format: 'torchscript' | 'aoti';
+  /** What the load log should show about this version. */
+  warnings: string[];
 }
 
 /** Whether `dir` holds a PyTorch model (model.pt or a *.pt2 package). */
@@ -67,11 +70,12 @@ export async function loadPyTorchModel(versionDir: string, options: Record<strin
   }
   try {
     const description = parseDescription(addon.describe(handle));
-    const signatures =
-      description.format === 'aoti'
-        ? buildAotiSignatures(description, signatureFile)
-        : buildPyTorchSignatures(description, signatureFile);
-    return { handle, signatures, addon, format: description.format };
+    if (description.format === 'aoti') {
+      return { handle, signatures: buildAotiSignatures(description, signatureFile), addon, format: 'aoti', warnings: [] };
+    }
+    const signatures = buildPyTorchSignatures(description, signatureFile);
+    const unlisted = unlistedOutputsWarning(description, signatures);
+    return { handle, signatures, addon, format: 'torchscript', warnings: unlisted ? [unlisted] : [] };
   } catch (error) {
     addon.unload(handle);
     throw toServingError(error);
@@ -99,8 +103,9 @@ export function pyTorchPlatform(): Platform {
   return {
     name: PYTORCH_PLATFORM_NAME,
     isVersionDir: isPyTorchVersionDir,
-    async load(versionDir: string): Promise<LoadedServable> {
+    async load(versionDir: string, log: Log = silentLog): Promise<LoadedServable> {
       const model = await loadPyTorchModel(versionDir);
+      for (const warning of model.warnings) log('WARNING', `${versionDir}: ${warning}`);
       const Servable = model.format === 'aoti' ? AotiServable : ModelServable;
       return new Servable(model.addon, model.handle, model.signatures);
     },

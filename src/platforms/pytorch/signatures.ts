@@ -4,10 +4,15 @@
  * (AOTInductor packages: aoti_signatures.ts, same signature.json format.)
  *
  * Without signature.json, inputs are forward()'s Tensor arguments (alias = TensorInfo.name =
- * argument name) and outputs follow the backend's naming rule (native/pytorch/
- * torchscript_model.cc): output_0 for a Tensor, output_0..output_{N-1} for a tuple; none
- * are listed for a Dict[str, Tensor] (its keys are known only at run time). dtype is
- * DT_INVALID (accept any) and shape null (unknown rank): TorchScript does not declare them.
+ * argument name) and outputs are the names the addon read from forward()'s schema and graph
+ * (native/pytorch/torchscript_output_names.h): output_0 for a Tensor, output_0..output_{N-1}
+ * for a tuple or list (nested ones flattened), the keys of a dict literal with constant keys.
+ * Where only a run can tell the names (keys computed, a dict changed after it is built), no
+ * outputs are listed, Predict returns whatever forward() returned, and the load log says so
+ * (unlistedOutputsWarning). dtype is DT_INVALID and shape null (unknown rank): TorchScript
+ * declares neither, so a request's own dtype is what forward() gets (gRPC: the TensorProto's;
+ * REST: numbers as DT_FLOAT, true/false as DT_BOOL). Guessing DT_FLOAT instead would be wrong
+ * for models that take integer or bool tensors, and the servable would then refuse them.
  *
  * signature.json renames and types them (every key optional; a section that is present
  * replaces the default one):
@@ -39,7 +44,11 @@ export { SIGNATURE_FILE } from './signature_file';
 export interface PyTorchDescription {
   format: 'torchscript';
   inputs: Array<{ name: string; type: string; optional: boolean }>;
-  outputs: { kind: 'tensor' | 'tuple' | 'dict' | 'other'; count: number };
+  /**
+   * forward()'s return type, and the names its run will give the outputs, or null when only a
+   * run can tell (then `unknown_because` says why).
+   */
+  outputs: { type: string; names: string[] | null; unknown_because?: string };
 }
 
 /** Any PyTorch model's description, told apart by `format`. */
@@ -49,20 +58,13 @@ export function parseDescription(bytes: Uint8Array): ModelDescription {
   return JSON.parse(Buffer.from(bytes).toString('utf8')) as ModelDescription;
 }
 
-/** Native output names when the model declares them (tensor and tuple returns). */
-function positionalOutputNames(description: PyTorchDescription): string[] | null {
-  const { kind, count } = description.outputs;
-  if (kind !== 'tensor' && kind !== 'tuple') return null;
-  return Array.from({ length: count }, (_, i) => `output_${i}`);
-}
-
 function unknownSpec(name: string): TensorSpec {
   return { name, dtype: DataType.DT_INVALID, shape: null };
 }
 
 /** `signatureFile` is signature.json already parsed (undefined when there is none). */
 export function buildPyTorchSignatures(description: PyTorchDescription, signatureFile?: unknown): SignatureMap {
-  const outputNames = positionalOutputNames(description);
+  const outputNames = description.outputs.names;
   let inputs = new Map(description.inputs.map((input) => [input.name, unknownSpec(input.name)]));
   let outputs = new Map((outputNames ?? []).map((name) => [name, unknownSpec(name)]));
 
@@ -72,6 +74,20 @@ export function buildPyTorchSignatures(description: PyTorchDescription, signatur
     if (file.outputs !== undefined) outputs = checkOutputs(file.outputs, outputNames);
   }
   return new Map([[DEFAULT_SIGNATURE_NAME, { methodName: PREDICT_METHOD_NAME, inputs, outputs }]]);
+}
+
+/**
+ * What the load log should say when the signature lists no outputs because forward()'s names
+ * are known only at run time (and signature.json names none); undefined otherwise.
+ */
+export function unlistedOutputsWarning(description: PyTorchDescription, signatures: SignatureMap): string | undefined {
+  const { type, names, unknown_because: why } = description.outputs;
+  if (names !== null || signatures.get(DEFAULT_SIGNATURE_NAME)!.outputs.size > 0) return undefined;
+  return (
+    `forward() returns ${type} whose output names only a run can tell: ${why}. GetModelMetadata lists no ` +
+    `outputs and Predict returns whatever forward() returns; name them in ${SIGNATURE_FILE} ` +
+    `("outputs": {"<name>": {}}) to list them`
+  );
 }
 
 function checkInputs(specs: Map<string, TensorSpec>, description: PyTorchDescription): Map<string, TensorSpec> {

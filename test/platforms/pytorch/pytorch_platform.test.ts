@@ -48,7 +48,7 @@ describe('PyTorch platform: loading', () => {
           { name: 'mask', type: 'Tensor', optional: false },
           { name: 'offset', type: 'Optional[Tensor]', optional: true },
         ],
-        outputs: { kind: 'tensor', count: 1 },
+        outputs: { type: 'Tensor', names: ['output_0'] },
       });
     } finally {
       addon.unload(handle);
@@ -59,7 +59,7 @@ describe('PyTorch platform: loading', () => {
     const cases: Array<[string, string[], string[]]> = [
       ['scripted_two_inputs', ['x', 'y'], ['output_0']],
       ['tuple_out', ['x'], ['output_0', 'output_1']],
-      ['dict_out', ['logits'], []],
+      ['dict_out', ['logits'], ['probabilities', 'classes']],
       ['int_bool', ['ids', 'mask', 'offset'], ['output_0']],
     ];
     for (const [model, inputs, outputs] of cases) {

@@ -2,7 +2,11 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { ServingError } from '../../../src/errors/serving_error';
-import { buildPyTorchSignatures, PyTorchDescription } from '../../../src/platforms/pytorch/signatures';
+import {
+  buildPyTorchSignatures,
+  PyTorchDescription,
+  unlistedOutputsWarning,
+} from '../../../src/platforms/pytorch/signatures';
 import { DataType } from '../../../src/tensors/data_type';
 
 const twoInputs: PyTorchDescription = {
@@ -11,7 +15,11 @@ const twoInputs: PyTorchDescription = {
     { name: 'x', type: 'Tensor', optional: false },
     { name: 'mask', type: 'Optional[Tensor]', optional: true },
   ],
-  outputs: { kind: 'tuple', count: 2 },
+  outputs: { type: 'Tuple[Tensor, Tensor]', names: ['output_0', 'output_1'] },
+};
+const computedKeys: PyTorchDescription = {
+  ...twoInputs,
+  outputs: { type: 'Dict[str, Tensor]', names: null, unknown_because: 'a key of the returned dict is computed' },
 };
 
 function signatureOf(description: PyTorchDescription, file?: unknown) {
@@ -39,11 +47,22 @@ describe('PyTorch signatures', () => {
     assert.deepEqual(signature.outputs.get('output_1'), { name: 'output_1', dtype: 0, shape: null });
   });
 
-  it('lists one output for a Tensor and none for a dict or anything else', () => {
-    const single = signatureOf({ ...twoInputs, outputs: { kind: 'tensor', count: 1 } });
-    assert.deepEqual([...single.outputs.keys()], ['output_0']);
-    assert.equal(signatureOf({ ...twoInputs, outputs: { kind: 'dict', count: 0 } }).outputs.size, 0);
-    assert.equal(signatureOf({ ...twoInputs, outputs: { kind: 'other', count: 0 } }).outputs.size, 0);
+  it('lists the output names the addon read from forward(), and none where only a run can tell', () => {
+    const dict = signatureOf({ ...twoInputs, outputs: { type: 'Dict[str, Tensor]', names: ['scores', 'labels'] } });
+    assert.deepEqual([...dict.outputs], [
+      ['scores', { name: 'scores', dtype: 0, shape: null }],
+      ['labels', { name: 'labels', dtype: 0, shape: null }],
+    ]);
+    assert.equal(signatureOf(computedKeys).outputs.size, 0);
+  });
+
+  it('warns at load where no outputs are listed because only a run can tell their names', () => {
+    const warning = unlistedOutputsWarning(computedKeys, buildPyTorchSignatures(computedKeys));
+    assert.match(warning ?? '', /forward\(\) returns Dict\[str, Tensor\] whose output names only a run can tell: a key of the returned dict is computed\. /);
+    assert.match(warning ?? '', /GetModelMetadata lists no outputs .*name them in signature\.json/);
+    const named = buildPyTorchSignatures(computedKeys, { outputs: { head_0: {} } });
+    assert.equal(unlistedOutputsWarning(computedKeys, named), undefined);
+    assert.equal(unlistedOutputsWarning(twoInputs, buildPyTorchSignatures(twoInputs)), undefined);
   });
 
   it('applies signature.json aliases, dtypes and shapes', () => {
@@ -64,10 +83,14 @@ describe('PyTorch signatures', () => {
     assert.deepEqual([...signature.outputs.keys()], ['first']);
   });
 
-  it('accepts any output name for a dict return (keys are known only at run time)', () => {
-    const dict = { ...twoInputs, outputs: { kind: 'dict' as const, count: 0 } };
-    const signature = signatureOf(dict, { outputs: { probabilities: { dtype: 'DT_FLOAT', shape: [-1, 5] } } });
+  it('accepts any output name where only a run can tell the names', () => {
+    const signature = signatureOf(computedKeys, { outputs: { probabilities: { dtype: 'DT_FLOAT', shape: [-1, 5] } } });
     assert.deepEqual(signature.outputs.get('probabilities'), { name: 'probabilities', dtype: 1, shape: [-1, 5] });
+  });
+
+  it('checks signature.json output names against dict keys known before a run', () => {
+    const dict = { ...twoInputs, outputs: { type: 'Dict[str, Tensor]', names: ['scores', 'labels'] } };
+    assertInvalid({ outputs: { y: { name: 'logits' } } }, /"y" names "logits", which the model does not return \(it returns: scores, labels\)/, dict);
   });
 
   it('rejects a bad signature.json with a clear message', () => {
