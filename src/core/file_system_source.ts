@@ -144,7 +144,7 @@ export class FileSystemSource implements Source<string> {
     const { servableName: name, basePath } = servable;
     const children = await versionDirectories(basePath, notes);
     if (typeof children === 'string') {
-      // TF-Serving's words (and its retry on every poll); TensorFlow's FileExists says "<path> not found".
+      // TF-Serving's words, whose file-system layer reports a missing path as "<path> not found".
       const cause = children === 'ENOENT' ? `NOT_FOUND: ${basePath} not found` : children;
       notes.push(
         'FileSystemStoragePathSource encountered a filesystem access error: ' +
