@@ -6,6 +6,10 @@ export interface PlatformOptions {
   savedModelTags: string[];
   intraOpThreads: number;
   interOpThreads: number;
+  /** --prefer_tflite_model: a version directory's model.tflite is served instead of its SavedModel. */
+  preferTfLiteModel?: boolean;
+  /** --num_tflite_pools: requests that may run at once on one TFLite model. */
+  numTfLitePools?: number;
 }
 
 /** A loaded version as the lifecycle holds it: something to serve, and to unload once. */
