@@ -1,5 +1,6 @@
 // A model.tflite loaded through LiteRT's CompiledModel API, served as TF-Serving serves it
-// under --prefer_tflite_model: signatures are the model's own SignatureDefs, inputs and
+// under --prefer_tflite_model: signatures are the model's own SignatureDefs (or, for a model
+// without any, "serving_default" over the main subgraph's inputs and outputs), inputs and
 // outputs are named by their TFLite tensor names ("serving_default_x:0").
 #pragma once
 #include <condition_variable>

@@ -21,8 +21,8 @@ from serving_client import content_tensor, expect_rpc_error, float_val_tensor, p
 
 FIXTURES = REPO / "var" / "models" / "test" / "tflite"
 # model name -> fixture directory
-MODELS = {"half_plus_two_tflite": "half_plus_two", "half_plus_two_both": "half_plus_two_both",
-          "two_signatures_tflite": "two_signatures"}
+MODELS = {"half_plus_two_tflite": "half_plus_two", "half_plus_two_v1_tflite": "half_plus_two_v1",
+          "half_plus_two_both": "half_plus_two_both", "two_signatures_tflite": "two_signatures"}
 
 
 def reference(model):
@@ -55,14 +55,15 @@ def channel(tflite_server):
     channel.close()
 
 
-def test_grpc_predict_half_plus_two(channel):
+@pytest.mark.parametrize("model", ["half_plus_two_tflite", "half_plus_two_v1_tflite"])  # v1: no SignatureDefs
+def test_grpc_predict_half_plus_two(channel, model):
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-    case = reference("half_plus_two_tflite")["cases"][0]
+    case = reference(model)["cases"][0]
     x = np.array(case["inputs"]["x"]["values"], np.float32)
     for tensor in (float_val_tensor(x.tolist(), x.shape), content_tensor(x)):
-        response = stub.Predict(predict_request("half_plus_two_tflite", {"x": tensor}), timeout=30)
+        response = stub.Predict(predict_request(model, {"x": tensor}), timeout=30)
         assert list(response.outputs) == ["y"]
-        assert response.model_spec.name == "half_plus_two_tflite" and response.model_spec.version.value == 1
+        assert response.model_spec.name == model and response.model_spec.version.value == 1
         assert response.model_spec.signature_name == "serving_default"
         output = response.outputs["y"]
         assert output.dtype == types_pb2.DT_FLOAT
@@ -72,7 +73,7 @@ def test_grpc_predict_half_plus_two(channel):
 
 def test_get_model_metadata_is_the_models_signature_defs(channel):
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-    for model in ("half_plus_two_tflite", "two_signatures_tflite"):
+    for model in ("half_plus_two_tflite", "half_plus_two_v1_tflite", "two_signatures_tflite"):
         request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
         request.model_spec.name = model
         response = stub.GetModelMetadata(request, timeout=30)

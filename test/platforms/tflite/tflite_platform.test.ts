@@ -21,7 +21,7 @@ import { Reference, REPO_ROOT } from '../tensorflow/fixtures';
 import { assertTensorMatches, fieldsSource, plainOutput } from '../tensorflow/tensors';
 
 const FIXTURES = path.join(REPO_ROOT, 'var', 'models', 'test', 'tflite');
-const MODELS = ['half_plus_two', 'half_plus_two_both', 'two_signatures'] as const;
+const MODELS = ['half_plus_two', 'half_plus_two_v1', 'half_plus_two_both', 'two_signatures'] as const;
 
 /** Exported by setup (scripts/export_models.py); exported here on first use otherwise. */
 function fixtures(): string {
