@@ -47,6 +47,8 @@ export function preferTfLite(tensorflow: Platform, options: PlatformOptions): Pl
     ...tensorflow,
     isVersionDir: (versionDir) => hasTfLiteModel(versionDir) || tensorflow.isVersionDir(versionDir),
     load: (versionDir) =>
-      hasTfLiteModel(versionDir) ? loadTfLiteModel(versionDir, options.numTfLitePools ?? 1) : tensorflow.load(versionDir),
+      hasTfLiteModel(versionDir)
+        ? loadTfLiteModel(versionDir, options.numTfLitePools ?? 1)
+        : tensorflow.load(versionDir),
   };
 }

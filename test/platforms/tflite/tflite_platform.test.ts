@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ServingError } from '../../../src/errors/serving_error';
-import { loadBackendAddon, type TensorSource } from '../../../src/native/backend_addon';
+import { loadBackendAddon, type ModelHandle, type TensorSource } from '../../../src/native/backend_addon';
 import type { PlatformOptions } from '../../../src/platforms/platform';
 import { parseSignatureDefs } from '../../../src/platforms/tensorflow/signatures';
 import { tensorFlowPlatform } from '../../../src/platforms/tensorflow/tensorflow_platform';
@@ -41,6 +41,16 @@ after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 const OPTIONS: PlatformOptions = { savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 };
 const addon = loadBackendAddon('tflite');
 
+/** Runs `use` on a freshly loaded model and unloads it, whatever `use` does. */
+async function withModel(model: string, options: Record<string, string>, use: (handle: ModelHandle) => Promise<void>) {
+  const handle = await addon.load(versionDir(model), options);
+  try {
+    await use(handle);
+  } finally {
+    addon.unload(handle);
+  }
+}
+
 async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
   try {
     await promise;
@@ -53,8 +63,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error & { code?: st
 describe('TFLite addon', () => {
   for (const model of MODELS) {
     test(`${model}: signatures are the model's SignatureDefs, as tf.lite.Interpreter reads them`, async () => {
-      const handle = await addon.load(versionDir(model), {});
-      try {
+      await withModel(model, {}, async (handle) => {
         const signatures = parseSignatureDefs(addon.describe(handle));
         const expected = reference(model).signatures;
         assert.deepEqual([...signatures.keys()].sort(), Object.keys(expected).sort());
@@ -63,18 +72,17 @@ describe('TFLite addon', () => {
           assert.deepEqual(Object.fromEntries(signature.inputs), expected[key].inputs, `${key} inputs`);
           assert.deepEqual(Object.fromEntries(signature.outputs), expected[key].outputs, `${key} outputs`);
         }
-      } finally {
-        addon.unload(handle);
-      }
+      });
     });
 
     test(`${model}: every reference case gives tf.lite.Interpreter's outputs`, async () => {
-      const handle = await addon.load(versionDir(model), {});
-      try {
+      await withModel(model, {}, async (handle) => {
         const { signatures, cases } = reference(model);
         for (const { signature, inputs, outputs } of cases) {
           const spec = signatures[signature];
-          const feeds = Object.entries(inputs).map(([alias, t]): [string, TensorSource] => [spec.inputs[alias].name, fieldsSource(t)]);
+          const feeds = Object.entries(inputs).map(
+            ([alias, t]): [string, TensorSource] => [spec.inputs[alias].name, fieldsSource(t)],
+          );
           const aliases = Object.keys(outputs);
           for (const encoding of ['fields', 'host'] as const) {
             const results = new Map(
@@ -85,49 +93,59 @@ describe('TFLite addon', () => {
             }
           }
         }
-      } finally {
-        addon.unload(handle);
-      }
+      });
     });
   }
 
   test('concurrent requests of different batch sizes on two instances each get their own answer', async () => {
-    const handle = await addon.load(versionDir('two_signatures'), { num_pools: '2' });
-    try {
+    await withModel('two_signatures', { num_pools: '2' }, async (handle) => {
       const spec = reference('two_signatures').signatures.serving_default;
       const runs = [1, 4, 2, 7, 3, 1, 5, 6].map(async (rows) => {
         const x = Float32Array.from({ length: rows * 3 }, (_, i) => rows + i);
-        const [[, total]] = await addon.run(handle, [[spec.inputs.x.name, { dtype: DataType.DT_FLOAT, shape: [rows, 3], data: x }]],
+        const feed = { dtype: DataType.DT_FLOAT, shape: [rows, 3], data: x };
+        const [[, total]] = await addon.run(handle, [[spec.inputs.x.name, feed]],
           [spec.outputs.total.name], 'host');
         const sums = Array.from({ length: rows }, (_, r) => x[3 * r] + x[3 * r + 1] + x[3 * r + 2]);
         assert.deepEqual(plainOutput(total), { dtype: DataType.DT_FLOAT, shape: [rows], values: sums });
-      });
-      await Promise.all(runs);
-    } finally {
-      addon.unload(handle);
-    }
+    });
+    await Promise.all(runs);
+    });
   });
 
   test('inputs that do not fit the signature are INVALID_ARGUMENT, and the model keeps serving', async () => {
-    const handle = await addon.load(versionDir('two_signatures'), {});
-    try {
+    await withModel('two_signatures', {}, async (handle) => {
       const { a, b } = reference('two_signatures').signatures.add.inputs;
-      const ints = (values: number[]) => ({ dtype: DataType.DT_INT32, shape: [values.length], data: Int32Array.from(values) });
+      const ints = (values: number[]) =>
+        ({ dtype: DataType.DT_INT32, shape: [values.length], data: Int32Array.from(values) });
       const sum = reference('two_signatures').signatures.add.outputs.sum.name;
       const wrongDtype = await rejection(addon.run(handle,
-        [[a.name, { dtype: DataType.DT_FLOAT, shape: [2], data: new Float32Array(2) }], [b.name, ints([1, 2])]], [sum], 'host'));
+        [[a.name, { dtype: DataType.DT_FLOAT, shape: [2], data: new Float32Array(2) }], [b.name, ints([1, 2])]],
+        [sum], 'host'));
       assert.equal(wrongDtype.code, 'INVALID_ARGUMENT');
       assert.match(wrongDtype.message, /expects DT_INT32 but got DT_FLOAT/);
-      const wrongShape = await rejection(addon.run(handle, [[a.name, ints([1, 2, 3])], [b.name, ints([1, 2])]], [sum], 'host'));
+      const wrongShape = await rejection(
+        addon.run(handle, [[a.name, ints([1, 2, 3])], [b.name, ints([1, 2])]], [sum], 'host'),
+      );
       assert.equal(wrongShape.code, 'INVALID_ARGUMENT');
       assert.match(wrongShape.message, /does not accept shape \[3\] \(its shape is \[2\]\)/);
       const unknown = await rejection(addon.run(handle, [['nope:0', ints([1, 2])]], [sum], 'host'));
       assert.equal(unknown.code, 'INVALID_ARGUMENT');
       const [[, ok]] = await addon.run(handle, [[a.name, ints([1, 2])], [b.name, ints([10, 20])]], [sum], 'host');
       assert.deepEqual(plainOutput(ok).values, [11, 22]);
-    } finally {
-      addon.unload(handle);
-    }
+    });
+  });
+
+  test('runs on the tensors it is given: no copy for a decoded input, none for the outputs', async () => {
+    await withModel('half_plus_two', {}, async (handle) => {
+        const { x } = reference('half_plus_two').signatures.serving_default.inputs;
+        const { y } = reference('half_plus_two').signatures.serving_default.outputs;
+        const values = Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i));
+        const decoded = await addon.decode({ dtype: DataType.DT_FLOAT, shape: [values.length], data: values });
+        const before = addon.copyStats();
+        const [[, out]] = await addon.run(handle, [[x.name, decoded.handle]], [y.name], 'host');
+        assert.deepEqual(addon.copyStats(), before);
+        assert.equal(plainOutput(out).values[1], Math.fround(Math.fround(Math.sin(1)) * 0.5 + 2));
+    });
   });
 
   test('a file that is not a TFLite model fails to load with INVALID_ARGUMENT, not quoting it', async () => {
@@ -149,7 +167,8 @@ describe('preferTfLite', () => {
     const servable = await platform.load(dir);
     try {
       const x = { dtype: DataType.DT_FLOAT, shape: [3], data: Float32Array.from([1, 2, 5]) };
-      const outputs = await servable.run({ signatureName: '', inputs: new Map([['x', x]]), outputFilter: [], encoding: 'host' });
+      const request = { signatureName: '', inputs: new Map([['x', x]]), outputFilter: [], encoding: 'host' as const };
+      const outputs = await servable.run(request);
       return plainOutput(outputs.get('y')!).values;
     } finally {
       servable.unload();
