@@ -58,21 +58,6 @@ Status ReadSlot(LiteRtTensor tensor, const char* alias, TensorSlot* slot) {
   return Status::Ok();
 }
 
-// The key LiteRT gives the signature it makes up for a model without SignatureDefs (one
-// converted from a TF1 session): inputs and outputs of the main subgraph, aliased by tensor
-// name. Not in the C headers; read from libLiteRt.so and pinned by a test fixture.
-constexpr char kLiteRtMadeUpSignatureKey[] = "<placeholder signature>";
-constexpr char kDefaultServingSignatureKey[] = "serving_default";
-
-// TF-Serving serves such a model under "serving_default", each tensor aliased by its name up
-// to the first ':' (TFLite converters used to drop TensorFlow's ":0").
-void AsTfServingDefaultSignature(SignatureSlots* slots) {
-  slots->key = kDefaultServingSignatureKey;
-  for (auto* side : {&slots->inputs, &slots->outputs}) {
-    for (TensorSlot& slot : *side) slot.alias = slot.tensor_name.substr(0, slot.tensor_name.find(':'));
-  }
-}
-
 Status ReadSignatures(LiteRtModel model, std::vector<SignatureSlots>* out) {
   LiteRtParamIndex count = 0;
   DUO_RETURN_IF_LITERT_ERROR(LiteRtGetNumModelSignatures(model, &count), "reading the model's signatures");
@@ -102,7 +87,6 @@ Status ReadSignatures(LiteRtModel model, std::vector<SignatureSlots>* out) {
                                  "reading signature " + slots.key);
       DUO_RETURN_IF_ERROR(ReadSlot(tensor, alias, &slots.outputs.emplace_back()));
     }
-    if (slots.key == kLiteRtMadeUpSignatureKey) AsTfServingDefaultSignature(&slots);
     out->push_back(std::move(slots));
   }
   return Status::Ok();

@@ -1,7 +1,7 @@
-// A model.tflite loaded through LiteRT's CompiledModel API, served as TF-Serving serves it
-// under --prefer_tflite_model: signatures are the model's own SignatureDefs (or, for a model
-// without any, "serving_default" over the main subgraph's inputs and outputs), inputs and
-// outputs are named by their TFLite tensor names ("serving_default_x:0").
+// A model.tflite loaded through LiteRT's CompiledModel API. Signatures are the ones LiteRT
+// reads from the model (for a model without SignatureDefs, the one it makes up over the main
+// subgraph); inputs and outputs are named by their TFLite tensor names ("serving_default_x:0"),
+// as TF-Serving names them under --prefer_tflite_model.
 #pragma once
 #include <condition_variable>
 #include <cstddef>

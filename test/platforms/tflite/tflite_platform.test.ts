@@ -12,7 +12,6 @@ import { after, describe, test } from 'node:test';
 import { ServingError } from '../../../src/errors/serving_error';
 import { loadBackendAddon, type ModelHandle, type TensorSource } from '../../../src/native/backend_addon';
 import type { PlatformOptions } from '../../../src/platforms/platform';
-import { parseSignatureDefs } from '../../../src/platforms/tensorflow/signatures';
 import { tensorFlowPlatform } from '../../../src/platforms/tensorflow/tensorflow_platform';
 import { loadTfLiteModel, preferTfLite } from '../../../src/platforms/tflite/tflite_platform';
 import { PREDICT_METHOD_NAME } from '../../../src/servables/signature';
@@ -63,16 +62,24 @@ async function rejection(promise: Promise<unknown>): Promise<Error & { code?: st
 describe('TFLite addon', () => {
   for (const model of MODELS) {
     test(`${model}: signatures are the model's SignatureDefs, as tf.lite.Interpreter reads them`, async () => {
-      await withModel(model, {}, async (handle) => {
-        const signatures = parseSignatureDefs(addon.describe(handle));
+      const logged: string[] = [];
+      const servable = await loadTfLiteModel(versionDir(model), 1, (severity, message) =>
+        logged.push(`${severity} ${message}`));
+      try {
         const expected = reference(model).signatures;
-        assert.deepEqual([...signatures.keys()].sort(), Object.keys(expected).sort());
-        for (const [key, signature] of signatures) {
+        assert.deepEqual([...servable.signatures.keys()].sort(), Object.keys(expected).sort());
+        for (const [key, signature] of servable.signatures) {
           assert.equal(signature.methodName, PREDICT_METHOD_NAME);
           assert.deepEqual(Object.fromEntries(signature.inputs), expected[key].inputs, `${key} inputs`);
           assert.deepEqual(Object.fromEntries(signature.outputs), expected[key].outputs, `${key} outputs`);
         }
-      });
+        // TF-Serving's warning when it makes the signature up.
+        const madeUp = model === 'half_plus_two_v1';
+        const warning = `WARNING ${versionDir(model)}: No signature def found in TFLite model. Generating one.`;
+        assert.deepEqual(logged, madeUp ? [warning] : []);
+      } finally {
+        servable.unload();
+      }
     });
 
     test(`${model}: every reference case gives tf.lite.Interpreter's outputs`, async () => {
@@ -184,6 +191,14 @@ describe('preferTfLite', () => {
     assert.equal(preferred.name, 'tensorflow');
     assert.equal(preferred.isVersionDir(versionDir('half_plus_two')), true);
     assert.equal(preferred.isVersionDir(scratch), false);
+  });
+
+  test("passes the loader's log on", async () => {
+    const logged: string[] = [];
+    const servable = await preferred.load(versionDir('half_plus_two_v1'), (_, message) => logged.push(message));
+    servable.unload();
+    assert.equal(logged.length, 1);
+    assert.match(logged[0], /No signature def found in TFLite model/);
   });
 
   test('a version with both files is served from model.tflite only when preferred', async () => {
