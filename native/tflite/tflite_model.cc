@@ -250,64 +250,85 @@ std::string TfLiteModel::Describe() const {
   return bytes;
 }
 
+Status TfLiteModel::FindSignature(const std::vector<NamedTensor>& inputs, size_t* index) const {
+  if (inputs.empty()) return Status::Error(Code::kInvalidArgument, "a TFLite signature runs with all of its inputs");
+  auto [first, last] = input_index_.equal_range(inputs.front().name);
+  for (auto it = first; it != last; ++it) {
+    const SignatureSlots& candidate = signatures_[it->second.first];
+    auto takes = [&](const NamedTensor& input) {
+      return std::any_of(candidate.inputs.begin(), candidate.inputs.end(),
+                         [&](const TensorSlot& slot) { return slot.tensor_name == input.name; });
+    };
+    if (candidate.inputs.size() == inputs.size() && std::all_of(inputs.begin(), inputs.end(), takes)) {
+      *index = it->second.first;
+      return Status::Ok();
+    }
+  }
+  if (first == last) {
+    return Status::Error(Code::kInvalidArgument, "input '" + inputs.front().name + "': no such input tensor in the model");
+  }
+  return Status::Error(Code::kInvalidArgument, "the inputs are not those of one signature");
+}
+
+namespace {
+
+// The inputs in the signature's order, checked against its dtypes.
+Status OrderInputs(const SignatureSlots& signature, const std::vector<NamedTensor>& inputs,
+                   std::vector<const HostTensor*>* ordered) {
+  ordered->assign(signature.inputs.size(), nullptr);
+  for (const NamedTensor& input : inputs) {
+    size_t index = 0;
+    while (signature.inputs[index].tensor_name != input.name) ++index;  // FindSignature made sure it is there
+    const TensorSlot& slot = signature.inputs[index];
+    if ((*ordered)[index] != nullptr) {
+      return Status::Error(Code::kInvalidArgument, "input '" + input.name + "' is given twice");
+    }
+    if (input.tensor->dtype != slot.dtype) {
+      return Status::Error(Code::kInvalidArgument, "input '" + input.name + "': expects " + DTypeName(slot.dtype) +
+                                                       " but got " + DTypeName(input.tensor->dtype));
+    }
+    if (slot.dtype == DType::kString) {
+      return Status::Error(Code::kUnimplemented,
+                           "input '" + input.name + "': DT_STRING tensors are not supported by the LiteRT backend");
+    }
+    (*ordered)[index] = input.tensor.get();
+  }
+  return Status::Ok();
+}
+
+Status OutputIndices(const SignatureSlots& signature, const std::vector<std::string>& output_names,
+                     std::vector<size_t>* indices) {
+  for (const std::string& name : output_names) {
+    auto found = std::find_if(signature.outputs.begin(), signature.outputs.end(),
+                              [&](const TensorSlot& slot) { return slot.tensor_name == name; });
+    if (found == signature.outputs.end()) {
+      return Status::Error(Code::kInvalidArgument,
+                           "output '" + name + "' is not an output of signature '" + signature.key + "'");
+    }
+    indices->push_back(static_cast<size_t>(found - signature.outputs.begin()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status TfLiteModel::Run(const std::vector<NamedTensor>& inputs, const std::vector<std::string>& output_names,
                         std::vector<NamedTensor>* outputs) {
   try {
-    if (inputs.empty()) return Status::Error(Code::kInvalidArgument, "a TFLite signature runs with all of its inputs");
-    // The signature whose inputs are exactly these tensors.
-    size_t chosen = signatures_.size();
-    auto [first, last] = input_index_.equal_range(inputs.front().name);
-    for (auto it = first; it != last && chosen == signatures_.size(); ++it) {
-      const SignatureSlots& candidate = signatures_[it->second.first];
-      bool all = candidate.inputs.size() == inputs.size();
-      for (size_t i = 0; all && i < inputs.size(); ++i) {
-        all = std::any_of(candidate.inputs.begin(), candidate.inputs.end(),
-                          [&](const TensorSlot& slot) { return slot.tensor_name == inputs[i].name; });
-      }
-      if (all) chosen = it->second.first;
-    }
-    if (chosen == signatures_.size()) {
-      return Status::Error(Code::kInvalidArgument, first == last ? "input '" + inputs.front().name +
-                                                                       "': no such input tensor in the model"
-                                                                 : "the inputs are not those of one signature");
-    }
-    const SignatureSlots& signature = signatures_[chosen];
-    std::vector<const HostTensor*> ordered(signature.inputs.size(), nullptr);
-    for (const NamedTensor& input : inputs) {
-      size_t index = 0;
-      while (signature.inputs[index].tensor_name != input.name) ++index;
-      if (ordered[index] != nullptr) {
-        return Status::Error(Code::kInvalidArgument, "input '" + input.name + "' is given twice");
-      }
-      const TensorSlot& slot = signature.inputs[index];
-      if (input.tensor->dtype != slot.dtype) {
-        return Status::Error(Code::kInvalidArgument, "input '" + input.name + "': expects " +
-                                                         DTypeName(slot.dtype) + " but got " +
-                                                         DTypeName(input.tensor->dtype));
-      }
-      if (slot.dtype == DType::kString) {
-        return Status::Error(Code::kUnimplemented, "input '" + input.name + "': DT_STRING tensors are not "
-                                                   "supported by the LiteRT backend");
-      }
-      ordered[index] = input.tensor.get();
-    }
+    size_t index = 0;
+    DUO_RETURN_IF_ERROR(FindSignature(inputs, &index));
+    const SignatureSlots& signature = signatures_[index];
+    std::vector<const HostTensor*> ordered;
+    DUO_RETURN_IF_ERROR(OrderInputs(signature, inputs, &ordered));
     std::vector<size_t> wanted;
-    for (const std::string& name : output_names) {
-      auto found = std::find_if(signature.outputs.begin(), signature.outputs.end(),
-                                [&](const TensorSlot& slot) { return slot.tensor_name == name; });
-      if (found == signature.outputs.end()) {
-        return Status::Error(Code::kInvalidArgument, "output '" + name + "' is not an output of signature '" +
-                                                         signature.key + "'");
-      }
-      wanted.push_back(static_cast<size_t>(found - signature.outputs.begin()));
-    }
+    DUO_RETURN_IF_ERROR(OutputIndices(signature, output_names, &wanted));
     std::unique_ptr<Instance> instance;
     DUO_RETURN_IF_ERROR(Acquire(&instance));
     Lease lease(this, std::move(instance));
     std::vector<HostTensorPtr> results;
-    DUO_RETURN_IF_ERROR(RunWith(lease.get(), chosen, ordered, &results));
+    DUO_RETURN_IF_ERROR(RunWith(lease.get(), index, ordered, &results));
     outputs->clear();
-    for (size_t index : wanted) outputs->push_back({signature.outputs[index].tensor_name, results[index]});
+    for (size_t output : wanted) outputs->push_back({signature.outputs[output].tensor_name, results[output]});
     return Status::Ok();
   } catch (const std::bad_alloc&) {
     return Status::Error(Code::kResourceExhausted, "out of memory running the TFLite model");

@@ -54,6 +54,8 @@ class TfLiteModel : public LoadedModel {
 
   TfLiteModel(EnvironmentPtr environment, ModelPtr model, std::vector<SignatureSlots> signatures,
               size_t max_instances);
+  // The signature whose inputs are exactly `inputs` (by TensorInfo.name).
+  Status FindSignature(const std::vector<NamedTensor>& inputs, size_t* index) const;
   Status NewInstance(std::unique_ptr<Instance>* out) const;
   Status Acquire(std::unique_ptr<Instance>* out);
   void Release(std::unique_ptr<Instance> instance);
