@@ -205,6 +205,7 @@ Status TfLiteModel::NewInstance(std::unique_ptr<Instance>* out) const {
   auto instance = std::make_unique<Instance>();
   instance->compiled.reset(compiled);
   instance->input_dims.resize(signatures_.size());
+  instance->output_layouts.resize(signatures_.size());
   for (size_t s = 0; s < signatures_.size(); ++s) instance->input_dims[s].resize(signatures_[s].inputs.size());
   *out = std::move(instance);
   return Status::Ok();
@@ -361,6 +362,7 @@ Status TfLiteModel::RunWith(Instance* instance, size_t index, const std::vector<
     std::vector<int>& current = instance->input_dims[index][i];
     if (dims != current) {
       current.clear();  // unknown until the resize succeeds
+      instance->output_layouts[index].clear();
       LiteRtStatus resized = LiteRtCompiledModelResizeInputTensor(compiled, index, i, dims.data(), dims.size());
       if (resized != kLiteRtStatusOk) {
         Status failed = FromLiteRtStatus(resized, "input '" + slot.tensor_name + "': the model does not accept shape " +
@@ -381,10 +383,14 @@ Status TfLiteModel::RunWith(Instance* instance, size_t index, const std::vector<
     }
     DUO_RETURN_IF_ERROR(HostBuffer(slot.element_type, dims, *source, &input_buffers.emplace_back()));
   }
-  std::vector<LiteRtLayout> layouts(signature.outputs.size());
-  DUO_RETURN_IF_LITERT_ERROR(
-      LiteRtGetCompiledModelOutputTensorLayouts(compiled, index, layouts.size(), layouts.data(), true),
-      "computing the output shapes of signature '" + signature.key + "'");
+  std::vector<LiteRtLayout>& layouts = instance->output_layouts[index];
+  if (layouts.empty()) {  // first run, or inputs resized: LiteRT works the shapes out and reallocates
+    std::vector<LiteRtLayout> computed(signature.outputs.size());
+    DUO_RETURN_IF_LITERT_ERROR(
+        LiteRtGetCompiledModelOutputTensorLayouts(compiled, index, computed.size(), computed.data(), true),
+        "computing the output shapes of signature '" + signature.key + "'");
+    layouts = std::move(computed);
+  }
   for (size_t o = 0; o < layouts.size(); ++o) {
     std::vector<int64_t> shape(layouts[o].dimensions, layouts[o].dimensions + layouts[o].rank);
     std::vector<int> dims(layouts[o].dimensions, layouts[o].dimensions + layouts[o].rank);

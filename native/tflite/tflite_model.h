@@ -45,10 +45,12 @@ class TfLiteModel : public LoadedModel {
              std::vector<NamedTensor>* outputs) override;
 
  private:
-  // One compiled model with the input shapes it was last resized to (per signature, input).
+  // One compiled model with the input shapes it was last resized to and the output shapes
+  // that follow from them (per signature; empty until a run sets them).
   struct Instance {
     CompiledModelPtr compiled;
     std::vector<std::vector<std::vector<int>>> input_dims;
+    std::vector<std::vector<LiteRtLayout>> output_layouts;
   };
   class Lease;
 
