@@ -48,8 +48,8 @@ async function serve(argv: string[]): Promise<void> {
     savedModelTags: flags.savedModelTags,
     intraOpThreads: flags.tensorflowIntraOpParallelism,
     interOpThreads: flags.tensorflowInterOpParallelism,
-    preferTfLiteModel: flags.preferTfliteModel,
-    numTfLitePools: flags.numTflitePools,
+    preferTfLiteModel: flags.preferTfLiteModel,
+    numTfLitePools: flags.numTfLitePools,
   };
   // Chains run other served models: their platform looks them up in the core's manager.
   const platforms = (manager: Manager) => platformRegistry(platformOptions, manager);

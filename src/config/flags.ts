@@ -46,8 +46,8 @@ export interface ServerFlags {
   tensorflowInterOpParallelism: number;
   /** --saved_model_tags split at commas, as TF-Serving splits it. */
   savedModelTags: string[];
-  preferTfliteModel: boolean;
-  numTflitePools: number;
+  preferTfLiteModel: boolean;
+  numTfLitePools: number;
   /** --grpc_channel_arguments: values that read as an int32 are numbers, as TF-Serving passes them. */
   grpcChannelArguments: Record<string, string | number>;
   grpcMaxThreads: number;
@@ -224,8 +224,8 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     tensorflowIntraOpParallelism: int('tensorflow_intra_op_parallelism'),
     tensorflowInterOpParallelism: int('tensorflow_inter_op_parallelism'),
     savedModelTags: str('saved_model_tags').split(','),
-    preferTfliteModel: bool('prefer_tflite_model'),
-    numTflitePools: int('num_tflite_pools'),
+    preferTfLiteModel: bool('prefer_tflite_model'),
+    numTfLitePools: int('num_tflite_pools'),
     grpcChannelArguments: parseGrpcChannelArguments(str('grpc_channel_arguments')),
     grpcMaxThreads: int('grpc_max_threads'),
     enableModelWarmup: bool('enable_model_warmup'),
