@@ -29,7 +29,11 @@ export interface Platform {
    * their models): the composition root should start these loads after all the others.
    */
   readonly loadsAfterOthers?: boolean;
-  /** True when `versionDir` holds a complete version of this platform. */
+  /**
+   * True when `versionDir` holds a complete version of this platform: it is loaded at once.
+   * A directory for which this is false is still loaded once it has stopped changing (see
+   * src/core/settle_period.ts), so load() must say what is missing, in this platform's words.
+   */
   isVersionDir(versionDir: string): boolean;
   /** `log` takes what the load log should show about the version (the loader passes its own). */
   load(versionDir: string, log?: Log): Promise<LoadedServable>;
