@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { FileSystemWatch } from './file_system_watch';
 import { consoleLog, type Log } from './log';
 import type { ServableData } from './servable_data';
-import { directoryListing, settleSecondsFor } from './settle_period';
 import { DEFAULT_VERSION_POLICY, latestVersionCount, type ServableVersionPolicy } from './servable_version_policy';
+import { directoryListing, settleSecondsFor } from './settle_period';
 import type { AspiredVersionsCallback, Source } from './source';
 
 /** One servable the source watches: a model_config_list entry, as far as storage goes. */
