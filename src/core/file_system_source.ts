@@ -73,7 +73,9 @@ interface Settling {
  * changes after that (an operator fixing it in place), it leaves the aspired set for one poll
  * at least, so that the manager forgets the failed attempt (it retries a version only once it
  * has left the aspired set and come back), and is aspired again once it is complete or has
- * settled again.
+ * settled again. A directory aspired while complete stays aspired if it becomes incomplete: its
+ * version may be serving, and only a policy decision (a newer version, the directory removed,
+ * the config changed) retires it.
  */
 export class FileSystemSource implements Source<string> {
   private servables: readonly ServableToMonitor[];
@@ -81,7 +83,7 @@ export class FileSystemSource implements Source<string> {
   private readonly pollWaitSeconds: number;
   private readonly log: Log;
   /** Per servable name: what it emitted last, and what it last warned about. */
-  private readonly emitted = new Map<string, string>();
+  private readonly emitted = new Map<string, ServableData<string>[]>();
   private readonly notes = new Map<string, Set<string>>();
   /** Per servable name: its incomplete version directories by path. */
   private readonly settling = new Map<string, Map<string, Settling>>();
@@ -243,6 +245,16 @@ export class FileSystemSource implements Source<string> {
       settling.set(versionPath, { listing: '', since: now, attempted: false });
       return false;
     }
+    if (!previous?.attempted && this.aspiredLast(name, versionPath)) {
+      // Aspired while complete, so perhaps loaded and serving: a file moved away, an rsync in
+      // progress or a permission change does not retire it; a newer version, the directory's
+      // removal or the config does.
+      notes.push(
+        `${where} is no longer complete (a file is missing or unreadable); it stays aspired, ` +
+          'so a loaded version keeps serving',
+      );
+      return true;
+    }
     const listing = await directoryListing(versionPath);
     const unchanged = previous?.listing === listing;
     if (previous?.attempted && !unchanged) {
@@ -263,10 +275,16 @@ export class FileSystemSource implements Source<string> {
   }
 
   private emitIfChanged(name: string, versions: ServableData<string>[]): void {
-    const key = JSON.stringify(versions.map(({ id, data }) => [id.version, data]));
-    if (this.emitted.get(name) === key) return;
-    this.emitted.set(name, key);
+    const key = (list: ServableData<string>[]) => JSON.stringify(list.map(({ id, data }) => [id.version, data]));
+    const previous = this.emitted.get(name);
+    if (previous !== undefined && key(previous) === key(versions)) return;
+    this.emitted.set(name, versions);
     this.callback?.(name, versions);
+  }
+
+  /** Whether the last emission for `name` aspired `versionPath`. */
+  private aspiredLast(name: string, versionPath: string): boolean {
+    return this.emitted.get(name)?.some(({ data }) => data === versionPath) ?? false;
   }
 
   /** Logs each warning once, until its condition goes away and comes back. */

@@ -111,6 +111,34 @@ describe('FileSystemSource', () => {
     );
   });
 
+  it('keeps aspiring a version that was complete when its directory loses a file, until a policy retires it', async () => {
+    const base = path.join(root, 'm');
+    makeVersions(base, '1');
+    fs.writeFileSync(path.join(base, '1', 'DONE'), '');
+    const { source, emissions, warnings } = start({
+      servables: [
+        { servableName: 'm', basePath: base, isVersionComplete: (dir) => fs.existsSync(path.join(dir, 'DONE')) },
+      ],
+      settleSeconds: 0.001,
+    });
+    await source.poll();
+    fs.rmSync(path.join(base, '1', 'DONE')); // moved away, or an rsync --delete half way
+    await source.poll();
+    await new Promise((resolve) => setTimeout(resolve, 5)); // past the settle period, too
+    await source.poll();
+    assert.deepEqual(emissions, [{ name: 'm', versions: [[1, path.join(base, '1')]] }], 'no emission retires it');
+    const kept = warnings.filter((line) => line.includes('is no longer complete'));
+    assert.equal(kept.length, 1, 'said once');
+    assert.match(kept[0], /it stays aspired, so a loaded version keeps serving$/);
+
+    makeVersions(base, '2'); // a policy decision: a newer version (complete) replaces it
+    fs.writeFileSync(path.join(base, '2', 'DONE'), '');
+    await source.poll();
+    fs.rmSync(path.join(base, '1'), { recursive: true });
+    await source.poll();
+    assert.deepEqual(emissions.at(-1), { name: 'm', versions: [[2, path.join(base, '2')]] });
+  });
+
   describe('an incomplete version directory', () => {
     const DONE = 'DONE';
     const isVersionComplete = (dir: string) => fs.existsSync(path.join(dir, DONE));
