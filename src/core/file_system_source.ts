@@ -87,6 +87,8 @@ export class FileSystemSource implements Source<string> {
   private readonly notes = new Map<string, Set<string>>();
   /** Per servable name: its incomplete version directories by path. */
   private readonly settling = new Map<string, Map<string, Settling>>();
+  /** Per servable name: why its last poll found nothing it could load, nor anything settling. */
+  private readonly idle = new Map<string, string>();
   private readonly settleMs: number;
   private readonly clock: () => number;
   private current?: Promise<void>;
@@ -127,10 +129,20 @@ export class FileSystemSource implements Source<string> {
       this.emitted.delete(name);
       this.notes.delete(name);
       this.settling.delete(name);
+      this.idle.delete(name);
       this.callback?.(name, []);
     }
     this.watcher?.watch(this.servables.map((servable) => servable.basePath));
     return this.callback ? this.poll() : Promise.resolve();
+  }
+
+  /**
+   * Why the last poll of `name` found nothing to load and nothing on its way (its base path
+   * missing, no version directory, none its policy wants); undefined when it found versions,
+   * or directories that are settling.
+   */
+  nothingToLoad(name: string): string | undefined {
+    return this.idle.get(name);
   }
 
   /** Polls now (after the poll in progress, if any); resolves once its emissions are made. */
@@ -169,6 +181,11 @@ export class FileSystemSource implements Source<string> {
       // The config may have changed while the disk was read: emit only for a current entry.
       if (this.stopped || !this.servables.includes(servable)) continue;
       if (versions) this.settling.set(servable.servableName, settling);
+      if (versions === undefined || (versions.length === 0 && settling.size === 0)) {
+        this.idle.set(servable.servableName, notes.join(' ') || `Servable ${servable.servableName} has no version to load`);
+      } else {
+        this.idle.delete(servable.servableName);
+      }
       this.logNew(servable.servableName, notes);
       if (versions) this.emitIfChanged(servable.servableName, versions);
     }
