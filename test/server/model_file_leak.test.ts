@@ -1,8 +1,8 @@
 /**
  * A model file that is a link to a private file (here a stand-in for /etc/passwd) fails to load,
  * and the reason GetModelStatus and REST status give names the file and the problem, never its
- * contents: for every file a loader reads (TensorFlow's saved_model.pb, TorchScript's model.pt
- * and its signature.json, an AOTInductor model.pt2, a chain's chain.pbtxt).
+ * contents: for every file a loader reads (TensorFlow's saved_model.pb and .pbtxt, TorchScript's model.pt
+ * and its signature.json, an AOTInductor model.pt2, a chain's chain.pbtxt, the warmup records).
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -37,6 +37,9 @@ interface LeakCase {
 
 const CASES: LeakCase[] = [
   { name: 'tf_saved_model', platform: 'tensorflow', file: 'saved_model.pb' },
+  { name: 'tf_saved_model_text', platform: 'tensorflow', file: 'saved_model.pbtxt' },
+  { name: 'tf_warmup', platform: 'tensorflow', example: 'half_plus_two', file: 'assets.extra/tf_serving_warmup_requests' },
+  { name: 'torch_warmup', platform: 'pytorch', example: 'half_plus_two_torch', file: 'assets.extra/tf_serving_warmup_requests' },
   { name: 'torch_model', platform: 'pytorch', file: 'model.pt' },
   { name: 'torch_signature', platform: 'pytorch', example: 'half_plus_two_torch', file: 'signature.json' },
   { name: 'pt2_package', platform: 'pytorch', file: 'model.pt2' },
@@ -103,7 +106,7 @@ describe('a model file linked to a private file', () => {
   });
 
   for (const { name, file } of CASES) {
-    it(`${file}: GetModelStatus and REST status name the file, not what it holds`, async () => {
+    it(`${name} (${file}): GetModelStatus and REST status name the file, not what it holds`, async () => {
       const [status] = await client.status({ name });
       assert.equal(status.state, 'END');
       assert.notEqual(status.errorCode, 0);
