@@ -168,7 +168,8 @@ function mutatedGrpcRequest(random: Random): { kind: string; bytes: Buffer } {
     case 'length_field': {
       const bytes = validRequest(target);
       const { at, size } = random.pick(lengthFields(bytes));
-      const value = random.pick([0n, 1n, 127n, 2n ** 31n - 1n, 2n ** 32n, 2n ** 63n, -1n, BigInt(random.int(bytes.length * 2))]);
+      const lengths = [0n, 1n, 127n, 2n ** 31n - 1n, 2n ** 32n, 2n ** 63n, -1n, BigInt(random.int(bytes.length * 2))];
+      const value = random.pick(lengths);
       return { kind, bytes: Buffer.concat([bytes.subarray(0, at), encodeVarint(value), bytes.subarray(at + size)]) };
     }
     case 'huge_dims': {
@@ -212,31 +213,40 @@ const VALID_BODIES = [
   `{"instances": [[${floats(32).join(',')}]]}`,
   '{"signature_name": "serving_default", "inputs": [1.5]}',
 ];
-const JUNK = ['{', '}', '[', ']', ',', ':', '"', 'NaN', '-Infinity', '1e999', '9223372036854775808', 'null', 'true', '\\u', '\u00ff', '\ud800', '\\', '\u0000'];
+const JUNK = [
+  ...'{}[],:"\\',
+  ...['NaN', '-Infinity', '1e999', '9223372036854775808', 'null', 'true', '\\u', '\u00ff', '\ud800', '\u0000'],
+];
 
 /** One malformed REST request: method, path, body (a string or raw bytes). */
 function malformedRestRequest(random: Random): { kind: string; method: string; path: string; body?: string | Buffer } {
   const model = random.pick(REST_MODELS);
-  const kind = random.pick(['body_mutation', 'body_truncation', 'body_junk', 'deep_nesting', 'raw_bytes', 'path', 'wrong_types']);
+  const kind = random.pick(['body_mutation', 'body_truncation', 'body_junk', 'deep_nesting', 'raw_bytes', 'path', 'types']);
   const predict = `/v1/models/${model}:predict`;
   const base = random.pick(VALID_BODIES);
   switch (kind) {
     case 'body_mutation': {
       const chars = [...base];
-      for (let edits = 1 + random.int(4); edits > 0; edits--) chars.splice(random.int(chars.length), random.int(3), random.pick(JUNK));
+      for (let edits = 1 + random.int(4); edits > 0; edits--) {
+        chars.splice(random.int(chars.length), random.int(3), random.pick(JUNK));
+      }
       return { kind, method: 'POST', path: predict, body: chars.join('') };
     }
     case 'body_truncation':
       return { kind, method: 'POST', path: predict, body: base.slice(0, random.int(base.length)) };
-    case 'body_junk':
-      return { kind, method: 'POST', path: predict, body: Array.from({ length: 1 + random.int(20) }, () => random.pick(JUNK)).join('') };
+    case 'body_junk': {
+      const body = Array.from({ length: 1 + random.int(20) }, () => random.pick(JUNK)).join('');
+      return { kind, method: 'POST', path: predict, body };
+    }
     case 'deep_nesting': {
       const depth = random.pick([255, 256, 1000, 100_000]);
       const body = random.next() < 0.5 ? `{"instances": ${'['.repeat(depth)}1${']'.repeat(depth)}}` : '['.repeat(depth);
       return { kind, method: 'POST', path: predict, body };
     }
-    case 'raw_bytes':
-      return { kind, method: 'POST', path: predict, body: Buffer.from(Array.from({ length: random.int(200) }, () => random.int(256))) };
+    case 'raw_bytes': {
+      const body = Buffer.from(Array.from({ length: random.int(200) }, () => random.int(256)));
+      return { kind, method: 'POST', path: predict, body };
+    }
     case 'path': {
       const paths = [
         `/v1/models/${model}:${random.pick(['predict', 'classify', 'regress', 'explode', '', ':'])}`,
@@ -253,8 +263,14 @@ function malformedRestRequest(random: Random): { kind: string; method: string; p
       return { kind, method, path: random.pick(paths), body: method === 'GET' ? undefined : base };
     }
     default: {
-      const values = random.pick(['"a"', '{"b64": "!!"}', '[[1], 2]', '[1, [2]]', 'null', '{}', '[]', '9223372036854775808', 'true']);
-      const body = random.pick([`{"instances": ${values}}`, `{"inputs": {"x": ${values}}}`, `{"inputs": ${values}, "instances": [1]}`, `{"signature_name": ${values}, "instances": [1]}`]);
+      const values = ['"a"', '{"b64": "!!"}', '[[1], 2]', '[1, [2]]', 'null', '{}', '[]', '9223372036854775808', 'true'];
+      const value = random.pick(values);
+      const body = random.pick([
+        `{"instances": ${value}}`,
+        `{"inputs": {"x": ${value}}}`,
+        `{"inputs": ${value}, "instances": [1]}`,
+        `{"signature_name": ${value}, "instances": [1]}`,
+      ]);
       return { kind, method: 'POST', path: predict, body };
     }
   }
@@ -278,6 +294,10 @@ function tally(counts: Map<string, number>, key: string): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
+function figures(counts: Map<string, number>): string {
+  return JSON.stringify(Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b))));
+}
+
 describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SEED replays)`, () => {
   const dirs = new ModelDirs();
   let server: DuoserveProcess;
@@ -298,6 +318,13 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
       );
     });
 
+  /** A crash explains every failure after it: say so first, with the server's last words. */
+  function noteServerExit(failures: string[]): void {
+    if (server.process.exitCode === null && server.process.signalCode === null) return;
+    const how = server.process.exitCode ?? server.process.signalCode;
+    failures.unshift(`the server exited (${how}); its output ends:\n${server.output().slice(-3000)}`);
+  }
+
   async function assertServing(): Promise<void> {
     for (const target of TARGETS) {
       const reply = await raw(validRequest(target));
@@ -311,7 +338,9 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
     const config = path.join(dirs.root, 'models.config');
     fs.writeFileSync(
       config,
-      modelConfigText(MODELS.map(({ name, platform }) => ({ name, base_path: path.join(EXAMPLES, name), model_platform: platform }))),
+      modelConfigText(
+        MODELS.map(({ name, platform }) => ({ name, base_path: path.join(EXAMPLES, name), model_platform: platform })),
+      ),
     );
     const restPort = await freePort();
     restUrl = `http://127.0.0.1:${restPort}`;
@@ -344,10 +373,15 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
         : code !== grpc.status.OK && (details === '' || Buffer.byteLength(details) > MAX_STATUS_MESSAGE_BYTES)
           ? `a message of ${Buffer.byteLength(details)} bytes`
           : undefined;
-      if (why) failures.push(`#${index} (${kind}, bytes ${bytes.toString('base64').slice(0, 200)}): ${why}: ${details.slice(0, 300)}`);
+      if (why) {
+        failures.push(`#${index} (${kind}, bytes ${bytes.toString('base64').slice(0, 200)}): ${why}: ${details.slice(0, 300)}`);
+      }
     });
-    console.log(`gRPC fuzz (seed ${SEED}): ${requests.length} requests; statuses ${JSON.stringify(Object.fromEntries(codes))}; mutations ${JSON.stringify(Object.fromEntries(kinds))}; failures ${failures.length}`);
-    if (server.process.exitCode !== null) failures.unshift(`the server exited; its output ends:\n${server.output().slice(-3000)}`);
+    console.log(
+      `gRPC fuzz (seed ${SEED}): ${requests.length} requests; statuses ${figures(codes)}; ` +
+        `mutations ${figures(kinds)}; failures ${failures.length}`,
+    );
+    noteServerExit(failures);
     assert.deepEqual(failures.slice(0, 10), [], `seed ${SEED}: ${failures.length} improper replies`);
     await assertServing();
   });
@@ -374,8 +408,8 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
           }
           const message = (parsed as { error?: unknown } | undefined)?.error;
           if (reply.status < 400) why = `status ${reply.status}`;
-          else if (typeof message !== 'string' || message === '') why = `a body that is not {"error": ...}: ${text.slice(0, 200)}`;
-          else if (Buffer.byteLength(message) > MAX_STATUS_MESSAGE_BYTES) why = `a message of ${Buffer.byteLength(message)} bytes`;
+          else if (typeof message !== 'string' || message === '') why = `a body not {"error": ...}: ${text.slice(0, 200)}`;
+          else if (Buffer.byteLength(message) > MAX_STATUS_MESSAGE_BYTES) why = `a ${Buffer.byteLength(message)}-byte message`;
         }
       } catch (error) {
         why = `no reply: ${(error as Error).message} (${String((error as Error).cause)})`;
@@ -383,8 +417,8 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
       tally(statuses, status);
       if (why) failures.push(`#${index} (${kind}: ${method} ${url.slice(0, 100)}, body ${String(body).slice(0, 100)}): ${why}`);
     });
-    console.log(`REST fuzz (seed ${SEED}): ${requests.length} requests; HTTP statuses ${JSON.stringify(Object.fromEntries(statuses))}; failures ${failures.length}`);
-    if (server.process.exitCode !== null) failures.unshift(`the server exited; its output ends:\n${server.output().slice(-3000)}`);
+    console.log(`REST fuzz (seed ${SEED}): ${requests.length} requests; HTTP statuses ${figures(statuses)}; failures ${failures.length}`);
+    noteServerExit(failures);
     assert.deepEqual(failures.slice(0, 10), [], `seed ${SEED}: ${failures.length} improper replies`);
     await assertServing();
   });
@@ -392,6 +426,7 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
   it(`RSS grows less than ${RSS_GROWTH_LIMIT_MIB} MiB over the run`, () => {
     const rssAfter = rssMiB(server.process.pid!);
     console.log(`RSS (seed ${SEED}): ${rssBefore.toFixed(0)} MiB before, ${rssAfter.toFixed(0)} MiB after`);
-    assert.ok(rssAfter - rssBefore < RSS_GROWTH_LIMIT_MIB, `RSS grew from ${rssBefore.toFixed(0)} to ${rssAfter.toFixed(0)} MiB`);
+    const growth = `RSS grew from ${rssBefore.toFixed(0)} to ${rssAfter.toFixed(0)} MiB`;
+    assert.ok(rssAfter - rssBefore < RSS_GROWTH_LIMIT_MIB, growth);
   });
 });

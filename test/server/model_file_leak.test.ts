@@ -1,8 +1,9 @@
 /**
  * A model file that is a link to a private file (here a stand-in for /etc/passwd) fails to load,
  * and the reason GetModelStatus and REST status give names the file and the problem, never its
- * contents: for every file a loader reads (TensorFlow's saved_model.pb and .pbtxt, TorchScript's model.pt
- * and its signature.json, an AOTInductor model.pt2, a chain's chain.pbtxt, the warmup records).
+ * contents: for every file a loader reads (TensorFlow's saved_model.pb and .pbtxt, TorchScript's
+ * model.pt and its signature.json, an AOTInductor model.pt2, a chain's chain.pbtxt, the warmup
+ * records).
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
