@@ -89,6 +89,12 @@ def test_ragged_nesting(rest_url, model):
     expect_http_error(post_predict(rest_url, model, {"inputs": [[1.0, 2.0], 3.0]}), 400)
 
 
+def test_trace_method_is_not_implemented(rest_url):
+    # libevent lets GET, POST, HEAD, PUT, DELETE, OPTIONS and PATCH through, and answers the rest 501.
+    reply = requests.request("TRACE", rest_model_url(rest_url, "half_plus_two"), timeout=30)
+    assert expect_http_error(reply, 501) == "HTTP method TRACE is not supported"
+
+
 def test_connect_method_is_answered(rest_url):
     # Node's HTTP server closes a CONNECT without a word unless someone listens for it; TF-Serving
     # (libevent, which does not allow CONNECT) answers 501 Not Implemented.

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Manager } from '../../core/manager';
 import { classifyRegressRoute } from './classify_regress_route';
-import { answerConnectRequests } from './connect_method';
+import { answerConnectRequests } from './http_methods';
 import { malformedRequestRoute } from './malformed_request_route';
 import { modelMetadataRoute } from './model_metadata_route';
 import { modelStatusRoute } from './model_status_route';
