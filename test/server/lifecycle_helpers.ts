@@ -344,6 +344,8 @@ export async function freePort(): Promise<number> {
 
 export interface DuoserveProcess {
   client: ServingClient;
+  /** The gRPC target `client` talks to (the server's own Unix socket). */
+  grpcTarget: string;
   process: ChildProcess;
   output(): string;
   stop(): Promise<void>;
@@ -388,5 +390,5 @@ export async function startDuoserve(args: string[], readyModel: string, timeoutM
     await stop();
     throw new Error(`${(error as Error).message}\nbin/duoserve's output ends:\n${output.slice(-4000)}`);
   }
-  return { client, process: child, output: () => output, stop };
+  return { client, grpcTarget: `unix:${socketPath}`, process: child, output: () => output, stop };
 }
