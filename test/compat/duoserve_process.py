@@ -3,11 +3,14 @@
 No stand-in: the suite is only meaningful against the real server with the real models, so a
 server that cannot start (or never makes every model AVAILABLE) fails the session with its log.
 """
+import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,30 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def model_config_text(entries) -> str:
+    """A model_config_list text proto; entries are (name, base_path, platform) or (name,
+    base_path, platform, more ModelConfig fields as text)."""
+    configs = "".join(f'  config {{ name: "{name}" base_path: "{base_path}" model_platform: "{platform}" '
+                      f'{more[0] if more else ""} }}\n' for name, base_path, platform, *more in entries)
+    return f"model_config_list {{\n{configs}}}\n"
+
+
+@contextlib.contextmanager
+def serving(entries, *, log_name: str, flags: tuple[str, ...] = (), timeout_s: float = 120):
+    """bin/duoserve over a config file of its own holding `entries` (see model_config_text),
+    yielded once every model is AVAILABLE, stopped afterwards."""
+    config_dir = Path(tempfile.mkdtemp(prefix="duoserve-config-"))
+    config = config_dir / "models.config"
+    config.write_text(model_config_text(entries))
+    server = DuoserveProcess.start(config=config, flags=flags, log_name=log_name)
+    try:
+        server.wait_until_available(timeout_s)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(config_dir, ignore_errors=True)
 
 
 def model_names(config: Path) -> list[str]:

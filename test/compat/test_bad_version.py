@@ -13,7 +13,7 @@ import pytest
 import requests
 from tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc, prediction_service_pb2_grpc
 
-from duoserve_process import REPO, DuoserveProcess
+from duoserve_process import REPO, serving
 from serving_client import float_val_tensor, predict_request
 
 EXAMPLES = REPO / "var" / "models" / "examples"
@@ -32,22 +32,16 @@ NOT_FOUND = grpc.StatusCode.NOT_FOUND.value[0]
 @pytest.fixture(scope="module")
 def bad_version_server():
     root = Path(tempfile.mkdtemp(prefix="duoserve-bad-version-"))
-    entries = []
-    for model, platform in PLATFORMS.items():
+    for model in PLATFORMS:
         shutil.copytree(EXAMPLES / model / "1", root / "models" / model / "1")
-        entries.append(f'config {{ name: "{model}" base_path: "{root / "models" / model}" '
-                       f'model_platform: "{platform}" }}')
-    config = root / "models.config"
-    config.write_text("model_config_list {\n" + "\n".join(entries) + "\n}\n")
+    entries = [(model, root / "models" / model, platform) for model, platform in PLATFORMS.items()]
     # Polling every second: a directory no platform recognises is loaded after 3 s unchanged.
     flags = ("--file_system_poll_wait_seconds=1", f"--max_num_load_retries={MAX_NUM_LOAD_RETRIES}",
              "--load_retry_interval_micros=1000")
-    server = DuoserveProcess.start(config=config, flags=flags, log_name="bad_version.log")
     try:
-        server.wait_until_available(120)
-        yield server, root / "models"
+        with serving(entries, log_name="bad_version.log", flags=flags) as server:
+            yield server, root / "models"
     finally:
-        server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

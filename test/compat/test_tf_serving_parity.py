@@ -17,7 +17,7 @@ import pytest
 import requests
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from duoserve_process import DUOSERVE, REPO, DuoserveProcess
+from duoserve_process import DUOSERVE, REPO, DuoserveProcess, model_config_text, serving
 from serving_client import content_tensor, predict_request
 from tf_examples import multi_inference_request
 
@@ -27,34 +27,24 @@ REGRESS = "tensorflow/serving/regress"
 X = [1.0, 2.0, 5.0]
 
 
-def model_config(entries) -> str:
-    configs = "".join(f'  config {{ name: "{name}" base_path: "{TESTDATA / directory}" model_platform: "tensorflow" '
-                      f'{extra} }}\n' for name, directory, extra in entries)
-    return f"model_config_list {{\n{configs}}}\n"
+def parity_model(directory: str) -> Path:
+    return TESTDATA / directory
 
 
 @pytest.fixture(scope="module")
 def testdata_server():
     if not TESTDATA.exists():
         pytest.fail(f"{TESTDATA} is missing; scripts/setup.sh exports it", pytrace=False)
-    config_dir = Path(tempfile.mkdtemp(prefix="duoserve-parity-"))
-    config = config_dir / "models.config"
-    config.write_text(model_config([
-        ("half_plus_two", "saved_model_half_plus_two_cpu", ""),
-        ("half_plus_three", "saved_model_half_plus_three", ""),
-        ("two_versions", "saved_model_half_plus_two_2_versions",
+    entries = [
+        ("half_plus_two", parity_model("saved_model_half_plus_two_cpu"), "tensorflow"),
+        ("half_plus_three", parity_model("saved_model_half_plus_three"), "tensorflow"),
+        ("two_versions", parity_model("saved_model_half_plus_two_2_versions"), "tensorflow",
          'model_version_policy { all {} } version_labels { key: "stable" value: 123 } '
          'version_labels { key: "canary" value: 124 }'),
-        ("half_plus_two_tf2", "saved_model_half_plus_two_tf2_cpu", ""),
-    ]))
-    server = DuoserveProcess.start(config=config, log_name="parity.log",
-                                   flags=("--allow_version_labels_for_unavailable_models",))
-    try:
-        server.wait_until_available(120)
+        ("half_plus_two_tf2", parity_model("saved_model_half_plus_two_tf2_cpu"), "tensorflow"),
+    ]
+    with serving(entries, log_name="parity.log", flags=("--allow_version_labels_for_unavailable_models",)) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(config_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +128,7 @@ def socket_path_of_length(directory: Path, length: int) -> Path:
 
 def serve_on_socket(socket_path: Path, *flags) -> DuoserveProcess:
     config = socket_path.parent / "models.config"
-    config.write_text(model_config([("half_plus_two", "saved_model_half_plus_two_cpu", "")]))
+    config.write_text(model_config_text([("half_plus_two", parity_model("saved_model_half_plus_two_cpu"), "tensorflow")]))
     return DuoserveProcess.start(unix_socket=socket_path, config=config, flags=flags, log_name="socket.log")
 
 
@@ -199,7 +189,7 @@ def test_a_file_that_is_not_a_socket_is_left_alone(short_dir):
 def test_grpc_on_the_socket_alone_with_port_0(short_dir):
     socket_path = short_dir / "grpc.sock"
     config = short_dir / "models.config"
-    config.write_text(model_config([("half_plus_two", "saved_model_half_plus_two_cpu", "")]))
+    config.write_text(model_config_text([("half_plus_two", parity_model("saved_model_half_plus_two_cpu"), "tensorflow")]))
     process = subprocess.Popen([str(DUOSERVE), "--port=0", f"--grpc_socket_path={socket_path}",
                                 f"--model_config_file={config}"], cwd=REPO, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)

@@ -3,9 +3,6 @@ this module's own serves test/fixtures/export_tflite_fixtures.py's models (made 
 tf.lite.TFLiteConverter) under the "tensorflow" model_platform; the stock client's Predict and
 GetModelMetadata, and REST predict, get tf.lite.Interpreter's answers and the model's SignatureDefs."""
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 import grpc
 import numpy as np
@@ -16,7 +13,7 @@ from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
                                      prediction_service_pb2_grpc)
 
-from duoserve_process import REPO, DuoserveProcess
+from duoserve_process import REPO, serving
 from serving_client import content_tensor, expect_rpc_error, float_val_tensor, predict_request, rest_model_url
 
 FIXTURES = REPO / "var" / "models" / "test" / "tflite"
@@ -33,19 +30,9 @@ def reference(model):
 def tflite_server():
     if not FIXTURES.exists():
         pytest.fail(f"{FIXTURES} is missing; scripts/setup.sh exports it", pytrace=False)
-    config_dir = Path(tempfile.mkdtemp(prefix="duoserve-tflite-"))
-    config = config_dir / "models.config"
-    config.write_text("model_config_list {\n" + "".join(
-        f'  config {{ name: "{name}" base_path: "{FIXTURES / fixture}" model_platform: "tensorflow" }}\n'
-        for name, fixture in MODELS.items()) + "}\n")
-    server = DuoserveProcess.start(config=config, log_name="tflite.log",
-                                   flags=("--prefer_tflite_model", "--num_tflite_pools=2"))
-    try:
-        server.wait_until_available(120)
+    entries = [(name, FIXTURES / fixture, "tensorflow") for name, fixture in MODELS.items()]
+    with serving(entries, log_name="tflite.log", flags=("--prefer_tflite_model", "--num_tflite_pools=2")) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(config_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
