@@ -3,6 +3,9 @@
 // Load options (all optional):
 //   tags          comma-separated MetaGraphDef tags; default "serve"
 //   config_proto  serialized tensorflow.ConfigProto for the session (thread pools, ...)
+//   xla_compilation  "enabled" or "disabled": whether XLA may JIT-compile (jit_compile functions,
+//                 auto-clustering). Process-wide in TensorFlow, as tensorflow_model_server sets it
+//                 once at startup; absent leaves it as it is.
 #include <exception>
 #include <string>
 #include <vector>
@@ -13,9 +16,29 @@
 #include "status_conversion.h"
 #include "tf_handles.h"
 
+// tensorflow/compiler/jit/flags.h (exported by libtensorflow_cc.so.2; the C API has no
+// equivalent: TF_EnableXLACompilation turns on auto-clustering, which is a different thing).
+namespace tensorflow {
+void DisableXlaCompilation();
+void EnableXlaCompilation();
+}  // namespace tensorflow
+
 namespace duo::tf {
 
 namespace {
+
+Status ApplyXlaCompilation(const LoadOptions& options) {
+  auto found = options.find("xla_compilation");
+  if (found == options.end()) return Status::Ok();
+  if (found->second == "enabled") {
+    tensorflow::EnableXlaCompilation();
+  } else if (found->second == "disabled") {
+    tensorflow::DisableXlaCompilation();
+  } else {
+    return Status::Error(Code::kInvalidArgument, "xla_compilation must be \"enabled\" or \"disabled\"");
+  }
+  return Status::Ok();
+}
 
 std::vector<std::string> SplitTags(const LoadOptions& options) {
   std::vector<std::string> tags;
@@ -65,6 +88,7 @@ class TensorFlowBackend : public Backend {
  private:
   static Status LoadSavedModel(const std::string& path, const LoadOptions& options,
                                std::shared_ptr<LoadedModel>* out) {
+    DUO_RETURN_IF_ERROR(ApplyXlaCompilation(options));
     SessionOptionsPtr session_options;
     DUO_RETURN_IF_ERROR(NewSessionOptions(options, &session_options));
     const std::vector<std::string> tags = SplitTags(options);

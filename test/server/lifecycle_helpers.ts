@@ -277,7 +277,7 @@ export async function startInProcess(
 ): Promise<InProcessServer> {
   const { log, lines } = recordingLog();
   const core = new ServerCore(modelServerConfig(models), {
-    platforms: platformRegistry({ savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 }),
+    platforms: platformRegistry({ savedModelTags: ['serve'] }),
     fileSystemPollWaitSeconds: 0.2,
     maxNumLoadRetries: 0,
     log,

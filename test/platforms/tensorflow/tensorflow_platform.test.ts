@@ -42,17 +42,13 @@ describe('isTensorFlowVersionDir', () => {
 
 describe('encodeSessionConfig', () => {
   test('writes intra_op (field 2) and inter_op (field 5) parallelism', () => {
-    assert.deepEqual([...encodeSessionConfig({ intraOpThreads: 4, interOpThreads: 2 })], [0x10, 4, 0x28, 2]);
-    assert.deepEqual([...encodeSessionConfig({ interOpThreads: 300 })], [0x28, 0xac, 0x02]);
+    const config = { intra_op_parallelism_threads: 4, inter_op_parallelism_threads: 2 };
+    assert.deepEqual([...encodeSessionConfig(config)], [0x10, 4, 0x28, 2]);
+    assert.deepEqual([...encodeSessionConfig({ inter_op_parallelism_threads: 300 })], [0x28, 0xac, 0x02]);
   });
-  test('is empty when TensorFlow picks both', () => {
+  test('is empty when TensorFlow picks everything', () => {
     assert.equal(encodeSessionConfig({}).length, 0);
-    assert.equal(encodeSessionConfig({ intraOpThreads: 0, interOpThreads: 0 }).length, 0);
-  });
-  test('rejects counts that are not non-negative int32', () => {
-    for (const bad of [-1, 1.5, 2 ** 31]) {
-      assert.throws(() => encodeSessionConfig({ intraOpThreads: bad }), { code: 'INVALID_ARGUMENT' });
-    }
+    assert.equal(encodeSessionConfig({ intra_op_parallelism_threads: 0, inter_op_parallelism_threads: 0 }).length, 0);
   });
 });
 
@@ -60,8 +56,7 @@ describe('loadTensorFlowModel', () => {
   test('loads with explicit thread pools and runs', async () => {
     const model = await loadTensorFlowModel(versionDir('two_signatures'), {
       tags: ['serve'],
-      intraOpThreads: 2,
-      interOpThreads: 1,
+      sessionConfig: { intra_op_parallelism_threads: 2, inter_op_parallelism_threads: 1 },
     });
     try {
       const reference = readReference('two_signatures').cases[0];
@@ -109,9 +104,39 @@ describe('loadTensorFlowModel', () => {
   });
 });
 
+describe('XLA JIT compilation (--xla_cpu_compilation_enabled)', () => {
+  const runJitModel = async (xlaCompilation: boolean) => {
+    const model = await loadTensorFlowModel(versionDir('jit_compiled'), { tags: ['serve'], xlaCompilation });
+    try {
+      const reference = readReference('jit_compiled').cases[0];
+      const results = await model.addon.run(
+        model.handle,
+        [['serving_default_x:0', fieldsSource(reference.inputs.x)]],
+        ['PartitionedCall:0'],
+        'host',
+      );
+      assertTensorMatches(plainOutput(results[0][1]), reference.outputs.y, 'y');
+    } finally {
+      model.addon.unload(model.handle);
+    }
+  };
+
+  test('disabled, as tensorflow_model_server starts without the flag: a jit_compile model fails to run', async () => {
+    await assert.rejects(runJitModel(false), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'INTERNAL');
+      assert.match(error.message, /XLA compilation disabled/);
+      return true;
+    });
+  });
+
+  test('enabled: the same model runs, and gives what TensorFlow computed', async () => {
+    await runJitModel(true);
+  });
+});
+
 describe('tensorFlowPlatform', () => {
   test('loads a version as a servable that runs signatures by alias', async () => {
-    const platform = tensorFlowPlatform({ savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 });
+    const platform = tensorFlowPlatform({ savedModelTags: ['serve'] });
     assert.equal(platform.name, 'tensorflow');
     assert.equal(platform.isVersionDir(versionDir('two_signatures')), true);
     const servable = await platform.load(versionDir('two_signatures'));
