@@ -42,7 +42,9 @@ export async function loadTensorFlowModel(
   const loadOptions: Record<string, string | Buffer> = { tags: options.tags.join(',') };
   const config = encodeSessionConfig(options.sessionConfig ?? {});
   if (config.length > 0) loadOptions.config_proto = Buffer.from(config);
-  if (options.xlaCompilation !== undefined) loadOptions.xla_compilation = options.xlaCompilation ? 'enabled' : 'disabled';
+  if (options.xlaCompilation !== undefined) {
+    loadOptions.xla_compilation = options.xlaCompilation ? 'enabled' : 'disabled';
+  }
   let handle: ModelHandle;
   try {
     handle = await addon.load(versionDir, loadOptions);
