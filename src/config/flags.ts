@@ -33,7 +33,7 @@ export interface ServerFlags {
   fileSystemPollWaitSeconds: number;
   /** Loads that may run at once; 0: one at a time. */
   numLoadThreads: number;
-  /** Accepted; duoserve always unloads one version at a time. */
+  /** Unloads that may run at once; 0: one at a time. */
   numUnloadThreads: number;
   maxNumLoadRetries: number;
   /** Negative: retry at once. */
@@ -44,6 +44,19 @@ export interface ServerFlags {
   /** 0: automatic. */
   tensorflowIntraOpParallelism: number;
   tensorflowInterOpParallelism: number;
+  /** Both thread counts, when neither of the two above is set. */
+  tensorflowSessionParallelism: number;
+  /** Text-format ConfigProto; '' for none. */
+  tensorflowSessionConfigFile: string;
+  /** Text-format PlatformConfigMap replacing the default platforms; '' for none. */
+  platformConfigFile: string;
+  xlaCpuCompilationEnabled: boolean;
+  /** Enables XLA:CPU too (TF-Serving's flag enables both JITs; a CPU server has only the one). */
+  xlaGpuCompilationEnabled: boolean;
+  /** Accepted as TF-Serving's; a no-op for the local file system duoserve reads (see flag_list.ts). */
+  flushFilesystemCaches: boolean;
+  /** Predict answers with tensor_content instead of the typed value fields. */
+  enableSerializationAsTensorContent: boolean;
   /** --saved_model_tags split at commas, as TF-Serving splits it. */
   savedModelTags: string[];
   /** --grpc_channel_arguments: values that read as an int32 are numbers, as TF-Serving passes them. */
@@ -221,6 +234,13 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     versionPolicy: str('duoserve_version_policy'),
     tensorflowIntraOpParallelism: int('tensorflow_intra_op_parallelism'),
     tensorflowInterOpParallelism: int('tensorflow_inter_op_parallelism'),
+    tensorflowSessionParallelism: int('tensorflow_session_parallelism'),
+    tensorflowSessionConfigFile: str('tensorflow_session_config_file'),
+    platformConfigFile: str('platform_config_file'),
+    xlaCpuCompilationEnabled: bool('xla_cpu_compilation_enabled'),
+    xlaGpuCompilationEnabled: bool('xla_gpu_compilation_enabled'),
+    flushFilesystemCaches: bool('flush_filesystem_caches'),
+    enableSerializationAsTensorContent: bool('enable_serialization_as_tensor_content'),
     savedModelTags: str('saved_model_tags').split(','),
     grpcChannelArguments: parseGrpcChannelArguments(str('grpc_channel_arguments')),
     grpcMaxThreads: int('grpc_max_threads'),
