@@ -14,8 +14,8 @@
  * - "pytorch" and "chain": no source adapter config exists for them; an entry without one
  *   enables the platform with the command line's settings (warmup flags included).
  */
-import { readProtoTextFile } from '../config/proto_text_file';
 import type { PlainMessage } from '../config/text_format';
+import { readTextProtoFile } from '../config/text_proto_file';
 import { invalidArgument } from '../errors/serving_error';
 import { Protos } from '../protos';
 import type { PlatformOptions, PlatformWarmup } from './platform';
@@ -40,7 +40,7 @@ const HONOURED_LEGACY_FIELDS = new Set([
 ]);
 
 export function readPlatformConfigFile(file: string): PlatformConfigs {
-  const map = readProtoTextFile(Protos.PlatformConfigMap, file);
+  const map = Protos.PlatformConfigMap.toObject(readTextProtoFile(Protos.PlatformConfigMap, file)) as PlainMessage;
   const entries = Object.entries((map.platform_configs ?? {}) as Record<string, PlainMessage>);
   const result: PlatformConfigs = { names: entries.map(([name]) => name), warnings: [] };
   for (const [name, config] of entries) {

@@ -9,8 +9,9 @@
  * TensorFlow picks). Setting all three is refused. A --platform_config_file brings its own
  * session_config instead, untouched by these flags.
  */
-import { readProtoTextFile } from '../../config/proto_text_file';
+import type * as protobuf from 'protobufjs';
 import type { PlainMessage } from '../../config/text_format';
+import { readTextProtoFile } from '../../config/text_proto_file';
 import { invalidArgument } from '../../errors/serving_error';
 import { Protos } from '../../protos';
 
@@ -36,7 +37,7 @@ export function sessionConfigFromFlags(flags: SessionConfigFlags): SessionConfig
   if (intraOpParallelism > 0 && interOpParallelism > 0 && sessionParallelism > 0) {
     throw invalidArgument(ALL_THREAD_FLAGS_ERROR);
   }
-  const config = flags.configFile === '' ? {} : readProtoTextFile(Protos.ConfigProto, flags.configFile);
+  const config = flags.configFile === '' ? {} : sessionConfigOf(readTextProtoFile(Protos.ConfigProto, flags.configFile));
   const separately = intraOpParallelism > 0 || interOpParallelism > 0;
   const intra = separately ? intraOpParallelism : sessionParallelism;
   const inter = separately ? interOpParallelism : sessionParallelism;
@@ -45,6 +46,11 @@ export function sessionConfigFromFlags(flags: SessionConfigFlags): SessionConfig
     intra_op_parallelism_threads: threadCount(separately ? 'intra_op_parallelism' : 'session_parallelism', intra),
     inter_op_parallelism_threads: threadCount(separately ? 'inter_op_parallelism' : 'session_parallelism', inter),
   };
+}
+
+/** A decoded ConfigProto as the plain object the rest of this module handles. */
+function sessionConfigOf(message: protobuf.Message): SessionConfig {
+  return Protos.ConfigProto.toObject(message, { longs: String });
 }
 
 /** The flags are int64 and the ConfigProto fields int32: refuse what C++ would truncate. */

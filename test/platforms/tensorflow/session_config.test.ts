@@ -104,10 +104,11 @@ describe('sessionConfigFromFlags', () => {
     assert.equal(error.code, 'INVALID_ARGUMENT');
     assert.equal(
       error.message,
-      `Invalid protobuf file: '${bad}': ${bad}:2:3: unknown field 'inter_op_threads' in tensorflow.ConfigProto`,
+      `Invalid protobuf file: '${bad}': Error parsing text-format tensorflow.ConfigProto: 2:3: ` +
+        "unknown field 'inter_op_threads' in tensorflow.ConfigProto",
     );
     const wrongValue = configFile('graph_options { optimizer_options { global_jit_level: ON_3 } }');
-    assert.match(refusal({ configFile: wrongValue }).message, /:1:55: unknown value 'ON_3' of enum/);
+    assert.match(refusal({ configFile: wrongValue }).message, /ConfigProto: 1:55: unknown value 'ON_3' of enum/);
   });
 
   test('a missing file is NOT_FOUND, as TensorFlow\'s file system reports it', () => {
