@@ -275,6 +275,19 @@ describe('usage', () => {
 describe('checkServerFlags', () => {
   const flags = (argv: string[]) => parseFlags(argv).flags;
 
+  test('with --platform_config_file, the TensorFlow session flags are named as ignored', () => {
+    const withPlatformConfig = ['--model_base_path=/m', '--platform_config_file=/etc/platform.config'];
+    assert.deepEqual(checkServerFlags(flags(withPlatformConfig)), []);
+    assert.deepEqual(
+      checkServerFlags(flags([...withPlatformConfig, '--tensorflow_session_parallelism=2', '--saved_model_tags=serve,tpu'])),
+      [
+        '--tensorflow_session_parallelism, --saved_model_tags ignored: with --platform_config_file, the tensorflow ' +
+          "platform's session and tags come from that file (as in TF-Serving)",
+      ],
+    );
+    assert.deepEqual(checkServerFlags(flags(['--model_base_path=/m', '--tensorflow_session_parallelism=2'])), []);
+  });
+
   test('a model path or a config file is enough', () => {
     assert.deepEqual(checkServerFlags(flags(['--model_base_path=/models/m'])), []);
     assert.deepEqual(checkServerFlags(flags(['--model_config_file=/etc/models.config'])), []);

@@ -135,6 +135,7 @@ describe('bin/duoserve TensorFlow flags', { timeout: 120_000 }, () => {
       assert.equal(threadsNamed(server.process.pid!, 'tf_Compute'), 0);
       assert.deepEqual((await server.client.predict({ name: 'a' })).y, EXPECTED_Y);
       assert.match(server.output(), /legacy_config fields prefer_tflite_model are not supported by duoserve/);
+      assert.match(server.output(), /--tensorflow_session_parallelism ignored: with --platform_config_file/);
     });
 
     // Only the platforms the map names serve models.
