@@ -15,7 +15,7 @@ import { ServingError } from './errors/serving_error';
 import type { PlatformOptions } from './platforms/platform';
 import { readPlatformConfigFile, type PlatformConfigs } from './platforms/platform_config_file';
 import { platformRegistry } from './platforms/registry';
-import { sessionConfigFromFlags } from './platforms/tensorflow/session_config';
+import { mixedPrecisionWarning, sessionConfigFromFlags } from './platforms/tensorflow/session_config';
 import { exampleWarmupReplayers } from './servables/example_replayers';
 import { startGrpcServer } from './server/grpc/grpc_server';
 import { pollModelConfigFile, readModelConfigFile } from './server/model_config_file';
@@ -33,19 +33,29 @@ function modelServerConfig(flags: ServerFlags): ModelServerConfig {
  * when given (the TensorFlow session, tag and warmup flags are then ignored), else from the flags.
  * XLA is switched by its flags either way (tensorflow_model_server's main does it).
  */
-function platformSettings(flags: ServerFlags): { options: PlatformOptions; configs?: PlatformConfigs } {
+function platformSettings(flags: ServerFlags): {
+  options: PlatformOptions;
+  configs?: PlatformConfigs;
+  warnings: string[];
+} {
   const xlaCpuCompilationEnabled = flags.xlaCpuCompilationEnabled || flags.xlaGpuCompilationEnabled;
   if (flags.platformConfigFile !== '') {
     const configs = readPlatformConfigFile(flags.platformConfigFile);
-    return { options: { savedModelTags: [], xlaCpuCompilationEnabled }, configs };
+    return { options: { savedModelTags: [], xlaCpuCompilationEnabled }, configs, warnings: configs.warnings };
   }
   const sessionConfig = sessionConfigFromFlags({
     configFile: flags.tensorflowSessionConfigFile,
     sessionParallelism: flags.tensorflowSessionParallelism,
     intraOpParallelism: flags.tensorflowIntraOpParallelism,
     interOpParallelism: flags.tensorflowInterOpParallelism,
+    mixedPrecision: flags.mixedPrecision,
   });
-  return { options: { savedModelTags: flags.savedModelTags, sessionConfig, xlaCpuCompilationEnabled } };
+  // TF-Serving logs this at every TensorFlow load; once is enough here.
+  const precisionWarning = mixedPrecisionWarning(flags.mixedPrecision);
+  return {
+    options: { savedModelTags: flags.savedModelTags, sessionConfig, xlaCpuCompilationEnabled },
+    warnings: precisionWarning === undefined ? [] : [precisionWarning],
+  };
 }
 
 /** Inference runs on libuv's pool: size it before its first use (it is fixed from then on). */
@@ -66,8 +76,8 @@ async function serve(argv: string[]): Promise<void> {
   // TF logs every load step at INFO on stderr; keep warnings and errors unless asked.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   const config = modelServerConfig(flags);
-  const { options: platformOptions, configs: platformConfigs } = platformSettings(flags);
-  warnings.push(...(platformConfigs?.warnings ?? []));
+  const { options: platformOptions, configs: platformConfigs, warnings: platformWarnings } = platformSettings(flags);
+  warnings.push(...platformWarnings);
   for (const warning of warnings) consoleLog('WARNING', warning);
   // Chains run other served models: their platform looks them up in the core's manager.
   const platforms = (manager: Manager) => platformRegistry(platformOptions, manager, platformConfigs);

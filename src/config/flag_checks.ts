@@ -52,7 +52,7 @@ export function checkServerFlags(flags: ServerFlags): string[] {
   const ignored = flagsIgnoredWithPlatformConfig(flags);
   if (ignored.length > 0) {
     warnings.push(
-      `${ignored.join(', ')} ignored: with --platform_config_file, the tensorflow platform's session and tags ` +
+      `${ignored.join(', ')} ignored: with --platform_config_file, the tensorflow platform's session settings ` +
         'come from that file (as in TF-Serving)',
     );
   }
@@ -71,6 +71,7 @@ function flagsIgnoredWithPlatformConfig(flags: ServerFlags): string[] {
     ['--tensorflow_intra_op_parallelism', flags.tensorflowIntraOpParallelism !== 0],
     ['--tensorflow_inter_op_parallelism', flags.tensorflowInterOpParallelism !== 0],
     ['--saved_model_tags', flags.savedModelTags.join(',') !== 'serve'],
+    ['--mixed_precision', flags.mixedPrecision !== ''],
   ];
   return set.filter(([, given]) => given).map(([name]) => name);
 }

@@ -69,8 +69,8 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('use_alts_credentials', 'bool', false, false, 'Use Google ALTS credentials for gRPC.'),
   flag('ssl_config_file', 'string', '', false, 'Text-format SSLConfig for a secure gRPC port.'),
   flag('platform_config_file', 'string', '', true,
-    'Text-format PlatformConfigMap replacing the default platforms (the TensorFlow session, tag and warmup flags ' +
-      'are then ignored).'),
+    'Text-format PlatformConfigMap replacing the default platforms (the TensorFlow session, tag and warmup ' +
+      'settings then come from it).'),
   flag('per_process_gpu_memory_fraction', 'float', 0, false, 'Share of GPU memory TensorFlow takes (0: automatic).'),
   flag('saved_model_tags', 'string', 'serve', true, 'Comma-separated tags of the SavedModel MetaGraph to load.'),
   flag('grpc_channel_arguments', 'string', '', true,
@@ -93,7 +93,8 @@ export const FLAG_LIST: readonly FlagSpec[] = [
     'Enable XLA:CPU and XLA:GPU JIT compilation (on duoserve, which has no GPU device, XLA:CPU).'),
   flag('enable_profiler', 'bool', true, false, 'Serve the TensorFlow profiler service.'),
   flag('thread_pool_factory_config_file', 'string', '', false, 'Text-format ThreadPoolConfig.'),
-  flag('mixed_precision', 'string', '', false, 'Mixed precision mode.'),
+  flag('mixed_precision', 'string', '', true,
+    'Mixed precision mode of TensorFlow sessions: "bfloat16" (oneDNN auto mixed precision, where the CPU has it).'),
   flag('skip_initialize_tpu', 'bool', false, false, 'Do not initialize the TPU system.'),
   flag('enable_grpc_healthcheck_service', 'bool', false, true,
     'Serve the standard gRPC health checking service (grpc.health.v1.Health).'),

@@ -8,8 +8,9 @@
  * unsupported. Keys:
  * - "tensorflow": its source_adapter_config must be a SavedModelBundleSourceAdapterConfig. Of its
  *   legacy_config (a SessionBundleConfig), duoserve honours session_config, saved_model_tags (empty:
- *   "serve"), enable_model_warmup (default false, as in the proto) and
- *   model_warmup_options.num_request_iterations; session_target (a remote session) is refused, and
+ *   "serve"), enable_model_warmup (default false, as in the proto),
+ *   model_warmup_options.num_request_iterations and mixed_precision ("bfloat16");
+ *   session_target (a remote session) is refused, and
  *   any other field that is set is named in one warning and ignored.
  * - "pytorch" and "chain": no source adapter config exists for them; an entry without one
  *   enables the platform with the command line's settings (warmup flags included).
@@ -19,6 +20,7 @@ import { readTextProtoFile } from '../config/text_proto_file';
 import { invalidArgument } from '../errors/serving_error';
 import { Protos } from '../protos';
 import type { PlatformOptions, PlatformWarmup } from './platform';
+import { mixedPrecisionWarning, withMixedPrecision } from './tensorflow/session_config';
 
 /** What the file says of each platform it names. */
 export interface PlatformConfigs {
@@ -37,6 +39,7 @@ const HONOURED_LEGACY_FIELDS = new Set([
   'saved_model_tags',
   'enable_model_warmup',
   'model_warmup_options',
+  'mixed_precision',
 ]);
 
 export function readPlatformConfigFile(file: string): PlatformConfigs {
@@ -75,6 +78,9 @@ function tensorFlowSettings(bytes: Uint8Array, warnings: string[]): NonNullable<
   if (legacy.session_target) {
     throw invalidArgument('--platform_config_file: session_target is not supported: duoserve runs local sessions only');
   }
+  const mixedPrecision = (legacy.mixed_precision ?? '') as string;
+  const precisionWarning = mixedPrecisionWarning(mixedPrecision);
+  if (precisionWarning !== undefined) warnings.push(`--platform_config_file: ${precisionWarning}`);
   const warmupOptions = (legacy.model_warmup_options ?? {}) as PlainMessage;
   const iterations = (warmupOptions.num_request_iterations as { value?: number } | undefined)?.value;
   const ignored = [
@@ -97,7 +103,7 @@ function tensorFlowSettings(bytes: Uint8Array, warnings: string[]): NonNullable<
   return {
     options: {
       savedModelTags: (legacy.saved_model_tags ?? []) as string[],
-      sessionConfig: (legacy.session_config ?? {}) as PlainMessage,
+      sessionConfig: withMixedPrecision((legacy.session_config ?? {}) as PlainMessage, mixedPrecision),
     },
     warmup,
   };

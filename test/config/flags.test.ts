@@ -50,6 +50,7 @@ describe('parseFlags', () => {
         xlaGpuCompilationEnabled: false,
         flushFilesystemCaches: true,
         enableSerializationAsTensorContent: false,
+        mixedPrecision: '',
         savedModelTags: ['serve'],
         grpcChannelArguments: {},
         grpcMaxThreads: 4 * cpus,
@@ -93,6 +94,7 @@ describe('parseFlags', () => {
       '--xla_gpu_compilation_enabled=true',
       '--flush_filesystem_caches=false',
       '--enable_serialization_as_tensor_content',
+      '--mixed_precision=bfloat16',
       '--saved_model_tags=serve,gpu',
       '--grpc_channel_arguments=grpc.max_connection_age_ms=2000,grpc.primary_user_agent=duo',
       '--grpc_max_threads=7',
@@ -131,6 +133,7 @@ describe('parseFlags', () => {
       xlaGpuCompilationEnabled: true,
       flushFilesystemCaches: false,
       enableSerializationAsTensorContent: true,
+      mixedPrecision: 'bfloat16',
       savedModelTags: ['serve', 'gpu'],
       grpcChannelArguments: { 'grpc.max_connection_age_ms': 2000, 'grpc.primary_user_agent': 'duo' },
       grpcMaxThreads: 7,
@@ -282,7 +285,7 @@ describe('checkServerFlags', () => {
       checkServerFlags(flags([...withPlatformConfig, '--tensorflow_session_parallelism=2', '--saved_model_tags=serve,tpu'])),
       [
         '--tensorflow_session_parallelism, --saved_model_tags ignored: with --platform_config_file, the tensorflow ' +
-          "platform's session and tags come from that file (as in TF-Serving)",
+          "platform's session settings come from that file (as in TF-Serving)",
       ],
     );
     assert.deepEqual(checkServerFlags(flags(['--model_base_path=/m', '--tensorflow_session_parallelism=2'])), []);

@@ -88,6 +88,17 @@ describe('readPlatformConfigFile', () => {
     ]);
   });
 
+  test('mixed_precision: "bfloat16" reaches the session config; another mode is warned about', () => {
+    const { tensorflow } = readPlatformConfigFile(configFile(tensorflowEntry('mixed_precision: "bfloat16"')));
+    assert.deepEqual(tensorflow!.options.sessionConfig, {
+      graph_options: { rewrite_options: { auto_mixed_precision_onednn_bfloat16: 1 } },
+    });
+    const { warnings } = readPlatformConfigFile(configFile(tensorflowEntry('mixed_precision: "fp16"')));
+    assert.deepEqual(warnings, [
+      '--platform_config_file: fp16 auto mixed precision is not supported. Valid option: bfloat16',
+    ]);
+  });
+
   test('pytorch and chain take no adapter config; the map names the platforms that serve', () => {
     const file = configFile(`${tensorflowEntry('')}\nplatform_configs { key: "chain" value {} }`);
     const configs = readPlatformConfigFile(file);

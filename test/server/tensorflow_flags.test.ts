@@ -1,8 +1,9 @@
 /**
  * bin/duoserve with tensorflow_model_server's TensorFlow flags, against the real TensorFlow:
  * --tensorflow_session_config_file and the thread flags (seen in the server's threads: TensorFlow
- * names its inter-op pools' threads tf_Compute*), --platform_config_file, and
- * --xla_cpu_compilation_enabled (a jit_compile model runs only with it).
+ * names its inter-op pools' threads tf_Compute*), --platform_config_file, --mixed_precision (seen
+ * in the results' rounding), and --xla_cpu_compilation_enabled (a jit_compile model runs only
+ * with it).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -151,6 +152,30 @@ describe('bin/duoserve TensorFlow flags', { timeout: 120_000 }, () => {
       refusedStart([modelsFlag('unknown', [tensorFlowModel('a')]), `--platform_config_file=${unknown}`]),
       /INVALID_ARGUMENT: --platform_config_file: duoserve has no platform onnx \(it serves tensorflow, pytorch, chain\)/,
     );
+  });
+
+  it('--mixed_precision=bfloat16: the session computes in bfloat16; another mode is warned about', async () => {
+    const base = dirs.basePath('dense');
+    fs.cpSync(versionDir('keras_dense'), path.join(base, '1'), { recursive: true });
+    const models = modelsFlag('dense', [{ name: 'dense', base_path: base, model_platform: 'tensorflow' }]);
+    const { inputs, outputs } = readReference('keras_dense').cases[0];
+    const [[alias, input]] = Object.entries(inputs);
+    const [[outputAlias, expected]] = Object.entries(outputs);
+    const tensor = { dtype: 1, tensor_shape: { dim: input.shape.map((size) => ({ size })) }, float_val: input.values };
+    const largestError = async (server: DuoserveProcess) => {
+      const response = await server.client.predictTensors({ name: 'dense' }, { [alias]: tensor });
+      const got: number[] = response.outputs[outputAlias].float_val;
+      return Math.max(...got.map((value, i) => Math.abs(value - (expected.values[i] as number))));
+    };
+    await serving([models], 'dense', async (server) => assert.ok((await largestError(server)) < 1e-5));
+    await serving([models, '--mixed_precision=bfloat16'], 'dense', async (server) => {
+      const error = await largestError(server);
+      assert.ok(error > 1e-5 && error < 5e-2, `largest error ${error}`);
+    });
+    await serving([models, '--mixed_precision=fp16'], 'dense', async (server) => {
+      assert.ok((await largestError(server)) < 1e-5);
+      assert.match(server.output(), /fp16 auto mixed precision is not supported\. Valid option: bfloat16/);
+    });
   });
 
   it('--xla_cpu_compilation_enabled: without it, a model that needs XLA fails as in TF-Serving', async () => {

@@ -21,6 +21,8 @@ export type SessionConfig = PlainMessage;
 export interface SessionConfigFlags {
   /** --tensorflow_session_config_file; '' for none. */
   configFile: string;
+  /** --mixed_precision (see withMixedPrecision); '' for none. */
+  mixedPrecision?: string;
   sessionParallelism: number;
   intraOpParallelism: number;
   interOpParallelism: number;
@@ -41,11 +43,40 @@ export function sessionConfigFromFlags(flags: SessionConfigFlags): SessionConfig
   const separately = intraOpParallelism > 0 || interOpParallelism > 0;
   const intra = separately ? intraOpParallelism : sessionParallelism;
   const inter = separately ? interOpParallelism : sessionParallelism;
-  return {
+  const threads = {
     ...config,
     intra_op_parallelism_threads: threadCount(separately ? 'intra_op_parallelism' : 'session_parallelism', intra),
     inter_op_parallelism_threads: threadCount(separately ? 'inter_op_parallelism' : 'session_parallelism', inter),
   };
+  return withMixedPrecision(threads, flags.mixedPrecision ?? '');
+}
+
+/** The one mixed precision mode TF-Serving knows; it warns about any other and ignores it. */
+export const MIXED_PRECISION_BFLOAT16 = 'bfloat16';
+const REWRITER_TOGGLE_ON = 1;
+
+/**
+ * SessionBundleConfig.mixed_precision as TF-Serving's SavedModelBundleFactory applies it:
+ * "bfloat16" turns on Grappler's oneDNN bfloat16 auto mixed precision rewrite (which TensorFlow
+ * applies where the CPU supports bfloat16); anything else leaves the config as it is.
+ */
+export function withMixedPrecision(config: SessionConfig, mode: string): SessionConfig {
+  if (mode !== MIXED_PRECISION_BFLOAT16) return config;
+  const graphOptions = (config.graph_options ?? {}) as PlainMessage;
+  const rewriteOptions = (graphOptions.rewrite_options ?? {}) as PlainMessage;
+  return {
+    ...config,
+    graph_options: {
+      ...graphOptions,
+      rewrite_options: { ...rewriteOptions, auto_mixed_precision_onednn_bfloat16: REWRITER_TOGGLE_ON },
+    },
+  };
+}
+
+/** TF-Serving's warning for a mode it does not know; undefined for '' and "bfloat16". */
+export function mixedPrecisionWarning(mode: string): string | undefined {
+  if (mode === '' || mode === MIXED_PRECISION_BFLOAT16) return undefined;
+  return `${mode} auto mixed precision is not supported. Valid option: ${MIXED_PRECISION_BFLOAT16}`;
 }
 
 /** A decoded ConfigProto as the plain object the rest of this module handles. */

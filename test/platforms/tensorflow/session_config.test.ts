@@ -11,6 +11,7 @@ import { ServingError } from '../../../src/errors/serving_error';
 import { Protos } from '../../../src/protos';
 import {
   encodeSessionConfig,
+  mixedPrecisionWarning,
   sessionConfigFromFlags,
   type SessionConfigFlags,
 } from '../../../src/platforms/tensorflow/session_config';
@@ -109,6 +110,17 @@ describe('sessionConfigFromFlags', () => {
     );
     const wrongValue = configFile('graph_options { optimizer_options { global_jit_level: ON_3 } }');
     assert.match(refusal({ configFile: wrongValue }).message, /ConfigProto: 1:55: unknown value 'ON_3' of enum/);
+  });
+
+  test('--mixed_precision=bfloat16 turns on the oneDNN bfloat16 rewrite, beside what the file sets', () => {
+    assert.deepEqual(decoded({ configFile: file, mixedPrecision: 'bfloat16' }).graph_options, {
+      optimizer_options: { global_jit_level: 'ON_1' },
+      rewrite_options: { auto_mixed_precision_onednn_bfloat16: 'ON' },
+    });
+    assert.deepEqual(decoded({ mixedPrecision: 'fp16' }), {});
+    assert.equal(mixedPrecisionWarning('fp16'), 'fp16 auto mixed precision is not supported. Valid option: bfloat16');
+    assert.equal(mixedPrecisionWarning('bfloat16'), undefined);
+    assert.equal(mixedPrecisionWarning(''), undefined);
   });
 
   test('a missing file is NOT_FOUND, as TensorFlow\'s file system reports it', () => {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ServingError } from '../../../src/errors/serving_error';
 import { loadBackendAddon } from '../../../src/native/backend_addon';
-import { encodeSessionConfig } from '../../../src/platforms/tensorflow/session_config';
+import { encodeSessionConfig, withMixedPrecision } from '../../../src/platforms/tensorflow/session_config';
 import {
   isTensorFlowVersionDir,
   loadTensorFlowModel,
@@ -131,6 +131,32 @@ describe('XLA JIT compilation (--xla_cpu_compilation_enabled)', () => {
 
   test('enabled: the same model runs, and gives what TensorFlow computed', async () => {
     await runJitModel(true);
+  });
+});
+
+describe('--mixed_precision=bfloat16', () => {
+  test('TensorFlow runs the dense model in bfloat16: close to, but not exactly, its float32 results', async () => {
+    const sessionConfig = withMixedPrecision({}, 'bfloat16');
+    const model = await loadTensorFlowModel(versionDir('keras_dense'), { tags: ['serve'], sessionConfig });
+    try {
+      const reference = readReference('keras_dense');
+      const signature = reference.signatures.serving_default;
+      const [[inputAlias, input]] = Object.entries(reference.cases[0].inputs);
+      const [[outputAlias, expected]] = Object.entries(reference.cases[0].outputs);
+      const results = await model.addon.run(
+        model.handle,
+        [[signature.inputs[inputAlias].name, fieldsSource(input)]],
+        [signature.outputs[outputAlias].name],
+        'host',
+      );
+      const got = plainOutput(results[0][1]).values as number[];
+      const errors = got.map((value, i) => Math.abs(value - (expected.values[i] as number)));
+      // bfloat16 keeps 8 bits of mantissa: errors of ~1e-2 on these magnitudes, never 0 everywhere.
+      assert.ok(Math.max(...errors) > 1e-5, `no bfloat16 rounding visible: ${errors}`);
+      assert.ok(Math.max(...errors) < 5e-2, `bfloat16 errors too large: ${errors}`);
+    } finally {
+      model.addon.unload(model.handle);
+    }
   });
 });
 
