@@ -53,7 +53,12 @@ function platformSettings(flags: ServerFlags): {
   // TF-Serving logs this at every TensorFlow load; once is enough here.
   const precisionWarning = mixedPrecisionWarning(flags.mixedPrecision);
   return {
-    options: { savedModelTags: flags.savedModelTags, sessionConfig, xlaCpuCompilationEnabled },
+    options: {
+      savedModelTags: flags.savedModelTags,
+      sessionConfig,
+      xlaCpuCompilationEnabled,
+      removeUnusedFieldsFromBundleMetagraph: flags.removeUnusedFieldsFromBundleMetagraph,
+    },
     warnings: precisionWarning === undefined ? [] : [precisionWarning],
   };
 }

@@ -72,6 +72,7 @@ function flagsIgnoredWithPlatformConfig(flags: ServerFlags): string[] {
     ['--tensorflow_inter_op_parallelism', flags.tensorflowInterOpParallelism !== 0],
     ['--saved_model_tags', flags.savedModelTags.join(',') !== 'serve'],
     ['--mixed_precision', flags.mixedPrecision !== ''],
+    ['--remove_unused_fields_from_bundle_metagraph', !flags.removeUnusedFieldsFromBundleMetagraph],
   ];
   return set.filter(([, given]) => given).map(([name]) => name);
 }

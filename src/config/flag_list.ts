@@ -81,7 +81,7 @@ export const FLAG_LIST: readonly FlagSpec[] = [
     'Times each warmup request is replayed; 0 or less replays it once.'),
   flag('version', 'bool', false, true, 'Print the version and exit.'),
   flag('monitoring_config_file', 'string', '', true, 'Text-format MonitoringConfig (Prometheus endpoint).'),
-  flag('remove_unused_fields_from_bundle_metagraph', 'bool', true, false,
+  flag('remove_unused_fields_from_bundle_metagraph', 'bool', true, true,
     'Drop MetaGraphDef fields serving does not use.'),
   flag('prefer_tflite_model', 'bool', false, false, 'Load model.tflite instead of saved_model.pb when present.'),
   flag('num_tflite_pools', 'int32', cpus, false, 'TFLite interpreter pools per model.'),

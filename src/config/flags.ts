@@ -55,6 +55,8 @@ export interface ServerFlags {
   xlaGpuCompilationEnabled: boolean;
   /** Accepted as TF-Serving's; a no-op for the local file system duoserve reads (see flag_list.ts). */
   flushFilesystemCaches: boolean;
+  /** Keep only the signature_def of each loaded MetaGraphDef (default true, as TF-Serving). */
+  removeUnusedFieldsFromBundleMetagraph: boolean;
   /** "bfloat16": oneDNN bfloat16 auto mixed precision for TensorFlow sessions; other values are warned about. */
   mixedPrecision: string;
   /** Predict answers with tensor_content instead of the typed value fields. */
@@ -244,6 +246,7 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     flushFilesystemCaches: bool('flush_filesystem_caches'),
     enableSerializationAsTensorContent: bool('enable_serialization_as_tensor_content'),
     mixedPrecision: str('mixed_precision'),
+    removeUnusedFieldsFromBundleMetagraph: bool('remove_unused_fields_from_bundle_metagraph'),
     savedModelTags: str('saved_model_tags').split(','),
     grpcChannelArguments: parseGrpcChannelArguments(str('grpc_channel_arguments')),
     grpcMaxThreads: int('grpc_max_threads'),

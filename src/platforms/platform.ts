@@ -10,6 +10,8 @@ export interface PlatformOptions {
   sessionConfig?: SessionConfig;
   /** --xla_cpu_compilation_enabled: XLA may JIT-compile (process-wide); absent leaves TensorFlow's default. */
   xlaCpuCompilationEnabled?: boolean;
+  /** --remove_unused_fields_from_bundle_metagraph: keep only the MetaGraphDef's signature_def after a load. */
+  removeUnusedFieldsFromBundleMetagraph?: boolean;
 }
 
 /** The part of the warmup settings a platform may set for its own versions. */

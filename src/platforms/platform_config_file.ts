@@ -9,7 +9,8 @@
  * - "tensorflow": its source_adapter_config must be a SavedModelBundleSourceAdapterConfig. Of its
  *   legacy_config (a SessionBundleConfig), duoserve honours session_config, saved_model_tags (empty:
  *   "serve"), enable_model_warmup (default false, as in the proto),
- *   model_warmup_options.num_request_iterations and mixed_precision ("bfloat16");
+ *   model_warmup_options.num_request_iterations, mixed_precision ("bfloat16") and
+ *   remove_unused_fields_from_bundle_metagraph;
  *   session_target (a remote session) is refused, and
  *   any other field that is set is named in one warning and ignored.
  * - "pytorch" and "chain": no source adapter config exists for them; an entry without one
@@ -40,6 +41,7 @@ const HONOURED_LEGACY_FIELDS = new Set([
   'enable_model_warmup',
   'model_warmup_options',
   'mixed_precision',
+  'remove_unused_fields_from_bundle_metagraph',
 ]);
 
 export function readPlatformConfigFile(file: string): PlatformConfigs {
@@ -104,6 +106,7 @@ function tensorFlowSettings(bytes: Uint8Array, warnings: string[]): NonNullable<
     options: {
       savedModelTags: (legacy.saved_model_tags ?? []) as string[],
       sessionConfig: withMixedPrecision((legacy.session_config ?? {}) as PlainMessage, mixedPrecision),
+      removeUnusedFieldsFromBundleMetagraph: legacy.remove_unused_fields_from_bundle_metagraph === true,
     },
     warmup,
   };

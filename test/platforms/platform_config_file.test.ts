@@ -51,7 +51,8 @@ describe('readPlatformConfigFile', () => {
           session_config { intra_op_parallelism_threads: 3 graph_options { optimizer_options { opt_level: L0 } } }
           saved_model_tags: ["serve", "cpu"]
           enable_model_warmup: true
-          model_warmup_options { num_request_iterations { value: 4 } }`),
+          model_warmup_options { num_request_iterations { value: 4 } }
+          remove_unused_fields_from_bundle_metagraph: true`),
       ),
     );
     assert.deepEqual(configs.names, ['tensorflow']);
@@ -59,16 +60,17 @@ describe('readPlatformConfigFile', () => {
       options: {
         savedModelTags: ['serve', 'cpu'],
         sessionConfig: { intra_op_parallelism_threads: 3, graph_options: { optimizer_options: { opt_level: -1 } } },
+        removeUnusedFieldsFromBundleMetagraph: true,
       },
       warmup: { enableModelWarmup: true, numRequestIterations: 4 },
     });
     assert.deepEqual(configs.warnings, []);
   });
 
-  test("the proto's defaults, not the flags': no warmup, the serve tag", () => {
+  test("the proto's defaults, not the flags': no warmup, the serve tag, the whole MetaGraphDef", () => {
     const { tensorflow } = readPlatformConfigFile(configFile(tensorflowEntry('')));
     assert.deepEqual(tensorflow, {
-      options: { savedModelTags: [], sessionConfig: {} },
+      options: { savedModelTags: [], sessionConfig: {}, removeUnusedFieldsFromBundleMetagraph: false },
       warmup: { enableModelWarmup: false, numRequestIterations: 0 },
     });
   });

@@ -20,6 +20,8 @@ export interface TensorFlowLoadOptions {
   sessionConfig?: SessionConfig;
   /** Whether XLA may JIT-compile; process-wide in TensorFlow. Absent: left as it is. */
   xlaCompilation?: boolean;
+  /** Keep only the signature_def of the MetaGraphDef (all that serving reads); it can be megabytes less. */
+  signatureDefsOnly?: boolean;
 }
 
 export interface LoadedTensorFlowModel {
@@ -42,6 +44,7 @@ export async function loadTensorFlowModel(
   const loadOptions: Record<string, string | Buffer> = { tags: options.tags.join(',') };
   const config = encodeSessionConfig(options.sessionConfig ?? {});
   if (config.length > 0) loadOptions.config_proto = Buffer.from(config);
+  if (options.signatureDefsOnly) loadOptions.meta_graph_def = 'signature_def';
   if (options.xlaCompilation !== undefined) {
     loadOptions.xla_compilation = options.xlaCompilation ? 'enabled' : 'disabled';
   }
@@ -70,6 +73,7 @@ export function tensorFlowPlatform(options: PlatformOptions, warmup?: PlatformWa
         tags: options.savedModelTags,
         sessionConfig: options.sessionConfig,
         xlaCompilation: options.xlaCpuCompilationEnabled,
+        signatureDefsOnly: options.removeUnusedFieldsFromBundleMetagraph,
       });
       return new ModelServable(model.addon, model.handle, model.signatures);
     },

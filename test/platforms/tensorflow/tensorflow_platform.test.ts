@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
+import * as protobuf from 'protobufjs';
 import { ServingError } from '../../../src/errors/serving_error';
 import { loadBackendAddon } from '../../../src/native/backend_addon';
 import { encodeSessionConfig, withMixedPrecision } from '../../../src/platforms/tensorflow/session_config';
@@ -131,6 +132,30 @@ describe('XLA JIT compilation (--xla_cpu_compilation_enabled)', () => {
 
   test('enabled: the same model runs, and gives what TensorFlow computed', async () => {
     await runJitModel(true);
+  });
+});
+
+describe('--remove_unused_fields_from_bundle_metagraph', () => {
+  test('keeps only signature_def of the MetaGraphDef: the same signatures, from far fewer bytes', async () => {
+    const whole = await loadTensorFlowModel(versionDir('keras_dense'), { tags: ['serve'] });
+    const trimmed = await loadTensorFlowModel(versionDir('keras_dense'), { tags: ['serve'], signatureDefsOnly: true });
+    try {
+      const [wholeBytes, trimmedBytes] = [whole, trimmed].map((model) => model.addon.describe(model.handle));
+      assert.deepEqual(trimmed.signatures, whole.signatures);
+      // graph_def (field 2) and the rest are gone; only signature_def entries (field 5) remain.
+      const fieldNumbers = new Set<number>();
+      const reader = protobuf.Reader.create(trimmedBytes);
+      while (reader.pos < reader.len) {
+        const tag = reader.uint32();
+        fieldNumbers.add(tag >>> 3);
+        reader.skipType(tag & 7);
+      }
+      assert.deepEqual([...fieldNumbers], [5]);
+      assert.ok(trimmedBytes.length * 5 < wholeBytes.length, `${trimmedBytes.length} of ${wholeBytes.length} bytes`);
+    } finally {
+      whole.addon.unload(whole.handle);
+      trimmed.addon.unload(trimmed.handle);
+    }
   });
 });
 
