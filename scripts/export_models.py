@@ -57,6 +57,7 @@ FIXTURE_EXPORTERS = [
     (REPO / "test/fixtures/export_torch_fixtures.py", "test/pytorch"),
     (REPO / "test/fixtures/export_aoti_fixtures.py", "test/aoti"),
     (REPO / "test/fixtures/export_tf_serving_testdata.py", "test/tf_serving_testdata"),
+    (REPO / "test/fixtures/export_tflite_fixtures.py", "test/tflite"),
 ]
 
 

@@ -58,6 +58,8 @@ function platformSettings(flags: ServerFlags): {
       sessionConfig,
       xlaCpuCompilationEnabled,
       removeUnusedFieldsFromBundleMetagraph: flags.removeUnusedFieldsFromBundleMetagraph,
+      preferTfLiteModel: flags.preferTfLiteModel,
+      numTfLitePools: flags.numTfLitePools,
     },
     warnings: precisionWarning === undefined ? [] : [precisionWarning],
   };

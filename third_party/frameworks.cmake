@@ -15,6 +15,7 @@ foreach(_line IN LISTS _lines)
 endforeach()
 message(STATUS "duoserve: libtensorflow from ${TF_LIB_DIR}")
 message(STATUS "duoserve: libtorch ${TORCH_VERSION} from ${TORCH_LIB_DIR} (_GLIBCXX_USE_CXX11_ABI=${TORCH_CXX11_ABI})")
+message(STATUS "duoserve: libLiteRt from ${LITERT_LIB_DIR}, headers from ${LITERT_INCLUDE_DIR}")
 
 # TensorFlow: C API only. The C API functions live in libtensorflow_cc.so.2; TF_Status,
 # TF_Tensor and friends in libtensorflow_framework.so.2. Both are needed on the link line.
@@ -32,3 +33,11 @@ target_compile_definitions(libtorch_cpu INTERFACE _GLIBCXX_USE_CXX11_ABI=${TORCH
 # linker that drops "unused" libraries would silently lose every operator.
 target_link_libraries(libtorch_cpu INTERFACE
   -Wl,--no-as-needed "${TORCH_LIB_DIR}/libtorch_cpu.so" "${TORCH_LIB_DIR}/libc10.so" -Wl,--as-needed)
+
+# LiteRT (TensorFlow Lite's runtime): its C API only, from libLiteRt.so, which exports nothing
+# but LiteRt* functions (its TFLite internals stay hidden, so they cannot meet libtensorflow's).
+# The RPATH travels with the target: an addon that links it finds the library in the .venv.
+add_library(litert_c INTERFACE)
+target_include_directories(litert_c SYSTEM INTERFACE "${LITERT_INCLUDE_DIR}")
+target_link_libraries(litert_c INTERFACE "${LITERT_LIB_DIR}/libLiteRt.so")
+target_link_options(litert_c INTERFACE "LINKER:-rpath,${LITERT_LIB_DIR}")

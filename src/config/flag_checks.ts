@@ -3,6 +3,7 @@
  * Run them after parseFlags, unless --version was given.
  */
 import { ConfigError } from './config_error';
+import { FLAGS_BY_NAME } from './flag_list';
 import { ServerFlags } from './flags';
 
 /** The values of --duoserve_version_policy: the aspired-version policies a server may run. */
@@ -73,6 +74,8 @@ function flagsIgnoredWithPlatformConfig(flags: ServerFlags): string[] {
     ['--saved_model_tags', flags.savedModelTags.join(',') !== 'serve'],
     ['--mixed_precision', flags.mixedPrecision !== ''],
     ['--remove_unused_fields_from_bundle_metagraph', !flags.removeUnusedFieldsFromBundleMetagraph],
+    ['--prefer_tflite_model', flags.preferTfLiteModel],
+    ['--num_tflite_pools', flags.numTfLitePools !== FLAGS_BY_NAME.get('num_tflite_pools')!.defaultValue],
   ];
   return set.filter(([, given]) => given).map(([name]) => name);
 }

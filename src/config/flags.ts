@@ -63,6 +63,8 @@ export interface ServerFlags {
   enableSerializationAsTensorContent: boolean;
   /** --saved_model_tags split at commas, as TF-Serving splits it. */
   savedModelTags: string[];
+  preferTfLiteModel: boolean;
+  numTfLitePools: number;
   /** --grpc_channel_arguments: values that read as an int32 are numbers, as TF-Serving passes them. */
   grpcChannelArguments: Record<string, string | number>;
   grpcMaxThreads: number;
@@ -248,6 +250,8 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     mixedPrecision: str('mixed_precision'),
     removeUnusedFieldsFromBundleMetagraph: bool('remove_unused_fields_from_bundle_metagraph'),
     savedModelTags: str('saved_model_tags').split(','),
+    preferTfLiteModel: bool('prefer_tflite_model'),
+    numTfLitePools: int('num_tflite_pools'),
     grpcChannelArguments: parseGrpcChannelArguments(str('grpc_channel_arguments')),
     grpcMaxThreads: int('grpc_max_threads'),
     enableModelWarmup: bool('enable_model_warmup'),

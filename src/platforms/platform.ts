@@ -12,6 +12,10 @@ export interface PlatformOptions {
   xlaCpuCompilationEnabled?: boolean;
   /** --remove_unused_fields_from_bundle_metagraph: keep only the MetaGraphDef's signature_def after a load. */
   removeUnusedFieldsFromBundleMetagraph?: boolean;
+  /** --prefer_tflite_model: a version directory's model.tflite is served instead of its SavedModel. */
+  preferTfLiteModel?: boolean;
+  /** --num_tflite_pools: requests that may run at once on one TFLite model. */
+  numTfLitePools?: number;
 }
 
 /** The part of the warmup settings a platform may set for its own versions. */

@@ -9,8 +9,8 @@
  * - "tensorflow": its source_adapter_config must be a SavedModelBundleSourceAdapterConfig. Of its
  *   legacy_config (a SessionBundleConfig), duoserve honours session_config, saved_model_tags (empty:
  *   "serve"), enable_model_warmup (default false, as in the proto),
- *   model_warmup_options.num_request_iterations, mixed_precision ("bfloat16") and
- *   remove_unused_fields_from_bundle_metagraph;
+ *   model_warmup_options.num_request_iterations, mixed_precision ("bfloat16"),
+ *   remove_unused_fields_from_bundle_metagraph, prefer_tflite_model and num_tflite_pools;
  *   session_target (a remote session) is refused, and
  *   any other field that is set is named in one warning and ignored.
  * - "pytorch" and "chain": no source adapter config exists for them; an entry without one
@@ -42,6 +42,9 @@ const HONOURED_LEGACY_FIELDS = new Set([
   'model_warmup_options',
   'mixed_precision',
   'remove_unused_fields_from_bundle_metagraph',
+  'prefer_tflite_model',
+  'num_tflite_pools',
+  'num_tflite_interpreters',
 ]);
 
 export function readPlatformConfigFile(file: string): PlatformConfigs {
@@ -107,6 +110,9 @@ function tensorFlowSettings(bytes: Uint8Array, warnings: string[]): NonNullable<
       savedModelTags: (legacy.saved_model_tags ?? []) as string[],
       sessionConfig: withMixedPrecision((legacy.session_config ?? {}) as PlainMessage, mixedPrecision),
       removeUnusedFieldsFromBundleMetagraph: legacy.remove_unused_fields_from_bundle_metagraph === true,
+      preferTfLiteModel: legacy.prefer_tflite_model === true,
+      // As SavedModelBundleFactory: the deprecated num_tflite_interpreters stands in for 0; at least one.
+      numTfLitePools: Math.max(1, ((legacy.num_tflite_pools || legacy.num_tflite_interpreters) ?? 0) as number),
     },
     warmup,
   };

@@ -8,6 +8,7 @@ import type { Platform, PlatformOptions } from './platform';
 import type { PlatformConfigs } from './platform_config_file';
 import { pyTorchPlatform } from './pytorch/pytorch_platform';
 import { tensorFlowPlatform } from './tensorflow/tensorflow_platform';
+import { preferTfLite } from './tflite/tflite_platform';
 
 /**
  * `manager` serves the models that chains run (the "chain" platform looks them up in it);
@@ -20,12 +21,11 @@ export function platformRegistry(
   manager?: Manager,
   configs?: PlatformConfigs,
 ): ReadonlyMap<string, Platform> {
-  const tensorflow = configs?.tensorflow;
-  const xla = { xlaCpuCompilationEnabled: options.xlaCpuCompilationEnabled };
-  const platforms = [
-    tensorflow ? tensorFlowPlatform({ ...tensorflow.options, ...xla }, tensorflow.warmup) : tensorFlowPlatform(options),
-    pyTorchPlatform(),
-  ];
+  const fromConfig = configs?.tensorflow;
+  const tensorflow = fromConfig
+    ? { ...fromConfig.options, xlaCpuCompilationEnabled: options.xlaCpuCompilationEnabled }
+    : options;
+  const platforms = [preferTfLite(tensorFlowPlatform(tensorflow, fromConfig?.warmup), tensorflow), pyTorchPlatform()];
   if (manager) platforms.push(chainPlatform(manager));
   const named = configs ? platforms.filter((platform) => configs.names.includes(platform.name)) : platforms;
   return new Map(named.map((platform) => [platform.name, platform]));

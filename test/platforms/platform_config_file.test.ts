@@ -52,7 +52,9 @@ describe('readPlatformConfigFile', () => {
           saved_model_tags: ["serve", "cpu"]
           enable_model_warmup: true
           model_warmup_options { num_request_iterations { value: 4 } }
-          remove_unused_fields_from_bundle_metagraph: true`),
+          remove_unused_fields_from_bundle_metagraph: true
+          prefer_tflite_model: true
+          num_tflite_pools: 3`),
       ),
     );
     assert.deepEqual(configs.names, ['tensorflow']);
@@ -61,6 +63,8 @@ describe('readPlatformConfigFile', () => {
         savedModelTags: ['serve', 'cpu'],
         sessionConfig: { intra_op_parallelism_threads: 3, graph_options: { optimizer_options: { opt_level: -1 } } },
         removeUnusedFieldsFromBundleMetagraph: true,
+        preferTfLiteModel: true,
+        numTfLitePools: 3,
       },
       warmup: { enableModelWarmup: true, numRequestIterations: 4 },
     });
@@ -70,7 +74,13 @@ describe('readPlatformConfigFile', () => {
   test("the proto's defaults, not the flags': no warmup, the serve tag, the whole MetaGraphDef", () => {
     const { tensorflow } = readPlatformConfigFile(configFile(tensorflowEntry('')));
     assert.deepEqual(tensorflow, {
-      options: { savedModelTags: [], sessionConfig: {}, removeUnusedFieldsFromBundleMetagraph: false },
+      options: {
+        savedModelTags: [],
+        sessionConfig: {},
+        removeUnusedFieldsFromBundleMetagraph: false,
+        preferTfLiteModel: false,
+        numTfLitePools: 1,
+      },
       warmup: { enableModelWarmup: false, numRequestIterations: 0 },
     });
   });
@@ -80,12 +90,12 @@ describe('readPlatformConfigFile', () => {
       configFile(
         tensorflowEntry(`
           batching_parameters { max_batch_size { value: 8 } }
-          prefer_tflite_model: true
+          num_tflite_interpreters_per_pool: 2
           model_warmup_options { num_model_warmup_threads { value: 2 } }`),
       ),
     );
     assert.deepEqual(warnings, [
-      '--platform_config_file: tensorflow legacy_config fields batching_parameters, prefer_tflite_model, ' +
+      '--platform_config_file: tensorflow legacy_config fields batching_parameters, num_tflite_interpreters_per_pool, ' +
         'model_warmup_options.num_model_warmup_threads are not supported by duoserve and are ignored',
     ]);
   });

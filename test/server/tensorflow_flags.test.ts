@@ -121,7 +121,7 @@ describe('bin/duoserve TensorFlow flags', { timeout: 120_000 }, () => {
                 session_config { session_inter_op_thread_pool { num_threads: 5 } }
                 saved_model_tags: "serve"
                 enable_model_warmup: true
-                prefer_tflite_model: true
+                enable_session_metadata: true
               }
             }
           }
@@ -135,7 +135,7 @@ describe('bin/duoserve TensorFlow flags', { timeout: 120_000 }, () => {
       assert.equal(threadsNamed(server.process.pid!, 'tf_Compute0'), 5);
       assert.equal(threadsNamed(server.process.pid!, 'tf_Compute'), 0);
       assert.deepEqual((await server.client.predict({ name: 'a' })).y, EXPECTED_Y);
-      assert.match(server.output(), /legacy_config fields prefer_tflite_model are not supported by duoserve/);
+      assert.match(server.output(), /legacy_config fields enable_session_metadata are not supported by duoserve/);
       assert.match(server.output(), /--tensorflow_session_parallelism ignored: with --platform_config_file/);
     });
 
