@@ -1,18 +1,20 @@
 /**
  * --platform_config_file: a text-format PlatformConfigMap that replaces the default platform map,
  * as in TF-Serving, where it also replaces every setting that the command line would have put in
- * the "tensorflow" platform's SessionBundleConfig (--tensorflow_* thread and session config
- * flags, --saved_model_tags, --enable_model_warmup, --num_request_iterations_for_warmup).
+ * the "tensorflow" platform's SessionBundleConfig (the --tensorflow_* thread and session config
+ * flags, --saved_model_tags, --mixed_precision, --remove_unused_fields_from_bundle_metagraph,
+ * the TFLite flags, and for that platform --enable_model_warmup and
+ * --num_request_iterations_for_warmup).
  *
  * Only the platforms the map names serve models; a model of another platform is refused as
  * unsupported. Keys:
  * - "tensorflow": its source_adapter_config must be a SavedModelBundleSourceAdapterConfig. Of its
- *   legacy_config (a SessionBundleConfig), duoserve honours session_config, saved_model_tags (empty:
- *   "serve"), enable_model_warmup (default false, as in the proto),
+ *   legacy_config (a SessionBundleConfig), duoserve honours session_config, saved_model_tags
+ *   (empty: "serve"), enable_model_warmup (default false, as in the proto),
  *   model_warmup_options.num_request_iterations, mixed_precision ("bfloat16"),
- *   remove_unused_fields_from_bundle_metagraph, prefer_tflite_model and num_tflite_pools;
- *   session_target (a remote session) is refused, and
- *   any other field that is set is named in one warning and ignored.
+ *   remove_unused_fields_from_bundle_metagraph, prefer_tflite_model and num_tflite_pools
+ *   (num_tflite_interpreters when 0). session_target (a remote session) is refused; any other
+ *   field that is set is named in one warning and ignored.
  * - "pytorch" and "chain": no source adapter config exists for them; an entry without one
  *   enables the platform with the command line's settings (warmup flags included).
  */
