@@ -104,7 +104,14 @@ async function serve(argv: string[]): Promise<void> {
     },
     log: consoleLog,
   });
-  await core.waitUntilModelsAvailable();
+  // Nothing else keeps the process alive yet (the source's poll timer does not): a model still
+  // to appear (its base path missing, its version not settled) is waited for, as TF-Serving does.
+  const waiting = setInterval(() => undefined, 60_000);
+  try {
+    await core.waitUntilModelsAvailable();
+  } finally {
+    clearInterval(waiting);
+  }
 
   const reloadConfig = (newConfig: ModelServerConfig) =>
     core.reloadConfig(newConfig).catch((error: Error) => {

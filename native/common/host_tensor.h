@@ -43,6 +43,10 @@ const char* DTypeName(DType dtype);
 // Whether `dtype` is one of the enumerators above (other than kInvalid).
 bool IsSupportedDType(int32_t dtype);
 
+// The most dims a tensor may have: TensorFlow's TensorShape::MaxDimensions(), past which
+// TensorFlow aborts the process. Every shape a request brings is checked against it.
+inline constexpr size_t kMaxDims = 254;
+
 // Elements in a tensor of `shape` (1 for a scalar), or -1 when a dim is negative or the
 // count overflows int64.
 int64_t ShapeNumElements(const std::vector<int64_t>& shape);

@@ -56,6 +56,10 @@ Status ReadShape(Napi::Value value, std::vector<int64_t>* shape) {
   if (!value.IsArray()) ThrowTypeError(value.Env(), "TensorSource.shape must be an array of numbers");
   Napi::Array dims = value.As<Napi::Array>();
   const uint32_t rank = dims.Length();
+  if (rank > kMaxDims) {
+    return Invalid("shape has " + std::to_string(rank) + " dims; at most " + std::to_string(kMaxDims) +
+                   " are allowed");
+  }
   shape->reserve(rank);
   for (uint32_t i = 0; i < rank; ++i) {
     Napi::Value dim = dims.Get(i);

@@ -17,9 +17,6 @@ namespace {
 
 using namespace tensor_proto_wire;
 
-// TensorShape::MaxDimensions() in TensorFlow.
-constexpr size_t kMaxDims = 254;
-
 // Bytes that are not a well-formed TensorProto (protozero reports the rest the same way).
 struct MalformedProto : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -17,17 +17,36 @@
 import * as protobuf from 'protobufjs';
 import { Position, Token, Tokenizer } from './text_format_tokenizer';
 
+export interface TextFormatOptions {
+  /**
+   * Whether error messages may quote the text (default true, as protobuf's parser does).
+   * False for model files: their load errors reach clients (GetModelStatus), and a file may be
+   * anything, a link to /etc/passwd included; messages then name a token's kind, never its text.
+   */
+  quoteText?: boolean;
+}
+
 /** Parses `text` as a `type` message. */
-export function parseTextFormat(type: protobuf.Type, text: string, fileName: string): protobuf.Message {
-  return type.fromObject(parseTextFormatToObject(type, text, fileName));
+export function parseTextFormat(
+  type: protobuf.Type,
+  text: string,
+  fileName: string,
+  options: TextFormatOptions = {},
+): protobuf.Message {
+  return type.fromObject(parseTextFormatToObject(type, text, fileName, options));
 }
 
 /**
  * The same, as the plain object protobufjs' fromObject takes: keepCase field names, enums as
  * numbers, 64-bit integers as decimal strings, bytes as Buffers, maps as objects.
  */
-export function parseTextFormatToObject(type: protobuf.Type, text: string, fileName: string): PlainMessage {
-  const parser = new Parser(new Tokenizer(text, fileName));
+export function parseTextFormatToObject(
+  type: protobuf.Type,
+  text: string,
+  fileName: string,
+  options: TextFormatOptions = {},
+): PlainMessage {
+  const parser = new Parser(new Tokenizer(text, fileName, options.quoteText ?? true));
   return parser.parseMessage(messageShape(type), undefined);
 }
 
@@ -149,10 +168,10 @@ class Parser {
       return;
     }
     if (nameToken.kind !== 'identifier') {
-      throw this.fail(nameToken, `expected a field name, got ${describe(nameToken)}`);
+      throw this.fail(nameToken, `expected a field name, got ${this.tokens.show(nameToken)}`);
     }
     const field = shape.field(nameToken.text);
-    if (field === undefined) throw this.fail(nameToken, `unknown field '${nameToken.text}' in ${shape.fullName}`);
+    if (field === undefined) throw this.fail(nameToken, `unknown field${this.quoted(nameToken)} in ${shape.fullName}`);
     if (!field.repeated && given.has(field.name)) {
       throw this.fail(nameToken, `non-repeated field '${field.name}' is specified more than once`);
     }
@@ -168,7 +187,7 @@ class Parser {
 
     const isMessage = field.type === 'message';
     if (!this.tokens.trySymbol(':') && !isMessage) {
-      throw this.fail(this.tokens.peek(), `expected ':' after '${field.name}', got ${describe(this.tokens.peek())}`);
+      throw this.fail(this.tokens.peek(), `expected ':' after '${field.name}', got ${this.tokens.show(this.tokens.peek())}`);
     }
     const listToken = this.tokens.peek();
     if (this.tokens.trySymbol('[')) {
@@ -206,7 +225,7 @@ class Parser {
       const open = this.tokens.next();
       const closer = open.kind === 'symbol' ? CLOSERS[open.text] : undefined;
       if (closer === undefined) {
-        throw this.fail(open, `expected '{' or '<' to open '${field.name}', got ${describe(open)}`);
+        throw this.fail(open, `expected '{' or '<' to open '${field.name}', got ${this.tokens.show(open)}`);
       }
       return this.parseMessage(field.map?.entry ?? field.message!, closer);
     }
@@ -220,7 +239,7 @@ class Parser {
   private parseStrings(field: FieldShape): string | Buffer {
     const first = this.tokens.peek();
     if (first.kind !== 'string') {
-      throw this.fail(first, `expected a string for '${field.name}', got ${describe(first)}`);
+      throw this.fail(first, `expected a string for '${field.name}', got ${this.tokens.show(first)}`);
     }
     const parts: Uint8Array[] = [];
     while (this.tokens.peek().kind === 'string') parts.push(this.tokens.next().bytes!);
@@ -242,7 +261,7 @@ class Parser {
       const value = integerValue(token.text);
       if (value === 0n || value === 1n) return value === 1n;
     }
-    throw this.fail(token, `invalid value for bool field '${field.name}': ${describe(token)}`);
+    throw this.fail(token, `invalid value for bool field '${field.name}': ${this.tokens.show(token)}`);
   }
 
   private parseEnum(field: FieldShape): number {
@@ -254,13 +273,13 @@ class Parser {
       const value = enumType.values[token.text];
       if (value === undefined) {
         const enumName = enumType.fullName.replace(/^\./, '');
-        throw this.fail(token, `unknown value '${token.text}' of enum ${enumName} for '${field.name}'`);
+        throw this.fail(token, `unknown value${this.quoted(token)} of enum ${enumName} for '${field.name}'`);
       }
       return value;
     }
     // A number is kept even when the enum has no such value: proto3 enums are open.
     if (token.kind === 'integer') return Number(this.checkRange(field, start, token, negative, INTEGER_RANGES.int32));
-    throw this.fail(token, `expected an enum value name or number for '${field.name}', got ${describe(token)}`);
+    throw this.fail(token, `expected an enum value name or number for '${field.name}', got ${this.tokens.show(token)}`);
   }
 
   private parseFloat(field: FieldShape): number {
@@ -275,7 +294,7 @@ class Parser {
       if (word === 'inf' || word === 'infinity') return sign * Infinity;
       if (word === 'nan') return NaN;
     }
-    throw this.fail(token, `expected a decimal number for ${field.type} field '${field.name}', got ${describe(token)}`);
+    throw this.fail(token, `expected a decimal number for ${field.type} field '${field.name}', got ${this.tokens.show(token)}`);
   }
 
   private parseInteger(field: FieldShape): number | string {
@@ -285,7 +304,7 @@ class Parser {
     const negative = this.tokens.trySymbol('-');
     const token = this.tokens.next();
     if (token.kind !== 'integer') {
-      throw this.fail(token, `expected an integer for ${field.type} field '${field.name}', got ${describe(token)}`);
+      throw this.fail(token, `expected an integer for ${field.type} field '${field.name}', got ${this.tokens.show(token)}`);
     }
     const value = this.checkRange(field, start, token, negative, range);
     return LONG_TYPES.has(field.type) ? value.toString() : Number(value);
@@ -300,7 +319,7 @@ class Parser {
   ): bigint {
     const value = (negative ? -1n : 1n) * integerValue(token.text);
     if (value < min || value > max) {
-      const text = `${negative ? '-' : ''}${token.text}`;
+      const text = this.tokens.quoteText ? `${negative ? '-' : ''}${token.text}` : 'a number';
       throw this.fail(start, `${text} is out of range for ${field.type} field '${field.name}'`);
     }
     return value;
@@ -313,23 +332,30 @@ class Parser {
       if (token.kind === 'end') throw this.fail(token, "expected ']' to close the bracketed field name");
       name += token.text;
     }
+    // The type URL is text of the file: shown only where messages may quote it.
+    const shown = this.tokens.quoteText ? ` [${name}]` : '';
     const slash = name.lastIndexOf('/');
-    if (slash < 0) throw this.fail(open, `extensions are not supported: [${name}]`);
+    if (slash < 0) throw this.fail(open, `extensions are not supported${shown && `:${shown}`}`);
     if (shape.fullName !== ANY_TYPE) {
-      throw this.fail(open, `expanded Any form [${name}] in ${shape.fullName}, which is not a ${ANY_TYPE}`);
+      throw this.fail(open, `expanded Any form${shown} in ${shape.fullName}, which is not a ${ANY_TYPE}`);
     }
     const prefix = name.slice(0, slash);
     if (!ANY_URL_PREFIXES.includes(prefix)) {
-      const allowed = ANY_URL_PREFIXES.join(' and ');
-      throw this.fail(open, `the expanded Any form supports only ${allowed} type URLs, but found "${prefix}"`);
+      const found = this.tokens.quoteText ? `, but found "${prefix}"` : '';
+      throw this.fail(open, `the expanded Any form supports only ${ANY_URL_PREFIXES.join(' and ')} type URLs${found}`);
     }
     if (given.size > 0) throw this.fail(open, `${ANY_TYPE} already has its type_url or value set`);
     const messageType = lookupMessageType(shape.type!.root, name.slice(slash + 1));
-    if (messageType === undefined) throw this.fail(open, `could not find type "${name}" stored in ${ANY_TYPE}`);
+    if (messageType === undefined) {
+      const typeUrl = this.tokens.quoteText ? ` "${name}"` : '';
+      throw this.fail(open, `could not find the type${typeUrl} stored in ${ANY_TYPE}`);
+    }
     this.tokens.trySymbol(':');
     const opener = this.tokens.next();
     const closer = opener.kind === 'symbol' ? CLOSERS[opener.text] : undefined;
-    if (closer === undefined) throw this.fail(opener, `expected '{' or '<' to open [${name}], got ${describe(opener)}`);
+    if (closer === undefined) {
+      throw this.fail(opener, `expected '{' or '<' to open the Any's message, got ${this.tokens.show(opener)}`);
+    }
     const value = this.parseMessage(messageShape(messageType), closer);
     result.type_url = name;
     result.value = Buffer.from(messageType.encode(messageType.fromObject(value)).finish());
@@ -339,8 +365,13 @@ class Parser {
   private expectSymbol(symbol: string, purpose: string): void {
     const token = this.tokens.peek();
     if (!this.tokens.trySymbol(symbol)) {
-      throw this.fail(token, `expected '${symbol}' ${purpose}, got ${describe(token)}`);
+      throw this.fail(token, `expected '${symbol}' ${purpose}, got ${this.tokens.show(token)}`);
     }
+  }
+
+  /** " 'text'" of a token the message names, or nothing when the text may not be quoted. */
+  private quoted(token: Token): string {
+    return this.tokens.quoteText ? ` '${token.text}'` : '';
   }
 
   private fail(at: Position, message: string): Error {
@@ -367,6 +398,3 @@ function defaultValue(field: FieldShape): unknown {
   return 0;
 }
 
-function describe(token: Token): string {
-  return token.kind === 'end' ? 'end of input' : `'${token.text}'`;
-}

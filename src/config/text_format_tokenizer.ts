@@ -39,17 +39,28 @@ const SIMPLE_ESCAPES: Record<string, number> = {
   a: 0x07, b: 0x08, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09, v: 0x0b, '\\': 0x5c, "'": 0x27, '"': 0x22, '?': 0x3f,
 };
 
+const TOKEN_KIND_NAMES = { identifier: 'a name', integer: 'a number', float: 'a number', string: 'a string' } as const;
+
 export class Tokenizer {
   private offset = 0;
   private line = 1;
   private column = 1;
   private lookahead: Token;
 
+  /** `quoteText`: whether messages may quote the text (see TextFormatOptions). */
   constructor(
     private readonly text: string,
     private readonly fileName: string,
+    readonly quoteText = true,
   ) {
     this.lookahead = this.read();
+  }
+
+  /** A token as messages show it: quoted, or (when the text may not be quoted) by its kind. */
+  show(token: Token): string {
+    if (token.kind === 'end') return 'end of input';
+    if (this.quoteText || token.kind === 'symbol') return `'${token.text}'`;
+    return TOKEN_KIND_NAMES[token.kind];
   }
 
   peek(): Token {
@@ -93,7 +104,7 @@ export class Tokenizer {
       this.advance();
       kind = 'symbol';
     } else {
-      throw this.error(start, `invalid character ${JSON.stringify(c)}`);
+      throw this.error(start, this.quoteText ? `invalid character ${JSON.stringify(c)}` : 'invalid character');
     }
     return { kind, text: this.text.slice(begin, this.offset), ...start, bytes };
   }

@@ -40,7 +40,11 @@ export interface Platform {
   readonly loadsAfterOthers?: boolean;
   /** Warmup settings of this platform's own config, over the server's (--platform_config_file). */
   readonly warmup?: PlatformWarmup;
-  /** True when `versionDir` holds a complete version of this platform. */
+  /**
+   * True when `versionDir` holds a complete version of this platform: it is loaded at once.
+   * A directory for which this is false is still loaded once it has stopped changing (see
+   * src/core/settle_period.ts), so load() must say what is missing, in this platform's words.
+   */
   isVersionDir(versionDir: string): boolean;
   /** `log` takes what the load log should show about the version (the loader passes its own). */
   load(versionDir: string, log?: Log): Promise<LoadedServable>;

@@ -165,7 +165,26 @@ export class ServerCore {
       this.router.updateRoutes(new Map([...routesOf(previous), ...routesOf(models)]));
       await this.source.updateConfig(loadOrder(models).map(servableToMonitor));
       this.router.updateRoutes(routesOf(models));
-      await waitUntilAvailable(added, fresh, 'model(s)');
+      // A new model with nothing on disk to load is not waited for (TF-Serving would wait for
+      // ever, holding every later reload): the reload answers, and the model loads once a
+      // version appears.
+      const nothingToLoad = added.flatMap((name) => {
+        const why = this.source.nothingToLoad(name);
+        return why === undefined ? [] : [{ name, why }];
+      });
+      await waitUntilAvailable(
+        added.filter((name) => !nothingToLoad.some((idle) => idle.name === name)),
+        fresh,
+        'model(s)',
+      );
+      if (nothingToLoad.length > 0) {
+        const names = nothingToLoad.map(({ name }) => name).join(', ');
+        throw new ServingError(
+          'NOT_FOUND',
+          `${nothingToLoad.map(({ why }) => why).join(' ')} The config is applied: ${names} will load once a ` +
+            'version appears.',
+        );
+      }
     } finally {
       unsubscribe();
     }

@@ -6,7 +6,7 @@
  * JSON.parse does the common case; the parser here runs only when it cannot (non-finite
  * tokens, long integers that JSON.parse would round, or an error to describe).
  */
-import { invalidArgument } from '../errors/serving_error';
+import { invalidArgument, ServingError } from '../errors/serving_error';
 import type { JsonObject, JsonValue } from './json_value';
 
 /**
@@ -39,6 +39,31 @@ export function parseJsonText(text: string, options: JsonParseOptions = {}): Jso
   } catch (error) {
     // The parser recurses per nesting level; a pathological document must stay a 400.
     if (error instanceof RangeError) throw invalidArgument('JSON Parse error: The document nests too deeply');
+    throw error;
+  }
+}
+
+/** Where and why a document is not JSON, in rapidjson's words; the message never quotes the text. */
+export class JsonSyntaxError extends ServingError {
+  constructor(
+    /** rapidjson's description ("Invalid value."). */
+    readonly problem: string,
+    /** The UTF-16 index in the text where the problem is. */
+    readonly index: number,
+    byteOffset: number,
+  ) {
+    super('INVALID_ARGUMENT', `JSON Parse error: ${problem} at offset: ${byteOffset}`);
+  }
+}
+
+/** The first syntax error in `text` as rapidjson reads it; undefined when it parses. */
+export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
+  try {
+    new LenientJsonParser(text, false).document();
+    return undefined;
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) return error;
+    if (error instanceof RangeError) return new JsonSyntaxError('The document nests too deeply.', 0, 0);
     throw error;
   }
 }
@@ -280,7 +305,6 @@ class LenientJsonParser {
   }
 
   private fail(message: string, at: number): never {
-    const byteOffset = Buffer.byteLength(this.text.slice(0, at), 'utf8');
-    throw invalidArgument(`JSON Parse error: ${message} at offset: ${byteOffset}`);
+    throw new JsonSyntaxError(message, at, Buffer.byteLength(this.text.slice(0, at), 'utf8'));
   }
 }

@@ -31,12 +31,17 @@ export function inferDataType(value: JsonValue): number {
   return DataType.DT_FLOAT;
 }
 
-/** The shape the nesting implies, following first elements (GetDenseTensorShape). */
-export function jsonShape(value: JsonValue): number[] {
+/**
+ * The shape the nesting implies, following first elements (GetDenseTensorShape). `maxRank`:
+ * less than MAX_RANK for an instance, whose batch adds a dimension.
+ */
+export function jsonShape(value: JsonValue, maxRank = MAX_RANK): number[] {
   const shape: number[] = [];
   let level = value;
   while (Array.isArray(level)) {
-    if (shape.length === MAX_RANK) throw invalidArgument(`JSON value nests deeper than the maximum tensor rank ${MAX_RANK}`);
+    if (shape.length === maxRank) {
+      throw invalidArgument(`JSON value nests deeper than ${maxRank} levels; the maximum tensor rank is ${MAX_RANK}`);
+    }
     shape.push(level.length);
     if (level.length === 0) break;
     level = level[0];
@@ -85,7 +90,7 @@ export class InstanceBatch {
   }
 
   add(value: JsonValue): void {
-    const layout = jsonShape(value);
+    const layout = jsonShape(value, MAX_RANK - 1);
     if (!this.storage) {
       if (this.dtype === DataType.DT_INVALID) this.dtype = inferDataType(value);
       this.layout = layout;

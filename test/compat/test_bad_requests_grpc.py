@@ -1,4 +1,6 @@
 """Bad gRPC requests get TF-Serving's status codes, and the server keeps serving afterwards."""
+import re
+
 import grpc
 import numpy as np
 import pytest
@@ -137,3 +139,30 @@ def test_server_keeps_serving_after_every_bad_request(predict, model):
     # Every test above ends with the server alive; this one checks an answer is still right.
     response = predict(predict_request(model, {"x": tf.make_tensor_proto([1.0, 2.0], dtype=tf.float32)}))
     assert list(response.outputs["y"].float_val) == [2.5, 3.0]
+
+
+MAX_STATUS_MESSAGE_BYTES = 2048  # src/errors/status_message.ts
+
+
+@pytest.mark.parametrize("request_of, code", [
+    # AOTInductor checks shapes itself, and its message lists every dim.
+    (lambda: predict_request("half_plus_two_pt2", {"x": float_val_tensor([1.0], [1] * 10_000)}), Code.INVALID_ARGUMENT),
+    (lambda: predict_request("m" * 20_000, {"x": GOOD_X}), Code.NOT_FOUND),
+], ids=["10000_dims", "20000_char_model_name"])
+def test_long_error_messages_are_cut_to_fit_a_trailer(predict, request_of, code):
+    # Uncut, the ~20 KB message overflows the client's metadata limit: the stock client would see
+    # RESOURCE_EXHAUSTED instead of the status the server answered.
+    details = expect_rpc_error(predict, request_of(), code).details()
+    assert len(details.encode()) <= MAX_STATUS_MESSAGE_BYTES
+    assert re.search(r"\.\.\. \[message cut: \d+ bytes in all\]$", details), details[-200:]
+
+
+@pytest.mark.parametrize("model", HALF_PLUS_TWO_MODELS)
+def test_input_map_entry_without_a_value(grpc_channel, model):
+    # inputs {key: "x"} with no value: on the wire an empty TensorProto (dtype DT_INVALID), which is
+    # bad input, not a server fault.
+    spec = predict_request(model, {}).SerializeToString()
+    entry = b"\x0a\x01x"
+    raw_predict = grpc_channel.unary_unary("/tensorflow.serving.PredictionService/Predict",
+                                           request_serializer=None, response_deserializer=None)
+    expect_rpc_error(raw_predict, spec + b"\x12" + bytes([len(entry)]) + entry, Code.INVALID_ARGUMENT)

@@ -1,4 +1,8 @@
 """Bad REST requests get TF-Serving's HTTP status and {"error": ...}, and the server keeps serving."""
+import json
+import socket
+import urllib.parse
+
 import pytest
 import requests
 
@@ -83,3 +87,23 @@ def test_ragged_inputs(rest_url, model):
 @pytest.mark.parametrize("model", HALF_PLUS_TWO_MODELS)
 def test_ragged_nesting(rest_url, model):
     expect_http_error(post_predict(rest_url, model, {"inputs": [[1.0, 2.0], 3.0]}), 400)
+
+
+def test_trace_method_is_not_implemented(rest_url):
+    # libevent lets GET, POST, HEAD, PUT, DELETE, OPTIONS and PATCH through, and answers the rest 501.
+    reply = requests.request("TRACE", rest_model_url(rest_url, "half_plus_two"), timeout=30)
+    assert expect_http_error(reply, 501) == "HTTP method TRACE is not supported"
+
+
+def test_connect_method_is_answered(rest_url):
+    # Node's HTTP server closes a CONNECT without a word unless someone listens for it; TF-Serving
+    # (libevent, which does not allow CONNECT) answers 501 Not Implemented.
+    host, port = urllib.parse.urlsplit(rest_url).netloc.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+        reply = b""
+        while chunk := connection.recv(4096):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 501 "), reply[:200]
+    assert json.loads(body) == {"error": "HTTP method CONNECT is not supported"}

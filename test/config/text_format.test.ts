@@ -292,7 +292,7 @@ describe('google.protobuf.Any in its expanded form', () => {
   test('an unknown type, another URL prefix, or an Any already set are refused with their position', () => {
     assert.equal(
       anyError('[type.googleapis.com/tensorflow.serving.NoSuchConfig] {}'),
-      'platform.config:4:5: could not find type "type.googleapis.com/tensorflow.serving.NoSuchConfig" stored in ' +
+      'platform.config:4:5: could not find the type "type.googleapis.com/tensorflow.serving.NoSuchConfig" stored in ' +
         'google.protobuf.Any',
     );
     assert.equal(
@@ -303,6 +303,17 @@ describe('google.protobuf.Any in its expanded form', () => {
     assert.equal(
       anyError('type_url: "x" [type.googleapis.com/tensorflow.ConfigProto] {}'),
       'platform.config:4:19: google.protobuf.Any already has its type_url or value set',
+    );
+    // A file whose text may not be quoted (a model's) gets the same errors without its text.
+    assert.throws(
+      () =>
+        parseTextFormatToObject(Protos.PlatformConfigMap, platformMap('[example.com/secret.Type] {}'), 'p', {
+          quoteText: false,
+        }),
+      (error: Error) => {
+        assert.equal(error.message, 'p:4:5: the expanded Any form supports only type.googleapis.com and type.googleprod.com type URLs');
+        return true;
+      },
     );
     assert.equal(
       anyError('[type.googleapis.com/tensorflow.ConfigProto] { intra_op_threads: 2 }'),

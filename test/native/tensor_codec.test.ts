@@ -64,6 +64,11 @@ describe('tensor kit: decode and encode', () => {
       return true;
     });
     await assert.rejects(addon.decode({ dtype: 1, shape: [3], data: new Float32Array(2) }), /data has 8 bytes but shape \[3\]/);
+    // Past TensorFlow's 254 dims its TensorShape aborts the process: refused before it is built.
+    await assert.rejects(addon.decode({ dtype: 1, shape: new Array(255).fill(1), data: new Float32Array(1) }), {
+      code: 'INVALID_ARGUMENT',
+      message: 'shape has 255 dims; at most 254 are allowed',
+    });
     const { handle } = await addon.decode(FLOAT_2X2_FIELDS);
     const encode = addon.encode as (...args: unknown[]) => unknown;
     assert.throws(() => encode(FLOAT_2X2_FIELDS, 'fields'), TypeError);

@@ -5,6 +5,7 @@
  * client's requests. Every scenario runs for a TensorFlow and a PyTorch model.
  */
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { aspiredVersionPolicyNamed } from '../../src/server/server_core';
@@ -202,6 +203,37 @@ for (const model of EXAMPLE_MODELS) {
         dirs.addVersion(base, model, 3);
         await waitForStates(client, 'm', { 3: 'AVAILABLE', 1: 'END' });
         assert.equal((await client.predict({ name: 'm' })).version, 3);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('an old export without a model file: attempted once settled, its error in GetModelStatus; fixed, it loads', async () => {
+      const base = withVersions('m', [1]);
+      // Polling every 0.2 s: the directory is attempted after 1 s unchanged (the settle floor).
+      const server = await startInProcess([entry('m', base)], { maxNumLoadRetries: 2, loadRetryIntervalMicros: 1000 });
+      const { client } = server;
+      try {
+        dirs.addOldExportVersion(base, 2);
+        await waitForStates(client, 'm', { 2: 'END' });
+        const [bad, serving] = await client.status({ name: 'm' });
+        const versionDir = path.join(base, '2');
+        assert.deepEqual([bad.version, bad.state, bad.errorCode], [2, 'END', grpc.status.NOT_FOUND]);
+        assert.ok(bad.errorMessage.includes(versionDir), bad.errorMessage);
+        assert.ok(bad.errorMessage.includes(model.missingModelError), bad.errorMessage);
+        assert.deepEqual(serving, { version: 1, state: 'AVAILABLE', errorCode: 0, errorMessage: '' });
+        assert.deepEqual(await client.predict({ name: 'm' }), { version: 1, y: EXPECTED_Y });
+        const attempts = server.lines.filter((line) => line.includes('{name: m version: 2} failed (attempt '));
+        assert.deepEqual(
+          attempts.map((line) => /attempt \d of \d/.exec(line)?.[0]),
+          ['attempt 1 of 3', 'attempt 2 of 3'],
+          'one attempt and --max_num_load_retries=2 retries, each logged',
+        );
+
+        // Fixed in place (the model copied into the same directory): loaded again.
+        dirs.copyIntoVersion(base, model, 2);
+        await waitForStates(client, 'm', { 2: 'AVAILABLE', 1: 'END' });
+        assert.deepEqual(await client.predict({ name: 'm' }), { version: 2, y: EXPECTED_Y });
       } finally {
         await server.close();
       }

@@ -29,15 +29,30 @@ export interface ExampleModel {
   example: string;
   /** A file that makes a version directory this platform's, for a corrupt version. */
   modelFile: string;
+  /** Part of the load error of a version directory without that file, in the platform's words. */
+  missingModelError: string;
 }
 
 export const EXAMPLE_MODELS: readonly ExampleModel[] = [
-  { platform: 'tensorflow', example: 'half_plus_two', modelFile: 'saved_model.pb' },
-  { platform: 'pytorch', example: 'half_plus_two_torch', modelFile: 'model.pt' },
+  {
+    platform: 'tensorflow',
+    example: 'half_plus_two',
+    modelFile: 'saved_model.pb',
+    missingModelError: 'Could not find SavedModel .pb or .pbtxt at supplied export directory path: ',
+  },
+  {
+    platform: 'pytorch',
+    example: 'half_plus_two_torch',
+    modelFile: 'model.pt',
+    missingModelError: ': expected model.pt (TorchScript) or one *.pt2 file (AOTInductor package)',
+  },
 ];
 
 export const INPUT_X = [1, 2, 5];
 export const EXPECTED_Y = [2.5, 3, 4.5];
+
+/** What an export of TensorFlow's old Exporter held: a checkpoint, no SavedModel. */
+export const OLD_EXPORT_FILES = ['checkpoint', 'export.index', 'export.data-00000-of-00001', 'export.meta'];
 
 /** A temporary folder holding model base paths; versions enter and leave them atomically. */
 export class ModelDirs {
@@ -57,11 +72,27 @@ export class ModelDirs {
     fs.renameSync(staging, path.join(basePath, String(version)));
   }
 
+  /** Copies the example's version 1 into an existing version directory, in place (an operator's fix). */
+  copyIntoVersion(basePath: string, model: ExampleModel, version: number): void {
+    fs.cpSync(path.join(EXAMPLES, model.example, '1'), path.join(basePath, String(version)), { recursive: true });
+  }
+
   /** A version whose model file is garbage: complete for its platform, but it cannot load. */
   addCorruptVersion(basePath: string, model: ExampleModel, version: number): void {
     const staging = this.stage();
     fs.mkdirSync(staging);
     fs.writeFileSync(path.join(staging, model.modelFile), 'this is not a model');
+    fs.renameSync(staging, path.join(basePath, String(version)));
+  }
+
+  /**
+   * An old-style checkpoint export without any model file (as TF-Serving's bad_half_plus_two):
+   * a version directory no platform recognises. It appears at once, as an upload by `mv`.
+   */
+  addOldExportVersion(basePath: string, version: number): void {
+    const staging = this.stage();
+    fs.mkdirSync(staging);
+    for (const file of OLD_EXPORT_FILES) fs.writeFileSync(path.join(staging, file), `not a model: ${file}`);
     fs.renameSync(staging, path.join(basePath, String(version)));
   }
 
@@ -320,6 +351,8 @@ export async function freePort(): Promise<number> {
 
 export interface DuoserveProcess {
   client: ServingClient;
+  /** The gRPC target `client` talks to (the server's own Unix socket). */
+  grpcTarget: string;
   process: ChildProcess;
   output(): string;
   stop(): Promise<void>;
@@ -364,5 +397,5 @@ export async function startDuoserve(args: string[], readyModel: string, timeoutM
     await stop();
     throw new Error(`${(error as Error).message}\nbin/duoserve's output ends:\n${output.slice(-4000)}`);
   }
-  return { client, process: child, output: () => output, stop };
+  return { client, grpcTarget: `unix:${socketPath}`, process: child, output: () => output, stop };
 }

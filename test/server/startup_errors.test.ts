@@ -1,8 +1,9 @@
 /**
  * bin/duoserve refuses to start where tensorflow_model_server does, with its words, on standard
- * output and with its exit code (255, main's -1): a model whose first version fails to load, a
- * label in the startup config (unless --allow_version_labels_for_unavailable_models), a platform
- * no adapter serves, a config file that does not parse or cannot be read, flags it refuses.
+ * output and with its exit code (255, main's -1): a model whose first version fails to load (or
+ * holds no model), a label in the startup config (unless
+ * --allow_version_labels_for_unavailable_models), a platform no adapter serves, a config file
+ * that does not parse or cannot be read, flags it refuses. It waits for a model still to appear.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -48,6 +49,33 @@ describe('bin/duoserve startup', { timeout: 60_000 }, () => {
     assert.equal(status, 255);
     const failed = 'Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: ';
     assert.ok(stdout.includes(`${failed}{{{name: corrupt version: 1} due to error: DATA_LOSS: `), stdout);
+  });
+
+  it('fails when a model\'s only version holds no model, once that directory has settled (3 s)', () => {
+    const base = dirs.basePath('old_export');
+    dirs.addOldExportVersion(base, 1);
+    const { status, stdout } = run([{ name: 'old_export', base_path: base, model_platform: 'tensorflow' }], [
+      '--max_num_load_retries=0',
+    ]);
+    assert.equal(status, 255, stdout);
+    const failed =
+      'Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: ' +
+      '{{{name: old_export version: 1} due to error: NOT_FOUND: ';
+    assert.ok(stdout.includes(failed), stdout);
+    assert.ok(stdout.includes(`Could not find SavedModel .pb or .pbtxt at supplied export directory path: ${base}/1`), stdout);
+  });
+
+  it('waits for a model whose base path is still missing, as tensorflow_model_server does', async () => {
+    const base = path.join(dirs.root, 'models', 'later');
+    const started = startDuoserve([`--model_name=later`, `--model_base_path=${base}`], 'later');
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // it polls every second meanwhile
+    dirs.addVersion(dirs.basePath('later'), tensorflow, 1);
+    const server = await started;
+    try {
+      assert.equal((await server.client.predict({ name: 'later' })).version, 1);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('fails on a version label, unless --allow_version_labels_for_unavailable_models', async () => {

@@ -101,6 +101,9 @@ describe('predict request JSON errors (TF-Serving messages)', () => {
     ['missing input in columns', '{"inputs": {"tag": ["a"]}}', "Missing named input: signal in 'inputs' object.", several],
     ['plain value for several inputs', '{"inputs": [1]}', 'inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map', several],
     ['no inputs in the signature', '{"inputs": [1]}', 'Failed to get input map for signature: DEFAULT', new Map()],
+    // 254 levels are TensorFlow's most dims; batching instances adds one (past it, TensorFlow aborts).
+    ['instances nesting 254 deep', `{"instances": [${'['.repeat(254)}1${']'.repeat(254)}]}`, "Failed to process element: 0 of 'instances' list. Error: INVALID_ARGUMENT: JSON value nests deeper than 253 levels; the maximum tensor rank is 254", specs({ x: [DataType.DT_FLOAT, null] })],
+    ['inputs nesting 255 deep', `{"inputs": ${'['.repeat(255)}1${']'.repeat(255)}}`, 'JSON value nests deeper than 254 levels; the maximum tensor rank is 254', specs({ x: [DataType.DT_FLOAT, null] })],
   ];
   for (const [name, body, message, inputSpecs] of cases) {
     it(name, () => assert.equal(messageOf(() => read(body, inputSpecs ?? single)), message));

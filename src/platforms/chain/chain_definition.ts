@@ -3,7 +3,8 @@
  * proto/duoserve/chain.proto) read and checked for what needs no model: names, references
  * between steps, cycles, unused inputs and steps. What needs the step models' signatures is
  * checked in chain_signature.ts. Every error is an INVALID_ARGUMENT ServingError whose message
- * starts with the file name (and line:column for text-format errors).
+ * starts with the file name (and line:column for text-format errors, which never quote the
+ * file: its load error reaches clients, and the file may be anything).
  */
 import { parseTextFormatToObject, type PlainMessage } from '../../config/text_format';
 import type { ServableRequest } from '../../core/servable_request';
@@ -57,7 +58,7 @@ export function stepLabel(step: Pick<ChainStepDefinition, 'name' | 'model'>): st
 export function parseChainDefinition(text: string, fileName: string): ChainDefinition {
   let message: PlainMessage;
   try {
-    message = parseTextFormatToObject(Protos.ChainDefinition, text, fileName);
+    message = parseTextFormatToObject(Protos.ChainDefinition, text, fileName, { quoteText: false });
   } catch (error) {
     throw toServingError(error);
   }

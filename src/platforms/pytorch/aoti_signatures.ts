@@ -25,6 +25,7 @@
 import { invalidArgument } from '../../errors/serving_error';
 import { DEFAULT_SIGNATURE_NAME, PREDICT_METHOD_NAME, SignatureMap, TensorSpec } from '../../servables/signature';
 import { DataType } from '../../tensors/data_type';
+import { parseModelFileJson } from './model_file_json';
 import { parseTreeSpec, PathStep, TreeSpec } from './pytree_spec';
 import { readSignatureSections, SIGNATURE_FILE, SignatureSections } from './signature_file';
 
@@ -124,13 +125,7 @@ function layer(
 function recordedSections(description: AotiDescription, source: string): SignatureSections {
   const text = description.metadata[SIGNATURE_METADATA_KEY];
   if (text === undefined) return {};
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (error) {
-    throw invalidArgument(`${source} is not valid JSON: ${(error as Error).message}`);
-  }
-  return readSignatureSections(document, source);
+  return readSignatureSections(parseModelFileJson(text, source), source);
 }
 
 function requireCheckableInputs(inputs: Map<string, TensorSpec>, description: AotiDescription): void {

@@ -15,6 +15,7 @@ import { SignatureMap } from '../../servables/signature';
 import type { LoadedServable, Platform } from '../platform';
 import { buildAotiSignatures } from './aoti_signatures';
 import { AotiServable } from './aoti_servable';
+import { parseModelFileJson } from './model_file_json';
 import { buildPyTorchSignatures, parseDescription, SIGNATURE_FILE, unlistedOutputsWarning } from './signatures';
 
 export const PYTORCH_PLATFORM_NAME = 'pytorch';
@@ -91,11 +92,7 @@ async function readSignatureFile(versionDir: string): Promise<unknown> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw invalidArgument(`cannot read ${file}: ${(error as Error).message}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw invalidArgument(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
+  return parseModelFileJson(text, file);
 }
 
 /** The platform entry for registry.ts. The addon reads no load options yet. */

@@ -6,6 +6,7 @@
  *        "context": "<JSON text: dict keys, or null>", "children_spec": [ ...nodes ]}]
  */
 import { invalidArgument } from '../../errors/serving_error';
+import { parseModelFileJson } from './model_file_json';
 
 /** One step from a node to a child: a mapping key, or a position in any other container. */
 export type PathStep = { key: string } | { index: number };
@@ -44,12 +45,7 @@ export class TreeSpec {
 
 /** Parses a spec; `what` names it in errors ("in_spec of /m/1/model.pt2"). */
 export function parseTreeSpec(text: string, what: string): TreeSpec {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw invalidArgument(`${what} is not valid JSON: ${(error as Error).message}`);
-  }
+  const json = parseModelFileJson(text, what);
   if (!Array.isArray(json) || json.length !== 2 || json[0] !== 1) {
     throw invalidArgument(`${what} is not a pytree spec of protocol 1 ([1, {...}])`);
   }

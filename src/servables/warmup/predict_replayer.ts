@@ -6,6 +6,7 @@
  */
 import { invalidArgument } from '../../errors/serving_error';
 import { Protos } from '../../protos';
+import { predictInputs } from '../predict_inputs';
 import { DEFAULT_SIGNATURE_NAME } from '../signature';
 import type { WarmupReplayer } from './warmup_replayer';
 
@@ -24,7 +25,7 @@ export const replayPredict: WarmupReplayer = async (servable, request) => {
   }
   await servable.run({
     signatureName: predict.model_spec?.signature_name || DEFAULT_SIGNATURE_NAME,
-    inputs: new Map(Object.entries(predict.inputs)),
+    inputs: predictInputs(predict.inputs),
     outputFilter: predict.output_filter,
     encoding: 'fields',
   });

@@ -7,6 +7,7 @@ import { Protos } from '../../protos';
 import { classify } from '../../servables/classifier';
 import { ExampleInferenceOptions, ExamplesRequest, signatureNameOf } from '../../servables/example_inference';
 import type { InferenceServable } from '../../servables/inference_servable';
+import { predictInputs } from '../../servables/predict_inputs';
 import { InferenceTaskMessage, multiInference } from '../../servables/multi_inference';
 import { regress } from '../../servables/regressor';
 import type { SerializedInput } from '../../servables/serialized_input';
@@ -127,7 +128,7 @@ export function predictionService(
         const timings = timingsRequested(metadata.get(CHAIN_TIMING_HEADER));
         const outputs = await handle.servable.run({
           signatureName,
-          inputs: new Map(Object.entries(request.inputs)),
+          inputs: predictInputs(request.inputs),
           outputFilter: request.output_filter,
           encoding: outputEncoding(metadata, options),
           timings,

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Manager } from '../../core/manager';
 import { classifyRegressRoute } from './classify_regress_route';
+import { answerConnectRequests } from './http_methods';
 import { malformedRequestRoute } from './malformed_request_route';
 import { modelMetadataRoute } from './model_metadata_route';
 import { modelStatusRoute } from './model_status_route';
@@ -23,6 +24,7 @@ export interface RestApiOptions extends RestRouteDeps {
 export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) => {
   acceptAnyBodyAsText(app, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
   app.setErrorHandler(restErrorHandler);
+  answerConnectRequests(app.server);
   const deps: RestRouteDeps = {
     manager: options.manager,
     timeoutMs: options.timeoutMs,

@@ -1,10 +1,12 @@
 /**
- * The one place REST failures become responses: {"error": message} with the HTTP status
- * the catalog (src/errors/status_code.ts) gives the error's canonical code.
+ * The one place REST failures become responses: {"error": message} (bounded in size, as a
+ * gRPC status is) with the HTTP status the catalog (src/errors/status_code.ts) gives the
+ * error's canonical code.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidArgument, ServingError, toServingError } from '../../errors/serving_error';
 import { httpStatusOf } from '../../errors/status_code';
+import { boundedStatusMessage } from '../../errors/status_message';
 import { errorJson } from '../../tensors/json_tensors_response';
 import { sendJson } from './json_reply';
 
@@ -12,7 +14,7 @@ export function restErrorHandler(error: FastifyError, request: FastifyRequest, r
   const serving = servingErrorOf(error);
   const status = httpStatusOf(serving.code);
   if (status >= 500) request.log.error({ err: error }, `REST ${request.method} ${request.url} failed`);
-  sendJson(reply.code(status), errorJson(serving.message));
+  sendJson(reply.code(status), errorJson(boundedStatusMessage(serving.message)));
 }
 
 /** Errors fastify raises itself (body too large, schema validation) carry no canonical code. */

@@ -10,6 +10,8 @@ export interface FakeLoaderOptions {
   failedLoads?: number;
   /** The error a failing load rejects with. */
   loadError?: ServingError;
+  /** Asked by every load() attempt that has not failed already: an error it returns fails it. */
+  loadCheck?: () => ServingError | undefined;
   /** When set, load() waits until finishLoad() is called (after its delay). */
   holdLoad?: boolean;
   /** Shared journal: "load 1", "loaded 1", "unload 1", "unloaded 1" entries, by tag. */
@@ -45,6 +47,8 @@ export class FakeLoader implements Loader {
       if (this.loadAttempts <= (this.options.failedLoads ?? 0)) {
         throw this.options.loadError ?? new ServingError('NOT_FOUND', `fake load of ${this.tag} failed`);
       }
+      const error = this.options.loadCheck?.();
+      if (error) throw error;
       this.isLoaded = true;
       this.options.journal?.push(`loaded ${this.tag}`);
     } finally {

@@ -44,11 +44,13 @@ describe('chain.pbtxt', () => {
     assert.deepEqual([...definition.outputs], [['score', { kind: 'step', step: 'rank', output: 'score' }]]);
   });
 
-  it('reports text-format errors with file:line:column', () => {
+  it('reports text-format errors with file:line:column, never quoting the file', () => {
     assert.equal(
       message('input { name: "x" }\nstep { nmae: "a" }'),
-      `${FILE}:2:8: unknown field 'nmae' in duoserve.chain.ChainStep`,
+      `${FILE}:2:8: unknown field in duoserve.chain.ChainStep`,
     );
+    assert.equal(message('step { name: "a" model: secret }'), `${FILE}:1:25: expected a string for 'model', got a name`);
+    assert.equal(message('input { name: "x" } \u00e9'), `${FILE}:1:21: invalid character`);
     assert.match(message('step { name: "a" version: 1 version_label: "x" }'), /another member of oneof 'version_choice'/);
   });
 

@@ -4,6 +4,7 @@
  * waits for models that are still loading.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -149,6 +150,22 @@ describe('loading chain versions', () => {
     assert.notEqual(states.find((state) => state.id.version === 2)?.state, 'AVAILABLE');
     const outputs = await server.run('mixed', { inputs: new Map([['x', floatInput([2], [1])]]) });
     assert.deepEqual([...floats(outputs.get('y'))], [3.5]);
+  });
+
+  it('loads a version directory without chain.pbtxt once it has settled, and fails it naming the file', async () => {
+    const dir = path.join(scratch, 'mixed', '3');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'chain.txt'), GOOD); // misnamed: no platform recognises the directory
+    // Polling every second, the directory is loaded after 3 s unchanged; the first attempt logs why it failed.
+    const expected = (line: string) =>
+      line.includes('{name: mixed version: 3} failed (attempt 1 of ') && line.includes(`${dir}/chain.pbtxt not found`);
+    for (let waited = 0; !server.logs.some(expected); waited += 50) {
+      if (waited > 20_000) assert.fail(`no load failure logged; log:\n${server.logs.join('\n')}`);
+      await sleep(50);
+    }
+    const states = server.manager.getVersionStates('mixed');
+    assert.deepEqual(states.find((state) => state.id.version === 1)?.state, 'AVAILABLE');
+    assert.notEqual(states.find((state) => state.id.version === 3)?.state, 'AVAILABLE');
   });
 
   it('runs the version or label a step names', async () => {

@@ -135,7 +135,7 @@ describe('PyTorch platform: loading', () => {
     await assertLoadFails(
       versionDir('bad_json', { 'model.pt': model, 'signature.json': '{inputs' }),
       'INVALID_ARGUMENT',
-      /signature\.json is not valid JSON/,
+      /signature\.json:1:2: not valid JSON: Missing a name for object member\.$/,
     );
   });
 });
