@@ -12,7 +12,10 @@ import { singleModelConfig, type ModelServerConfig } from './config/model_server
 import { consoleLog } from './core/log';
 import type { Manager } from './core/manager';
 import { ServingError } from './errors/serving_error';
+import type { PlatformOptions } from './platforms/platform';
+import { readPlatformConfigFile, type PlatformConfigs } from './platforms/platform_config_file';
 import { platformRegistry } from './platforms/registry';
+import { mixedPrecisionWarning, sessionConfigFromFlags } from './platforms/tensorflow/session_config';
 import { exampleWarmupReplayers } from './servables/example_replayers';
 import { startGrpcServer } from './server/grpc/grpc_server';
 import { pollModelConfigFile, readModelConfigFile } from './server/model_config_file';
@@ -23,6 +26,43 @@ const VERSION = '0.1.0';
 
 function modelServerConfig(flags: ServerFlags): ModelServerConfig {
   return flags.modelConfigFile ? readModelConfigFile(flags.modelConfigFile) : singleModelConfig(flags);
+}
+
+/**
+ * The platforms' settings, as TF-Serving's BuildAndStart makes them: from --platform_config_file
+ * when given (the TensorFlow session, tag and warmup flags are then ignored), else from the flags.
+ * XLA is switched by its flags either way (tensorflow_model_server's main does it).
+ */
+function platformSettings(flags: ServerFlags): {
+  options: PlatformOptions;
+  configs?: PlatformConfigs;
+  warnings: string[];
+} {
+  const xlaCpuCompilationEnabled = flags.xlaCpuCompilationEnabled || flags.xlaGpuCompilationEnabled;
+  if (flags.platformConfigFile !== '') {
+    const configs = readPlatformConfigFile(flags.platformConfigFile);
+    return { options: { savedModelTags: [], xlaCpuCompilationEnabled }, configs, warnings: configs.warnings };
+  }
+  const sessionConfig = sessionConfigFromFlags({
+    configFile: flags.tensorflowSessionConfigFile,
+    sessionParallelism: flags.tensorflowSessionParallelism,
+    intraOpParallelism: flags.tensorflowIntraOpParallelism,
+    interOpParallelism: flags.tensorflowInterOpParallelism,
+    mixedPrecision: flags.mixedPrecision,
+  });
+  // TF-Serving logs this at every TensorFlow load; once is enough here.
+  const precisionWarning = mixedPrecisionWarning(flags.mixedPrecision);
+  return {
+    options: {
+      savedModelTags: flags.savedModelTags,
+      sessionConfig,
+      xlaCpuCompilationEnabled,
+      removeUnusedFieldsFromBundleMetagraph: flags.removeUnusedFieldsFromBundleMetagraph,
+      preferTfLiteModel: flags.preferTfLiteModel,
+      numTfLitePools: flags.numTfLitePools,
+    },
+    warnings: precisionWarning === undefined ? [] : [precisionWarning],
+  };
 }
 
 /** Inference runs on libuv's pool: size it before its first use (it is fixed from then on). */
@@ -42,21 +82,17 @@ async function serve(argv: string[]): Promise<void> {
   sizeWorkerPool(flags);
   // TF logs every load step at INFO on stderr; keep warnings and errors unless asked.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
-  for (const warning of warnings) consoleLog('WARNING', warning);
   const config = modelServerConfig(flags);
-  const platformOptions = {
-    savedModelTags: flags.savedModelTags,
-    intraOpThreads: flags.tensorflowIntraOpParallelism,
-    interOpThreads: flags.tensorflowInterOpParallelism,
-    preferTfLiteModel: flags.preferTfLiteModel,
-    numTfLitePools: flags.numTfLitePools,
-  };
+  const { options: platformOptions, configs: platformConfigs, warnings: platformWarnings } = platformSettings(flags);
+  warnings.push(...platformWarnings);
+  for (const warning of warnings) consoleLog('WARNING', warning);
   // Chains run other served models: their platform looks them up in the core's manager.
-  const platforms = (manager: Manager) => platformRegistry(platformOptions, manager);
+  const platforms = (manager: Manager) => platformRegistry(platformOptions, manager, platformConfigs);
   const core = new ServerCore(config, {
     platforms,
     fileSystemPollWaitSeconds: flags.fileSystemPollWaitSeconds,
     numLoadThreads: flags.numLoadThreads,
+    numUnloadThreads: flags.numUnloadThreads,
     maxNumLoadRetries: flags.maxNumLoadRetries,
     loadRetryIntervalMicros: flags.loadRetryIntervalMicros,
     aspiredVersionPolicy: aspiredVersionPolicyNamed(flags.versionPolicy as VersionPolicyName),
@@ -91,6 +127,7 @@ async function serve(argv: string[]): Promise<void> {
       channelArguments: flags.grpcChannelArguments,
       enableHealthCheck: flags.enableGrpcHealthcheckService,
       enableSignatureMethodNameCheck: flags.enableSignatureMethodNameCheck,
+      serializeAsTensorContent: flags.enableSerializationAsTensorContent,
     },
     reloadConfig,
   );

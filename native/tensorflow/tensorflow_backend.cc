@@ -3,9 +3,18 @@
 // Load options (all optional):
 //   tags          comma-separated MetaGraphDef tags; default "serve"
 //   config_proto  serialized tensorflow.ConfigProto for the session (thread pools, ...)
+//   xla_compilation  "enabled" or "disabled": whether XLA may JIT-compile (jit_compile functions,
+//                 auto-clustering). Process-wide in TensorFlow, as tensorflow_model_server sets it
+//                 once at startup; absent leaves it as it is.
+//   meta_graph_def  "signature_def": keep only the signature_def entries of the MetaGraphDef
+//                 that Describe returns (TF-Serving's remove_unused_fields_from_bundle_metagraph:
+//                 graph_def alone can be megabytes); absent keeps all of it.
 #include <exception>
 #include <string>
 #include <vector>
+
+#include <protozero/pbf_reader.hpp>
+#include <protozero/pbf_writer.hpp>
 
 #include "common/addon_kit.h"
 #include "common/backend.h"
@@ -13,9 +22,29 @@
 #include "status_conversion.h"
 #include "tf_handles.h"
 
+// tensorflow/compiler/jit/flags.h (exported by libtensorflow_cc.so.2; the C API has no
+// equivalent: TF_EnableXLACompilation turns on auto-clustering, which is a different thing).
+namespace tensorflow {
+void DisableXlaCompilation();
+void EnableXlaCompilation();
+}  // namespace tensorflow
+
 namespace duo::tf {
 
 namespace {
+
+Status ApplyXlaCompilation(const LoadOptions& options) {
+  auto found = options.find("xla_compilation");
+  if (found == options.end()) return Status::Ok();
+  if (found->second == "enabled") {
+    tensorflow::EnableXlaCompilation();
+  } else if (found->second == "disabled") {
+    tensorflow::DisableXlaCompilation();
+  } else {
+    return Status::Error(Code::kInvalidArgument, "xla_compilation must be \"enabled\" or \"disabled\"");
+  }
+  return Status::Ok();
+}
 
 std::vector<std::string> SplitTags(const LoadOptions& options) {
   std::vector<std::string> tags;
@@ -33,6 +62,24 @@ std::vector<std::string> SplitTags(const LoadOptions& options) {
   }
   if (tags.empty()) tags.push_back("serve");
   return tags;
+}
+
+constexpr protozero::pbf_tag_type kSignatureDefField = 5;  // MetaGraphDef.signature_def
+
+// The map entries of signature_def, re-encoded alone: a MetaGraphDef with nothing else.
+std::string SignatureDefsOnly(const std::string& meta_graph_def) {
+  std::string kept;
+  protozero::pbf_writer writer(kept);
+  protozero::pbf_reader reader(meta_graph_def);
+  while (reader.next()) {
+    if (reader.tag() == kSignatureDefField && reader.wire_type() == protozero::pbf_wire_type::length_delimited) {
+      protozero::data_view entry = reader.get_view();
+      writer.add_bytes(kSignatureDefField, entry.data(), entry.size());
+    } else {
+      reader.skip();
+    }
+  }
+  return kept;
 }
 
 Status NewSessionOptions(const LoadOptions& options, SessionOptionsPtr* out) {
@@ -65,6 +112,7 @@ class TensorFlowBackend : public Backend {
  private:
   static Status LoadSavedModel(const std::string& path, const LoadOptions& options,
                                std::shared_ptr<LoadedModel>* out) {
+    DUO_RETURN_IF_ERROR(ApplyXlaCompilation(options));
     SessionOptionsPtr session_options;
     DUO_RETURN_IF_ERROR(NewSessionOptions(options, &session_options));
     const std::vector<std::string> tags = SplitTags(options);
@@ -87,6 +135,8 @@ class TensorFlowBackend : public Backend {
                          : failed;
     }
     std::string description(static_cast<const char*>(meta_graph_def->data), meta_graph_def->length);
+    auto kept = options.find("meta_graph_def");
+    if (kept != options.end() && kept->second == "signature_def") description = SignatureDefsOnly(description);
     *out = std::make_shared<SavedModel>(std::move(graph), session, std::move(description));
     return Status::Ok();
   }

@@ -3,6 +3,7 @@
  * Run them after parseFlags, unless --version was given.
  */
 import { ConfigError } from './config_error';
+import { FLAGS_BY_NAME } from './flag_list';
 import { ServerFlags } from './flags';
 
 /** The values of --duoserve_version_policy: the aspired-version policies a server may run. */
@@ -49,7 +50,34 @@ export function checkServerFlags(flags: ServerFlags): string[] {
         'Skipped exporting HTTP/REST API.',
     );
   }
+  const ignored = flagsIgnoredWithPlatformConfig(flags);
+  if (ignored.length > 0) {
+    warnings.push(
+      `${ignored.join(', ')} ignored: with --platform_config_file, the tensorflow platform's session settings ` +
+        'come from that file (as in TF-Serving)',
+    );
+  }
   return warnings;
+}
+
+/**
+ * TF-Serving builds the tensorflow platform's SessionBundleConfig from these flags only when
+ * --platform_config_file is empty. (The warmup flags still reach duoserve's other platforms.)
+ */
+function flagsIgnoredWithPlatformConfig(flags: ServerFlags): string[] {
+  if (flags.platformConfigFile === '') return [];
+  const set: Array<[string, boolean]> = [
+    ['--tensorflow_session_config_file', flags.tensorflowSessionConfigFile !== ''],
+    ['--tensorflow_session_parallelism', flags.tensorflowSessionParallelism !== 0],
+    ['--tensorflow_intra_op_parallelism', flags.tensorflowIntraOpParallelism !== 0],
+    ['--tensorflow_inter_op_parallelism', flags.tensorflowInterOpParallelism !== 0],
+    ['--saved_model_tags', flags.savedModelTags.join(',') !== 'serve'],
+    ['--mixed_precision', flags.mixedPrecision !== ''],
+    ['--remove_unused_fields_from_bundle_metagraph', !flags.removeUnusedFieldsFromBundleMetagraph],
+    ['--prefer_tflite_model', flags.preferTfLiteModel],
+    ['--num_tflite_pools', flags.numTfLitePools !== FLAGS_BY_NAME.get('num_tflite_pools')!.defaultValue],
+  ];
+  return set.filter(([, given]) => given).map(([name]) => name);
 }
 
 /** Whether to start the REST API: a non-zero port that differs from the gRPC one (as TF-Serving decides). */

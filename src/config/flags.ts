@@ -33,7 +33,7 @@ export interface ServerFlags {
   fileSystemPollWaitSeconds: number;
   /** Loads that may run at once; 0: one at a time. */
   numLoadThreads: number;
-  /** Accepted; duoserve always unloads one version at a time. */
+  /** Unloads that may run at once; 0: one at a time. */
   numUnloadThreads: number;
   maxNumLoadRetries: number;
   /** Negative: retry at once. */
@@ -44,6 +44,23 @@ export interface ServerFlags {
   /** 0: automatic. */
   tensorflowIntraOpParallelism: number;
   tensorflowInterOpParallelism: number;
+  /** Both thread counts, when neither of the two above is set. */
+  tensorflowSessionParallelism: number;
+  /** Text-format ConfigProto; '' for none. */
+  tensorflowSessionConfigFile: string;
+  /** Text-format PlatformConfigMap replacing the default platforms; '' for none. */
+  platformConfigFile: string;
+  xlaCpuCompilationEnabled: boolean;
+  /** Enables XLA:CPU too (TF-Serving's flag enables both JITs; a CPU server has only the one). */
+  xlaGpuCompilationEnabled: boolean;
+  /** Accepted as TF-Serving's; a no-op for the local file system duoserve reads (see flag_list.ts). */
+  flushFilesystemCaches: boolean;
+  /** Keep only the signature_def of each loaded MetaGraphDef (default true, as TF-Serving). */
+  removeUnusedFieldsFromBundleMetagraph: boolean;
+  /** "bfloat16": oneDNN bfloat16 auto mixed precision for TensorFlow sessions; other values are warned about. */
+  mixedPrecision: string;
+  /** Predict answers with tensor_content instead of the typed value fields. */
+  enableSerializationAsTensorContent: boolean;
   /** --saved_model_tags split at commas, as TF-Serving splits it. */
   savedModelTags: string[];
   preferTfLiteModel: boolean;
@@ -223,6 +240,15 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     versionPolicy: str('duoserve_version_policy'),
     tensorflowIntraOpParallelism: int('tensorflow_intra_op_parallelism'),
     tensorflowInterOpParallelism: int('tensorflow_inter_op_parallelism'),
+    tensorflowSessionParallelism: int('tensorflow_session_parallelism'),
+    tensorflowSessionConfigFile: str('tensorflow_session_config_file'),
+    platformConfigFile: str('platform_config_file'),
+    xlaCpuCompilationEnabled: bool('xla_cpu_compilation_enabled'),
+    xlaGpuCompilationEnabled: bool('xla_gpu_compilation_enabled'),
+    flushFilesystemCaches: bool('flush_filesystem_caches'),
+    enableSerializationAsTensorContent: bool('enable_serialization_as_tensor_content'),
+    mixedPrecision: str('mixed_precision'),
+    removeUnusedFieldsFromBundleMetagraph: bool('remove_unused_fields_from_bundle_metagraph'),
     savedModelTags: str('saved_model_tags').split(','),
     preferTfLiteModel: bool('prefer_tflite_model'),
     numTfLitePools: int('num_tflite_pools'),

@@ -7,9 +7,10 @@
  * `name < ... >` with an optional ':'; repeated fields by repetition or `name: [a, b]`; enums by
  * name or number; strings in either quotes with C escapes (\n \t \\ \' \" \ooo \xHH \uXXXX),
  * adjacent strings concatenated; `#` comments; an optional ',' or ';' after each field; map
- * fields as repeated `{ key: .. value: .. }` entries. Not accepted: extensions and the expanded
- * `[type.googleapis.com/...] { ... }` form of google.protobuf.Any. As with TextFormat::Parse, a
- * non-repeated field given twice, or two members of one oneof, are errors.
+ * fields as repeated `{ key: .. value: .. }` entries; a google.protobuf.Any either by its
+ * type_url and value fields or in the expanded form `[type.googleapis.com/full.Name] { ... }`,
+ * whose message type must be in the same protobufjs root. Not accepted: extensions. As with
+ * TextFormat::Parse, a non-repeated field given twice, or two members of one oneof, are errors.
  *
  * Errors are ConfigErrors "file:line:column: what".
  */
@@ -66,6 +67,8 @@ interface FieldShape {
 interface MessageShape {
   readonly fullName: string;
   field(name: string): FieldShape | undefined;
+  /** The message type (absent for the synthetic map entries). */
+  readonly type?: protobuf.Type;
 }
 
 const shapes = new WeakMap<protobuf.Type, MessageShape>();
@@ -78,6 +81,7 @@ function messageShape(type: protobuf.Type): MessageShape {
   const fields = new Map<string, FieldShape>();
   const shape: MessageShape = {
     fullName,
+    type,
     field(name) {
       if (!fields.has(name) && Object.prototype.hasOwnProperty.call(type.fields, name)) {
         fields.set(name, fieldShape(type.fields[name].resolve(), fullName));
@@ -126,6 +130,9 @@ const INTEGER_RANGES: Record<string, readonly [bigint, bigint]> = {
   fixed64: [0n, 2n ** 64n - 1n],
 };
 const CLOSERS: Record<string, string | undefined> = { '{': '}', '<': '>' };
+const ANY_TYPE = 'google.protobuf.Any';
+/** The type URL prefixes C++'s TextFormat accepts in the expanded Any form. */
+const ANY_URL_PREFIXES = ['type.googleapis.com', 'type.googleprod.com'];
 const LONG_TYPES = new Set(['int64', 'sint64', 'sfixed64', 'uint64', 'fixed64']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -156,7 +163,10 @@ class Parser {
     oneofMembers: Map<string, string>,
   ): void {
     const nameToken = this.tokens.next();
-    if (nameToken.kind === 'symbol' && nameToken.text === '[') this.rejectBracketedName(nameToken);
+    if (nameToken.kind === 'symbol' && nameToken.text === '[') {
+      this.parseExpandedAny(shape, nameToken, result, given);
+      return;
+    }
     if (nameToken.kind !== 'identifier') {
       throw this.fail(nameToken, `expected a field name, got ${this.tokens.show(nameToken)}`);
     }
@@ -315,18 +325,41 @@ class Parser {
     return value;
   }
 
-  private rejectBracketedName(open: Token): never {
+  /** `[prefix/full.Name] { ... }` in an Any: the named message, stored as type_url and value. */
+  private parseExpandedAny(shape: MessageShape, open: Token, result: PlainMessage, given: Set<string>): void {
     let name = '';
     for (let token = this.tokens.next(); !(token.kind === 'symbol' && token.text === ']'); token = this.tokens.next()) {
       if (token.kind === 'end') throw this.fail(token, "expected ']' to close the bracketed field name");
       name += token.text;
     }
+    // The type URL is text of the file: shown only where messages may quote it.
     const shown = this.tokens.quoteText ? ` [${name}]` : '';
-    if (name.includes('/')) {
-      const message = `google.protobuf.Any in expanded form${shown} is not supported; write its type_url and value fields`;
-      throw this.fail(open, message);
+    const slash = name.lastIndexOf('/');
+    if (slash < 0) throw this.fail(open, `extensions are not supported${shown && `:${shown}`}`);
+    if (shape.fullName !== ANY_TYPE) {
+      throw this.fail(open, `expanded Any form${shown} in ${shape.fullName}, which is not a ${ANY_TYPE}`);
     }
-    throw this.fail(open, `extensions are not supported${shown && `:${shown}`}`);
+    const prefix = name.slice(0, slash);
+    if (!ANY_URL_PREFIXES.includes(prefix)) {
+      const found = this.tokens.quoteText ? `, but found "${prefix}"` : '';
+      throw this.fail(open, `the expanded Any form supports only ${ANY_URL_PREFIXES.join(' and ')} type URLs${found}`);
+    }
+    if (given.size > 0) throw this.fail(open, `${ANY_TYPE} already has its type_url or value set`);
+    const messageType = lookupMessageType(shape.type!.root, name.slice(slash + 1));
+    if (messageType === undefined) {
+      const typeUrl = this.tokens.quoteText ? ` "${name}"` : '';
+      throw this.fail(open, `could not find the type${typeUrl} stored in ${ANY_TYPE}`);
+    }
+    this.tokens.trySymbol(':');
+    const opener = this.tokens.next();
+    const closer = opener.kind === 'symbol' ? CLOSERS[opener.text] : undefined;
+    if (closer === undefined) {
+      throw this.fail(opener, `expected '{' or '<' to open the Any's message, got ${this.tokens.show(opener)}`);
+    }
+    const value = this.parseMessage(messageShape(messageType), closer);
+    result.type_url = name;
+    result.value = Buffer.from(messageType.encode(messageType.fromObject(value)).finish());
+    given.add('type_url').add('value');
   }
 
   private expectSymbol(symbol: string, purpose: string): void {
@@ -344,6 +377,11 @@ class Parser {
   private fail(at: Position, message: string): Error {
     return this.tokens.error(at, message);
   }
+}
+
+function lookupMessageType(root: protobuf.Namespace, fullName: string): protobuf.Type | undefined {
+  const found = root.lookup(fullName);
+  return found instanceof protobuf.Type ? found : undefined;
 }
 
 function integerValue(text: string): bigint {

@@ -21,9 +21,15 @@ export interface AspiredVersionsManagerOptions {
   monitor?: ServableStateMonitor;
   /**
    * How many loads may run at once, across all servables (--num_load_threads). 0, the
-   * default as in TF-Serving, runs them one at a time. Unloads are not limited.
+   * default as in TF-Serving, runs them one at a time.
    */
   numLoadThreads?: number;
+  /**
+   * How many unloads may run at once, across all servables (--num_unload_threads). A version is
+   * UNLOADING (no new handles) from when the policy picks it; it holds a slot while it waits for
+   * its last handle and unloads. 0, the default as in TF-Serving, runs them one at a time.
+   */
+  numUnloadThreads?: number;
   /** Retries after a failed load, while the version stays aspired (--max_num_load_retries, default 5). */
   maxNumLoadRetries?: number;
   /** Wait between load attempts (--load_retry_interval_micros, default 1 minute; negative = none). */
@@ -49,16 +55,17 @@ interface ServableStream {
  * published on `monitor`.
  *
  * Everything runs on the JS thread: an aspired set is applied during the callback; loads and
- * unloads then run asynchronously, at most `numLoadThreads` loads at a time. A version whose
- * load fails (after its retries) ends END with the error and stays so while it is aspired
- * (it is tried again only once it has left the aspired set and come back); it does not
- * disturb the versions already serving.
+ * unloads then run asynchronously, at most `numLoadThreads` loads and `numUnloadThreads`
+ * unloads at a time. A version whose load fails (after its retries) ends END with the error
+ * and stays so while it is aspired (it is tried again only once it has left the aspired set and
+ * come back); it does not disturb the versions already serving.
  */
 export class AspiredVersionsManager implements Manager, Target<Loader> {
   readonly monitor: ServableStateMonitor;
   private readonly policy: AspiredVersionPolicy;
   private readonly harnessOptions: LoaderHarnessOptions;
-  private readonly loadSlots: LoadSlots;
+  private readonly loadSlots: Slots;
+  private readonly unloadSlots: Slots;
   private readonly log: Log;
   private readonly streams = new Map<string, ServableStream>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -69,7 +76,8 @@ export class AspiredVersionsManager implements Manager, Target<Loader> {
     this.monitor = options.monitor ?? new ServableStateMonitor();
     this.policy = options.aspiredVersionPolicy ?? new AvailabilityPreservingPolicy();
     this.log = options.log ?? consoleLog;
-    this.loadSlots = new LoadSlots(Math.max(1, options.numLoadThreads ?? 0));
+    this.loadSlots = new Slots(Math.max(1, options.numLoadThreads ?? 0));
+    this.unloadSlots = new Slots(Math.max(1, options.numUnloadThreads ?? 0));
     const monitor = this.monitor;
     this.harnessOptions = {
       maxNumLoadRetries: options.maxNumLoadRetries ?? 5,
@@ -191,20 +199,18 @@ export class AspiredVersionsManager implements Manager, Target<Loader> {
     harness.requestLoad();
     this.track(
       (async () => {
-        await this.loadSlots.acquire();
-        try {
+        await this.loadSlots.run(async () => {
           if (harness.isAspired) await harness.load();
           else harness.cancel();
-        } finally {
-          this.loadSlots.release();
-        }
+        });
         this.manageState(name);
       })(),
     );
   }
 
   private startUnload(name: string, harness: LoaderHarness): void {
-    this.track(harness.unload().then(() => this.manageState(name)));
+    harness.requestUnload();
+    this.track(this.unloadSlots.run(() => harness.unload()).then(() => this.manageState(name)));
   }
 
   private track(work: Promise<void>): void {
@@ -249,13 +255,23 @@ function latestReady(versions: Map<number, LoaderHarness> | undefined): LoaderHa
   return latest;
 }
 
-/** A counting semaphore over load slots, first come first served. */
-class LoadSlots {
+/** A counting semaphore over load (or unload) slots, first come first served. */
+class Slots {
   private readonly waiting: Array<() => void> = [];
 
   constructor(private free: number) {}
 
-  acquire(): Promise<void> {
+  /** Runs `work` in a slot, once one is free. */
+  async run(work: () => Promise<void>): Promise<void> {
+    await this.acquire();
+    try {
+      await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(): Promise<void> {
     if (this.free > 0) {
       this.free--;
       return Promise.resolve();
@@ -263,7 +279,7 @@ class LoadSlots {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  release(): void {
+  private release(): void {
     const next = this.waiting.shift();
     if (next) next();
     else this.free++;

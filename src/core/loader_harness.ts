@@ -137,13 +137,18 @@ export class LoaderHarness {
     this.transition('ready');
   }
 
+  /** Stops new handles at once (UNLOADING); unload() then does the work, once the manager has a slot for it. */
+  requestUnload(): void {
+    this.expectState('ready', 'requestUnload');
+    this.transition('unloading');
+  }
+
   /**
-   * Stops new handles at once (UNLOADING), waits for the last held handle to be released,
-   * then unloads; ends 'disabled' or 'error'. Never rejects.
+   * After requestUnload: waits for the last held handle to be released, then unloads; ends
+   * 'disabled' or 'error'. Never rejects.
    */
   async unload(): Promise<void> {
-    this.expectState('ready', 'unload');
-    this.transition('unloading');
+    this.expectState('unloading', 'unload');
     if (this.handles > 0) await new Promise<void>((resolve) => (this.whenUnreferenced = resolve));
     this.loaded = undefined;
     try {

@@ -1,16 +1,25 @@
 import type { Log } from '../core/log';
 import type { InferenceServable } from '../servables/inference_servable';
+import type { ModelWarmupOptions } from './platform_loader';
+import type { SessionConfig } from './tensorflow/session_config';
 
-/** Settings every platform may read, from tensorflow_model_server's flags. */
+/** Settings every platform may read, from tensorflow_model_server's flags (or --platform_config_file). */
 export interface PlatformOptions {
   savedModelTags: string[];
-  intraOpThreads: number;
-  interOpThreads: number;
+  /** The TensorFlow session's ConfigProto; absent: TensorFlow's defaults. */
+  sessionConfig?: SessionConfig;
+  /** --xla_cpu_compilation_enabled: XLA may JIT-compile (process-wide); absent leaves TensorFlow's default. */
+  xlaCpuCompilationEnabled?: boolean;
+  /** --remove_unused_fields_from_bundle_metagraph: keep only the MetaGraphDef's signature_def after a load. */
+  removeUnusedFieldsFromBundleMetagraph?: boolean;
   /** --prefer_tflite_model: a version directory's model.tflite is served instead of its SavedModel. */
   preferTfLiteModel?: boolean;
   /** --num_tflite_pools: requests that may run at once on one TFLite model. */
   numTfLitePools?: number;
 }
+
+/** The part of the warmup settings a platform may set for its own versions. */
+export type PlatformWarmup = Pick<ModelWarmupOptions, 'enableModelWarmup' | 'numRequestIterations'>;
 
 /** A loaded version as the lifecycle holds it: something to serve, and to unload once. */
 export interface LoadedServable extends InferenceServable {
@@ -29,6 +38,8 @@ export interface Platform {
    * their models): the composition root should start these loads after all the others.
    */
   readonly loadsAfterOthers?: boolean;
+  /** Warmup settings of this platform's own config, over the server's (--platform_config_file). */
+  readonly warmup?: PlatformWarmup;
   /**
    * True when `versionDir` holds a complete version of this platform: it is loaded at once.
    * A directory for which this is false is still loaded once it has stopped changing (see

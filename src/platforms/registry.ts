@@ -5,16 +5,28 @@
 import type { Manager } from '../core/manager';
 import { chainPlatform } from './chain/chain_platform';
 import type { Platform, PlatformOptions } from './platform';
+import type { PlatformConfigs } from './platform_config_file';
 import { pyTorchPlatform } from './pytorch/pytorch_platform';
 import { tensorFlowPlatform } from './tensorflow/tensorflow_platform';
 import { preferTfLite } from './tflite/tflite_platform';
 
 /**
  * `manager` serves the models that chains run (the "chain" platform looks them up in it);
- * without one the map has no chain platform.
+ * without one the map has no chain platform. `configs` (from --platform_config_file) replaces
+ * the default map: only the platforms it names, "tensorflow" with its own options, whose
+ * xlaCpuCompilationEnabled still comes from `options` (a command-line flag either way).
  */
-export function platformRegistry(options: PlatformOptions, manager?: Manager): ReadonlyMap<string, Platform> {
-  const platforms = [preferTfLite(tensorFlowPlatform(options), options), pyTorchPlatform()];
+export function platformRegistry(
+  options: PlatformOptions,
+  manager?: Manager,
+  configs?: PlatformConfigs,
+): ReadonlyMap<string, Platform> {
+  const fromConfig = configs?.tensorflow;
+  const tensorflow = fromConfig
+    ? { ...fromConfig.options, xlaCpuCompilationEnabled: options.xlaCpuCompilationEnabled }
+    : options;
+  const platforms = [preferTfLite(tensorFlowPlatform(tensorflow, fromConfig?.warmup), tensorflow), pyTorchPlatform()];
   if (manager) platforms.push(chainPlatform(manager));
-  return new Map(platforms.map((platform) => [platform.name, platform]));
+  const named = configs ? platforms.filter((platform) => configs.names.includes(platform.name)) : platforms;
+  return new Map(named.map((platform) => [platform.name, platform]));
 }

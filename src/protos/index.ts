@@ -18,6 +18,9 @@ const FILES = [
   'tensorflow_serving/apis/get_model_status.proto',
   'tensorflow_serving/apis/model_management.proto',
   'tensorflow_serving/config/model_server_config.proto',
+  'tensorflow_serving/config/platform_config.proto',
+  'tensorflow/core/protobuf/config.proto',
+  'tensorflow_serving/servables/tensorflow/saved_model_bundle_source_adapter.proto',
   'duoserve/wire_envelopes.proto',
   'duoserve/chain.proto',
   'duoserve/input_envelopes.proto',
@@ -68,4 +71,7 @@ export const Protos = {
   ReloadConfigResponse: protoType('tensorflow.serving.ReloadConfigResponse'),
   ModelServerConfig: protoType('tensorflow.serving.ModelServerConfig'),
   ChainDefinition: protoType('duoserve.chain.ChainDefinition'),
+  ConfigProto: protoType('tensorflow.ConfigProto'),
+  PlatformConfigMap: protoType('tensorflow.serving.PlatformConfigMap'),
+  SavedModelBundleSourceAdapterConfig: protoType('tensorflow.serving.SavedModelBundleSourceAdapterConfig'),
 };

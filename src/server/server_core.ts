@@ -38,6 +38,8 @@ export interface ServerCoreOptions {
   fileSystemPollWaitSeconds: number;
   /** --num_load_threads; default 0: one load at a time. */
   numLoadThreads?: number;
+  /** --num_unload_threads; default 0: one unload at a time. */
+  numUnloadThreads?: number;
   /** --max_num_load_retries; default 5. */
   maxNumLoadRetries?: number;
   /** --load_retry_interval_micros; default one minute. */
@@ -76,6 +78,7 @@ export class ServerCore {
   ) {
     this.manager = new AspiredVersionsManager({
       numLoadThreads: options.numLoadThreads,
+      numUnloadThreads: options.numUnloadThreads,
       maxNumLoadRetries: options.maxNumLoadRetries,
       loadRetryIntervalMicros: options.loadRetryIntervalMicros,
       aspiredVersionPolicy: options.aspiredVersionPolicy,
@@ -87,7 +90,8 @@ export class ServerCore {
     this.router = new DynamicSourceRouter<string>(routesOf(this.models), options.log);
     for (const platform of this.platforms.values()) {
       const adapter = new SourceAdapter<string, Loader>(
-        (_id, versionDir) => new PlatformLoader(platform, versionDir, { ...options.warmup, log: options.log }),
+        (_id, versionDir) =>
+          new PlatformLoader(platform, versionDir, { ...options.warmup, ...platform.warmup, log: options.log }),
       );
       connectSourceToTarget(this.router.output(platform.name), adapter);
       connectSourceToTarget(adapter, this.manager);

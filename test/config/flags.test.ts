@@ -43,6 +43,15 @@ describe('parseFlags', () => {
         versionPolicy: 'availability_preserving',
         tensorflowIntraOpParallelism: 0,
         tensorflowInterOpParallelism: 0,
+        tensorflowSessionParallelism: 0,
+        tensorflowSessionConfigFile: '',
+        platformConfigFile: '',
+        xlaCpuCompilationEnabled: false,
+        xlaGpuCompilationEnabled: false,
+        flushFilesystemCaches: true,
+        enableSerializationAsTensorContent: false,
+        mixedPrecision: '',
+        removeUnusedFieldsFromBundleMetagraph: true,
         savedModelTags: ['serve'],
         preferTfLiteModel: false,
         numTfLitePools: os.availableParallelism(),
@@ -74,12 +83,22 @@ describe('parseFlags', () => {
       '--model_base_path=/models/resnet',
       '--file_system_poll_wait_seconds=0',
       '--num_load_threads=4',
+      '--num_unload_threads=3',
       '--max_num_load_retries=0',
       '--load_retry_interval_micros=-1',
       '--allow_version_labels_for_unavailable_models',
       '--duoserve_version_policy=resource_preserving',
       '--tensorflow_intra_op_parallelism=2',
       '--tensorflow_inter_op_parallelism=9007199254740991',
+      '--tensorflow_session_parallelism=5',
+      '--tensorflow_session_config_file=/etc/session.config',
+      '--platform_config_file=/etc/platform.config',
+      '--xla_cpu_compilation_enabled',
+      '--xla_gpu_compilation_enabled=true',
+      '--flush_filesystem_caches=false',
+      '--enable_serialization_as_tensor_content',
+      '--mixed_precision=bfloat16',
+      '--remove_unused_fields_from_bundle_metagraph=false',
       '--saved_model_tags=serve,gpu',
       '--prefer_tflite_model',
       '--num_tflite_pools=3',
@@ -106,13 +125,22 @@ describe('parseFlags', () => {
       modelBasePath: '/models/resnet',
       fileSystemPollWaitSeconds: 0,
       numLoadThreads: 4,
-      numUnloadThreads: 0,
+      numUnloadThreads: 3,
       maxNumLoadRetries: 0,
       loadRetryIntervalMicros: -1,
       allowVersionLabelsForUnavailableModels: true,
       versionPolicy: 'resource_preserving',
       tensorflowIntraOpParallelism: 2,
       tensorflowInterOpParallelism: 9007199254740991,
+      tensorflowSessionParallelism: 5,
+      tensorflowSessionConfigFile: '/etc/session.config',
+      platformConfigFile: '/etc/platform.config',
+      xlaCpuCompilationEnabled: true,
+      xlaGpuCompilationEnabled: true,
+      flushFilesystemCaches: false,
+      enableSerializationAsTensorContent: true,
+      mixedPrecision: 'bfloat16',
+      removeUnusedFieldsFromBundleMetagraph: false,
       savedModelTags: ['serve', 'gpu'],
       preferTfLiteModel: true,
       numTfLitePools: 3,
@@ -199,19 +227,19 @@ describe('parseFlags', () => {
     assert.deepEqual(
       parseFlags([
         '--per_process_gpu_memory_fraction=0.5',
-        '--num_unload_threads=4',
+        '--use_alts_credentials',
         '--ssl_config_file=/etc/ssl.config',
         '--enable_profiler=false',
-        '--tensorflow_session_parallelism=2',
+        '--skip_initialize_tpu',
         '--rest_api_enable_cors_support',
       ]).warnings,
       [
         '--rest_api_enable_cors_support=true is not supported by duoserve yet and is ignored',
-        '--num_unload_threads=4 is not supported by duoserve yet and is ignored',
-        '--tensorflow_session_parallelism=2 is not supported by duoserve yet and is ignored',
+        '--use_alts_credentials=true is not supported by duoserve yet and is ignored',
         '--ssl_config_file=/etc/ssl.config is not supported by duoserve yet and is ignored',
         '--per_process_gpu_memory_fraction=0.500000 is not supported by duoserve yet and is ignored',
         '--enable_profiler=false is not supported by duoserve yet and is ignored',
+        '--skip_initialize_tpu=true is not supported by duoserve yet and is ignored',
       ],
     );
     assert.deepEqual(
@@ -258,6 +286,19 @@ describe('usage', () => {
 
 describe('checkServerFlags', () => {
   const flags = (argv: string[]) => parseFlags(argv).flags;
+
+  test('with --platform_config_file, the TensorFlow session flags are named as ignored', () => {
+    const withPlatformConfig = ['--model_base_path=/m', '--platform_config_file=/etc/platform.config'];
+    assert.deepEqual(checkServerFlags(flags(withPlatformConfig)), []);
+    assert.deepEqual(
+      checkServerFlags(flags([...withPlatformConfig, '--tensorflow_session_parallelism=2', '--saved_model_tags=serve,tpu'])),
+      [
+        '--tensorflow_session_parallelism, --saved_model_tags ignored: with --platform_config_file, the tensorflow ' +
+          "platform's session settings come from that file (as in TF-Serving)",
+      ],
+    );
+    assert.deepEqual(checkServerFlags(flags(['--model_base_path=/m', '--tensorflow_session_parallelism=2'])), []);
+  });
 
   test('a model path or a config file is enough', () => {
     assert.deepEqual(checkServerFlags(flags(['--model_base_path=/models/m'])), []);

@@ -190,11 +190,11 @@ describe('text format: structure', () => {
     assert.equal(parseError('I32: 1'), "test.txt:1:1: unknown field 'I32' in texttest.All");
   });
 
-  test('extensions and the expanded Any form are refused clearly', () => {
+  test('extensions, and the expanded Any form outside an Any, are refused clearly', () => {
     assert.equal(
       parseError('inner {\n  [type.googleapis.com/texttest.Inner] { label: "x" }\n}'),
-      'test.txt:2:3: google.protobuf.Any in expanded form [type.googleapis.com/texttest.Inner] is not supported; ' +
-        'write its type_url and value fields',
+      'test.txt:2:3: expanded Any form [type.googleapis.com/texttest.Inner] in texttest.Inner, ' +
+        'which is not a google.protobuf.Any',
     );
     assert.equal(parseError('[texttest.ext]: 1'), 'test.txt:1:1: extensions are not supported: [texttest.ext]');
   });
@@ -259,6 +259,66 @@ describe('parseTextFormat', () => {
     assert.equal(object.config, 'custom_model_config');
     assert.equal(object.custom_model_config.type_url, 'type.googleapis.com/x.Y');
     assert.deepEqual(Buffer.from(object.custom_model_config.value), Buffer.from([1, 2]));
+  });
+});
+
+describe('google.protobuf.Any in its expanded form', () => {
+  const platformMap = (any: string) =>
+    `platform_configs {\n  key: "tensorflow"\n  value { source_adapter_config {\n    ${any}\n  } }\n}`;
+  const anyError = (any: string) => {
+    try {
+      parseTextFormat(Protos.PlatformConfigMap, platformMap(any), 'platform.config');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, String(error));
+      return error.message;
+    }
+    assert.fail(`no error for ${any}`);
+  };
+
+  test('is the named message, encoded, under its type URL', () => {
+    const any = '[type.googleapis.com/tensorflow.serving.SavedModelBundleSourceAdapterConfig] ' +
+      '{ legacy_config { saved_model_tags: "serve" enable_model_warmup: true } }';
+    const object = parseTextFormatToObject(Protos.PlatformConfigMap, platformMap(any), 'platform.config') as {
+      platform_configs: Record<string, { source_adapter_config: { type_url: string; value: Buffer } }>;
+    };
+    const { type_url, value } = object.platform_configs.tensorflow.source_adapter_config;
+    assert.equal(type_url, 'type.googleapis.com/tensorflow.serving.SavedModelBundleSourceAdapterConfig');
+    const decoded = Protos.SavedModelBundleSourceAdapterConfig.toObject(
+      Protos.SavedModelBundleSourceAdapterConfig.decode(value),
+    );
+    assert.deepEqual(decoded, { legacy_config: { saved_model_tags: ['serve'], enable_model_warmup: true } });
+  });
+
+  test('an unknown type, another URL prefix, or an Any already set are refused with their position', () => {
+    assert.equal(
+      anyError('[type.googleapis.com/tensorflow.serving.NoSuchConfig] {}'),
+      'platform.config:4:5: could not find the type "type.googleapis.com/tensorflow.serving.NoSuchConfig" stored in ' +
+        'google.protobuf.Any',
+    );
+    assert.equal(
+      anyError('[example.com/tensorflow.ConfigProto] {}'),
+      'platform.config:4:5: the expanded Any form supports only type.googleapis.com and type.googleprod.com type URLs, ' +
+        'but found "example.com"',
+    );
+    assert.equal(
+      anyError('type_url: "x" [type.googleapis.com/tensorflow.ConfigProto] {}'),
+      'platform.config:4:19: google.protobuf.Any already has its type_url or value set',
+    );
+    // A file whose text may not be quoted (a model's) gets the same errors without its text.
+    assert.throws(
+      () =>
+        parseTextFormatToObject(Protos.PlatformConfigMap, platformMap('[example.com/secret.Type] {}'), 'p', {
+          quoteText: false,
+        }),
+      (error: Error) => {
+        assert.equal(error.message, 'p:4:5: the expanded Any form supports only type.googleapis.com and type.googleprod.com type URLs');
+        return true;
+      },
+    );
+    assert.equal(
+      anyError('[type.googleapis.com/tensorflow.ConfigProto] { intra_op_threads: 2 }'),
+      "platform.config:4:52: unknown field 'intra_op_threads' in tensorflow.ConfigProto",
+    );
   });
 });
 

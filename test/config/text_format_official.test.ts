@@ -13,6 +13,8 @@ import { officialBatch } from '../protos/official_protos';
 const MODEL_SERVER_CONFIG = 'tensorflow.serving.ModelServerConfig';
 const TENSOR = 'tensorflow.TensorProto';
 const PREDICT_REQUEST = 'tensorflow.serving.PredictRequest';
+const CONFIG_PROTO = 'tensorflow.ConfigProto';
+const PLATFORM_CONFIG_MAP = 'tensorflow.serving.PlatformConfigMap';
 
 const ACCEPTED: Array<[string, string]> = [
   [
@@ -86,6 +88,40 @@ const ACCEPTED: Array<[string, string]> = [
      output_filter: ["a", 'b'] output_filter: "c"`,
   ],
   [PREDICT_REQUEST, `model_spec { name: 'm' 'n' version_label: "\\U0001F600 ü" }`],
+  [
+    CONFIG_PROTO,
+    `# what a CPU server's --tensorflow_session_config_file sets
+    intra_op_parallelism_threads: 4 inter_op_parallelism_threads: 2 use_per_session_threads: true
+    session_inter_op_thread_pool { num_threads: 3 global_name: "shared" } session_inter_op_thread_pool {}
+    device_count { key: "CPU" value: 1 } device_filters: "/job:localhost" placement_period: 5
+    allow_soft_placement: true log_device_placement: false operation_timeout_in_ms: 5000
+    isolate_session_state: true share_cluster_devices_in_session: false
+    gpu_options { allow_growth: true per_process_gpu_memory_fraction: 0.5 visible_device_list: "0" }
+    graph_options {
+      infer_shapes: true place_pruned_graph: true build_cost_model: 10 timeline_step: 2
+      optimizer_options { global_jit_level: ON_1 opt_level: L0 do_function_inlining: true cpu_global_jit: true }
+      rewrite_options {
+        constant_folding: OFF layout_optimizer: AGGRESSIVE memory_optimization: MANUAL
+        meta_optimizer_iterations: ONE cpu_layout_conversion: NCHW_TO_NHWC min_graph_nodes: -1
+        auto_mixed_precision_onednn_bfloat16: ON optimizers: ["constfold", "pruning"]
+        auto_parallel { enable: true num_replicas: 2 } scoped_allocator_opts { enable_op: "CollectiveReduce" }
+      }
+    }
+    experimental {
+      disable_thread_spinning: true use_numa_affinity: true executor_type: "DEFAULT"
+      session_metadata { name: "m" version: 3 } mlir_bridge_rollout: MLIR_BRIDGE_ROLLOUT_DISABLED
+    }`,
+  ],
+  [CONFIG_PROTO, 'graph_options { optimizer_options { global_jit_level: OFF } }'],
+  [
+    PLATFORM_CONFIG_MAP,
+    `platform_configs {
+      key: "tensorflow"
+      value { source_adapter_config { [type.googleapis.com/tensorflow.ConfigProto] { intra_op_parallelism_threads: 2 } } }
+    }
+    platform_configs { key: "pytorch" value {} }
+    platform_configs { key: "chain" value { source_adapter_config: < [type.googleprod.com/tensorflow.GPUOptions]: { } > } }`,
+  ],
 ];
 
 const REFUSED: Array<[string, string]> = [
@@ -116,6 +152,15 @@ const REFUSED: Array<[string, string]> = [
   [TENSOR, String.raw`string_val: '\400'`],
   [PREDICT_REQUEST, String.raw`model_spec { name: '\xff' }`],
   [PREDICT_REQUEST, 'model_spec { version { value: 1 } version_label: "x" }'],
+  [CONFIG_PROTO, 'intra_op_parallelism_threads: 2 nonexistent_option: 1'],
+  [CONFIG_PROTO, 'graph_options { optimizer_options { global_jit_level: ON_3 } }'],
+  [CONFIG_PROTO, 'intra_op_parallelism_threads: 2147483648'],
+  [CONFIG_PROTO, 'device_count { key: "CPU" value: "one" }'],
+  [PLATFORM_CONFIG_MAP, 'platform_configs { key: "t" value { source_adapter_config { [type.googleapis.com/x.Nope] {} } } }'],
+  [
+    PLATFORM_CONFIG_MAP,
+    'platform_configs { value { source_adapter_config { [type.googleapis.com/tensorflow.ConfigProto] { nope: 1 } } } }',
+  ],
 ];
 
 describe('text format agrees with protobuf text_format', () => {

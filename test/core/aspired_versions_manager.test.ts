@@ -224,6 +224,34 @@ describe('AspiredVersionsManager', () => {
     }
   });
 
+  it('runs at most num_unload_threads unloads at once (0 = one at a time), across servables', async () => {
+    for (const [numUnloadThreads, expected] of [
+      [0, 1],
+      [2, 2],
+      [8, 4],
+    ]) {
+      const { source, available, ended } = setUp({ numLoadThreads: 4, numUnloadThreads });
+      const journal: string[] = [];
+      const versions = (name: string): Array<[number, FakeLoader]> =>
+        [1, 2].map((v) => [v, new FakeLoader(`${name}${v}`, { unloadDelayMs: 20, journal })]);
+      source.aspire('a', versions('a'));
+      source.aspire('b', versions('b'));
+      await Promise.all(['a', 'b'].flatMap((name) => [available(name, 1), available(name, 2)]));
+      journal.length = 0;
+      source.aspire('a', []);
+      source.aspire('b', []);
+      await Promise.all(['a', 'b'].flatMap((name) => [ended(name, 1), ended(name, 2)]));
+      let running = 0;
+      let most = 0;
+      for (const entry of journal) {
+        running += entry.startsWith('unload ') ? 1 : -1;
+        most = Math.max(most, running);
+      }
+      assert.equal(most, expected, `num_unload_threads=${numUnloadThreads}: ${journal.join(', ')}`);
+      assert.equal(journal.length, 8, journal.join(', '));
+    }
+  });
+
   it('defers re-aspiring a version that is still unloading, then loads it afresh', async () => {
     const { manager, source, available } = setUp();
     source.aspire('m', [[1, new FakeLoader('1', { unloadDelayMs: 30 })]]);

@@ -39,7 +39,8 @@ from tensorflow_serving.apis import (  # noqa: E402,F401
     prediction_service_pb2,
     regression_pb2,
 )
-from tensorflow_serving.config import model_server_config_pb2  # noqa: E402,F401
+from tensorflow_serving.config import model_server_config_pb2, platform_config_pb2  # noqa: E402,F401
+from tensorflow.core.protobuf import config_pb2  # noqa: E402,F401
 from tensorflow.core.example import example_pb2, feature_pb2  # noqa: E402,F401
 from tensorflow.core.framework import tensor_pb2, types_pb2  # noqa: E402
 

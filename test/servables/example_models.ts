@@ -72,7 +72,7 @@ export function readExampleReference(model: ExampleModel): ExampleReference {
 }
 
 export function loadExampleModel(model: ExampleModel): Promise<LoadedServable> {
-  return tensorFlowPlatform({ savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 }).load(
+  return tensorFlowPlatform({ savedModelTags: ['serve'] }).load(
     exampleModelDir(model),
   );
 }

@@ -197,6 +197,13 @@ export class ServingClient {
     return { version: response.model_spec.version.value, y: response.outputs.y.float_val };
   }
 
+  /** Predict with these inputs (TensorProto objects by alias); the decoded PredictResponse. */
+  async predictTensors(spec: Spec, inputs: Record<string, object>, timeoutMs = 10_000): Promise<any> {
+    const request = Protos.PredictRequest.encode(Protos.PredictRequest.fromObject({ model_spec: modelSpec(spec), inputs }));
+    const bytes = await this.call('/tensorflow.serving.PredictionService/Predict', request.finish(), timeoutMs);
+    return Protos.PredictResponse.toObject(Protos.PredictResponse.decode(bytes), { longs: Number });
+  }
+
   async status(spec: Spec): Promise<VersionStatus[]> {
     const request = Protos.GetModelStatusRequest.encode({ model_spec: modelSpec(spec) }).finish();
     const bytes = await this.call('/tensorflow.serving.ModelService/GetModelStatus', request);
@@ -308,7 +315,7 @@ export async function startInProcess(
 ): Promise<InProcessServer> {
   const { log, lines } = recordingLog();
   const core = new ServerCore(modelServerConfig(models), {
-    platforms: platformRegistry({ savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 }),
+    platforms: platformRegistry({ savedModelTags: ['serve'] }),
     fileSystemPollWaitSeconds: 0.2,
     maxNumLoadRetries: 0,
     log,

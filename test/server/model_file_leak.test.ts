@@ -76,7 +76,7 @@ describe('a model file linked to a private file', () => {
     const { log, lines } = recordingLog();
     logLines = lines;
     core = new ServerCore(modelServerConfig(models), {
-      platforms: (manager) => platformRegistry({ savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 }, manager),
+      platforms: (manager) => platformRegistry({ savedModelTags: ['serve'] }, manager),
       fileSystemPollWaitSeconds: 0.2,
       maxNumLoadRetries: 0,
       log,

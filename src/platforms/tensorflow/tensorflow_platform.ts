@@ -8,8 +8,8 @@ import { toServingError } from '../../errors/serving_error';
 import { type BackendAddon, type ModelHandle, loadBackendAddon } from '../../native/backend_addon';
 import { ModelServable } from '../../servables/model_servable';
 import type { SignatureMap } from '../../servables/signature';
-import type { LoadedServable, Platform, PlatformOptions } from '../platform';
-import { encodeSessionConfig } from './session_config';
+import type { LoadedServable, Platform, PlatformOptions, PlatformWarmup } from '../platform';
+import { encodeSessionConfig, type SessionConfig } from './session_config';
 import { parseSignatureDefs } from './signatures';
 
 export const TENSORFLOW_PLATFORM_NAME = 'tensorflow';
@@ -17,8 +17,11 @@ export const TENSORFLOW_PLATFORM_NAME = 'tensorflow';
 export interface TensorFlowLoadOptions {
   /** MetaGraphDef tags to load; empty means ["serve"], as in tensorflow_model_server. */
   tags: string[];
-  intraOpThreads?: number;
-  interOpThreads?: number;
+  sessionConfig?: SessionConfig;
+  /** Whether XLA may JIT-compile; process-wide in TensorFlow. Absent: left as it is. */
+  xlaCompilation?: boolean;
+  /** Keep only the signature_def of the MetaGraphDef (all that serving reads); it can be megabytes less. */
+  signatureDefsOnly?: boolean;
 }
 
 export interface LoadedTensorFlowModel {
@@ -39,8 +42,12 @@ export async function loadTensorFlowModel(
 ): Promise<LoadedTensorFlowModel> {
   const addon = loadBackendAddon('tensorflow');
   const loadOptions: Record<string, string | Buffer> = { tags: options.tags.join(',') };
-  const config = encodeSessionConfig(options);
+  const config = encodeSessionConfig(options.sessionConfig ?? {});
   if (config.length > 0) loadOptions.config_proto = Buffer.from(config);
+  if (options.signatureDefsOnly) loadOptions.meta_graph_def = 'signature_def';
+  if (options.xlaCompilation !== undefined) {
+    loadOptions.xla_compilation = options.xlaCompilation ? 'enabled' : 'disabled';
+  }
   let handle: ModelHandle;
   try {
     handle = await addon.load(versionDir, loadOptions);
@@ -55,15 +62,18 @@ export async function loadTensorFlowModel(
   }
 }
 
-export function tensorFlowPlatform(options: PlatformOptions): Platform {
+/** `warmup`: the platform's own warmup settings (from a SavedModelBundleSourceAdapterConfig). */
+export function tensorFlowPlatform(options: PlatformOptions, warmup?: PlatformWarmup): Platform {
   return {
     name: TENSORFLOW_PLATFORM_NAME,
     isVersionDir: isTensorFlowVersionDir,
+    warmup,
     async load(versionDir: string): Promise<LoadedServable> {
       const model = await loadTensorFlowModel(versionDir, {
         tags: options.savedModelTags,
-        intraOpThreads: options.intraOpThreads,
-        interOpThreads: options.interOpThreads,
+        sessionConfig: options.sessionConfig,
+        xlaCompilation: options.xlaCpuCompilationEnabled,
+        signatureDefsOnly: options.removeUnusedFieldsFromBundleMetagraph,
       });
       return new ModelServable(model.addon, model.handle, model.signatures);
     },

@@ -17,6 +17,8 @@ export interface GrpcServerOptions {
   enableHealthCheck?: boolean;
   /** --enable_signature_method_name_check, for Classify/Regress/MultiInference. */
   enableSignatureMethodNameCheck?: boolean;
+  /** --enable_serialization_as_tensor_content: Predict outputs as tensor_content. */
+  serializeAsTensorContent?: boolean;
 }
 
 // TF-Serving lifts gRPC's 4 MiB message limit to INT32_MAX for both directions.
@@ -54,7 +56,10 @@ export async function startGrpcServer(
   });
   server.addService(
     predictionServiceDefinition,
-    predictionService(manager, { enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck }),
+    predictionService(manager, {
+      enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
+      serializeAsTensorContent: options.serializeAsTensorContent,
+    }),
   );
   server.addService(modelServiceDefinition, modelService(manager, reloadConfig));
   const health = options.enableHealthCheck ? addHealthService(server) : undefined;

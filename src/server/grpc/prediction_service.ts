@@ -28,7 +28,7 @@ export const predictionServiceDefinition = {
   GetModelMetadata: rawUnaryMethod(SERVICE, 'GetModelMetadata'),
 };
 
-/** Opt-in per request: outputs as tensor_content instead of TF-Serving's typed fields. */
+/** Opt-in per request (or for all, --enable_serialization_as_tensor_content): outputs as tensor_content. */
 export const OUTPUT_ENCODING_HEADER = 'x-duoserve-output-encoding';
 
 interface PredictEnvelope {
@@ -59,13 +59,20 @@ function modelSpecOf(spec: ModelSpecMessage | null | undefined): ModelSpecMessag
   return spec;
 }
 
-function outputEncoding(metadata: Metadata): OutputEncoding {
+function outputEncoding(metadata: Metadata, options: PredictionServiceOptions): OutputEncoding {
+  if (options.serializeAsTensorContent) return 'content';
   const [value] = metadata.get(OUTPUT_ENCODING_HEADER);
   return value === 'tensor_content' ? 'content' : 'fields';
 }
 
 /** What the service needs besides the manager (flags). */
-export type PredictionServiceOptions = ExampleInferenceOptions;
+export interface PredictionServiceOptions extends ExampleInferenceOptions {
+  /**
+   * --enable_serialization_as_tensor_content: every Predict output as tensor_content (TF-Serving's
+   * kAsProtoContent), not only those of requests with the header.
+   */
+  serializeAsTensorContent?: boolean;
+}
 
 export function predictionService(
   manager: Manager,
@@ -123,7 +130,7 @@ export function predictionService(
           signatureName,
           inputs: predictInputs(request.inputs),
           outputFilter: request.output_filter,
-          encoding: outputEncoding(metadata),
+          encoding: outputEncoding(metadata, options),
           timings,
         });
         for (const [key, value] of stepTimingHeaders(timings)) trailer.set(key, value);

@@ -93,7 +93,7 @@ export async function startChainServer(models: ServedModel[], options: ChainServ
       return typeof value === 'function' ? value.bind(core!.manager) : value;
     },
   });
-  const platforms = platformRegistry({ savedModelTags: [], intraOpThreads: 0, interOpThreads: 0 }, manager);
+  const platforms = platformRegistry({ savedModelTags: [] }, manager);
   core = new ServerCore(parseModelServerConfigText(configText(models), 'test.config'), {
     platforms,
     fileSystemPollWaitSeconds: options.pollWaitSeconds ?? 1,

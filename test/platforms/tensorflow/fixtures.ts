@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const MODELS = ['two_signatures', 'many_dtypes', 'keras_dense'] as const;
+export const MODELS = ['two_signatures', 'many_dtypes', 'keras_dense', 'jit_compiled'] as const;
 export type FixtureModel = (typeof MODELS)[number];
 
 export interface ReferenceTensor {

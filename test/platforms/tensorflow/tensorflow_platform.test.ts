@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
+import * as protobuf from 'protobufjs';
 import { ServingError } from '../../../src/errors/serving_error';
 import { loadBackendAddon } from '../../../src/native/backend_addon';
-import { encodeSessionConfig } from '../../../src/platforms/tensorflow/session_config';
+import { encodeSessionConfig, withMixedPrecision } from '../../../src/platforms/tensorflow/session_config';
 import {
   isTensorFlowVersionDir,
   loadTensorFlowModel,
@@ -42,17 +43,13 @@ describe('isTensorFlowVersionDir', () => {
 
 describe('encodeSessionConfig', () => {
   test('writes intra_op (field 2) and inter_op (field 5) parallelism', () => {
-    assert.deepEqual([...encodeSessionConfig({ intraOpThreads: 4, interOpThreads: 2 })], [0x10, 4, 0x28, 2]);
-    assert.deepEqual([...encodeSessionConfig({ interOpThreads: 300 })], [0x28, 0xac, 0x02]);
+    const config = { intra_op_parallelism_threads: 4, inter_op_parallelism_threads: 2 };
+    assert.deepEqual([...encodeSessionConfig(config)], [0x10, 4, 0x28, 2]);
+    assert.deepEqual([...encodeSessionConfig({ inter_op_parallelism_threads: 300 })], [0x28, 0xac, 0x02]);
   });
-  test('is empty when TensorFlow picks both', () => {
+  test('is empty when TensorFlow picks everything', () => {
     assert.equal(encodeSessionConfig({}).length, 0);
-    assert.equal(encodeSessionConfig({ intraOpThreads: 0, interOpThreads: 0 }).length, 0);
-  });
-  test('rejects counts that are not non-negative int32', () => {
-    for (const bad of [-1, 1.5, 2 ** 31]) {
-      assert.throws(() => encodeSessionConfig({ intraOpThreads: bad }), { code: 'INVALID_ARGUMENT' });
-    }
+    assert.equal(encodeSessionConfig({ intra_op_parallelism_threads: 0, inter_op_parallelism_threads: 0 }).length, 0);
   });
 });
 
@@ -60,8 +57,7 @@ describe('loadTensorFlowModel', () => {
   test('loads with explicit thread pools and runs', async () => {
     const model = await loadTensorFlowModel(versionDir('two_signatures'), {
       tags: ['serve'],
-      intraOpThreads: 2,
-      interOpThreads: 1,
+      sessionConfig: { intra_op_parallelism_threads: 2, inter_op_parallelism_threads: 1 },
     });
     try {
       const reference = readReference('two_signatures').cases[0];
@@ -109,9 +105,89 @@ describe('loadTensorFlowModel', () => {
   });
 });
 
+describe('XLA JIT compilation (--xla_cpu_compilation_enabled)', () => {
+  const runJitModel = async (xlaCompilation: boolean) => {
+    const model = await loadTensorFlowModel(versionDir('jit_compiled'), { tags: ['serve'], xlaCompilation });
+    try {
+      const reference = readReference('jit_compiled').cases[0];
+      const results = await model.addon.run(
+        model.handle,
+        [['serving_default_x:0', fieldsSource(reference.inputs.x)]],
+        ['PartitionedCall:0'],
+        'host',
+      );
+      assertTensorMatches(plainOutput(results[0][1]), reference.outputs.y, 'y');
+    } finally {
+      model.addon.unload(model.handle);
+    }
+  };
+
+  test('disabled, as tensorflow_model_server starts without the flag: a jit_compile model fails to run', async () => {
+    await assert.rejects(runJitModel(false), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'INTERNAL');
+      assert.match(error.message, /XLA compilation disabled/);
+      return true;
+    });
+  });
+
+  test('enabled: the same model runs, and gives what TensorFlow computed', async () => {
+    await runJitModel(true);
+  });
+});
+
+describe('--remove_unused_fields_from_bundle_metagraph', () => {
+  test('keeps only signature_def of the MetaGraphDef: the same signatures, from far fewer bytes', async () => {
+    const whole = await loadTensorFlowModel(versionDir('keras_dense'), { tags: ['serve'] });
+    const trimmed = await loadTensorFlowModel(versionDir('keras_dense'), { tags: ['serve'], signatureDefsOnly: true });
+    try {
+      const [wholeBytes, trimmedBytes] = [whole, trimmed].map((model) => model.addon.describe(model.handle));
+      assert.deepEqual(trimmed.signatures, whole.signatures);
+      // graph_def (field 2) and the rest are gone; only signature_def entries (field 5) remain.
+      const fieldNumbers = new Set<number>();
+      const reader = protobuf.Reader.create(trimmedBytes);
+      while (reader.pos < reader.len) {
+        const tag = reader.uint32();
+        fieldNumbers.add(tag >>> 3);
+        reader.skipType(tag & 7);
+      }
+      assert.deepEqual([...fieldNumbers], [5]);
+      assert.ok(trimmedBytes.length * 5 < wholeBytes.length, `${trimmedBytes.length} of ${wholeBytes.length} bytes`);
+    } finally {
+      whole.addon.unload(whole.handle);
+      trimmed.addon.unload(trimmed.handle);
+    }
+  });
+});
+
+describe('--mixed_precision=bfloat16', () => {
+  test('TensorFlow runs the dense model in bfloat16: close to, but not exactly, its float32 results', async () => {
+    const sessionConfig = withMixedPrecision({}, 'bfloat16');
+    const model = await loadTensorFlowModel(versionDir('keras_dense'), { tags: ['serve'], sessionConfig });
+    try {
+      const reference = readReference('keras_dense');
+      const signature = reference.signatures.serving_default;
+      const [[inputAlias, input]] = Object.entries(reference.cases[0].inputs);
+      const [[outputAlias, expected]] = Object.entries(reference.cases[0].outputs);
+      const results = await model.addon.run(
+        model.handle,
+        [[signature.inputs[inputAlias].name, fieldsSource(input)]],
+        [signature.outputs[outputAlias].name],
+        'host',
+      );
+      const got = plainOutput(results[0][1]).values as number[];
+      const errors = got.map((value, i) => Math.abs(value - (expected.values[i] as number)));
+      // bfloat16 keeps 8 bits of mantissa: errors of ~1e-2 on these magnitudes, never 0 everywhere.
+      assert.ok(Math.max(...errors) > 1e-5, `no bfloat16 rounding visible: ${errors}`);
+      assert.ok(Math.max(...errors) < 5e-2, `bfloat16 errors too large: ${errors}`);
+    } finally {
+      model.addon.unload(model.handle);
+    }
+  });
+});
+
 describe('tensorFlowPlatform', () => {
   test('loads a version as a servable that runs signatures by alias', async () => {
-    const platform = tensorFlowPlatform({ savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 });
+    const platform = tensorFlowPlatform({ savedModelTags: ['serve'] });
     assert.equal(platform.name, 'tensorflow');
     assert.equal(platform.isVersionDir(versionDir('two_signatures')), true);
     const servable = await platform.load(versionDir('two_signatures'));

@@ -37,7 +37,7 @@ const reference = (model: string): Reference =>
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-tflite-'));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-const OPTIONS: PlatformOptions = { savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 };
+const OPTIONS: PlatformOptions = { savedModelTags: ['serve'] };
 const addon = loadBackendAddon('tflite');
 
 /** Runs `use` on a freshly loaded model and unloads it, whatever `use` does. */

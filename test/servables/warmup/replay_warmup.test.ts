@@ -25,7 +25,7 @@ const EXAMPLES = [
 ] as const;
 type Framework = (typeof EXAMPLES)[number]['framework'];
 
-const platforms = platformRegistry({ savedModelTags: ['serve'], intraOpThreads: 0, interOpThreads: 0 });
+const platforms = platformRegistry({ savedModelTags: ['serve'] });
 
 /** The real platform, counting the unloads of what it loaded. */
 function observedPlatform(framework: Framework): { platform: Platform; unloads: () => number } {
