@@ -5,8 +5,14 @@
  * HandleReloadConfigRequest and, with --model_config_file_poll_wait_seconds, by the file.
  */
 import * as os from 'node:os';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
 import { UsageError } from './config/config_error';
-import { checkServerFlags, restApiEnabled, type VersionPolicyName } from './config/flag_checks';
+import {
+  checkServerFlags,
+  restApiEnabled,
+  type ReloadConfigRpcMode,
+  type VersionPolicyName,
+} from './config/flag_checks';
 import { parseFlags, type ServerFlags } from './config/flags';
 import { singleModelConfig, type ModelServerConfig } from './config/model_server_config';
 import { consoleLog } from './core/log';
@@ -17,7 +23,8 @@ import { readPlatformConfigFile, type PlatformConfigs } from './platforms/platfo
 import { platformRegistry } from './platforms/registry';
 import { mixedPrecisionWarning, sessionConfigFromFlags } from './platforms/tensorflow/session_config';
 import { exampleWarmupReplayers } from './servables/example_replayers';
-import { startGrpcServer } from './server/grpc/grpc_server';
+import { Drain } from './server/drain';
+import { hostPart, startGrpcServer } from './server/grpc/grpc_server';
 import { pollModelConfigFile, readModelConfigFile } from './server/model_config_file';
 import { startRestServer } from './server/rest/rest_server';
 import { aspiredVersionPolicyNamed, ServerCore } from './server/server_core';
@@ -118,11 +125,15 @@ async function serve(argv: string[]): Promise<void> {
       consoleLog('ERROR', `ReloadConfig failed: ${error.message}`);
       throw error;
     });
+  const drain = new Drain();
   const grpc = await startGrpcServer(
     core.manager,
     {
       // --port=0 (with --grpc_socket_path): gRPC on the socket alone, as TF-Serving.
       port: flags.port === 0 ? undefined : flags.port,
+      listenAddress: flags.grpcListenAddress,
+      reloadConfigRpc: flags.reloadConfigRpc as ReloadConfigRpcMode,
+      drain,
       socketPath: flags.grpcSocketPath || undefined,
       channelArguments: flags.grpcChannelArguments,
       enableHealthCheck: flags.enableGrpcHealthcheckService,
@@ -131,13 +142,18 @@ async function serve(argv: string[]): Promise<void> {
     },
     reloadConfig,
   );
-  if (grpc.port !== 0) consoleLog('INFO', `Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...`);
+  if (grpc.port !== 0) {
+    consoleLog('INFO', `Running gRPC ModelServer at ${hostPart(flags.grpcListenAddress)}:${grpc.port} ...`);
+  }
   if (flags.grpcSocketPath) consoleLog('INFO', `Running gRPC ModelServer at UNIX socket ${flags.grpcSocketPath} ...`);
   const rest = restApiEnabled(flags)
     ? await startRestServer(core.manager, {
         port: flags.restApiPort,
+        listenAddress: flags.restListenAddress,
         timeoutMs: flags.restApiTimeoutInMs,
         enableSignatureMethodNameCheck: flags.enableSignatureMethodNameCheck,
+        bodyLimit: flags.restMaxBodyBytes,
+        drain,
       })
     : undefined;
   if (rest) consoleLog('INFO', `Exporting HTTP/REST API at:localhost:${rest.port} ...`);
@@ -151,17 +167,51 @@ async function serve(argv: string[]): Promise<void> {
         })
       : undefined;
 
-  const stop = async () => {
-    consoleLog('INFO', 'Shutting down');
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      consoleLog('WARNING', `${signal} again: exiting without waiting for ${drain.inFlight} running request(s)`);
+      process.exit(1);
+    }
+    stopping = true;
+    const graceSeconds = flags.shutdownGracePeriodSeconds;
+    consoleLog(
+      'INFO',
+      `${signal}: shutting down; ${drain.inFlight} running request(s) get up to ${graceSeconds} s to finish, ` +
+        'new ones are refused',
+    );
     grpc.health?.enterShutdown();
     configPoll?.stop();
-    grpc.server.forceShutdown();
+    const unfinished = await drain.start(graceSeconds * 1000);
+    if (unfinished > 0) {
+      consoleLog('WARNING', `Grace period over: cutting ${unfinished} request(s) still running`);
+    }
+    await shutDownGrpc(grpc.server);
     await rest?.close();
-    await core.shutdown();
+    // A run cut at the grace period still holds its model: unloading would wait for it.
+    if (unfinished === 0) await core.shutdown();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/**
+ * Ends the gRPC server once its calls are answered: tryShutdown lets the answers already written
+ * reach their clients; a stream still open after a moment (a health Watch) is then cut.
+ */
+async function shutDownGrpc(server: GrpcServer): Promise<void> {
+  const FLUSH_MS = 1000;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, FLUSH_MS);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** tensorflow_model_server's main returns -1 when it cannot start. */

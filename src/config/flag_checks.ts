@@ -10,6 +10,10 @@ import { ServerFlags } from './flags';
 export const VERSION_POLICIES = ['availability_preserving', 'resource_preserving'] as const;
 export type VersionPolicyName = (typeof VERSION_POLICIES)[number];
 
+/** The values of --duoserve_reload_config_rpc: where HandleReloadConfigRequest is accepted. */
+export const RELOAD_CONFIG_RPC_MODES = ['all', 'socket_only', 'off'] as const;
+export type ReloadConfigRpcMode = (typeof RELOAD_CONFIG_RPC_MODES)[number];
+
 /** The longest Unix socket path Linux binds (sun_path holds 108 bytes, the last one NUL). */
 export const MAX_UNIX_SOCKET_PATH_BYTES = 107;
 
@@ -42,6 +46,28 @@ export function checkServerFlags(flags: ServerFlags): string[] {
   if (!(VERSION_POLICIES as readonly string[]).includes(flags.versionPolicy)) {
     const allowed = VERSION_POLICIES.join(', ');
     throw new ConfigError(`--duoserve_version_policy must be one of ${allowed}; got ${flags.versionPolicy}`);
+  }
+  checkTransportSecurityFlags(flags);
+  if (!(RELOAD_CONFIG_RPC_MODES as readonly string[]).includes(flags.reloadConfigRpc)) {
+    const allowed = RELOAD_CONFIG_RPC_MODES.join(', ');
+    throw new ConfigError(`--duoserve_reload_config_rpc must be one of ${allowed}; got ${flags.reloadConfigRpc}`);
+  }
+  if (flags.reloadConfigRpc === 'socket_only' && flags.grpcSocketPath === '') {
+    throw new ConfigError('--duoserve_reload_config_rpc=socket_only needs --grpc_socket_path (the socket it is served on)');
+  }
+  if (flags.shutdownGracePeriodSeconds < 0) {
+    throw new ConfigError(
+      `--duoserve_shutdown_grace_period_seconds must be 0 or more; got ${flags.shutdownGracePeriodSeconds}`,
+    );
+  }
+  if (flags.restMaxBodyBytes <= 0) {
+    throw new ConfigError(`--duoserve_rest_max_body_bytes must be positive; got ${flags.restMaxBodyBytes}`);
+  }
+  for (const [name, address] of [
+    ['duoserve_grpc_listen_address', flags.grpcListenAddress],
+    ['duoserve_rest_listen_address', flags.restListenAddress],
+  ]) {
+    if (address.trim() === '') throw new ConfigError(`--${name} must not be empty`);
   }
   const warnings: string[] = [];
   if (flags.restApiPort !== 0 && flags.restApiPort === flags.port) {
@@ -83,4 +109,22 @@ function flagsIgnoredWithPlatformConfig(flags: ServerFlags): string[] {
 /** Whether to start the REST API: a non-zero port that differs from the gRPC one (as TF-Serving decides). */
 export function restApiEnabled(flags: ServerFlags): boolean {
   return flags.restApiPort !== 0 && flags.restApiPort !== flags.port;
+}
+
+/**
+ * A flag that promises protection never degrades silently: duoserve serves no TLS yet, so a
+ * server asked for it refuses to start instead of serving plaintext. TF-Serving's own check
+ * (both set) comes first, in its words.
+ */
+function checkTransportSecurityFlags(flags: ServerFlags): void {
+  if (flags.useAltsCredentials && flags.sslConfigFile !== '') {
+    throw new ConfigError('Either use_alts_credentials must be false or ssl_config_file must be empty.');
+  }
+  const asked = flags.useAltsCredentials ? '--use_alts_credentials' : flags.sslConfigFile ? '--ssl_config_file' : '';
+  if (asked) {
+    throw new ConfigError(
+      `${asked} is set, but duoserve serves no TLS or ALTS yet, and it refuses to start rather than serve ` +
+        'plaintext: terminate TLS in front of it (a proxy or service mesh) and remove the flag.',
+    );
+  }
 }

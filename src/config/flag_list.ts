@@ -67,8 +67,11 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('tensorflow_intra_op_parallelism', 'int64', 0, true, 'Threads inside one TensorFlow op; 0 picks automatically.'),
   flag('tensorflow_inter_op_parallelism', 'int64', 0, true,
     'TensorFlow ops run at the same time; 0 picks automatically.'),
-  flag('use_alts_credentials', 'bool', false, false, 'Use Google ALTS credentials for gRPC.'),
-  flag('ssl_config_file', 'string', '', false, 'Text-format SSLConfig for a secure gRPC port.'),
+  // duoserve has no TLS yet: a flag that promises protection refuses the start (flag_checks.ts).
+  flag('use_alts_credentials', 'bool', false, true,
+    'Use Google ALTS credentials for gRPC (duoserve has none yet: it refuses to start with this set).'),
+  flag('ssl_config_file', 'string', '', true,
+    'Text-format SSLConfig for a secure gRPC port (duoserve has no TLS yet: it refuses to start with this set).'),
   flag('platform_config_file', 'string', '', true,
     'Text-format PlatformConfigMap replacing the default platforms (the TensorFlow session, tag and warmup ' +
       'settings then come from it).'),
@@ -107,6 +110,17 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('duoserve_version_policy', 'string', 'availability_preserving', true,
     'Order of loads and unloads within a model: availability_preserving (TF-Serving\'s choice: the new ' +
       'version is AVAILABLE before the old one unloads) or resource_preserving (the old one unloads first).'),
+  flag('duoserve_shutdown_grace_period_seconds', 'int32', 25, true,
+    'On SIGTERM or SIGINT, seconds that requests already running get to finish while new ones are refused ' +
+      '(gRPC UNAVAILABLE, HTTP 503); then the server stops. A second signal stops it at once.'),
+  flag('duoserve_rest_max_body_bytes', 'int64', 64 * 1024 * 1024, true,
+    'Largest HTTP/REST request body, in bytes; a larger one is answered 413.'),
+  flag('duoserve_grpc_listen_address', 'string', '0.0.0.0', true,
+    'Address the gRPC port listens on (e.g. 127.0.0.1, ::); --grpc_socket_path is unaffected.'),
+  flag('duoserve_rest_listen_address', 'string', '0.0.0.0', true, 'Address the HTTP/REST port listens on.'),
+  flag('duoserve_reload_config_rpc', 'string', 'all', true,
+    'Where ModelService/HandleReloadConfigRequest is accepted: all (TF-Serving\'s behaviour), socket_only ' +
+      '(only over --grpc_socket_path; on TCP it is PERMISSION_DENIED) or off (UNIMPLEMENTED everywhere).'),
 ];
 
 export const FLAGS_BY_NAME: ReadonlyMap<string, FlagSpec> = new Map(FLAG_LIST.map((spec) => [spec.name, spec]));

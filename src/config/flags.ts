@@ -79,6 +79,17 @@ export interface ServerFlags {
   enableGrpcHealthcheckService: boolean;
   /** Classify/Regress accept only signatures whose method_name says so (off: shape checks only). */
   enableSignatureMethodNameCheck: boolean;
+  /** --use_alts_credentials and --ssl_config_file: refused by checkServerFlags (no TLS yet). */
+  useAltsCredentials: boolean;
+  sslConfigFile: string;
+  /** --duoserve_shutdown_grace_period_seconds: how long a SIGTERM waits for running requests. */
+  shutdownGracePeriodSeconds: number;
+  /** --duoserve_rest_max_body_bytes: a larger HTTP body is answered 413. */
+  restMaxBodyBytes: number;
+  grpcListenAddress: string;
+  restListenAddress: string;
+  /** --duoserve_reload_config_rpc, checked by checkServerFlags. */
+  reloadConfigRpc: string;
 }
 
 export interface ParsedFlags {
@@ -260,6 +271,13 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     monitoringConfigFile: str('monitoring_config_file'),
     enableGrpcHealthcheckService: bool('enable_grpc_healthcheck_service'),
     enableSignatureMethodNameCheck: bool('enable_signature_method_name_check'),
+    useAltsCredentials: bool('use_alts_credentials'),
+    sslConfigFile: str('ssl_config_file'),
+    shutdownGracePeriodSeconds: int('duoserve_shutdown_grace_period_seconds'),
+    restMaxBodyBytes: int('duoserve_rest_max_body_bytes'),
+    grpcListenAddress: str('duoserve_grpc_listen_address'),
+    restListenAddress: str('duoserve_rest_listen_address'),
+    reloadConfigRpc: str('duoserve_reload_config_rpc'),
   };
 }
 

@@ -63,6 +63,13 @@ describe('parseFlags', () => {
         monitoringConfigFile: '',
         enableGrpcHealthcheckService: false,
         enableSignatureMethodNameCheck: false,
+        useAltsCredentials: false,
+        sslConfigFile: '',
+        shutdownGracePeriodSeconds: 25,
+        restMaxBodyBytes: 64 * 1024 * 1024,
+        grpcListenAddress: '0.0.0.0',
+        restListenAddress: '0.0.0.0',
+        reloadConfigRpc: 'all',
       } satisfies ServerFlags,
       warnings: [],
     });
@@ -106,6 +113,13 @@ describe('parseFlags', () => {
       '--num_request_iterations_for_warmup=3',
       '--enable_grpc_healthcheck_service',
       '--enable_signature_method_name_check=true',
+      '--use_alts_credentials',
+      '--ssl_config_file=/etc/ssl.config',
+      '--duoserve_shutdown_grace_period_seconds=5',
+      '--duoserve_rest_max_body_bytes=1048576',
+      '--duoserve_grpc_listen_address=::1',
+      '--duoserve_rest_listen_address=127.0.0.1',
+      '--duoserve_reload_config_rpc=socket_only',
     ]);
     assert.deepEqual(warnings, []);
     assert.deepEqual(flags, {
@@ -149,6 +163,13 @@ describe('parseFlags', () => {
       monitoringConfigFile: '',
       enableGrpcHealthcheckService: true,
       enableSignatureMethodNameCheck: true,
+      useAltsCredentials: true,
+      sslConfigFile: '/etc/ssl.config',
+      shutdownGracePeriodSeconds: 5,
+      restMaxBodyBytes: 1048576,
+      grpcListenAddress: '::1',
+      restListenAddress: '127.0.0.1',
+      reloadConfigRpc: 'socket_only',
     } satisfies ServerFlags);
   });
 
@@ -224,8 +245,6 @@ describe('parseFlags', () => {
     assert.deepEqual(
       parseFlags([
         '--per_process_gpu_memory_fraction=0.5',
-        '--use_alts_credentials',
-        '--ssl_config_file=/etc/ssl.config',
         '--enable_profiler=false',
         '--skip_initialize_tpu',
         '--rest_api_enable_cors_support',
@@ -237,8 +256,6 @@ describe('parseFlags', () => {
         '--rest_api_enable_cors_support=true is not supported by duoserve yet and is ignored',
         '--enable_batching=true is not supported by duoserve yet and is ignored',
         '--batching_parameters_file=/etc/batching.config is not supported by duoserve yet and is ignored',
-        '--use_alts_credentials=true is not supported by duoserve yet and is ignored',
-        '--ssl_config_file=/etc/ssl.config is not supported by duoserve yet and is ignored',
         '--per_process_gpu_memory_fraction=0.500000 is not supported by duoserve yet and is ignored',
         '--monitoring_config_file=/etc/monitoring.config is not supported by duoserve yet and is ignored',
         '--enable_profiler=false is not supported by duoserve yet and is ignored',
@@ -252,7 +269,7 @@ describe('parseFlags', () => {
   });
 
   test('every flag tensorflow_model_server knows is accepted at its default, without warnings', () => {
-    assert.equal(FLAG_LIST.length, 49); // 48 of tensorflow_model_server, then --duoserve_version_policy
+    assert.equal(FLAG_LIST.length, 54); // 48 of tensorflow_model_server, then 6 duoserve_* flags
     const argv = FLAG_LIST.map((spec) => `--${spec.name}=${spec.defaultValue}`);
     assert.deepEqual(parseFlags(argv).warnings, []);
   });
@@ -282,7 +299,7 @@ describe('usage', () => {
     assert.ok(lines.some((line) => line.startsWith('\t--model_name="default"')));
     assert.ok(lines.some((line) => line.startsWith('\t--per_process_gpu_memory_fraction=0.000000\tfloat\t')));
     assert.ok(lines.some((line) => line.startsWith('\t--enable_model_warmup=true') && line.includes('\tbool\t')));
-    assert.ok(lines.some((line) => line.startsWith('\t--ssl_config_file=""') && line.endsWith('(not supported by duoserve yet: ignored)')));
+    assert.ok(lines.some((line) => line.startsWith('\t--per_process_gpu_memory_fraction=') && line.endsWith('(not supported by duoserve yet: ignored)')));
     assert.equal(usage('tensorflow_model_server').split('\n')[0], 'usage: tensorflow_model_server');
   });
 });

@@ -1,23 +1,44 @@
 import Fastify from 'fastify';
 import type { Manager } from '../../core/manager';
+import { ServingError } from '../../errors/serving_error';
+import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
 import { registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
 
 export interface RestServerOptions {
   port: number;
+  /** --duoserve_rest_listen_address (default 0.0.0.0, as TF-Serving). */
+  listenAddress?: string;
   /** --rest_api_timeout_in_ms. */
   timeoutMs: number;
   /** --enable_signature_method_name_check. */
   enableSignatureMethodNameCheck?: boolean;
+  /** --duoserve_rest_max_body_bytes (default DEFAULT_BODY_LIMIT). */
+  bodyLimit?: number;
+  /** Admits every request; once it starts draining, requests are answered 503. */
+  drain?: Drain;
 }
 
-/** Starts TF-Serving's REST API on 0.0.0.0:port. */
+/** Starts TF-Serving's REST API on listenAddress:port. */
 export async function startRestServer(manager: Manager, options: RestServerOptions) {
-  const app = Fastify({ ...REST_FASTIFY_OPTIONS, logger: false });
+  // close() ends every connection, idle or not: it runs once the drain has let requests finish.
+  const app = Fastify({ ...REST_FASTIFY_OPTIONS, logger: false, forceCloseConnections: true });
+  const drain = options.drain;
+  if (drain) {
+    app.addHook('onRequest', async (request, reply) => {
+      const finish = drain.admit();
+      if (!finish) {
+        reply.header('connection', 'close'); // keep-alive clients move to another replica
+        throw new ServingError('UNAVAILABLE', SHUTTING_DOWN_MESSAGE);
+      }
+      reply.raw.once('close', finish); // sent, failed or abandoned by the client: over either way
+    });
+  }
   await registerRestRoutes(app, { manager }, {
     timeoutMs: options.timeoutMs,
     enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
+    bodyLimit: options.bodyLimit,
   });
-  await app.listen({ port: options.port, host: '0.0.0.0' });
+  await app.listen({ port: options.port, host: options.listenAddress ?? '0.0.0.0' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return { port, close: () => app.close() };
