@@ -12,7 +12,7 @@ import { malformedRequestRoute } from './malformed_request_route';
 import { modelMetadataRoute } from './model_metadata_route';
 import { modelStatusRoute } from './model_status_route';
 import { predictRoute } from './predict_route';
-import { acceptAnyBodyAsText, DEFAULT_BODY_LIMIT } from './request_body';
+import { acceptAnyBodyAsBytes, DEFAULT_BODY_LIMIT } from './request_body';
 import { restErrorHandler } from './rest_errors';
 import type { RestRouteDeps } from './route_deps';
 
@@ -22,8 +22,9 @@ export interface RestApiOptions extends RestRouteDeps {
 }
 
 export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) => {
-  acceptAnyBodyAsText(app, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
-  app.setErrorHandler(restErrorHandler);
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  acceptAnyBodyAsBytes(app, bodyLimit);
+  app.setErrorHandler(restErrorHandler(bodyLimit));
   answerConnectRequests(app.server);
   const deps: RestRouteDeps = {
     manager: options.manager,

@@ -1,7 +1,8 @@
 /**
  * The one place REST failures become responses: {"error": message} (bounded in size, as a
  * gRPC status is) with the HTTP status the catalog (src/errors/status_code.ts) gives the
- * error's canonical code.
+ * error's canonical code. One exception: a body over the limit is 413 (no canonical code maps
+ * there; TF-Serving has no limit to answer).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidArgument, ServingError, toServingError } from '../../errors/serving_error';
@@ -10,17 +11,29 @@ import { boundedStatusMessage } from '../../errors/status_message';
 import { errorJson } from '../../tensors/json_tensors_response';
 import { sendJson } from './json_reply';
 
-export function restErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const serving = servingErrorOf(error);
-  const status = httpStatusOf(serving.code);
-  if (status >= 500) request.log.error({ err: error }, `REST ${request.method} ${request.url} failed`);
-  sendJson(reply.code(status), errorJson(boundedStatusMessage(serving.message)));
+const PAYLOAD_TOO_LARGE = 413;
+
+/** The error handler of a REST API whose bodies may have at most `bodyLimit` bytes. */
+export function restErrorHandler(bodyLimit: number) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const message =
+        `Request body is larger than this server's limit of ${bodyLimit} bytes (--duoserve_rest_max_body_bytes); ` +
+        'send large tensors over gRPC';
+      // Sent before the rest of the body is read; fastify then closes the connection.
+      sendJson(reply.code(PAYLOAD_TOO_LARGE), errorJson(message));
+      return;
+    }
+    const serving = servingErrorOf(error);
+    const status = httpStatusOf(serving.code);
+    if (status >= 500) request.log.error({ err: error }, `REST ${request.method} ${request.url} failed`);
+    sendJson(reply.code(status), errorJson(boundedStatusMessage(serving.message)));
+  };
 }
 
-/** Errors fastify raises itself (body too large, schema validation) carry no canonical code. */
+/** Errors fastify raises itself (schema validation, a bad content length) carry no canonical code. */
 function servingErrorOf(error: FastifyError): ServingError {
   if (error instanceof ServingError) return error;
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ServingError('RESOURCE_EXHAUSTED', error.message);
   if (error.validation) return invalidArgument(error.message);
   if (typeof error.code === 'string' && error.code.startsWith('FST_') && (error.statusCode ?? 500) < 500) {
     return invalidArgument(error.message);

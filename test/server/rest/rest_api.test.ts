@@ -45,11 +45,16 @@ describe('REST API routing and HTTP edges', () => {
     await app2.close();
   });
 
-  it('a body over the limit is RESOURCE_EXHAUSTED (429), and the server goes on', async () => {
+  it('a body over the limit is 413 with the limit and its flag named, and the server goes on', async () => {
     const big = `{"inputs": [${new Array(600).fill('1').join(',')}]}`;
     const response = await app.inject({ method: 'POST', url: '/v1/models/m:predict', payload: big });
-    assert.equal(response.statusCode, 429);
-    assert.equal(typeof response.json().error, 'string');
+    assert.equal(response.statusCode, 413);
+    assert.equal(response.headers['content-type'], 'application/json');
+    assert.deepEqual(response.json(), {
+      error:
+        "Request body is larger than this server's limit of 1024 bytes (--duoserve_rest_max_body_bytes); " +
+        'send large tensors over gRPC',
+    });
     const ok = await app.inject({ method: 'POST', url: '/v1/models/m:predict', payload: '{"inputs": [1]}' });
     assert.equal(ok.statusCode, 200);
   });
