@@ -186,14 +186,20 @@ async function serve(argv: string[]): Promise<void> {
     if (unfinished > 0) {
       consoleLog('WARNING', `Grace period over: cutting ${unfinished} request(s) still running`);
     }
-    await shutDownGrpc(grpc.server);
+    if (unfinished > 0) grpc.server.forceShutdown();
+    else await shutDownGrpc(grpc.server);
     await rest?.close();
     // A run cut at the grace period still holds its model: unloading would wait for it.
     if (unfinished === 0) await core.shutdown();
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const onSignal = (signal: NodeJS.Signals) =>
+    stop(signal).catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 /**

@@ -2,6 +2,7 @@
  * The checks TF-Serving's Server::BuildAndStart makes on its options before it starts anything.
  * Run them after parseFlags, unless --version was given.
  */
+import { constants } from 'node:buffer';
 import { ConfigError } from './config_error';
 import { FLAGS_BY_NAME } from './flag_list';
 import { ServerFlags } from './flags';
@@ -13,6 +14,8 @@ export type VersionPolicyName = (typeof VERSION_POLICIES)[number];
 /** The values of --duoserve_reload_config_rpc: where HandleReloadConfigRequest is accepted. */
 export const RELOAD_CONFIG_RPC_MODES = ['all', 'socket_only', 'off'] as const;
 export type ReloadConfigRpcMode = (typeof RELOAD_CONFIG_RPC_MODES)[number];
+
+const MAX_STRING_LENGTH = constants.MAX_STRING_LENGTH;
 
 /** The longest Unix socket path Linux binds (sun_path holds 108 bytes, the last one NUL). */
 export const MAX_UNIX_SOCKET_PATH_BYTES = 107;
@@ -60,8 +63,12 @@ export function checkServerFlags(flags: ServerFlags): string[] {
       `--duoserve_shutdown_grace_period_seconds must be 0 or more; got ${flags.shutdownGracePeriodSeconds}`,
     );
   }
-  if (flags.restMaxBodyBytes <= 0) {
-    throw new ConfigError(`--duoserve_rest_max_body_bytes must be positive; got ${flags.restMaxBodyBytes}`);
+  // A body is parsed as one string, and V8 holds none longer than this.
+  if (flags.restMaxBodyBytes <= 0 || flags.restMaxBodyBytes > MAX_STRING_LENGTH) {
+    throw new ConfigError(
+      `--duoserve_rest_max_body_bytes must be between 1 and ${MAX_STRING_LENGTH} (the longest string Node.js ` +
+        `holds); got ${flags.restMaxBodyBytes}`,
+    );
   }
   for (const [name, address] of [
     ['duoserve_grpc_listen_address', flags.grpcListenAddress],

@@ -37,7 +37,9 @@ describe('checkServerFlags: operations', () => {
       refusal(['--duoserve_shutdown_grace_period_seconds=-1']),
       '--duoserve_shutdown_grace_period_seconds must be 0 or more; got -1',
     );
-    assert.equal(refusal(['--duoserve_rest_max_body_bytes=0']), '--duoserve_rest_max_body_bytes must be positive; got 0');
+    assert.match(refusal(['--duoserve_rest_max_body_bytes=0']), /^--duoserve_rest_max_body_bytes must be between 1 and \d+ \(the longest string Node.js holds\); got 0$/);
+    assert.match(refusal(['--duoserve_rest_max_body_bytes=4294967296']), /got 4294967296$/);
+    assert.deepEqual(check(['--duoserve_rest_max_body_bytes=536870888']), []);
     assert.equal(refusal(['--duoserve_rest_listen_address=']), '--duoserve_rest_listen_address must not be empty');
   });
 

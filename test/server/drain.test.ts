@@ -1,7 +1,8 @@
 /**
  * SIGTERM drains bin/duoserve: the requests it is running when the signal comes all finish OK,
  * over gRPC and REST; new ones are refused at once (gRPC UNAVAILABLE, HTTP 503) and health
- * reports NOT_SERVING; then the process exits 0. A second signal exits at once.
+ * reports NOT_SERVING; then the process exits 0. Requests still running when the grace period
+ * is over are cut; a second signal exits at once.
  * The slow requests are real work: the example MLP (788k parameters) over a few thousand rows.
  */
 import assert from 'node:assert/strict';
@@ -94,7 +95,7 @@ describe('bin/duoserve on SIGTERM', { timeout: 120_000 }, () => {
       const grpcCalls = Array.from({ length: GRPC_CALLS }, () => grpcPredict(client, rows(grpcRows)));
       const restCalls = Array.from({ length: REST_CALLS }, () => restPredict(restPort, rows(restRows)));
       const settled = Promise.allSettled([...grpcCalls, ...restCalls]);
-      await new Promise((resolve) => setTimeout(resolve, 300)); // all sent, none answered yet
+      await new Promise((resolve) => setTimeout(resolve, 500)); // all sent, none answered yet
       const exited = exitOf(server);
       server.process.kill('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -124,6 +125,27 @@ describe('bin/duoserve on SIGTERM', { timeout: 120_000 }, () => {
       assert.equal(await exited, 0, server.output());
       assert.match(server.output(), /SIGTERM: shutting down; \d+ running request\(s\) get up to 25 s to finish/);
       console.log(`# ${GRPC_CALLS} gRPC + ${REST_CALLS} REST calls in flight at SIGTERM, all OK after ${finishedMs} ms`);
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  });
+
+  it('cuts what still runs when the grace period is over, and exits 0', async () => {
+    const server = await startDuoserve(
+      [`--model_name=mlp`, `--model_base_path=${MLP}`, '--duoserve_shutdown_grace_period_seconds=0'],
+      'mlp',
+    );
+    const grpcPort = Number(/--port=(\d+)/.exec(server.process.spawnargs.join(' '))![1]);
+    const client = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure(), UNLIMITED);
+    try {
+      const running = Array.from({ length: 4 }, () => grpcPredict(client, rows(3000)).then(() => 'OK', (error) => error.code));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const exited = exitOf(server);
+      server.process.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.match(server.output(), /Grace period over: cutting [1-9]\d* request\(s\) still running/);
+      assert.ok((await Promise.all(running)).some((outcome) => outcome !== 'OK'));
     } finally {
       client.close();
       await server.stop();
