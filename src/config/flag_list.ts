@@ -32,7 +32,8 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('port', 'int32', 8500, true, 'TCP port of the gRPC API.'),
   flag('grpc_socket_path', 'string', '', true, 'If set, also serve gRPC on this UNIX socket path.'),
   flag('rest_api_port', 'int32', 0, true, 'TCP port of the HTTP/REST API; 0 disables it. Must differ from --port.'),
-  flag('rest_api_num_threads', 'int32', 4 * cpus, true, 'Threads for HTTP/REST processing (default: 4 per CPU).'),
+  // REST runs on the event loop, large bodies on a worker pool sized by measurement (src/server/rest/): warned.
+  flag('rest_api_num_threads', 'int32', 4 * cpus, false, 'Threads for HTTP/REST processing (default: 4 per CPU).'),
   flag('rest_api_timeout_in_ms', 'int32', 30000, true, 'Timeout of an HTTP/REST call, in milliseconds.'),
   flag('rest_api_enable_cors_support', 'bool', false, false, 'Add CORS headers to HTTP/REST responses.'),
   // Batching is not built yet (issue 11): both flags warn rather than promise it.
