@@ -27,7 +27,9 @@ step() {
 
 debian_packages() {
   local pkgs; pkgs=$(grep -v '^#' third_party/debian-packages.txt | xargs)
-  if dpkg-query -W -f='${Status}\n' ${pkgs%%=*} 2>/dev/null | grep -q "install ok installed"; then return; fi
+  local names; names=$(printf '%s\n' $pkgs | sed 's/=.*//')
+  local installed; installed=$(dpkg-query -W -f='${Status}\n' $names 2>/dev/null | grep -c "install ok installed" || true)
+  if [ "$installed" = "$(wc -w <<<"$names")" ]; then return; fi
   local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $pkgs >/dev/null

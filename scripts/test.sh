@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test: native unit tests, node's test runner over dist/test, and the
+# Runs every test after the lint stage (ESLint, Prettier and clang-format checks, tsc --noEmit):
+# native unit tests, node's test runner over dist/test, and the
 # compatibility suite (stock tensorflow-serving-api client + plain HTTP against bin/duoserve).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+
+echo "== lint"
+bash scripts/lint.sh
+bash scripts/format.sh --check
+npx tsc --noEmit -p tsconfig.json
 
 echo "== native unit tests"
 build/Release/duoserve_native_tests --gtest_brief=1
