@@ -126,8 +126,7 @@ class LoadWorker : public PromiseWorker {
 
   Napi::Value Result(Napi::Env env) override {
     auto slot = std::make_unique<ModelSlot>(std::move(model_));
-    auto handle = Napi::External<ModelSlot>::New(env, slot.get(),
-                                                 [](Napi::Env, ModelSlot* owned) { delete owned; });
+    auto handle = Napi::External<ModelSlot>::New(env, slot.get(), [](Napi::Env, ModelSlot* owned) { delete owned; });
     slot.release();
     handle.TypeTag(&kModelTag);
     return handle;

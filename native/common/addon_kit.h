@@ -39,8 +39,8 @@ Napi::Object InitBackendAddon(Napi::Env env, Napi::Object exports, std::unique_p
 }  // namespace duo
 
 // One registration per framework folder.
-#define DUOSERVE_BACKEND_ADDON(BackendClass)                                  \
-  static Napi::Object DuoserveInit(Napi::Env env, Napi::Object exports) {    \
+#define DUOSERVE_BACKEND_ADDON(BackendClass)                                        \
+  static Napi::Object DuoserveInit(Napi::Env env, Napi::Object exports) {           \
     return ::duo::InitBackendAddon(env, exports, std::make_unique<BackendClass>()); \
-  }                                                                          \
+  }                                                                                 \
   NODE_API_MODULE(NODE_GYP_MODULE_NAME, DuoserveInit)

@@ -30,8 +30,7 @@ class LoadedModel {
   // One inference. Inputs and outputs are named by the framework's own tensor names (the
   // TensorInfo.name of a signature). Called concurrently from worker threads, never from
   // the JS thread. Must not throw: framework exceptions become a Status.
-  virtual Status Run(const std::vector<NamedTensor>& inputs,
-                     const std::vector<std::string>& output_names,
+  virtual Status Run(const std::vector<NamedTensor>& inputs, const std::vector<std::string>& output_names,
                      std::vector<NamedTensor>* outputs) = 0;
 };
 
@@ -39,8 +38,7 @@ class Backend {
  public:
   virtual ~Backend() = default;
   // Loads the version directory at `path`. Runs on a worker thread. Must not throw.
-  virtual Status Load(const std::string& path, const LoadOptions& options,
-                      std::shared_ptr<LoadedModel>* out) = 0;
+  virtual Status Load(const std::string& path, const LoadOptions& options, std::shared_ptr<LoadedModel>* out) = 0;
 };
 
 }  // namespace duo

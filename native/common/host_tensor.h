@@ -60,10 +60,10 @@ inline constexpr size_t kTensorAlignment = 64;
 struct HostTensor {
   DType dtype = DType::kInvalid;
   std::vector<int64_t> shape;
-  void* data = nullptr;  // numeric dtypes only
-  size_t byte_size = 0;  // numeric dtypes only
+  void* data = nullptr;              // numeric dtypes only
+  size_t byte_size = 0;              // numeric dtypes only
   std::vector<std::string> strings;  // kString only, row-major
-  std::shared_ptr<void> owner;  // keeps `data` alive
+  std::shared_ptr<void> owner;       // keeps `data` alive
 
   int64_t NumElements() const;
   // A zero-filled, kTensorAlignment-aligned tensor of `dtype` and `shape`; for kString,

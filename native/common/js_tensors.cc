@@ -27,8 +27,7 @@ bool Uint8View(Napi::Value value, const uint8_t** data, size_t* size) {
   void* bytes = nullptr;
   size_t length = 0;
   NAPI_THROW_IF_FAILED(value.Env(),
-                       napi_get_typedarray_info(value.Env(), value, &type, &length, &bytes, nullptr, nullptr),
-                       false);
+                       napi_get_typedarray_info(value.Env(), value, &type, &length, &bytes, nullptr, nullptr), false);
   if (type != napi_uint8_array) return false;
   *data = static_cast<const uint8_t*>(bytes);
   *size = length;
@@ -57,8 +56,7 @@ Status ReadShape(Napi::Value value, std::vector<int64_t>* shape) {
   Napi::Array dims = value.As<Napi::Array>();
   const uint32_t rank = dims.Length();
   if (rank > kMaxDims) {
-    return Invalid("shape has " + std::to_string(rank) + " dims; at most " + std::to_string(kMaxDims) +
-                   " are allowed");
+    return Invalid("shape has " + std::to_string(rank) + " dims; at most " + std::to_string(kMaxDims) + " are allowed");
   }
   shape->reserve(rank);
   for (uint32_t i = 0; i < rank; ++i) {
@@ -85,8 +83,8 @@ HostTensorPtr HostTensorOfHandle(Napi::Value value) {
 
 Napi::External<HostTensorPtr> MakeHostTensorHandle(Napi::Env env, const HostTensorPtr& tensor) {
   auto owned = std::make_unique<HostTensorPtr>(tensor);
-  auto handle = Napi::External<HostTensorPtr>::New(env, owned.get(),
-                                                   [](Napi::Env, HostTensorPtr* kept) { delete kept; });
+  auto handle =
+      Napi::External<HostTensorPtr>::New(env, owned.get(), [](Napi::Env, HostTensorPtr* kept) { delete kept; });
   owned.release();
   handle.TypeTag(&kHostTensorTag);
   return handle;
@@ -99,8 +97,8 @@ Status ReadStrings(Napi::Value value, std::vector<int64_t> shape, InputSource* o
   Napi::Array list = value.As<Napi::Array>();
   const int64_t elements = ShapeNumElements(shape);
   if (static_cast<int64_t>(list.Length()) != elements) {
-    return Invalid("strings has " + std::to_string(list.Length()) + " values but shape " +
-                   ShapeString(shape) + " has " + std::to_string(elements) + " elements");
+    return Invalid("strings has " + std::to_string(list.Length()) + " values but shape " + ShapeString(shape) +
+                   " has " + std::to_string(elements) + " elements");
   }
   auto tensor = std::make_shared<HostTensor>();
   tensor->dtype = DType::kString;
@@ -141,8 +139,7 @@ Napi::ArrayBuffer ArrayBufferOver(Napi::Env env, const HostTensorPtr& tensor) {
 
 }  // namespace
 
-Status ReadTensorSource(Napi::Value value, InputSource* out,
-                        std::vector<Napi::ObjectReference>* keep_alive) {
+Status ReadTensorSource(Napi::Value value, InputSource* out, std::vector<Napi::ObjectReference>* keep_alive) {
   Napi::Env env = value.Env();
   if (value.IsExternal()) {
     *out = HostTensorOfHandle(value);
@@ -156,8 +153,9 @@ Status ReadTensorSource(Napi::Value value, InputSource* out,
     return Status::Ok();
   }
   if (!value.IsObject() || value.IsTypedArray()) {
-    ThrowTypeError(env, "a TensorSource is TensorProto bytes (Uint8Array), {dtype, shape, data}, "
-                        "{dtype: 7, shape, strings} or a HostTensorHandle");
+    ThrowTypeError(env,
+                   "a TensorSource is TensorProto bytes (Uint8Array), {dtype, shape, data}, "
+                   "{dtype: 7, shape, strings} or a HostTensorHandle");
   }
   Napi::Object source = value.As<Napi::Object>();
   Napi::Value dtype_value = source.Get("dtype");
@@ -176,8 +174,8 @@ Status ReadTensorSource(Napi::Value value, InputSource* out,
   ViewBytes(data, &dense.data, &dense.size);
   const uint64_t needed = static_cast<uint64_t>(ShapeNumElements(dense.shape)) * DTypeSize(dtype);
   if (dense.size != needed) {
-    return Invalid("data has " + std::to_string(dense.size) + " bytes but shape " +
-                   ShapeString(dense.shape) + " of " + DTypeName(dtype) + " needs " + std::to_string(needed));
+    return Invalid("data has " + std::to_string(dense.size) + " bytes but shape " + ShapeString(dense.shape) + " of " +
+                   DTypeName(dtype) + " needs " + std::to_string(needed));
   }
   keep_alive->push_back(Napi::Persistent(data.As<Napi::Object>()));
   *out = std::move(dense);

@@ -33,8 +33,7 @@ using InputSource = std::variant<HostTensorPtr, ProtoBytes, DenseBytes>;
 // have one of the documented forms (a bug in the TypeScript caller); returns
 // kInvalidArgument for data that cannot be a tensor. JS buffers whose bytes `out` borrows
 // are added to `keep_alive`, which must outlive the use of `out`.
-Status ReadTensorSource(Napi::Value value, InputSource* out,
-                        std::vector<Napi::ObjectReference>* keep_alive);
+Status ReadTensorSource(Napi::Value value, InputSource* out, std::vector<Napi::ObjectReference>* keep_alive);
 
 // Worker thread: the HostTensor `source` stands for.
 Status MaterializeInput(const InputSource& source, HostTensorPtr* out);

@@ -40,9 +40,7 @@ void PromiseWorker::OnOK() {
 }
 
 // Only reached if node-addon-api itself reports an error; Execute() never sets one.
-void PromiseWorker::OnError(const Napi::Error& error) {
-  Reject(Status::Error(Code::kInternal, error.Message()));
-}
+void PromiseWorker::OnError(const Napi::Error& error) { Reject(Status::Error(Code::kInternal, error.Message())); }
 
 void PromiseWorker::Reject(const Status& status) {
   deferred_.Reject(StatusError(Env(), status, call_site_.Value()).Value());

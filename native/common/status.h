@@ -38,9 +38,9 @@ struct Status {
 // "INVALID_ARGUMENT" etc.: the canonical name TypeScript receives as the error's `code`.
 const char* CodeName(Code code);
 
-#define DUO_RETURN_IF_ERROR(expr)      \
-  do {                                 \
-    ::duo::Status _duo_status = (expr); \
+#define DUO_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::duo::Status _duo_status = (expr);        \
     if (!_duo_status.ok()) return _duo_status; \
   } while (0)
 

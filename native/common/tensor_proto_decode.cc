@@ -78,8 +78,7 @@ ProtoHeader ReadHeader(protozero::data_view message) {
         }
         header.content = reader.get_view();
         break;
-      default:
-        reader.skip();
+      default: reader.skip();
     }
   }
   return header;
@@ -202,8 +201,7 @@ void DecodeTypedFields(protozero::data_view message, HostTensor* tensor) {
     case DType::kHalf:
     case DType::kBFloat16: return DecodeTypedField<int32_t, uint16_t>(message, kHalfVal, tensor);
     case DType::kComplex64: return DecodeTypedField<float, float, 2>(message, kScomplexVal, tensor);
-    case DType::kComplex128:
-      return DecodeTypedField<double, double, 2>(message, kDcomplexVal, tensor);
+    case DType::kComplex128: return DecodeTypedField<double, double, 2>(message, kDcomplexVal, tensor);
     case DType::kUInt32: return DecodeTypedField<uint32_t, uint32_t>(message, kUint32Val, tensor);
     case DType::kUInt64: return DecodeTypedField<uint64_t, uint64_t>(message, kUint64Val, tensor);
     case DType::kString: return DecodeStringField(message, tensor);
@@ -223,8 +221,8 @@ Status DecodeStringContent(protozero::data_view content, HostTensor* tensor) {
     total += length;
   }
   if (total != static_cast<uint64_t>(end - cursor)) {
-    return Invalid("tensor_content of a DT_STRING tensor of shape " + ShapeString(tensor->shape) +
-                   " does not hold " + std::to_string(lengths.size()) + " strings");
+    return Invalid("tensor_content of a DT_STRING tensor of shape " + ShapeString(tensor->shape) + " does not hold " +
+                   std::to_string(lengths.size()) + " strings");
   }
   for (size_t i = 0; i < lengths.size(); ++i) {
     tensor->strings[i].assign(cursor, lengths[i]);
@@ -235,8 +233,8 @@ Status DecodeStringContent(protozero::data_view content, HostTensor* tensor) {
 
 Status CheckShape(const std::vector<int64_t>& shape) {
   if (shape.size() > kMaxDims) {
-    return Invalid("tensor_shape has " + std::to_string(shape.size()) + " dims; at most " +
-                   std::to_string(kMaxDims) + " are allowed");
+    return Invalid("tensor_shape has " + std::to_string(shape.size()) + " dims; at most " + std::to_string(kMaxDims) +
+                   " are allowed");
   }
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] < 0) {
@@ -255,8 +253,8 @@ constexpr uint64_t kMaxDecodedTensorBytes = (uint64_t{1} << 31) - 1;
 Status Decode(protozero::data_view message, HostTensorPtr* out) {
   ProtoHeader header = ReadHeader(message);
   if (!IsSupportedDType(header.dtype)) {
-    return Invalid("TensorProto dtype " + std::to_string(header.dtype) +
-                   (header.dtype == 0 ? " (DT_INVALID)" : "") + " is not supported");
+    return Invalid("TensorProto dtype " + std::to_string(header.dtype) + (header.dtype == 0 ? " (DT_INVALID)" : "") +
+                   " is not supported");
   }
   const auto dtype = static_cast<DType>(header.dtype);
   DUO_RETURN_IF_ERROR(CheckShape(header.shape));
@@ -268,17 +266,16 @@ Status Decode(protozero::data_view message, HostTensorPtr* out) {
   const uint64_t per_element = element_size != 0 ? element_size : sizeof(std::string);
   if (static_cast<uint64_t>(elements) > kMaxDecodedTensorBytes / per_element) {
     return Invalid("tensor_shape " + ShapeString(header.shape) + " of " + DTypeName(dtype) +
-                   " is too large: a request tensor may hold at most " +
-                   std::to_string(kMaxDecodedTensorBytes) + " bytes");
+                   " is too large: a request tensor may hold at most " + std::to_string(kMaxDecodedTensorBytes) +
+                   " bytes");
   }
   // A non-empty tensor_content wins over typed fields, and an empty tensor ignores both
   // (Tensor::FromProto).
   if (!header.content.empty() && elements > 0 && dtype != DType::kString) {
     const size_t needed = static_cast<size_t>(elements) * element_size;
     if (header.content.size() != needed) {
-      return Invalid("tensor_content has " + std::to_string(header.content.size()) +
-                     " bytes but shape " + ShapeString(header.shape) + " of " + DTypeName(dtype) +
-                     " needs " + std::to_string(needed));
+      return Invalid("tensor_content has " + std::to_string(header.content.size()) + " bytes but shape " +
+                     ShapeString(header.shape) + " of " + DTypeName(dtype) + " needs " + std::to_string(needed));
     }
   }
   std::shared_ptr<HostTensor> tensor = HostTensor::Allocate(dtype, std::move(header.shape));

@@ -29,8 +29,7 @@ void AppendKey(std::string* out, uint32_t field) {
 
 // A packed varint field, sized first so the payload is written once, in place.
 template <typename T, typename ToWire>
-void AppendPackedVarints(std::string* out, uint32_t field, const T* values, size_t count,
-                         ToWire to_wire) {
+void AppendPackedVarints(std::string* out, uint32_t field, const T* values, size_t count, ToWire to_wire) {
   if (count == 0) return;  // proto3 omits an empty repeated field
   size_t payload = 0;
   for (size_t i = 0; i < count; ++i) payload += VarintSize(to_wire(values[i]));
@@ -78,16 +77,14 @@ void AppendTypedFields(const HostTensor& t, size_t n, std::string* out) {
     case DType::kUInt16: return AppendPackedVarints(out, kIntVal, Elements<uint16_t>(t), n, ZeroExtended);
     // half_val carries the raw 16 bits of both half and bfloat16.
     case DType::kHalf:
-    case DType::kBFloat16:
-      return AppendPackedVarints(out, kHalfVal, Elements<uint16_t>(t), n, ZeroExtended);
+    case DType::kBFloat16: return AppendPackedVarints(out, kHalfVal, Elements<uint16_t>(t), n, ZeroExtended);
     case DType::kInt64:
       return AppendPackedVarints(out, kInt64Val, Elements<int64_t>(t), n,
                                  [](int64_t v) { return static_cast<uint64_t>(v); });
     case DType::kUInt32: return AppendPackedVarints(out, kUint32Val, Elements<uint32_t>(t), n, ZeroExtended);
     case DType::kUInt64: return AppendPackedVarints(out, kUint64Val, Elements<uint64_t>(t), n, ZeroExtended);
     case DType::kBool:
-      return AppendPackedVarints(out, kBoolVal, Elements<uint8_t>(t), n,
-                                 [](uint8_t v) { return uint64_t{v != 0}; });
+      return AppendPackedVarints(out, kBoolVal, Elements<uint8_t>(t), n, [](uint8_t v) { return uint64_t{v != 0}; });
     case DType::kString:
     case DType::kInvalid: return;
   }

@@ -22,7 +22,7 @@ enum TensorProtoField : uint32_t {
   kInt64Val = 10,
   kBoolVal = 11,
   kDcomplexVal = 12,  // (real, imaginary) double pairs
-  kHalfVal = 13,  // int32 holding the raw 16 bits of half and of bfloat16
+  kHalfVal = 13,      // int32 holding the raw 16 bits of half and of bfloat16
   kUint32Val = 16,
   kUint64Val = 17,
 };

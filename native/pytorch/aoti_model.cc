@@ -112,7 +112,8 @@ Status AotiModel::Run(const std::vector<NamedTensor>& inputs, const std::vector<
     std::vector<at::Tensor> results = loader_->run(ordered);
     TorchOutputs named;
     named.reserve(results.size());
-    for (size_t i = 0; i < results.size(); ++i) named.emplace_back("output_" + std::to_string(i), std::move(results[i]));
+    for (size_t i = 0; i < results.size(); ++i)
+      named.emplace_back("output_" + std::to_string(i), std::move(results[i]));
     return SelectOutputs(named, output_names, outputs);
   });
 }

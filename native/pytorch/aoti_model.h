@@ -31,8 +31,8 @@ class AotiModel : public LoadedModel {
   Status Run(const std::vector<NamedTensor>& inputs, const std::vector<std::string>& output_names,
              std::vector<NamedTensor>* outputs) override;
 
-  AotiModel(std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader, std::string file,
-            AotiMetadata metadata, std::vector<std::string> call_spec, size_t runners);
+  AotiModel(std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader, std::string file, AotiMetadata metadata,
+            std::vector<std::string> call_spec, size_t runners);
 
  private:
   Status OrderInputs(const std::vector<NamedTensor>& inputs, std::vector<at::Tensor>* ordered) const;

@@ -47,19 +47,19 @@ Status CheckContents(const std::string& file) {
   if (has_library) return Status::Ok();
   if (has_sources) {
     return Status::Error(Code::kInvalidArgument,
-                         file + " holds C++ sources but no compiled model (exported with "
-                                "aot_inductor.package_cpp_only?); duoserve does not run a compiler at "
-                                "load: compile it with torch._inductor.aoti_compile_and_package");
+                         file +
+                             " holds C++ sources but no compiled model (exported with "
+                             "aot_inductor.package_cpp_only?); duoserve does not run a compiler at "
+                             "load: compile it with torch._inductor.aoti_compile_and_package");
   }
   if (!other_models.empty()) {
-    return Status::Error(Code::kInvalidArgument,
-                         file + " holds no AOTInductor model named '" + kAotiModelName +
-                             "' (it holds: " + Join(other_models) +
-                             "); duoserve serves the model aoti_compile_and_package writes");
+    return Status::Error(Code::kInvalidArgument, file + " holds no AOTInductor model named '" + kAotiModelName +
+                                                     "' (it holds: " + Join(other_models) +
+                                                     "); duoserve serves the model aoti_compile_and_package writes");
   }
-  return Status::Error(Code::kInvalidArgument,
-                       file + (has_exported_program
-                                   ? " holds an ExportedProgram (torch.export.save) but no AOTInductor-"
+  return Status::Error(
+      Code::kInvalidArgument,
+      file + (has_exported_program ? " holds an ExportedProgram (torch.export.save) but no AOTInductor-"
                                      "compiled model; compile it with torch._inductor.aoti_compile_and_package"
                                    : " holds no AOTInductor model (data/aotinductor/model/ is missing)"));
 }
@@ -100,23 +100,22 @@ Status CheckRunsHere(const std::string& file, const AotiMetadata& metadata) {
   if (device != "cpu") {
     std::string capability = Value(metadata, "AOTI_COMPUTE_CAPABILITY");
     return Status::Error(Code::kFailedPrecondition,
-                         file + " was compiled for device '" + (device.empty() ? "(none recorded)" : device) +
-                             "'" + (capability.empty() ? "" : " (compute capability " + capability + ")") +
+                         file + " was compiled for device '" + (device.empty() ? "(none recorded)" : device) + "'" +
+                             (capability.empty() ? "" : " (compute capability " + capability + ")") +
                              " (AOTI_DEVICE_KEY); duoserve runs AOTInductor packages on 'cpu' only: "
                              "export and compile the model with CPU tensors");
   }
   const std::string platform = Value(metadata, "AOTI_PLATFORM");
   if (!platform.empty() && platform != kThisPlatform) {
-    return Status::Error(Code::kFailedPrecondition, file + " was compiled for OS '" + platform +
-                                                        "' (AOTI_PLATFORM); this server runs on '" +
-                                                        kThisPlatform + "'");
+    return Status::Error(
+        Code::kFailedPrecondition,
+        file + " was compiled for OS '" + platform + "' (AOTI_PLATFORM); this server runs on '" + kThisPlatform + "'");
   }
   const std::string machine = Value(metadata, "AOTI_MACHINE");
   struct utsname host {};
   if (!machine.empty() && uname(&host) == 0 && machine != host.machine) {
     return Status::Error(Code::kFailedPrecondition, file + " was compiled for machine '" + machine +
-                                                        "' (AOTI_MACHINE); this server runs on '" +
-                                                        host.machine + "'");
+                                                        "' (AOTI_MACHINE); this server runs on '" + host.machine + "'");
   }
   const std::string isa = Value(metadata, "AOTI_CPU_ISA");
   size_t start = 0;
@@ -138,8 +137,7 @@ Status CheckRunsHere(const std::string& file, const AotiMetadata& metadata) {
 
 Status InspectAotiPackage(const std::string& file, AotiMetadata* metadata) {
   DUO_RETURN_IF_ERROR(CheckContents(file));
-  for (auto& [key, value] :
-       torch::inductor::AOTIModelPackageLoader::load_metadata_from_package(file, kAotiModelName)) {
+  for (auto& [key, value] : torch::inductor::AOTIModelPackageLoader::load_metadata_from_package(file, kAotiModelName)) {
     (*metadata)[key] = value;
   }
   return CheckRunsHere(file, *metadata);

@@ -33,9 +33,8 @@ Status FindModelFile(const std::string& version_dir, ModelFile* out) {
                              " (AOTInductor); keep only one model format per version directory");
   }
   if (packages.size() > 1) {
-    return Status::Error(Code::kInvalidArgument, version_dir + " holds several .pt2 packages (" +
-                                                     packages[0] + ", " + packages[1] +
-                                                     ", ...); keep only one");
+    return Status::Error(Code::kInvalidArgument, version_dir + " holds several .pt2 packages (" + packages[0] + ", " +
+                                                     packages[1] + ", ...); keep only one");
   }
   if (has_torchscript) {
     *out = {ModelFormat::kTorchScript, (fs::path(version_dir) / "model.pt").string()};

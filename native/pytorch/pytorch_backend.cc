@@ -45,8 +45,7 @@ class PyTorchBackend : public Backend {
       ModelFile file;
       DUO_RETURN_IF_ERROR(FindModelFile(path, &file));
       switch (file.format) {
-        case ModelFormat::kTorchScript:
-          return TorchScriptModel::Load(file.path, out);
+        case ModelFormat::kTorchScript: return TorchScriptModel::Load(file.path, out);
         case ModelFormat::kAotInductor: {
           size_t runners;
           DUO_RETURN_IF_ERROR(ReadAotiRunners(options, &runners));

@@ -18,16 +18,14 @@ Status ToTorchTensor(const std::string& name, const HostTensorPtr& tensor, at::T
   }
   std::optional<c10::ScalarType> scalar_type = ToScalarType(tensor->dtype);
   if (!scalar_type) {
-    return Status::Error(Code::kInvalidArgument, "input '" + name + "': " +
-                                                     DTypeName(tensor->dtype) +
-                                                     " is not supported by PyTorch models");
+    return Status::Error(Code::kInvalidArgument,
+                         "input '" + name + "': " + DTypeName(tensor->dtype) + " is not supported by PyTorch models");
   }
   // A second line behind TypeScript's and the codec's checks: a short buffer would let
   // the model read past the end.
   int64_t elements = tensor->NumElements();
   if (elements < 0 || tensor->byte_size != static_cast<size_t>(elements) * DTypeSize(tensor->dtype)) {
-    return Status::Error(Code::kInvalidArgument,
-                         "input '" + name + "': data size does not match its shape and dtype");
+    return Status::Error(Code::kInvalidArgument, "input '" + name + "': data size does not match its shape and dtype");
   }
   at::TensorOptions options = at::TensorOptions().dtype(*scalar_type).device(at::kCPU);
   if (elements == 0 || tensor->data == nullptr) {
@@ -36,7 +34,8 @@ Status ToTorchTensor(const std::string& name, const HostTensorPtr& tensor, at::T
   }
   // The deleter owns a reference to the HostTensor: the at::Tensor (and any view a model
   // keeps of it) keeps the request's buffer alive.
-  *out = at::from_blob(tensor->data, tensor->shape, [keep = tensor](void*) {}, options);
+  *out = at::from_blob(
+      tensor->data, tensor->shape, [keep = tensor](void*) {}, options);
   return Status::Ok();
 }
 
@@ -50,9 +49,9 @@ Status ToHostTensor(const std::string& name, const at::Tensor& tensor, HostTenso
   }
   std::optional<DType> dtype = FromScalarType(tensor.scalar_type());
   if (!dtype) {
-    return Status::Error(Code::kInvalidArgument,
-                         "output '" + name + "' has dtype " + std::string(c10::toString(tensor.scalar_type())) +
-                             ", which duoserve cannot carry");
+    return Status::Error(Code::kInvalidArgument, "output '" + name + "' has dtype " +
+                                                     std::string(c10::toString(tensor.scalar_type())) +
+                                                     ", which duoserve cannot carry");
   }
   std::vector<int64_t> shape(tensor.sizes().begin(), tensor.sizes().end());
 

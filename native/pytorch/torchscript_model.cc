@@ -52,8 +52,7 @@ Status ReadParameters(const c10::FunctionSchema& schema, std::vector<TorchScript
 
 }  // namespace
 
-TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::vector<Parameter> parameters,
-                                   StaticOutputs outputs)
+TorchScriptModel::TorchScriptModel(torch::jit::Module module, std::vector<Parameter> parameters, StaticOutputs outputs)
     : module_(std::move(module)), parameters_(std::move(parameters)), outputs_(std::move(outputs)) {}
 
 Status TorchScriptModel::Load(const std::string& file, std::shared_ptr<LoadedModel>* out) {
@@ -108,13 +107,11 @@ std::string TorchScriptModel::Describe() const {
   return json;
 }
 
-Status TorchScriptModel::BuildStack(const std::vector<NamedTensor>& inputs,
-                                    std::vector<c10::IValue>* stack) const {
+Status TorchScriptModel::BuildStack(const std::vector<NamedTensor>& inputs, std::vector<c10::IValue>* stack) const {
   std::vector<const NamedTensor*> by_parameter(parameters_.size(), nullptr);
   for (const NamedTensor& input : inputs) {
     size_t index = 0;
-    while (index < parameters_.size() &&
-           !(parameters_[index].is_input && parameters_[index].name == input.name)) {
+    while (index < parameters_.size() && !(parameters_[index].is_input && parameters_[index].name == input.name)) {
       ++index;
     }
     if (index == parameters_.size()) {
@@ -122,8 +119,7 @@ Status TorchScriptModel::BuildStack(const std::vector<NamedTensor>& inputs,
       for (const Parameter& parameter : parameters_) {
         if (parameter.is_input) known += (known.empty() ? "" : ", ") + parameter.name;
       }
-      return Status::Error(Code::kInvalidArgument,
-                           "unknown input '" + input.name + "'; forward() takes: " + known);
+      return Status::Error(Code::kInvalidArgument, "unknown input '" + input.name + "'; forward() takes: " + known);
     }
     if (by_parameter[index] != nullptr) {
       return Status::Error(Code::kInvalidArgument, "input '" + input.name + "' is given twice");
@@ -143,15 +139,13 @@ Status TorchScriptModel::BuildStack(const std::vector<NamedTensor>& inputs,
     } else if (parameter.optional) {
       stack->emplace_back();  // None for an Optional[Tensor]
     } else {
-      return Status::Error(Code::kInvalidArgument,
-                           "missing input '" + parameter.name + "' (forward() requires it)");
+      return Status::Error(Code::kInvalidArgument, "missing input '" + parameter.name + "' (forward() requires it)");
     }
   }
   return Status::Ok();
 }
 
-Status TorchScriptModel::Run(const std::vector<NamedTensor>& inputs,
-                             const std::vector<std::string>& output_names,
+Status TorchScriptModel::Run(const std::vector<NamedTensor>& inputs, const std::vector<std::string>& output_names,
                              std::vector<NamedTensor>* outputs) {
   return CallTorch("forward() failed", Code::kInternal, [&]() -> Status {
     c10::InferenceMode inference_mode;

@@ -80,7 +80,8 @@ Traced TraceGraphReturn(torch::jit::Function* function, const char* what, int de
   torch::jit::GraphFunction* graph_function = function ? torch::jit::tryToGraphFunction(*function) : nullptr;
   if (!graph_function) return Traced::Unknown(std::string("the ") + what + " comes from a call duoserve cannot follow");
   const std::shared_ptr<torch::jit::Graph>& graph = graph_function->graph();
-  if (graph->outputs().size() != 1) return Traced::Unknown(std::string("the ") + what + " comes from a call of several results");
+  if (graph->outputs().size() != 1)
+    return Traced::Unknown(std::string("the ") + what + " comes from a call of several results");
   return TraceReturned(graph->outputs()[0], what, depth + 1);
 }
 
@@ -88,9 +89,11 @@ Traced DictKeys(const Node* node) {
   std::vector<std::string> keys;
   for (size_t i = 0; i + 1 < node->inputs().size(); i += 2) {
     std::optional<c10::IValue> key = torch::jit::toIValue(node->inputs()[i]);
-    if (!key || !key->isString()) return Traced::Unknown("a key of the returned dict is computed, not a string constant");
+    if (!key || !key->isString())
+      return Traced::Unknown("a key of the returned dict is computed, not a string constant");
     for (const std::string& seen : keys) {
-      if (seen == key->toStringRef()) return Traced::Unknown("the returned dict literal repeats the key '" + seen + "'");
+      if (seen == key->toStringRef())
+        return Traced::Unknown("the returned dict literal repeats the key '" + seen + "'");
     }
     keys.push_back(key->toStringRef());
   }
@@ -99,7 +102,8 @@ Traced DictKeys(const Node* node) {
 
 // `value` is returned (by the graph or by one block); follows it back to the literal that built it.
 Traced TraceReturned(const Value* value, const char* what, int depth) {
-  if (depth > kMaxCallDepth) return Traced::Unknown(std::string("the ") + what + " comes through calls nested too deep");
+  if (depth > kMaxCallDepth)
+    return Traced::Unknown(std::string("the ") + what + " comes through calls nested too deep");
   for (const torch::jit::Use& use : value->uses()) {
     if (use.user->kind() != c10::prim::Return) {
       return Traced::Unknown(std::string(use.user->kind().toQualString()) + " uses the " + what +
@@ -118,8 +122,9 @@ Traced TraceReturned(const Value* value, const char* what, int depth) {
       if (branch.kind == Traced::Kind::kUnknown) return branch;
       if (branch.kind == Traced::Kind::kNever) continue;
       if (merged.kind == Traced::Kind::kKnown && merged.names != branch.names) {
-        return Traced::Unknown(std::string("the branches of an if return ") +
-                               (std::strcmp(what, "dict") == 0 ? "dicts of different keys" : "lists of different lengths"));
+        return Traced::Unknown(std::string("the branches of an if return ") + (std::strcmp(what, "dict") == 0
+                                                                                   ? "dicts of different keys"
+                                                                                   : "lists of different lengths"));
       }
       merged = std::move(branch);
     }

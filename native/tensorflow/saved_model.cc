@@ -1,10 +1,10 @@
-#include "saved_model.h"
+#include "tensorflow/saved_model.h"
 
 #include <exception>
 #include <utility>
 
-#include "status_conversion.h"
-#include "tensor_conversion.h"
+#include "tensorflow/status_conversion.h"
+#include "tensorflow/tensor_conversion.h"
 
 namespace duo::tf {
 
@@ -32,8 +32,8 @@ Status SavedModel::Run(const std::vector<NamedTensor>& inputs, const std::vector
   }
 }
 
-Status SavedModel::RunSession(const std::vector<NamedTensor>& inputs,
-                              const std::vector<std::string>& output_names, std::vector<NamedTensor>* outputs) {
+Status SavedModel::RunSession(const std::vector<NamedTensor>& inputs, const std::vector<std::string>& output_names,
+                              std::vector<NamedTensor>* outputs) {
   std::vector<TF_Output> feeds(inputs.size());
   std::vector<TensorPtr> feed_tensors(inputs.size());
   std::vector<TF_Tensor*> feed_values(inputs.size());

@@ -7,8 +7,8 @@
 #include <tensorflow/c/c_api.h>
 
 #include "common/backend.h"
-#include "tensor_resolver.h"
-#include "tf_handles.h"
+#include "tensorflow/tensor_resolver.h"
+#include "tensorflow/tf_handles.h"
 
 namespace duo::tf {
 

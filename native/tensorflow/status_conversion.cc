@@ -1,4 +1,4 @@
-#include "status_conversion.h"
+#include "tensorflow/status_conversion.h"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "tensor_conversion.h"
+#include "tensorflow/tensor_conversion.h"
 
 #include <cstdint>
 #include <string>
@@ -24,9 +24,9 @@ bool IsCarried(DType dtype) { return IsSupportedDType(static_cast<int32_t>(dtype
 
 Status StringsToTfTensor(const HostTensor& host, int64_t elements, TensorPtr* out) {
   if (host.strings.size() != static_cast<size_t>(elements)) {
-    return Status::Error(Code::kInvalidArgument,
-                         "DT_STRING tensor has " + std::to_string(host.strings.size()) +
-                             " values for a shape of " + std::to_string(elements) + " elements");
+    return Status::Error(Code::kInvalidArgument, "DT_STRING tensor has " + std::to_string(host.strings.size()) +
+                                                     " values for a shape of " + std::to_string(elements) +
+                                                     " elements");
   }
   TensorPtr tensor(TF_AllocateTensor(TF_STRING, host.shape.data(), static_cast<int>(host.shape.size()),
                                      sizeof(TF_TString) * host.strings.size()));
@@ -41,9 +41,7 @@ Status StringsToTfTensor(const HostTensor& host, int64_t elements, TensorPtr* ou
 }
 
 // TF_NewTensor's deallocator: drops the reference the TF_Tensor held on its HostTensor.
-void ReleaseHostTensor(void* /*data*/, size_t /*len*/, void* arg) {
-  delete static_cast<HostTensorPtr*>(arg);
-}
+void ReleaseHostTensor(void* /*data*/, size_t /*len*/, void* arg) { delete static_cast<HostTensorPtr*>(arg); }
 
 Status NumericToTfTensor(const HostTensorPtr& tensor, int64_t elements, TensorPtr* out) {
   const HostTensor& host = *tensor;
@@ -51,9 +49,9 @@ Status NumericToTfTensor(const HostTensorPtr& tensor, int64_t elements, TensorPt
   const int rank = static_cast<int>(host.shape.size());
   const size_t bytes = static_cast<size_t>(elements) * DTypeSize(host.dtype);
   if (host.byte_size != bytes || (bytes > 0 && host.data == nullptr)) {
-    return Status::Error(Code::kInvalidArgument,
-                         std::string(DTypeName(host.dtype)) + " tensor holds " + std::to_string(host.byte_size) +
-                             " bytes; its shape needs " + std::to_string(bytes));
+    return Status::Error(Code::kInvalidArgument, std::string(DTypeName(host.dtype)) + " tensor holds " +
+                                                     std::to_string(host.byte_size) + " bytes; its shape needs " +
+                                                     std::to_string(bytes));
   }
   const bool aligned = reinterpret_cast<uintptr_t>(host.data) % TF_TensorDefaultAlignment() == 0;
   if (bytes == 0 || !aligned) {
@@ -76,8 +74,7 @@ Status NumericToTfTensor(const HostTensorPtr& tensor, int64_t elements, TensorPt
 Status ToTfTensor(const HostTensorPtr& tensor, TensorPtr* out) {
   if (!tensor) return Status::Error(Code::kInvalidArgument, "missing input tensor");
   if (!IsCarried(tensor->dtype)) {
-    return Status::Error(Code::kInvalidArgument,
-                         std::string("unsupported input dtype ") + DTypeName(tensor->dtype));
+    return Status::Error(Code::kInvalidArgument, std::string("unsupported input dtype ") + DTypeName(tensor->dtype));
   }
   const int64_t elements = ShapeNumElements(tensor->shape);
   if (elements < 0) return Status::Error(Code::kInvalidArgument, "input shape has a negative or overflowing dimension");

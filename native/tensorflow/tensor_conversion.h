@@ -8,7 +8,7 @@
 
 #include "common/host_tensor.h"
 #include "common/status.h"
-#include "tf_handles.h"
+#include "tensorflow/tf_handles.h"
 
 namespace duo::tf {
 

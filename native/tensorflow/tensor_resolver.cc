@@ -1,4 +1,4 @@
-#include "tensor_resolver.h"
+#include "tensorflow/tensor_resolver.h"
 
 #include <mutex>
 
@@ -47,8 +47,7 @@ Status TensorResolver::Resolve(const std::string& name, TF_Output* out) {
   }
   if (index >= TF_OperationNumOutputs(operation)) {
     return Status::Error(Code::kInvalidArgument, "Tensor " + name + ": operation " + op_name + " has only " +
-                                                     std::to_string(TF_OperationNumOutputs(operation)) +
-                                                     " outputs");
+                                                     std::to_string(TF_OperationNumOutputs(operation)) + " outputs");
   }
   const TF_Output resolved{operation, index};
   {

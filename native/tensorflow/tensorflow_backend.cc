@@ -18,9 +18,9 @@
 
 #include "common/addon_kit.h"
 #include "common/backend.h"
-#include "saved_model.h"
-#include "status_conversion.h"
-#include "tf_handles.h"
+#include "tensorflow/saved_model.h"
+#include "tensorflow/status_conversion.h"
+#include "tensorflow/tf_handles.h"
 
 // tensorflow/compiler/jit/flags.h (exported by libtensorflow_cc.so.2; the C API has no
 // equivalent: TF_EnableXLACompilation turns on auto-clustering, which is a different thing).
@@ -110,8 +110,7 @@ class TensorFlowBackend : public Backend {
   }
 
  private:
-  static Status LoadSavedModel(const std::string& path, const LoadOptions& options,
-                               std::shared_ptr<LoadedModel>* out) {
+  static Status LoadSavedModel(const std::string& path, const LoadOptions& options, std::shared_ptr<LoadedModel>* out) {
     DUO_RETURN_IF_ERROR(ApplyXlaCompilation(options));
     SessionOptionsPtr session_options;
     DUO_RETURN_IF_ERROR(NewSessionOptions(options, &session_options));
@@ -122,9 +121,9 @@ class TensorFlowBackend : public Backend {
     GraphPtr graph(TF_NewGraph());
     BufferPtr meta_graph_def(TF_NewBuffer());
     StatusPtr status = NewStatus();
-    TF_Session* session = TF_LoadSessionFromSavedModel(
-        session_options.get(), /*run_options=*/nullptr, path.c_str(), tag_pointers.data(),
-        static_cast<int>(tag_pointers.size()), graph.get(), meta_graph_def.get(), status.get());
+    TF_Session* session = TF_LoadSessionFromSavedModel(session_options.get(), /*run_options=*/nullptr, path.c_str(),
+                                                       tag_pointers.data(), static_cast<int>(tag_pointers.size()),
+                                                       graph.get(), meta_graph_def.get(), status.get());
     if (TF_GetCode(status.get()) != TF_OK || session == nullptr) {
       if (session != nullptr) {
         StatusPtr ignored = NewStatus();

@@ -34,11 +34,10 @@ using TensorBufferPtr = HandlePtr<LiteRtTensorBuffer, LiteRtDestroyTensorBuffer>
 // LiteRtStatus (invalid arguments and missing tensors are the caller's, the rest INTERNAL).
 Status FromLiteRtStatus(LiteRtStatus status, const std::string& what);
 
-#define DUO_RETURN_IF_LITERT_ERROR(expr, what)                        \
-  do {                                                                \
-    LiteRtStatus _litert_status = (expr);                             \
-    if (_litert_status != kLiteRtStatusOk)                            \
-      return ::duo::tflite::FromLiteRtStatus(_litert_status, (what)); \
+#define DUO_RETURN_IF_LITERT_ERROR(expr, what)                                                             \
+  do {                                                                                                     \
+    LiteRtStatus _litert_status = (expr);                                                                  \
+    if (_litert_status != kLiteRtStatusOk) return ::duo::tflite::FromLiteRtStatus(_litert_status, (what)); \
   } while (0)
 
 }  // namespace duo::tflite

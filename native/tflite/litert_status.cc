@@ -1,4 +1,4 @@
-#include "litert_handles.h"
+#include "tflite/litert_handles.h"
 
 namespace duo::tflite {
 
@@ -31,29 +31,22 @@ Code CodeFor(LiteRtStatus status) {
   switch (status) {
     case kLiteRtStatusErrorInvalidArgument:
     case kLiteRtStatusErrorMissingInputTensor:
-    case kLiteRtStatusErrorIndexOOB:
-      return Code::kInvalidArgument;
+    case kLiteRtStatusErrorIndexOOB: return Code::kInvalidArgument;
     case kLiteRtStatusErrorNotFound:
-    case kLiteRtStatusErrorFileIO:
-      return Code::kNotFound;
-    case kLiteRtStatusErrorUnsupported:
-      return Code::kUnimplemented;
-    case kLiteRtStatusErrorMemoryAllocationFailure:
-      return Code::kResourceExhausted;
-    case kLiteRtStatusErrorTimeoutExpired:
-      return Code::kDeadlineExceeded;
-    case kLiteRtStatusCancelled:
-      return Code::kCancelled;
-    default:
-      return Code::kInternal;
+    case kLiteRtStatusErrorFileIO: return Code::kNotFound;
+    case kLiteRtStatusErrorUnsupported: return Code::kUnimplemented;
+    case kLiteRtStatusErrorMemoryAllocationFailure: return Code::kResourceExhausted;
+    case kLiteRtStatusErrorTimeoutExpired: return Code::kDeadlineExceeded;
+    case kLiteRtStatusCancelled: return Code::kCancelled;
+    default: return Code::kInternal;
   }
 }
 
 }  // namespace
 
 Status FromLiteRtStatus(LiteRtStatus status, const std::string& what) {
-  return Status::Error(CodeFor(status), what + ": LiteRT " + StatusName(status) + " (" +
-                                            std::to_string(static_cast<int>(status)) + ")");
+  return Status::Error(CodeFor(status),
+                       what + ": LiteRT " + StatusName(status) + " (" + std::to_string(static_cast<int>(status)) + ")");
 }
 
 }  // namespace duo::tflite

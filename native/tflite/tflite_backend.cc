@@ -7,7 +7,7 @@
 
 #include "common/addon_kit.h"
 #include "common/backend.h"
-#include "tflite_model.h"
+#include "tflite/tflite_model.h"
 
 namespace duo::tflite {
 

@@ -1,4 +1,4 @@
-#include "tflite_model.h"
+#include "tflite/tflite_model.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -266,7 +266,8 @@ Status TfLiteModel::FindSignature(const std::vector<NamedTensor>& inputs, size_t
     }
   }
   if (first == last) {
-    return Status::Error(Code::kInvalidArgument, "input '" + inputs.front().name + "': no such input tensor in the model");
+    return Status::Error(Code::kInvalidArgument,
+                         "input '" + inputs.front().name + "': no such input tensor in the model");
   }
   return Status::Error(Code::kInvalidArgument, "the inputs are not those of one signature");
 }

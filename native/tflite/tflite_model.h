@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "common/backend.h"
-#include "litert_handles.h"
+#include "tflite/litert_handles.h"
 
 namespace duo::tflite {
 
 struct TensorSlot {
-  std::string alias;  // the signature's input or output name
+  std::string alias;        // the signature's input or output name
   std::string tensor_name;  // TensorInfo.name
   LiteRtElementType element_type;
   DType dtype;
@@ -54,8 +54,7 @@ class TfLiteModel : public LoadedModel {
   };
   class Lease;
 
-  TfLiteModel(EnvironmentPtr environment, ModelPtr model, std::vector<SignatureSlots> signatures,
-              size_t max_instances);
+  TfLiteModel(EnvironmentPtr environment, ModelPtr model, std::vector<SignatureSlots> signatures, size_t max_instances);
   // The signature whose inputs are exactly `inputs` (by TensorInfo.name).
   Status FindSignature(const std::vector<NamedTensor>& inputs, size_t* index) const;
   Status NewInstance(std::unique_ptr<Instance>* out) const;

@@ -27,7 +27,7 @@ TEST(HostTensorTest, DTypeNamesAndSupport) {
   EXPECT_TRUE(IsSupportedDType(7));
   EXPECT_TRUE(IsSupportedDType(23));
   EXPECT_FALSE(IsSupportedDType(0));
-  EXPECT_FALSE(IsSupportedDType(11));  // DT_QINT8
+  EXPECT_FALSE(IsSupportedDType(11));   // DT_QINT8
   EXPECT_FALSE(IsSupportedDType(101));  // DT_FLOAT_REF
 }
 

@@ -93,8 +93,7 @@ TEST(EncodeTensorProtoTest, TypedFieldsMatchTensorFlowBytes) {
             "08011204120208022a080000c03f000000c0");
   EXPECT_EQ(Hex(Encode(*MakeTensor<int32_t>(DType::kInt32, {2}, {-1, 300}), ProtoEncoding::kTypedFields)),
             "08031204120208023a0cffffffffffffffffff01ac02");
-  EXPECT_EQ(Hex(Encode(*MakeTensor<int64_t>(DType::kInt64, {}, {5}), ProtoEncoding::kTypedFields)),
-            "08091200520105");
+  EXPECT_EQ(Hex(Encode(*MakeTensor<int64_t>(DType::kInt64, {}, {5}), ProtoEncoding::kTypedFields)), "08091200520105");
   EXPECT_EQ(Hex(Encode(*MakeTensor<float>(DType::kFloat, {0, 3}, {}), ProtoEncoding::kTypedFields)),
             "08011206120012020803");
   EXPECT_EQ(Hex(Encode(*MakeTensor<uint8_t>(DType::kBool, {3}, {1, 0, 1}), ProtoEncoding::kTypedFields)),
@@ -328,10 +327,14 @@ TEST(DecodeTensorProtoTest, ContentWinsOverTypedFields) {
 TEST(DecodeTensorProtoTest, StringTensorContentInTensorFlowsEncoding) {
   // Tensor::AsProtoTensorContent for strings: every length as a varint, then the bytes.
   ProtoBuilder proto(7, {3});
-  proto.writer.add_bytes(4, std::string("\x02\x00\x03" "abxyz", 8));
+  proto.writer.add_bytes(4, std::string("\x02\x00\x03"
+                                        "abxyz",
+                                        8));
   EXPECT_EQ(MustDecode(proto.bytes)->strings, (std::vector<std::string>{"ab", "", "xyz"}));
   ProtoBuilder short_content(7, {2});
-  short_content.writer.add_bytes(4, std::string("\x02\x03" "ab", 4));
+  short_content.writer.add_bytes(4, std::string("\x02\x03"
+                                                "ab",
+                                                4));
   ExpectInvalid(short_content.bytes, "does not hold 2 strings");
 }
 
@@ -378,9 +381,9 @@ TEST(DecodeTensorProtoTest, TooManyDims) {
 
 TEST(DecodeTensorProtoTest, UnsupportedDTypes) {
   ExpectInvalid(ProtoBuilder(0, {1}).bytes, "dtype 0 (DT_INVALID) is not supported");
-  ExpectInvalid(ProtoBuilder(20, {1}).bytes, "dtype 20 is not supported");   // DT_RESOURCE
+  ExpectInvalid(ProtoBuilder(20, {1}).bytes, "dtype 20 is not supported");    // DT_RESOURCE
   ExpectInvalid(ProtoBuilder(101, {1}).bytes, "dtype 101 is not supported");  // DT_FLOAT_REF
-  ExpectInvalid(std::string(), "dtype 0");  // an empty message
+  ExpectInvalid(std::string(), "dtype 0");                                    // an empty message
 }
 
 TEST(DecodeTensorProtoTest, MalformedBytes) {
@@ -410,8 +413,7 @@ struct CopyCounter {
 };
 
 TEST(TensorProtoCopyBudgetTest, DecodingTensorContentIsOneCopy) {
-  const std::string bytes =
-      Encode(*MakeTensor<float>(DType::kFloat, {4}, {1, 2, 3, 4}), ProtoEncoding::kTensorContent);
+  const std::string bytes = Encode(*MakeTensor<float>(DType::kFloat, {4}, {1, 2, 3, 4}), ProtoEncoding::kTensorContent);
   CopyCounter counter;
   MustDecode(bytes);
   EXPECT_EQ(counter.NewCopies(), 1u);
