@@ -79,7 +79,8 @@ function predictRequest(model: string, alias: string, values: Float32Array, shap
 
 function writeModelConfig(file: string): void {
   const entries = Object.entries(MODELS).map(
-    ([name, platform]) => `  config { name: "${name}" base_path: "${path.join(EXAMPLES, name)}" model_platform: "${platform}" }`,
+    ([name, platform]) =>
+      `  config { name: "${name}" base_path: "${path.join(EXAMPLES, name)}" model_platform: "${platform}" }`,
   );
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `model_config_list {\n${entries.join('\n')}\n}\n`);
@@ -195,8 +196,9 @@ async function main(): Promise<void> {
           await timed(paths[k], samples[k]);
         }
       }
-      const copies = await inProcess.count(toBuffer(Protos.TensorProto.encode(tensorContent(x, [rows, RAW])).finish()), (values, shape) =>
-        toBuffer(Protos.TensorProto.encode(tensorContent(values, shape)).finish()),
+      const copies = await inProcess.count(
+        toBuffer(Protos.TensorProto.encode(tensorContent(x, [rows, RAW])).finish()),
+        (values, shape) => toBuffer(Protos.TensorProto.encode(tensorContent(values, shape)).finish()),
       );
       const chain = summary(samples[0], wire.chain, copies.chain);
       const clientChained = summary(samples[1], wire.client, copies.clientChained);
@@ -221,7 +223,8 @@ async function main(): Promise<void> {
   }
 
   console.log('\nfeatures (TensorFlow) -> ranker (PyTorch) over gRPC, one call at a time (latencies in us)');
-  const row = (cells: Array<string | number>) => console.log(cells.map((cell, i) => String(cell).padStart(i === 0 ? 8 : 15)).join(' '));
+  const row = (cells: Array<string | number>) =>
+    console.log(cells.map((cell, i) => String(cell).padStart(i === 0 ? 8 : 15)).join(' '));
   row(['case', 'path', 'p50', 'p90', 'ratio of p50', 'wire bytes', 'copied bytes', 'copies']);
   for (const r of results) {
     const paths: Array<[string, PathResult, number | string]> = [
@@ -230,11 +233,22 @@ async function main(): Promise<void> {
       ['client+content', r.clientChainedContent, r.p50RatioVsContent],
     ];
     for (const [label, result, ratio] of paths) {
-      row([r.name, label, result.p50Us, result.p90Us, ratio, result.wireBytes, result.copied.bytes, result.copied.copies]);
+      row([
+        r.name,
+        label,
+        result.p50Us,
+        result.p90Us,
+        ratio,
+        result.wireBytes,
+        result.copied.bytes,
+        result.copied.copies,
+      ]);
     }
   }
   const large = results.find((r) => r.rows === 1024)!;
-  console.log(`\ntarget: chain p50 <= 0.6x client-chained at 1 MB: ${large.p50Ratio} -> ${large.p50Ratio <= 0.6 ? 'met' : 'NOT met'}`);
+  console.log(
+    `\ntarget: chain p50 <= 0.6x client-chained at 1 MB: ${large.p50Ratio} -> ${large.p50Ratio <= 0.6 ? 'met' : 'NOT met'}`,
+  );
   fs.mkdirSync(path.dirname(options.out), { recursive: true });
   fs.writeFileSync(options.out, JSON.stringify({ iterations: options.iterations, results }, null, 2) + '\n');
   log(`wrote ${options.out}`);

@@ -43,16 +43,28 @@ class FixedModels implements Manager {
 
 export interface InProcessChain {
   /** Copies of one request through the chain, and through the models called in turn. */
-  count(input: Buffer, tensorContent: (values: Float32Array, shape: number[]) => Buffer): Promise<{ chain: CopyCount; clientChained: CopyCount }>;
+  count(
+    input: Buffer,
+    tensorContent: (values: Float32Array, shape: number[]) => Buffer,
+  ): Promise<{ chain: CopyCount; clientChained: CopyCount }>;
   unload(): void;
 }
 
-export async function loadInProcessChain(dirs: { features: string; ranker: string; chain: string }): Promise<InProcessChain> {
+export async function loadInProcessChain(dirs: {
+  features: string;
+  ranker: string;
+  chain: string;
+}): Promise<InProcessChain> {
   const features = await loadTensorFlowModel(dirs.features, { tags: ['serve'] });
   const ranker = await loadPyTorchModel(dirs.ranker);
   const featuresServable = new ModelServable(features.addon, features.handle, features.signatures);
   const rankerServable = new ModelServable(ranker.addon, ranker.handle, ranker.signatures);
-  const manager = new FixedModels(new Map<string, InferenceServable>([['features', featuresServable], ['ranker', rankerServable]]));
+  const manager = new FixedModels(
+    new Map<string, InferenceServable>([
+      ['features', featuresServable],
+      ['ranker', rankerServable],
+    ]),
+  );
   const chain = await chainPlatform(manager).load(dirs.chain);
   const codec = loadTensorCodec();
 

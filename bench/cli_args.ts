@@ -8,11 +8,7 @@ export interface CliArgs {
   repeated: Map<string, string[]>;
 }
 
-export function parseCliArgs(
-  argv: string[],
-  help: string,
-  repeatable: Record<string, string | undefined>,
-): CliArgs {
+export function parseCliArgs(argv: string[], help: string, repeatable: Record<string, string | undefined>): CliArgs {
   const flags = new Map<string, string>();
   const repeated = new Map(
     Object.entries(repeatable).map(([name, fromEnv]) => [name, fromEnv ? fromEnv.split(/\s+/).filter(Boolean) : []]),

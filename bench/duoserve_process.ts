@@ -111,7 +111,9 @@ async function untilAvailable(
       }
       await sleep(250);
     }
-    throw new Error(`bin/duoserve: gave up after ${timeoutMs / 1000}s waiting for ${waitingFor}; ${logPath} ends:\n${logTail(logPath)}`);
+    throw new Error(
+      `bin/duoserve: gave up after ${timeoutMs / 1000}s waiting for ${waitingFor}; ${logPath} ends:\n${logTail(logPath)}`,
+    );
   } finally {
     client.close();
   }

@@ -33,7 +33,6 @@ export interface EchoServers {
   stop(): Promise<void>;
 }
 
-
 // Same as duoserve: gRPC's 4 MiB default lifted (TF-Serving does the same).
 const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
 
@@ -44,7 +43,10 @@ async function serveGrpcEcho(): Promise<number> {
   });
   server.addService(
     { Echo: { ...rawUnaryMethod('bench.Echo', 'Echo'), path: ECHO_PATH } },
-    { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request) },
+    {
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+        callback(null, call.request),
+    },
   );
   return new Promise((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>

@@ -40,7 +40,9 @@ export class RawGrpcClient {
   /** True when the model has at least one version and every version is AVAILABLE. */
   async modelAvailable(name: string): Promise<boolean> {
     const request = Buffer.from(Protos.GetModelStatusRequest.encode({ model_spec: { name } }).finish());
-    const response = Protos.GetModelStatusResponse.decode(await this.call(GET_MODEL_STATUS_PATH, request, 2_000)) as unknown as {
+    const response = Protos.GetModelStatusResponse.decode(
+      await this.call(GET_MODEL_STATUS_PATH, request, 2_000),
+    ) as unknown as {
       model_version_status: Array<{ state: number }>;
     };
     const states = response.model_version_status;

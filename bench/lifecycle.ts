@@ -32,7 +32,9 @@ async function measure(options: LifecycleOptions): Promise<LifecycleFigures[]> {
     const raw = await timeRawLoads(entry.platform, source, options.rawLoads);
     const coldStart = !frameworksStarted.has(entry.platform);
     frameworksStarted.add(entry.platform);
-    log(`${name}: raw ${entry.platform} load ${raw.warmMs.map((ms) => round(ms)).join(' ')} ms (first ${round(raw.firstMs)})`);
+    log(
+      `${name}: raw ${entry.platform} load ${raw.warmMs.map((ms) => round(ms)).join(' ')} ms (first ${round(raw.firstMs)})`,
+    );
     figures.push(lifecycleFigures(name, entry.platform, served, raw, coldStart, options.pollWaitSeconds));
   }
   return figures;
@@ -42,7 +44,9 @@ async function main(): Promise<void> {
   const started = process.hrtime.bigint();
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const options = parseLifecycleOptions(process.argv.slice(2));
-  const envText = Object.entries(options.serverEnv).map(([key, value]) => `${key}=${value}`).join(' ');
+  const envText = Object.entries(options.serverEnv)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ');
   log(
     `${options.quick ? 'quick' : 'full'} run: ${options.models.join(', ')}; ${options.cycles} cycles each, ` +
       `--file_system_poll_wait_seconds=${options.pollWaitSeconds}, ${options.rawLoads} raw loads` +
@@ -57,7 +61,12 @@ async function main(): Promise<void> {
 
   const result = {
     date: new Date().toISOString(),
-    host: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, platform: `${os.platform()} ${os.release()}` },
+    host: {
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      platform: `${os.platform()} ${os.release()}`,
+    },
     options: {
       quick: options.quick,
       cycles: options.cycles,

@@ -64,7 +64,9 @@ export async function runServedModel(
   try {
     await sleep(options.settleMs);
     const baseline = readProcessMemory(server.pid);
-    progress(`${name}: served in ${server.startupS.toFixed(1)} s, RSS ${baseline.rssMiB.toFixed(1)} MiB with version 1`);
+    progress(
+      `${name}: served in ${server.startupS.toFixed(1)} s, RSS ${baseline.rssMiB.toFixed(1)} MiB with version 1`,
+    );
     const cycles: CycleResult[] = [];
     for (let version = 2; version <= options.cycles + 1; version++) {
       dirs.stage(version);

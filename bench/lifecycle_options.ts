@@ -72,7 +72,9 @@ export function parseLifecycleOptions(argv: string[], env: NodeJS.ProcessEnv = p
     pollWaitSeconds: integer('poll-wait', 'LIFECYCLE_POLL_WAIT_S', 1, 1, 1),
     settleMs: integer('settle', 'LIFECYCLE_SETTLE_MS', 500, 300, 0),
     models: models ? models.split(',').filter(Boolean) : quick ? TINY_MODELS : DEFAULT_MODELS,
-    modelConfigFile: path.resolve(read('model-config', 'LIFECYCLE_MODEL_CONFIG') ?? path.join(REPO_ROOT, 'var/models/models.config')),
+    modelConfigFile: path.resolve(
+      read('model-config', 'LIFECYCLE_MODEL_CONFIG') ?? path.join(REPO_ROOT, 'var/models/models.config'),
+    ),
     serverStartTimeoutMs: 180_000,
     serverArgs,
     serverEnv,

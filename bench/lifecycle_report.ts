@@ -79,7 +79,7 @@ export function appearanceTable(figures: LifecycleFigures[], pollWaitSeconds: nu
         ` ${`${r(f.rawLoad.warmMedianMs)} | ${first}`.padEnd(25)} ${r(f.boundMs).padEnd(22)} ${r(f.oldEndMedianMs)} ms`,
     );
   }
-  lines.push('  * includes the framework\'s one-time start in this process');
+  lines.push("  * includes the framework's one-time start in this process");
   return lines.join('\n');
 }
 

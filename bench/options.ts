@@ -69,8 +69,19 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw new Error(`--request-tensor must be content or fields, got ${requestTensor}`);
   }
   const models = read('models', 'BENCH_MODELS');
-  const known = new Set(['quick', 'duration', 'warmup', 'rounds', 'decode-duration', 'mlp-rows', 'request-tensor', 'models',
-    'model-config', 'server-timeout', 'out']);
+  const known = new Set([
+    'quick',
+    'duration',
+    'warmup',
+    'rounds',
+    'decode-duration',
+    'mlp-rows',
+    'request-tensor',
+    'models',
+    'model-config',
+    'server-timeout',
+    'out',
+  ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}\n${HELP}`);
   return {
     quick,
@@ -81,7 +92,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     mlpRows,
     requestTensor,
     models: models ? models.split(',').filter(Boolean) : DEFAULT_MODELS,
-    modelConfigFile: path.resolve(read('model-config', 'BENCH_MODEL_CONFIG') ?? path.join(REPO_ROOT, 'var/models/models.config')),
+    modelConfigFile: path.resolve(
+      read('model-config', 'BENCH_MODEL_CONFIG') ?? path.join(REPO_ROOT, 'var/models/models.config'),
+    ),
     serverStartTimeoutMs: seconds('server-timeout', 'BENCH_SERVER_TIMEOUT_S', 180, 180),
     serverArgs,
     out: path.resolve(read('out', 'BENCH_OUT') ?? path.join(REPO_ROOT, 'var/bench/last.json')),

@@ -49,7 +49,9 @@ export function predictRequestBytes(model: BenchModel, encoding: RequestTensorEn
 function nested(values: Float32Array, shape: number[]): unknown {
   if (shape.length <= 1) return Array.from(values);
   const stride = values.length / shape[0];
-  return Array.from({ length: shape[0] }, (_, i) => nested(values.subarray(i * stride, (i + 1) * stride), shape.slice(1)));
+  return Array.from({ length: shape[0] }, (_, i) =>
+    nested(values.subarray(i * stride, (i + 1) * stride), shape.slice(1)),
+  );
 }
 
 export function buildPayload(model: BenchModel, encoding: RequestTensorEncoding): Payload {
@@ -94,14 +96,16 @@ export function predictResponseOutput(bytes: Uint8Array, alias: string): DenseTe
     outputs?: Record<string, TensorProtoObject>;
   };
   const output = response.outputs?.[alias];
-  if (!output) throw new Error(`PredictResponse has no output "${alias}" (has: ${Object.keys(response.outputs ?? {})})`);
+  if (!output)
+    throw new Error(`PredictResponse has no output "${alias}" (has: ${Object.keys(response.outputs ?? {})})`);
   return denseOf(output);
 }
 
 /** A REST predict answer ({"predictions": nested rows}) as shape + values. */
 export function restPredictions(body: Buffer): DenseTensor {
   const parsed = JSON.parse(body.toString('utf8')) as { predictions?: unknown };
-  if (!Array.isArray(parsed.predictions)) throw new Error(`REST answer has no "predictions": ${body.toString().slice(0, 200)}`);
+  if (!Array.isArray(parsed.predictions))
+    throw new Error(`REST answer has no "predictions": ${body.toString().slice(0, 200)}`);
   const shape: number[] = [];
   for (let level: unknown = parsed.predictions; Array.isArray(level); level = level[0]) shape.push(level.length);
   return { shape, values: Float32Array.from((parsed.predictions as unknown[]).flat(Infinity) as number[]) };

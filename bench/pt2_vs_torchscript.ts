@@ -50,7 +50,10 @@ function formatOf(model: string): Row['format'] {
 function writeModelConfig(configFile: string, names: string[], outDir: string): string {
   const entries = readModelConfig(configFile).filter((entry) => names.includes(entry.name));
   const text = entries
-    .map((e) => `  config {\n    name: "${e.name}"\n    base_path: "${e.basePath}"\n    model_platform: "${e.platform}"\n  }`)
+    .map(
+      (e) =>
+        `  config {\n    name: "${e.name}"\n    base_path: "${e.basePath}"\n    model_platform: "${e.platform}"\n  }`,
+    )
     .join('\n');
   const file = path.join(outDir, 'pt2_vs_torchscript.config');
   fs.mkdirSync(outDir, { recursive: true });
@@ -65,7 +68,9 @@ function table(rows: Row[]): string {
     r.format,
     r.path === 'grpc' ? 'gRPC duoserve' : 'in-process addon',
     String(r.concurrency),
-    ...(r.result ? [r.result.p50Us, r.result.p99Us, r.result.throughput].map((v) => String(round(v))) : ['error', '', '']),
+    ...(r.result
+      ? [r.result.p50Us, r.result.p99Us, r.result.throughput].map((v) => String(round(v)))
+      : ['error', '', '']),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
   const line = (row: string[]) => row.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -115,7 +120,11 @@ async function main(): Promise<void> {
   const inProcess = new Map<string, InProcessModel>();
   const rows: Row[] = [];
   const server = await startDuoserve(
-    writeModelConfig(options.modelConfigFile, models.map((m) => m.name), path.dirname(options.out)),
+    writeModelConfig(
+      options.modelConfigFile,
+      models.map((m) => m.name),
+      path.dirname(options.out),
+    ),
     models.map((m) => m.name),
     options.serverArgs,
     options.serverStartTimeoutMs,
@@ -132,7 +141,10 @@ async function main(): Promise<void> {
       inProcess.set(model.name, local);
       const [[, output]] = await local.run();
       const mine = decodeTensorProto(output as Buffer);
-      const served = predictResponseOutput(await grpc.call(PREDICT_PATH, payload.predictRequest, 30_000), model.outputAlias);
+      const served = predictResponseOutput(
+        await grpc.call(PREDICT_PATH, payload.predictRequest, 30_000),
+        model.outputAlias,
+      );
       assertClose(`${model.name}: gRPC vs in-process`, served, mine);
       answers.set(model.name, mine);
     }
@@ -177,14 +189,26 @@ async function main(): Promise<void> {
   console.log(table(rows));
   console.log('\n.pt2 relative to TorchScript (p50: < 1 is faster; throughput: > 1 is more)');
   for (const r of ratios) {
-    console.log(`  ${r.pair.padEnd(40)} ${r.path.padEnd(10)} c=${String(r.concurrency).padEnd(2)} p50 ${r.p50Ratio}x  throughput ${r.throughputRatio}x`);
+    console.log(
+      `  ${r.pair.padEnd(40)} ${r.path.padEnd(10)} c=${String(r.concurrency).padEnd(2)} p50 ${r.p50Ratio}x  throughput ${r.throughputRatio}x`,
+    );
   }
   const result = {
     date: new Date().toISOString(),
     host: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model },
-    options: { quick: options.quick, warmupMs: options.warmupMs, durationMs: options.durationMs, rounds: options.rounds,
-      mlpRows: options.mlpRows, requestTensor: options.requestTensor, serverArgs: options.serverArgs },
-    rows: rows.map((r) => ({ ...r, result: r.result && Object.fromEntries(Object.entries(r.result).map(([k, v]) => [k, round(v)])) })),
+    options: {
+      quick: options.quick,
+      warmupMs: options.warmupMs,
+      durationMs: options.durationMs,
+      rounds: options.rounds,
+      mlpRows: options.mlpRows,
+      requestTensor: options.requestTensor,
+      serverArgs: options.serverArgs,
+    },
+    rows: rows.map((r) => ({
+      ...r,
+      result: r.result && Object.fromEntries(Object.entries(r.result).map(([k, v]) => [k, round(v)])),
+    })),
     ratios,
     totalS: round(Number(process.hrtime.bigint() - started) / 1e9),
   };

@@ -31,7 +31,12 @@ export interface Ratio {
   met: boolean | null;
 }
 
-function find(measurements: Measurement[], model: string, path: PathName, concurrency: number): LatencySummary | undefined {
+function find(
+  measurements: Measurement[],
+  model: string,
+  path: PathName,
+  concurrency: number,
+): LatencySummary | undefined {
   return measurements.find((m) => m.model === model && m.path === path && m.concurrency === concurrency)?.result;
 }
 
@@ -42,10 +47,17 @@ function ratio(
   denominator: number | undefined,
   target: { op: '<=' | '>='; bound: number } | null,
 ): Ratio {
-  const value = numerator !== undefined && denominator !== undefined && denominator > 0 ? numerator / denominator : null;
+  const value =
+    numerator !== undefined && denominator !== undefined && denominator > 0 ? numerator / denominator : null;
   const met =
     target === null || value === null ? null : target.op === '<=' ? value <= target.bound : value >= target.bound;
-  return { name, model, value: value === null ? null : round(value), target: target && `${target.op} ${target.bound}`, met };
+  return {
+    name,
+    model,
+    value: value === null ? null : round(value),
+    target: target && `${target.op} ${target.bound}`,
+    met,
+  };
 }
 
 /**
@@ -78,7 +90,10 @@ export function targetRatios(measurements: Measurement[], models: Array<{ name: 
 function table(header: string[], rows: string[][], align: string): string {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i].length)));
   const line = (row: string[]) =>
-    row.map((cell, i) => (align[i] === 'l' ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd();
+    row
+      .map((cell, i) => (align[i] === 'l' ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

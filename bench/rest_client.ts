@@ -43,7 +43,8 @@ export class RestClient {
   /** POST that must answer 200; anything else rejects with the answer's start. */
   async post(path: string, body: Buffer): Promise<Buffer> {
     const reply = await this.request('POST', path, body);
-    if (reply.status !== 200) throw new Error(`POST ${path}: HTTP ${reply.status} ${reply.body.toString().slice(0, 300)}`);
+    if (reply.status !== 200)
+      throw new Error(`POST ${path}: HTTP ${reply.status} ${reply.body.toString().slice(0, 300)}`);
     return reply.body;
   }
 

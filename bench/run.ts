@@ -16,7 +16,14 @@ import { type InProcessModel, loadInProcess } from './in_process';
 import { type Call, measureInterleaved } from './load_loop';
 import { type BenchModel, benchModels } from './models';
 import { type BenchOptions, parseOptions, REPO_ROOT } from './options';
-import { buildPayload, decodeTensorProto, type DenseTensor, type Payload, predictResponseOutput, restPredictions } from './payloads';
+import {
+  buildPayload,
+  decodeTensorProto,
+  type DenseTensor,
+  type Payload,
+  predictResponseOutput,
+  restPredictions,
+} from './payloads';
 import {
   decodeTable,
   latencyTable,
@@ -56,7 +63,8 @@ async function loadInProcessModels(
       const answer = decodeTensorProto(output as Buffer);
       const known = knownAnswer(model);
       if (known) assertClose(`${model.name} in-process`, answer, known);
-      else if (mlpReference) assertClose(`${model.name} in-process vs ${mlpReference[0]} (same MLP)`, answer, mlpReference[1]);
+      else if (mlpReference)
+        assertClose(`${model.name} in-process vs ${mlpReference[0]} (same MLP)`, answer, mlpReference[1]);
       else {
         assertShape(`${model.name} in-process`, answer, model.shape);
         mlpReference = [model.name, answer];
@@ -92,7 +100,10 @@ async function checkServedAnswers(
   const mlpAnswers: Array<[string, DenseTensor]> = [];
   for (const model of models) {
     const payload = payloads.get(model.name)!;
-    const viaGrpc = predictResponseOutput(await grpc.call(PREDICT_PATH, payload.predictRequest, 30_000), model.outputAlias);
+    const viaGrpc = predictResponseOutput(
+      await grpc.call(PREDICT_PATH, payload.predictRequest, 30_000),
+      model.outputAlias,
+    );
     const restBody = await rest.post(predictPath(model.name), payload.restBody);
     const known = knownAnswer(model);
     if (known) assertClose(`${model.name} over gRPC`, viaGrpc, known);
@@ -122,7 +133,9 @@ async function startServing(
     options.serverStartTimeoutMs,
     path.dirname(options.out),
   );
-  log(`duoserve: every model AVAILABLE after ${round(server.startupS)} s (gRPC ${server.grpcTarget}, REST :${server.restPort})`);
+  log(
+    `duoserve: every model AVAILABLE after ${round(server.startupS)} s (gRPC ${server.grpcTarget}, REST :${server.restPort})`,
+  );
   const grpc = new RawGrpcClient(server.grpcTarget);
   const checkRest = new RestClient('127.0.0.1', server.restPort, 1);
   try {
@@ -135,7 +148,9 @@ async function startServing(
       grpc,
       echo,
       echoGrpc,
-      restResponseBytes: Object.fromEntries(Object.entries(restBodies).map(([name, body]) => [name, Buffer.byteLength(body)])),
+      restResponseBytes: Object.fromEntries(
+        Object.entries(restBodies).map(([name, body]) => [name, Buffer.byteLength(body)]),
+      ),
       stop: async () => {
         grpc.close();
         echoGrpc.close();
@@ -172,7 +187,11 @@ function contenders(
     list.push({ path: 'grpc_echo', call: () => echoGrpc.call(ECHO_PATH, payload.predictRequest) });
     const rest = new RestClient('127.0.0.1', server.restPort, concurrency);
     const restEcho = new RestClient('127.0.0.1', echo.restPort, concurrency);
-    list.push({ path: 'rest', call: () => rest.post(predictPath(model.name), payload.restBody), close: () => rest.close() });
+    list.push({
+      path: 'rest',
+      call: () => rest.post(predictPath(model.name), payload.restBody),
+      close: () => rest.close(),
+    });
     list.push({
       path: 'rest_echo',
       call: () => restEcho.post(restEchoPath(model.name), payload.restBody),
@@ -256,7 +275,9 @@ async function main(): Promise<void> {
   }
 
   const inProcess = await loadInProcessModels(models, payloads);
-  log(`in-process: ${[...inProcess].filter(([, v]) => !(v instanceof Error)).length} of ${models.length} models loaded`);
+  log(
+    `in-process: ${[...inProcess].filter(([, v]) => !(v instanceof Error)).length} of ${models.length} models loaded`,
+  );
   let serving: Serving | undefined;
   let serverError: string | undefined;
   try {
@@ -301,7 +322,12 @@ async function main(): Promise<void> {
 
   const result = {
     date: new Date().toISOString(),
-    host: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, platform: `${os.platform()} ${os.release()}` },
+    host: {
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      platform: `${os.platform()} ${os.release()}`,
+    },
     options: {
       quick: options.quick,
       warmupMs: options.warmupMs,
@@ -315,11 +341,20 @@ async function main(): Promise<void> {
     requests: Object.fromEntries(
       models.map((m) => [
         m.name,
-        { size: m.size, shape: m.shape, grpcBytes: payloads.get(m.name)!.predictRequest.length, restBytes: payloads.get(m.name)!.restBody.length },
+        {
+          size: m.size,
+          shape: m.shape,
+          grpcBytes: payloads.get(m.name)!.predictRequest.length,
+          restBytes: payloads.get(m.name)!.restBody.length,
+        },
       ]),
     ),
     server: serving
-      ? { startupS: round(serving.server.startupS), restResponseBytes: serving.restResponseBytes, log: serving.server.logPath }
+      ? {
+          startupS: round(serving.server.startupS),
+          restResponseBytes: serving.restResponseBytes,
+          log: serving.server.logPath,
+        }
       : { error: serverError },
     measurements: measurements.map((m) => ({ ...m, result: m.result && roundAll(m.result) })),
     ratios,

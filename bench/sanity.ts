@@ -28,5 +28,6 @@ export function knownAnswer(model: BenchModel): DenseTensor | null {
 
 /** The mid-size answer's shape: [rows, 512] in, [rows, 512] out. */
 export function assertShape(what: string, actual: DenseTensor, shape: number[]): void {
-  if (actual.shape.join(',') !== shape.join(',')) throw new Error(`${what}: shape [${actual.shape}], expected [${shape}]`);
+  if (actual.shape.join(',') !== shape.join(','))
+    throw new Error(`${what}: shape [${actual.shape}], expected [${shape}]`);
 }

@@ -23,7 +23,11 @@ interface VersionStatus {
 }
 
 interface StatusMessage {
-  model_version_status: Array<{ version: number | { toNumber(): number }; state: number; status?: { error_message?: string } }>;
+  model_version_status: Array<{
+    version: number | { toNumber(): number };
+    state: number;
+    status?: { error_message?: string };
+  }>;
 }
 
 /** Every version the server reports for `model` (none yet: an empty map). */

@@ -26,9 +26,7 @@ export const MAX_UNIX_SOCKET_PATH_BYTES = 107;
  */
 export function checkServerFlags(flags: ServerFlags): string[] {
   if (flags.port === 0 && flags.grpcSocketPath === '') {
-    throw new ConfigError(
-      'At least one of server_options.grpc_port or server_options.grpc_socket_path must be set.',
-    );
+    throw new ConfigError('At least one of server_options.grpc_port or server_options.grpc_socket_path must be set.');
   }
   const socketPathBytes = Buffer.byteLength(flags.grpcSocketPath);
   if (socketPathBytes > MAX_UNIX_SOCKET_PATH_BYTES) {
@@ -56,7 +54,9 @@ export function checkServerFlags(flags: ServerFlags): string[] {
     throw new ConfigError(`--duoserve_reload_config_rpc must be one of ${allowed}; got ${flags.reloadConfigRpc}`);
   }
   if (flags.reloadConfigRpc === 'socket_only' && flags.grpcSocketPath === '') {
-    throw new ConfigError('--duoserve_reload_config_rpc=socket_only needs --grpc_socket_path (the socket it is served on)');
+    throw new ConfigError(
+      '--duoserve_reload_config_rpc=socket_only needs --grpc_socket_path (the socket it is served on)',
+    );
   }
   if (flags.shutdownGracePeriodSeconds < 0) {
     throw new ConfigError(

@@ -20,14 +20,16 @@ export interface FlagSpec {
 /** TF-Serving's port::NumSchedulableCPUs(): the CPUs this process may run on. */
 const cpus = os.availableParallelism();
 
-const flag = (
-  name: string,
-  type: FlagType,
-  defaultValue: FlagValue,
-  supported: boolean,
-  help: string,
-): FlagSpec => ({ name, type, defaultValue, supported, help });
+const flag = (name: string, type: FlagType, defaultValue: FlagValue, supported: boolean, help: string): FlagSpec => ({
+  name,
+  type,
+  defaultValue,
+  supported,
+  help,
+});
 
+// One flag a line (long help texts wrap after `supported`), as a table to read down.
+// prettier-ignore
 export const FLAG_LIST: readonly FlagSpec[] = [
   flag('port', 'int32', 8500, true, 'TCP port of the gRPC API.'),
   flag('grpc_socket_path', 'string', '', true, 'If set, also serve gRPC on this UNIX socket path.'),

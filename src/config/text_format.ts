@@ -187,7 +187,10 @@ class Parser {
 
     const isMessage = field.type === 'message';
     if (!this.tokens.trySymbol(':') && !isMessage) {
-      throw this.fail(this.tokens.peek(), `expected ':' after '${field.name}', got ${this.tokens.show(this.tokens.peek())}`);
+      throw this.fail(
+        this.tokens.peek(),
+        `expected ':' after '${field.name}', got ${this.tokens.show(this.tokens.peek())}`,
+      );
     }
     const listToken = this.tokens.peek();
     if (this.tokens.trySymbol('[')) {
@@ -196,7 +199,8 @@ class Parser {
         this.store(field, result, undefined);
         return;
       }
-      do this.store(field, result, this.parseValue(field)); while (this.tokens.trySymbol(','));
+      do this.store(field, result, this.parseValue(field));
+      while (this.tokens.trySymbol(','));
       this.expectSymbol(']', `to close the list of '${field.name}'`);
     } else {
       this.store(field, result, this.parseValue(field));
@@ -294,7 +298,10 @@ class Parser {
       if (word === 'inf' || word === 'infinity') return sign * Infinity;
       if (word === 'nan') return NaN;
     }
-    throw this.fail(token, `expected a decimal number for ${field.type} field '${field.name}', got ${this.tokens.show(token)}`);
+    throw this.fail(
+      token,
+      `expected a decimal number for ${field.type} field '${field.name}', got ${this.tokens.show(token)}`,
+    );
   }
 
   private parseInteger(field: FieldShape): number | string {
@@ -304,7 +311,10 @@ class Parser {
     const negative = this.tokens.trySymbol('-');
     const token = this.tokens.next();
     if (token.kind !== 'integer') {
-      throw this.fail(token, `expected an integer for ${field.type} field '${field.name}', got ${this.tokens.show(token)}`);
+      throw this.fail(
+        token,
+        `expected an integer for ${field.type} field '${field.name}', got ${this.tokens.show(token)}`,
+      );
     }
     const value = this.checkRange(field, start, token, negative, range);
     return LONG_TYPES.has(field.type) ? value.toString() : Number(value);
@@ -397,4 +407,3 @@ function defaultValue(field: FieldShape): unknown {
   if (LONG_TYPES.has(field.type)) return '0';
   return 0;
 }
-

@@ -25,9 +25,7 @@ export interface AspiredVersionPolicy {
 }
 
 /** Among new aspired versions, the highest: the one to load first. */
-export function highestNewAspiredVersion(
-  versions: readonly AspiredServableStateSnapshot[],
-): ServableId | undefined {
+export function highestNewAspiredVersion(versions: readonly AspiredServableStateSnapshot[]): ServableId | undefined {
   let highest: ServableId | undefined;
   for (const { id, state, isAspired } of versions) {
     if (isAspired && state === 'new' && (highest === undefined || id.version > highest.version)) highest = id;

@@ -123,7 +123,8 @@ export class AspiredVersionsManager implements Manager, Target<Loader> {
     if (request.version !== undefined && request.label !== undefined) {
       throw new Error('ServableRequest names both a version and a label');
     }
-    const version = request.label !== undefined ? this.resolveVersionLabel(request.name, request.label) : request.version;
+    const version =
+      request.label !== undefined ? this.resolveVersionLabel(request.name, request.label) : request.version;
     const versions = this.streams.get(request.name)?.versions;
     const harness = version === undefined ? latestReady(versions) : versions?.get(version);
     if (harness?.state !== 'ready') {
@@ -175,7 +176,8 @@ export class AspiredVersionsManager implements Manager, Target<Loader> {
       const action = this.policy.getNextAction(policySnapshots(stream));
       if (!action) break;
       const harness = stream.versions.get(action.id.version);
-      if (!harness || action.id.name !== name) throw new Error(`policy chose an unmanaged version ${action.id.name}:${action.id.version}`);
+      if (!harness || action.id.name !== name)
+        throw new Error(`policy chose an unmanaged version ${action.id.name}:${action.id.version}`);
       if (action.action === 'load') this.startLoad(name, harness);
       else this.startUnload(name, harness);
     }
@@ -223,7 +225,8 @@ function checkAspiredSet(name: string, versions: ServableData<Loader>[]): void {
   const seen = new Set<number>();
   for (const { id } of versions) {
     if (id.name !== name) throw new Error(`aspired version ${id.name}:${id.version} sent for servable ${name}`);
-    if (!Number.isSafeInteger(id.version) || id.version < 0) throw new Error(`bad version number ${id.version} of ${name}`);
+    if (!Number.isSafeInteger(id.version) || id.version < 0)
+      throw new Error(`bad version number ${id.version} of ${name}`);
     if (seen.has(id.version)) throw new Error(`version ${id.version} of ${name} aspired twice in one set`);
     seen.add(id.version);
   }

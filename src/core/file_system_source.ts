@@ -182,7 +182,10 @@ export class FileSystemSource implements Source<string> {
       if (this.stopped || !this.servables.includes(servable)) continue;
       if (versions) this.settling.set(servable.servableName, settling);
       if (versions === undefined || (versions.length === 0 && settling.size === 0)) {
-        this.idle.set(servable.servableName, notes.join(' ') || `Servable ${servable.servableName} has no version to load`);
+        this.idle.set(
+          servable.servableName,
+          notes.join(' ') || `Servable ${servable.servableName} has no version to load`,
+        );
       } else {
         this.idle.delete(servable.servableName);
       }

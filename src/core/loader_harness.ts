@@ -12,14 +12,7 @@ import type { ServableState, ServableStateSnapshot } from './servable_state';
  * for a load slot; 'disabled' means unloaded; 'error' means it failed to load (or unload).
  * 'disabled' and 'error' are final for this harness.
  */
-export type LoaderHarnessState =
-  | 'new'
-  | 'loadRequested'
-  | 'loading'
-  | 'ready'
-  | 'unloading'
-  | 'disabled'
-  | 'error';
+export type LoaderHarnessState = 'new' | 'loadRequested' | 'loading' | 'ready' | 'unloading' | 'disabled' | 'error';
 
 const PUBLIC_STATE: Record<LoaderHarnessState, ServableState> = {
   new: 'START',

@@ -59,7 +59,9 @@ export class ServableStateMonitor {
         unsubscribe();
         const now = this.getState(id);
         const detail = now ? `${now.state}${now.error ? ` (${now.error.message})` : ''}` : 'unknown';
-        reject(new Error(`servable ${servableIdString(id)} did not reach ${state} in ${timeoutMs} ms; it is ${detail}`));
+        reject(
+          new Error(`servable ${servableIdString(id)} did not reach ${state} in ${timeoutMs} ms; it is ${detail}`),
+        );
       }, timeoutMs);
       const unsubscribe = this.subscribe((snapshot) => {
         if (snapshot.id.name !== id.name || snapshot.id.version !== id.version || snapshot.state !== state) return;

@@ -76,9 +76,7 @@ export function loadBackendAddon(name: string): BackendAddon {
       failures.push(`  ${candidate}: ${(error as Error).message.split('\n')[0]}`);
     }
   }
-  throw new Error(
-    `cannot load the ${name} addon (run scripts/setup.sh to build it); tried:\n${failures.join('\n')}`,
-  );
+  throw new Error(`cannot load the ${name} addon (run scripts/setup.sh to build it); tried:\n${failures.join('\n')}`);
 }
 
 /**

@@ -21,7 +21,12 @@ function tensorInfo(spec: TensorSpec) {
 function signatureDef(signature: Signature) {
   const infos = (specs: Map<string, TensorSpec>) =>
     Object.fromEntries([...specs].map(([alias, spec]) => [alias, tensorInfo(spec)]));
-  return { inputs: infos(signature.inputs), outputs: infos(signature.outputs), method_name: signature.methodName, defaults: {} };
+  return {
+    inputs: infos(signature.inputs),
+    outputs: infos(signature.outputs),
+    method_name: signature.methodName,
+    defaults: {},
+  };
 }
 
 function signatureDefMapMessage(signatures: SignatureMap) {

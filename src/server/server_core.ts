@@ -221,7 +221,8 @@ export class ServerCore {
     for (const [label, version] of model.versionLabels) {
       const existing = running?.get(label);
       const allowUnavailable =
-        this.options.allowVersionLabelsForUnavailableModels === true && (existing === undefined || existing === version);
+        this.options.allowVersionLabelsForUnavailableModels === true &&
+        (existing === undefined || existing === version);
       const available = states.some((snapshot) => snapshot.id.version === version && snapshot.state === 'AVAILABLE');
       if (!available && !allowUnavailable) {
         throw failedPrecondition(
@@ -269,7 +270,11 @@ function labelsOf(models: readonly ResolvedModel[]): Map<string, ReadonlyMap<str
  * Waits until each model has a version AVAILABLE or its first settled version is END; the
  * latter fails with UNKNOWN in TF-Serving's words (`noun` is "servable(s)" at startup).
  */
-async function waitUntilAvailable(names: readonly string[], monitor: ServableStateMonitor, noun: string): Promise<void> {
+async function waitUntilAvailable(
+  names: readonly string[],
+  monitor: ServableStateMonitor,
+  noun: string,
+): Promise<void> {
   if (names.length === 0) return;
   const settled = await monitor.waitUntilServablesReachState(
     names.map((name) => ({ name })),

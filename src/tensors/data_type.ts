@@ -34,9 +34,22 @@ export function isSupportedDataType(dtype: number): dtype is DataTypeNumber {
 }
 
 const SHORT_NAMES: Record<number, string> = {
-  1: 'float', 2: 'double', 3: 'int32', 4: 'uint8', 5: 'int16', 6: 'int8', 7: 'string',
-  8: 'complex64', 9: 'int64', 10: 'bool', 14: 'bfloat16', 17: 'uint16', 18: 'complex128',
-  19: 'half', 22: 'uint32', 23: 'uint64',
+  1: 'float',
+  2: 'double',
+  3: 'int32',
+  4: 'uint8',
+  5: 'int16',
+  6: 'int8',
+  7: 'string',
+  8: 'complex64',
+  9: 'int64',
+  10: 'bool',
+  14: 'bfloat16',
+  17: 'uint16',
+  18: 'complex128',
+  19: 'half',
+  22: 'uint32',
+  23: 'uint64',
 };
 
 /** The dtype as TensorFlow's own error messages spell it ("float", "int64", ...). */

@@ -89,5 +89,7 @@ export function jsonString(value: string): string {
   const quoted = JSON.stringify(value);
   if (!CONTROL_CHARACTER.test(value)) return quoted;
   // Escaped backslashes are matched as pairs so that a literal "\u00ab" in the text stays.
-  return quoted.replace(/\\\\|\\u00[0-9a-f]{2}/g, (escape) => (escape === '\\\\' ? escape : '\\u' + escape.slice(2).toUpperCase()));
+  return quoted.replace(/\\\\|\\u00[0-9a-f]{2}/g, (escape) =>
+    escape === '\\\\' ? escape : '\\u' + escape.slice(2).toUpperCase(),
+  );
 }

@@ -16,8 +16,7 @@ import { bfloat16Bits, halfBits } from './float16';
 import { isBase64Object, isJsonObject, JsonValue, jsonTypeName, jsonValueText } from './json_value';
 
 export type JsonTensor =
-  | { dtype: number; shape: number[]; data: ArrayBufferView }
-  | { dtype: 7; shape: number[]; strings: Uint8Array[] };
+  { dtype: number; shape: number[]; data: ArrayBufferView } | { dtype: 7; shape: number[]; strings: Uint8Array[] };
 
 /** TensorFlow's own limit on rank. */
 const MAX_RANK = 254;
@@ -190,15 +189,19 @@ function storageFor(dtype: number, count: number): TensorStorage {
     if (typeof scalar === 'bigint') return Number(scalar);
     throw typeError(scalar, dtype);
   };
-  const integer = (min: number, max: number) => (scalar: JsonValue): number => {
-    if (typeof scalar === 'number' && Number.isInteger(scalar) && scalar >= min && scalar <= max) return scalar;
-    throw typeError(scalar, dtype);
-  };
-  const integer64 = (min: bigint, max: bigint) => (scalar: JsonValue): bigint => {
-    const value = typeof scalar === 'number' && Number.isInteger(scalar) ? BigInt(scalar) : scalar;
-    if (typeof value === 'bigint' && value >= min && value <= max) return value;
-    throw typeError(scalar, dtype);
-  };
+  const integer =
+    (min: number, max: number) =>
+    (scalar: JsonValue): number => {
+      if (typeof scalar === 'number' && Number.isInteger(scalar) && scalar >= min && scalar <= max) return scalar;
+      throw typeError(scalar, dtype);
+    };
+  const integer64 =
+    (min: bigint, max: bigint) =>
+    (scalar: JsonValue): bigint => {
+      const value = typeof scalar === 'number' && Number.isInteger(scalar) ? BigInt(scalar) : scalar;
+      if (typeof value === 'bigint' && value >= min && value <= max) return value;
+      throw typeError(scalar, dtype);
+    };
   switch (dtype) {
     case DataType.DT_FLOAT:
       return numericStorage(dtype, new Float32Array(count), decimal);

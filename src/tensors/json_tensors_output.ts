@@ -64,13 +64,15 @@ function elementWriter(alias: string, tensor: HostTensorOutput): ElementWriter {
     return array;
   };
   const number = (values: ArrayLike<number>) => (writer: PrettyJsonWriter, i: number) => writer.raw(String(values[i]));
-  const float32 = (read: (i: number) => number) => (writer: PrettyJsonWriter, i: number) => writer.raw(formatFloat32(read(i)));
-  const complex = (values: ArrayLike<number>, format: (value: number) => string) => (writer: PrettyJsonWriter, i: number) => {
-    writer.startArray();
-    writer.raw(format(values[2 * i]));
-    writer.raw(format(values[2 * i + 1]));
-    writer.endArray();
-  };
+  const float32 = (read: (i: number) => number) => (writer: PrettyJsonWriter, i: number) =>
+    writer.raw(formatFloat32(read(i)));
+  const complex =
+    (values: ArrayLike<number>, format: (value: number) => string) => (writer: PrettyJsonWriter, i: number) => {
+      writer.startArray();
+      writer.raw(format(values[2 * i]));
+      writer.raw(format(values[2 * i + 1]));
+      writer.endArray();
+    };
   switch (tensor.dtype) {
     case DataType.DT_FLOAT: {
       const values = view(new Float32Array(buffer));

@@ -37,7 +37,9 @@ function rowFormat(tensors: OutputTensorJson[]): string {
     if (tensor.shape.length === 0) throw invalidArgument(`Tensor name: ${tensor.alias} has no shape information `);
     const size = tensor.shape[0];
     if (batchSize >= 0 && size !== batchSize) {
-      throw invalidArgument(`Tensor name: ${tensor.alias} has inconsistent batch size: ${size} expecting: ${batchSize}`);
+      throw invalidArgument(
+        `Tensor name: ${tensor.alias} has inconsistent batch size: ${size} expecting: ${batchSize}`,
+      );
     }
     batchSize = size;
   }

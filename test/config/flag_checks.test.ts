@@ -37,14 +37,20 @@ describe('checkServerFlags: operations', () => {
       refusal(['--duoserve_shutdown_grace_period_seconds=-1']),
       '--duoserve_shutdown_grace_period_seconds must be 0 or more; got -1',
     );
-    assert.match(refusal(['--duoserve_rest_max_body_bytes=0']), /^--duoserve_rest_max_body_bytes must be between 1 and \d+ \(the longest string Node.js holds\); got 0$/);
+    assert.match(
+      refusal(['--duoserve_rest_max_body_bytes=0']),
+      /^--duoserve_rest_max_body_bytes must be between 1 and \d+ \(the longest string Node.js holds\); got 0$/,
+    );
     assert.match(refusal(['--duoserve_rest_max_body_bytes=4294967296']), /got 4294967296$/);
     assert.deepEqual(check(['--duoserve_rest_max_body_bytes=536870888']), []);
     assert.equal(refusal(['--duoserve_rest_listen_address=']), '--duoserve_rest_listen_address must not be empty');
   });
 
   test('transport security duoserve cannot give is refused, never ignored', () => {
-    assert.match(refusal(['--ssl_config_file=/etc/ssl.config']), /^--ssl_config_file is set, but duoserve serves no TLS/);
+    assert.match(
+      refusal(['--ssl_config_file=/etc/ssl.config']),
+      /^--ssl_config_file is set, but duoserve serves no TLS/,
+    );
     assert.match(refusal(['--use_alts_credentials']), /^--use_alts_credentials is set, but duoserve serves no TLS/);
     assert.equal(
       refusal(['--use_alts_credentials', '--ssl_config_file=/etc/ssl.config']),

@@ -264,7 +264,8 @@ describe('parseFlags', () => {
       ],
     );
     assert.deepEqual(
-      parseFlags(['--enable_profiler=true', '--max_num_load_retries=5', '--per_process_gpu_memory_fraction=0']).warnings,
+      parseFlags(['--enable_profiler=true', '--max_num_load_retries=5', '--per_process_gpu_memory_fraction=0'])
+        .warnings,
       [],
     );
   });
@@ -300,7 +301,13 @@ describe('usage', () => {
     assert.ok(lines.some((line) => line.startsWith('\t--model_name="default"')));
     assert.ok(lines.some((line) => line.startsWith('\t--per_process_gpu_memory_fraction=0.000000\tfloat\t')));
     assert.ok(lines.some((line) => line.startsWith('\t--enable_model_warmup=true') && line.includes('\tbool\t')));
-    assert.ok(lines.some((line) => line.startsWith('\t--per_process_gpu_memory_fraction=') && line.endsWith('(not supported by duoserve yet: ignored)')));
+    assert.ok(
+      lines.some(
+        (line) =>
+          line.startsWith('\t--per_process_gpu_memory_fraction=') &&
+          line.endsWith('(not supported by duoserve yet: ignored)'),
+      ),
+    );
     assert.equal(usage('tensorflow_model_server').split('\n')[0], 'usage: tensorflow_model_server');
   });
 });
@@ -312,7 +319,9 @@ describe('checkServerFlags', () => {
     const withPlatformConfig = ['--model_base_path=/m', '--platform_config_file=/etc/platform.config'];
     assert.deepEqual(checkServerFlags(flags(withPlatformConfig)), []);
     assert.deepEqual(
-      checkServerFlags(flags([...withPlatformConfig, '--tensorflow_session_parallelism=2', '--saved_model_tags=serve,tpu'])),
+      checkServerFlags(
+        flags([...withPlatformConfig, '--tensorflow_session_parallelism=2', '--saved_model_tags=serve,tpu']),
+      ),
       [
         '--tensorflow_session_parallelism, --saved_model_tags ignored: with --platform_config_file, the tensorflow ' +
           "platform's session settings come from that file (as in TF-Serving)",
@@ -361,7 +370,10 @@ describe('checkServerFlags', () => {
       /^ConfigError: --grpc_socket_path is 108 bytes long; a Unix socket path may have at most 107 \(sun_path\)/,
     );
     const multiByte = `/tmp/${'é'.repeat(52)}`; // 57 characters, 109 bytes
-    assert.throws(() => checkServerFlags(flags(['--model_base_path=/m', `--grpc_socket_path=${multiByte}`])), /is 109 bytes long/);
+    assert.throws(
+      () => checkServerFlags(flags(['--model_base_path=/m', `--grpc_socket_path=${multiByte}`])),
+      /is 109 bytes long/,
+    );
   });
 
   test('--duoserve_version_policy names one of the two policies', () => {

@@ -98,7 +98,10 @@ describe('parseModelServerConfigText', () => {
       configError(() => platform('model_type: TENSORFLOW model_platform: "tensorflow"')),
       'models.config: model m: illegal to set both model_type (deprecated) and model_platform',
     );
-    assert.equal(configError(() => platform('model_type: OTHER')), 'models.config: model m: model_type OTHER is not supported');
+    assert.equal(
+      configError(() => platform('model_type: OTHER')),
+      'models.config: model m: model_type OTHER is not supported',
+    );
   });
 
   test('model names are unique and non-empty', () => {
@@ -106,7 +109,10 @@ describe('parseModelServerConfigText', () => {
       config { name: "a" base_path: "/a" model_platform: "tensorflow" }
       config { name: "a" base_path: "/b" model_platform: "tensorflow" }
     }`;
-    assert.equal(configError(() => parse(twice)), 'models.config: Illegal to list model a multiple times in config list');
+    assert.equal(
+      configError(() => parse(twice)),
+      'models.config: Illegal to list model a multiple times in config list',
+    );
     assert.equal(
       configError(() => parse(model('base_path: "/a" model_platform: "tensorflow"'))),
       'models.config: model #1 in model_config_list has no name',
@@ -129,11 +135,25 @@ describe('parseModelServerConfigText', () => {
 
   test('version labels; versions beyond 2^53 are refused', () => {
     const labels = parse(
-      model('name: "m" base_path: "/m" model_platform: "tensorflow" version_labels [{ key: "a" value: 9007199254740991 }, { key: "b" }]'),
+      model(
+        'name: "m" base_path: "/m" model_platform: "tensorflow" version_labels [{ key: "a" value: 9007199254740991 }, { key: "b" }]',
+      ),
     ).models[0].versionLabels;
-    assert.deepEqual([...labels], [['a', 9007199254740991], ['b', 0]]);
+    assert.deepEqual(
+      [...labels],
+      [
+        ['a', 9007199254740991],
+        ['b', 0],
+      ],
+    );
     assert.equal(
-      configError(() => parse(model('name: "m" base_path: "/m" model_platform: "tensorflow" version_labels { key: "a" value: 9007199254740993 }'))),
+      configError(() =>
+        parse(
+          model(
+            'name: "m" base_path: "/m" model_platform: "tensorflow" version_labels { key: "a" value: 9007199254740993 }',
+          ),
+        ),
+      ),
       'models.config: model m: version 9007199254740993 is beyond 2^53, which duoserve does not serve',
     );
   });
@@ -147,7 +167,9 @@ describe('parseModelServerConfigText', () => {
 
   test('logging_config is accepted and ignored', () => {
     const config = parse(
-      model('name: "m" base_path: "/m" model_platform: "tensorflow" logging_config { sampling_config { sampling_rate: 0.5 } }'),
+      model(
+        'name: "m" base_path: "/m" model_platform: "tensorflow" logging_config { sampling_config { sampling_rate: 0.5 } }',
+      ),
     );
     assert.equal(config.models[0].name, 'm');
   });
@@ -211,8 +233,14 @@ describe('singleModelConfig', () => {
       configError(() => singleModelConfig({ modelName: 'm', modelBasePath: './models/m' })),
       'Expected model m to have an absolute path or URI; got base_path()=./models/m',
     );
-    assert.match(configError(() => singleModelConfig({ modelName: 'm', modelBasePath: '' })), /got base_path\(\)=$/);
-    assert.equal(configError(() => singleModelConfig({ modelName: '', modelBasePath: '/m' })), '--model_name is empty');
+    assert.match(
+      configError(() => singleModelConfig({ modelName: 'm', modelBasePath: '' })),
+      /got base_path\(\)=$/,
+    );
+    assert.equal(
+      configError(() => singleModelConfig({ modelName: '', modelBasePath: '/m' })),
+      '--model_name is empty',
+    );
   });
 });
 

@@ -72,8 +72,14 @@ describe('text format: values', () => {
   test('integers out of range name the field', () => {
     assert.equal(parseError('i32: 2147483648'), "test.txt:1:6: 2147483648 is out of range for int32 field 'i32'");
     assert.equal(parseError('u32: -1'), "test.txt:1:6: -1 is out of range for uint32 field 'u32'");
-    assert.equal(parseError('u64: 18446744073709551616'), "test.txt:1:6: 18446744073709551616 is out of range for uint64 field 'u64'");
-    assert.equal(parseError('i64: -9223372036854775809'), "test.txt:1:6: -9223372036854775809 is out of range for int64 field 'i64'");
+    assert.equal(
+      parseError('u64: 18446744073709551616'),
+      "test.txt:1:6: 18446744073709551616 is out of range for uint64 field 'u64'",
+    );
+    assert.equal(
+      parseError('i64: -9223372036854775809'),
+      "test.txt:1:6: -9223372036854775809 is out of range for int64 field 'i64'",
+    );
   });
 
   test('an integer field refuses floats and words', () => {
@@ -126,14 +132,20 @@ describe('text format: values', () => {
   test('enums by name or by number, unknown numbers kept (proto3 enums are open)', () => {
     assert.deepEqual(parse('colors: [RED, 2, 99, -3, MINUS, COLOR_UNSET]'), { colors: [1, 2, 99, -3, -3, 0] });
     assert.equal(parseError('color: BLUE'), "test.txt:1:8: unknown value 'BLUE' of enum texttest.Color for 'color'");
-    assert.equal(parseError('color: "RED"'), `test.txt:1:8: expected an enum value name or number for 'color', got '"RED"'`);
+    assert.equal(
+      parseError('color: "RED"'),
+      `test.txt:1:8: expected an enum value name or number for 'color', got '"RED"'`,
+    );
   });
 });
 
 describe('text format: structure', () => {
   test('nested messages with { } or < >, the colon optional', () => {
     const expected = { inner: { label: 'a', children: [{ label: 'b', children: [{}] }, { label: 'c' }] } };
-    assert.deepEqual(parse('inner { label: "a" children < label: "b" children {} > children: { label: "c" } }'), expected);
+    assert.deepEqual(
+      parse('inner { label: "a" children < label: "b" children {} > children: { label: "c" } }'),
+      expected,
+    );
     assert.deepEqual(parse('inner: < label: "a" children: [{ label: "b" children [{}] }, <label: "c">] >'), expected);
   });
 
@@ -167,7 +179,10 @@ describe('text format: structure', () => {
         flags: { true: 2, false: 0 },
       },
     );
-    assert.equal(parseError('labels { key: "a" value: 1 valu: 2 }'), "test.txt:1:28: unknown field 'valu' in texttest.All.labelsEntry");
+    assert.equal(
+      parseError('labels { key: "a" value: 1 valu: 2 }'),
+      "test.txt:1:28: unknown field 'valu' in texttest.All.labelsEntry",
+    );
   });
 
   test('a oneof takes one member', () => {
@@ -181,12 +196,18 @@ describe('text format: structure', () => {
 
   test('a non-repeated field given twice is an error, as in TextFormat::Parse', () => {
     assert.equal(parseError('i32: 1\ni32: 2'), "test.txt:2:1: non-repeated field 'i32' is specified more than once");
-    assert.equal(parseError('inner {} inner {}'), "test.txt:1:10: non-repeated field 'inner' is specified more than once");
+    assert.equal(
+      parseError('inner {} inner {}'),
+      "test.txt:1:10: non-repeated field 'inner' is specified more than once",
+    );
     assert.equal(parseError('i32: [1]'), "test.txt:1:6: list syntax [...] used for non-repeated field 'i32'");
   });
 
   test('unknown fields name the message type', () => {
-    assert.equal(parseError('i32: 1\n\n  inner {\n    nmae: "x"\n  }'), "test.txt:4:5: unknown field 'nmae' in texttest.Inner");
+    assert.equal(
+      parseError('i32: 1\n\n  inner {\n    nmae: "x"\n  }'),
+      "test.txt:4:5: unknown field 'nmae' in texttest.Inner",
+    );
     assert.equal(parseError('I32: 1'), "test.txt:1:1: unknown field 'I32' in texttest.All");
   });
 
@@ -276,7 +297,8 @@ describe('google.protobuf.Any in its expanded form', () => {
   };
 
   test('is the named message, encoded, under its type URL', () => {
-    const any = '[type.googleapis.com/tensorflow.serving.SavedModelBundleSourceAdapterConfig] ' +
+    const any =
+      '[type.googleapis.com/tensorflow.serving.SavedModelBundleSourceAdapterConfig] ' +
       '{ legacy_config { saved_model_tags: "serve" enable_model_warmup: true } }';
     const object = parseTextFormatToObject(Protos.PlatformConfigMap, platformMap(any), 'platform.config') as {
       platform_configs: Record<string, { source_adapter_config: { type_url: string; value: Buffer } }>;
@@ -311,7 +333,10 @@ describe('google.protobuf.Any in its expanded form', () => {
           quoteText: false,
         }),
       (error: Error) => {
-        assert.equal(error.message, 'p:4:5: the expanded Any form supports only type.googleapis.com and type.googleprod.com type URLs');
+        assert.equal(
+          error.message,
+          'p:4:5: the expanded Any form supports only type.googleapis.com and type.googleprod.com type URLs',
+        );
         return true;
       },
     );
@@ -324,6 +349,9 @@ describe('google.protobuf.Any in its expanded form', () => {
 
 test('a map key that is also an Object.prototype name stays a plain key', () => {
   const labels = parse('labels { key: "__proto__" value: 1 } labels { key: "constructor" value: 2 }').labels as object;
-  assert.deepEqual(Object.entries(labels), [['__proto__', '1'], ['constructor', '2']]);
+  assert.deepEqual(Object.entries(labels), [
+    ['__proto__', '1'],
+    ['constructor', '2'],
+  ]);
   assert.equal(Object.getPrototypeOf(labels), Object.prototype);
 });

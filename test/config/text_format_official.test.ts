@@ -156,7 +156,10 @@ const REFUSED: Array<[string, string]> = [
   [CONFIG_PROTO, 'graph_options { optimizer_options { global_jit_level: ON_3 } }'],
   [CONFIG_PROTO, 'intra_op_parallelism_threads: 2147483648'],
   [CONFIG_PROTO, 'device_count { key: "CPU" value: "one" }'],
-  [PLATFORM_CONFIG_MAP, 'platform_configs { key: "t" value { source_adapter_config { [type.googleapis.com/x.Nope] {} } } }'],
+  [
+    PLATFORM_CONFIG_MAP,
+    'platform_configs { key: "t" value { source_adapter_config { [type.googleapis.com/x.Nope] {} } } }',
+  ],
   [
     PLATFORM_CONFIG_MAP,
     'platform_configs { value { source_adapter_config { [type.googleapis.com/tensorflow.ConfigProto] { nope: 1 } } } }',

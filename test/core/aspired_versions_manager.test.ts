@@ -58,11 +58,17 @@ describe('AspiredVersionsManager', () => {
     one.release();
     assert.deepEqual(
       manager.listAvailableServableIds().sort((a, b) => a.version - b.version),
-      [{ name: 'm', version: 1 }, { name: 'm', version: 2 }],
+      [
+        { name: 'm', version: 1 },
+        { name: 'm', version: 2 },
+      ],
     );
     assert.deepEqual(
       manager.getVersionStates('m').map(({ id, state }) => [id.version, state]),
-      [[2, 'AVAILABLE'], [1, 'AVAILABLE']],
+      [
+        [2, 'AVAILABLE'],
+        [1, 'AVAILABLE'],
+      ],
     );
     await manager.shutdown();
   });
@@ -191,7 +197,18 @@ describe('AspiredVersionsManager', () => {
       [2, new FakeLoader('2')],
     ]);
     await Promise.all([available('m', 1), available('m', 2)]);
-    manager.setVersionLabels(new Map([['m', new Map([['stable', 1], ['canary', 2], ['gone', 7]])]]));
+    manager.setVersionLabels(
+      new Map([
+        [
+          'm',
+          new Map([
+            ['stable', 1],
+            ['canary', 2],
+            ['gone', 7],
+          ]),
+        ],
+      ]),
+    );
     assert.equal(servingVersion(manager, { name: 'm', label: 'stable' }), 1);
     assert.equal(servingVersion(manager, { name: 'm', label: 'canary' }), 2);
     const unknown = servingError(() => manager.getServableHandle({ name: 'm', label: 'beta' }));
@@ -211,7 +228,10 @@ describe('AspiredVersionsManager', () => {
     ]) {
       const { source, available } = setUp({ numLoadThreads });
       const journal: string[] = [];
-      source.aspire('m', [1, 2, 3].map((v) => [v, new FakeLoader(String(v), { loadDelayMs: 10, journal })]));
+      source.aspire(
+        'm',
+        [1, 2, 3].map((v) => [v, new FakeLoader(String(v), { loadDelayMs: 10, journal })]),
+      );
       await Promise.all([1, 2, 3].map((v) => available('m', v)));
       let running = 0;
       let most = 0;
@@ -297,6 +317,13 @@ describe('AspiredVersionsManager', () => {
 
   it('treats a malformed aspired set as a programming error', () => {
     const { source } = setUp();
-    assert.throws(() => source.aspire('m', [[1, new FakeLoader('1')], [1, new FakeLoader('1')]]), /aspired twice/);
+    assert.throws(
+      () =>
+        source.aspire('m', [
+          [1, new FakeLoader('1')],
+          [1, new FakeLoader('1')],
+        ]),
+      /aspired twice/,
+    );
   });
 });

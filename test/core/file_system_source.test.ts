@@ -51,9 +51,28 @@ describe('FileSystemSource', () => {
     const v = (n: number) => path.join(base, String(n));
     assert.deepEqual(emissions, [
       { name: 'latest1', versions: [[10, v(10)]] },
-      { name: 'latest2', versions: [[10, v(10)], [2, v(2)]] },
-      { name: 'all', versions: [[10, v(10)], [2, v(2)], [1, v(1)]] },
-      { name: 'specific', versions: [[2, v(2)], [1, v(1)]] },
+      {
+        name: 'latest2',
+        versions: [
+          [10, v(10)],
+          [2, v(2)],
+        ],
+      },
+      {
+        name: 'all',
+        versions: [
+          [10, v(10)],
+          [2, v(2)],
+          [1, v(1)],
+        ],
+      },
+      {
+        name: 'specific',
+        versions: [
+          [2, v(2)],
+          [1, v(1)],
+        ],
+      },
     ]);
   });
 
@@ -213,7 +232,11 @@ describe('FileSystemSource', () => {
       assert.deepEqual(aspired(), [[1], [2], [1], [2]]);
       fs.writeFileSync(path.join(base, '2', DONE), '');
       await pollAt(2200);
-      assert.deepEqual(aspired(), [[1], [2], [1], [2], [1]], 'withdrawn for a poll, so the failed attempt is forgotten');
+      assert.deepEqual(
+        aspired(),
+        [[1], [2], [1], [2], [1]],
+        'withdrawn for a poll, so the failed attempt is forgotten',
+      );
       await pollAt(2300);
       assert.deepEqual(aspired(), [[1], [2], [1], [2], [1], [2]]);
       const changed = `Version 2 of servable m at ${path.join(base, '2')} changed after it was loaded while incomplete`;

@@ -84,12 +84,18 @@ describe('an incomplete version directory', () => {
     const loaders: FakeLoader[] = [];
     const adapter = new SourceAdapter<string, Loader>((_, dir) => {
       const loadCheck = () =>
-        fs.existsSync(path.join(dir, MODEL_FILE)) ? undefined : new ServingError('NOT_FOUND', `no ${MODEL_FILE} in ${dir}`);
+        fs.existsSync(path.join(dir, MODEL_FILE))
+          ? undefined
+          : new ServingError('NOT_FOUND', `no ${MODEL_FILE} in ${dir}`);
       const loader = new FakeLoader(dir, { servable: dir, loadCheck });
       loaders.push(loader);
       return loader;
     });
-    const manager = new AspiredVersionsManager({ maxNumLoadRetries: 2, loadRetryIntervalMicros: retryIntervalMicros, log: silentLog });
+    const manager = new AspiredVersionsManager({
+      maxNumLoadRetries: 2,
+      loadRetryIntervalMicros: retryIntervalMicros,
+      log: silentLog,
+    });
     connectSourceToTarget(adapter, manager);
     connectSourceToTarget(source, adapter);
     const pollAt = async (ms: number) => {
@@ -113,10 +119,17 @@ describe('an incomplete version directory', () => {
     fs.mkdirSync(path.join(root, '2'));
     fs.writeFileSync(path.join(root, '2', 'checkpoint'), '');
     await pollAt(100);
-    assert.equal(manager.monitor.getState({ name: 'm', version: 2 }), undefined, 'not attempted while it may be arriving');
+    assert.equal(
+      manager.monitor.getState({ name: 'm', version: 2 }),
+      undefined,
+      'not attempted while it may be arriving',
+    );
     await pollAt(1100);
     const end = await manager.monitor.waitForState({ name: 'm', version: 2 }, 'END', 2000);
-    assert.deepEqual([end.error?.code, end.error?.message], ['NOT_FOUND', `no ${MODEL_FILE} in ${path.join(root, '2')}`]);
+    assert.deepEqual(
+      [end.error?.code, end.error?.message],
+      ['NOT_FOUND', `no ${MODEL_FILE} in ${path.join(root, '2')}`],
+    );
     assert.deepEqual(attempts(2), [3], 'one attempt and --max_num_load_retries=2 retries');
     assert.equal(manager.monitor.getState({ name: 'm', version: 1 })?.state, 'AVAILABLE');
     assert.equal(servingVersion(), 1);

@@ -14,7 +14,11 @@ describe('ServableStateMonitor', () => {
     monitor.publish({ id: id(2), state: 'END', error: new ServingError('INTERNAL', 'x') });
     assert.deepEqual(
       monitor.getVersionStates('m').map(({ id, state }) => [id.version, state]),
-      [[3, 'LOADING'], [2, 'END'], [1, 'AVAILABLE']],
+      [
+        [3, 'LOADING'],
+        [2, 'END'],
+        [1, 'AVAILABLE'],
+      ],
     );
     assert.equal(monitor.getState(id(2))?.error?.message, 'x');
     assert.deepEqual(monitor.getVersionStates('other'), []);

@@ -52,7 +52,13 @@ describe('SourceAdapter', () => {
 describe('DynamicSourceRouter', () => {
   it('routes each servable to the output of its route key and drops unrouted ones', () => {
     const logged: string[] = [];
-    const router = new DynamicSourceRouter<string>(new Map([['a', 'x'], ['b', 'y']]), (_, message) => logged.push(message));
+    const router = new DynamicSourceRouter<string>(
+      new Map([
+        ['a', 'x'],
+        ['b', 'y'],
+      ]),
+      (_, message) => logged.push(message),
+    );
     const source = new FakeSource<string>();
     connectSourceToTarget(source, router);
     const byRoute: Record<string, string[]> = { x: [], y: [] };

@@ -35,16 +35,11 @@ describe('addon kit', () => {
 
   it('loads with string and Buffer options', async () => {
     model = await addon.load('/models/echo/1', { mode: 'fast', config: Buffer.from([0x41, 0x00, 0x42]) });
-    assert.equal(
-      addon.describe(model).toString('latin1'),
-      'path=/models/echo/1\nconfig=A\u0000B\nmode=fast\n',
-    );
+    assert.equal(addon.describe(model).toString('latin1'), 'path=/models/echo/1\nconfig=A\u0000B\nmode=fast\n');
   });
 
   it('decodes TensorProto bytes and encodes both proto forms', async () => {
-    const { result, copies } = await copiesDuring(() =>
-      addon.run(model, [['x', FLOAT_2X2_CONTENT]], ['x'], 'fields'),
-    );
+    const { result, copies } = await copiesDuring(() => addon.run(model, [['x', FLOAT_2X2_CONTENT]], ['x'], 'fields'));
     assert.equal(copies, 1); // the decode from tensor_content; typed fields are a conversion
     assert.deepEqual(result, [['x', FLOAT_2X2_FIELDS]]);
     const content = await copiesDuring(() => addon.run(model, [['x', FLOAT_2X2_FIELDS]], ['x'], 'content'));
@@ -54,9 +49,7 @@ describe('addon kit', () => {
 
   it('takes dense typed arrays and answers host tensors that chain without a copy', async () => {
     const data = new Float32Array([1.5, -2, 3, 4, 5, 6]);
-    const first = await copiesDuring(() =>
-      addon.run(model, [['x', { dtype: 1, shape: [2, 3], data }]], ['x'], 'host'),
-    );
+    const first = await copiesDuring(() => addon.run(model, [['x', { dtype: 1, shape: [2, 3], data }]], ['x'], 'host'));
     assert.equal(first.copies, 1); // into an aligned HostTensor
     const [[name, output]] = first.result as Array<[string, HostTensorOutput]>;
     assert.equal(name, 'x');
@@ -64,9 +57,7 @@ describe('addon kit', () => {
     assert.deepEqual(output.shape, [2, 3]);
     assert.deepEqual(Array.from(new Float32Array(output.data!)), [1.5, -2, 3, 4, 5, 6]);
 
-    const chained = await copiesDuring(() =>
-      addon.run(model, [['y', output.handle]], ['y', 'y'], 'host'),
-    );
+    const chained = await copiesDuring(() => addon.run(model, [['y', output.handle]], ['y', 'y'], 'host'));
     assert.equal(chained.copies, 0);
     const [[, again], [, twice]] = chained.result as Array<[string, HostTensorOutput]>;
     assert.deepEqual(new Float32Array(again.data!), new Float32Array(output.data!));
@@ -75,12 +66,9 @@ describe('addon kit', () => {
 
   it('carries string tensors', async () => {
     const strings = [Buffer.from('hello'), Buffer.alloc(0), Buffer.from([0, 255])];
-    const [[, host]] = (await addon.run(
-      model,
-      [['s', { dtype: 7, shape: [3], strings }]],
-      ['s'],
-      'host',
-    )) as Array<[string, HostTensorOutput]>;
+    const [[, host]] = (await addon.run(model, [['s', { dtype: 7, shape: [3], strings }]], ['s'], 'host')) as Array<
+      [string, HostTensorOutput]
+    >;
     assert.equal(host.data, undefined);
     assert.deepEqual(host.strings, strings);
     const [[, proto]] = await addon.run(model, [['s', host.handle]], ['s'], 'fields');
@@ -124,7 +112,10 @@ describe('addon kit', () => {
     assert.throws(() => run({}, [], [], 'fields'), TypeError);
     assert.throws(() => run(model, [['x', 5]], ['x'], 'fields'), TypeError);
     assert.throws(() => run(model, [['x', new Float32Array(2)]], ['x'], 'fields'), TypeError);
-    assert.throws(() => run(model, [['x', { dtype: 1, shape: ['2'], data: new Float32Array(2) }]], [], 'host'), TypeError);
+    assert.throws(
+      () => run(model, [['x', { dtype: 1, shape: ['2'], data: new Float32Array(2) }]], [], 'host'),
+      TypeError,
+    );
     assert.throws(() => run(model, [], [], 'xml'), TypeError);
     assert.throws(() => addon.describe({} as ModelHandle), TypeError);
     assert.throws(() => addon.load('/m', { n: 1 } as unknown as Record<string, string>), TypeError);
@@ -136,7 +127,10 @@ describe('addon kit', () => {
     assert.deepEqual(await inFlight, [['x', FLOAT_2X2_CONTENT]]);
     const refused = await rejection(addon.run(model, [], [], 'fields'));
     assert.equal(refused.code, 'FAILED_PRECONDITION');
-    assert.throws(() => addon.describe(model), (e: Error & { code?: string }) => e.code === 'FAILED_PRECONDITION');
+    assert.throws(
+      () => addon.describe(model),
+      (e: Error & { code?: string }) => e.code === 'FAILED_PRECONDITION',
+    );
     addon.unload(model); // a second unload is harmless
   });
 });

@@ -9,7 +9,12 @@ import * as path from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import * as protobuf from 'protobufjs';
 
-import { loadBackendAddon, type BackendAddon, type HostTensorOutput, type ModelHandle } from '../../src/native/backend_addon';
+import {
+  loadBackendAddon,
+  type BackendAddon,
+  type HostTensorOutput,
+  type ModelHandle,
+} from '../../src/native/backend_addon';
 
 const EXAMPLES = path.resolve(__dirname, '..', '..', '..', 'var', 'models', 'examples');
 const ROWS = 4;
@@ -21,7 +26,13 @@ function floatTensorProto(values: Float32Array, asContent: boolean): Uint8Array 
   const writer = protobuf.Writer.create();
   writer.uint32((1 << 3) | 0).int32(DT_FLOAT);
   writer.uint32((2 << 3) | 2).fork();
-  for (const size of [ROWS, WIDTH]) writer.uint32((2 << 3) | 2).fork().uint32((1 << 3) | 0).int64(size).ldelim();
+  for (const size of [ROWS, WIDTH])
+    writer
+      .uint32((2 << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 0)
+      .int64(size)
+      .ldelim();
   writer.ldelim();
   if (asContent) {
     writer.uint32((4 << 3) | 2).bytes(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));

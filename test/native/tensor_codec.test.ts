@@ -40,7 +40,10 @@ describe('tensor kit: decode and encode', () => {
     try {
       const { handle } = await addon.decode(FLOAT_2X2_CONTENT);
       const runs = await copiesDuring(() =>
-        Promise.all([addon.run(model, [['x', handle]], ['x'], 'fields'), addon.run(model, [['y', handle]], ['y'], 'fields')]),
+        Promise.all([
+          addon.run(model, [['x', handle]], ['x'], 'fields'),
+          addon.run(model, [['y', handle]], ['y'], 'fields'),
+        ]),
       );
       assert.equal(runs.copies, 0);
       assert.deepEqual(runs.result, [[['x', FLOAT_2X2_FIELDS]], [['y', FLOAT_2X2_FIELDS]]]);
@@ -63,7 +66,10 @@ describe('tensor kit: decode and encode', () => {
       assert.match(error.message, /dtype 20 is not supported/);
       return true;
     });
-    await assert.rejects(addon.decode({ dtype: 1, shape: [3], data: new Float32Array(2) }), /data has 8 bytes but shape \[3\]/);
+    await assert.rejects(
+      addon.decode({ dtype: 1, shape: [3], data: new Float32Array(2) }),
+      /data has 8 bytes but shape \[3\]/,
+    );
     // Past TensorFlow's 254 dims its TensorShape aborts the process: refused before it is built.
     await assert.rejects(addon.decode({ dtype: 1, shape: new Array(255).fill(1), data: new Float32Array(1) }), {
       code: 'INVALID_ARGUMENT',

@@ -149,6 +149,9 @@ describe('readPlatformConfigFile', () => {
       refusal(tensorflowEntry('session_target: "grpc://remote:2222"')),
       '--platform_config_file: session_target is not supported: duoserve runs local sessions only',
     );
-    assert.match(refusal(tensorflowEntry('no_such_field: 1')), /^Invalid protobuf file: .*unknown field 'no_such_field'/);
+    assert.match(
+      refusal(tensorflowEntry('no_such_field: 1')),
+      /^Invalid protobuf file: .*unknown field 'no_such_field'/,
+    );
   });
 });

@@ -66,7 +66,8 @@ const NOT_IN_STOCK_PACKAGES: Record<string, string> = {
   'tensorflow.serving.SessionBundleConfig': 'servables/tensorflow/session_bundle_config.proto',
   'tensorflow.serving.ModelWarmupOptions': 'servables/tensorflow/session_bundle_config.proto',
   'tensorflow.serving.BatchingParameters': 'servables/tensorflow/session_bundle_config.proto',
-  'tensorflow.serving.SavedModelBundleSourceAdapterConfig': 'servables/tensorflow/saved_model_bundle_source_adapter.proto',
+  'tensorflow.serving.SavedModelBundleSourceAdapterConfig':
+    'servables/tensorflow/saved_model_bundle_source_adapter.proto',
 };
 
 /** Enums of which proto/ declares only part; proto3 enums are open, so other numbers still decode. */
@@ -90,7 +91,10 @@ const ENVELOPES: Record<string, string> = {
   'duoserve.envelope.MultiInferenceRequestEnvelope': 'tensorflow.serving.MultiInferenceRequest',
 };
 
-const SERVICE_FILES = ['tensorflow_serving/apis/prediction_service.proto', 'tensorflow_serving/apis/model_service.proto'];
+const SERVICE_FILES = [
+  'tensorflow_serving/apis/prediction_service.proto',
+  'tensorflow_serving/apis/model_service.proto',
+];
 
 const strip = (fullName: string) => fullName.replace(/^\./, '');
 
@@ -130,7 +134,9 @@ function fieldProblems(where: string, ours: protobuf.Field, theirs: OfficialFiel
   const problems: string[] = [];
   const expect = (what: string, got: unknown, want: unknown) => {
     if (JSON.stringify(got) !== JSON.stringify(want)) {
-      problems.push(`${where}.${ours.name} (${ours.id}): ${what} is ${JSON.stringify(got)}, official ${JSON.stringify(want)}`);
+      problems.push(
+        `${where}.${ours.name} (${ours.id}): ${what} is ${JSON.stringify(got)}, official ${JSON.stringify(want)}`,
+      );
     }
   };
   expect('name', ours.name, theirs.name);
@@ -166,7 +172,8 @@ const services = ourDefinitions(loadServiceRoot()).services;
 
 function loadServiceRoot(): protobuf.Root {
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(PROTO_DIR, target));
+  root.resolvePath = (_origin, target) =>
+    target.startsWith('google/protobuf/') ? target : path.join(PROTO_DIR, target);
   root.loadSync(SERVICE_FILES, { keepCase: true }).resolveAll();
   return root;
 }
@@ -203,10 +210,14 @@ const OUR_RELOAD_CONFIG_REQUEST = base64(Protos.ReloadConfigRequest, {
 
 /** tf.Examples encoded by protobufjs: a context, and an example overriding one of its features. */
 const OUR_CONTEXT = base64(Protos.Example, {
-  features: { feature: { n: { int64_list: { value: ['10'] } }, tag: { bytes_list: { value: [Buffer.from('shared')] } } } },
+  features: {
+    feature: { n: { int64_list: { value: ['10'] } }, tag: { bytes_list: { value: [Buffer.from('shared')] } } },
+  },
 });
 const OUR_EXAMPLE = base64(Protos.Example, {
-  features: { feature: { x: { float_list: { value: [0.25, -1] } }, tag: { bytes_list: { value: [Buffer.from('own')] } } } },
+  features: {
+    feature: { x: { float_list: { value: [0.25, -1] } }, tag: { bytes_list: { value: [Buffer.from('own')] } } },
+  },
 });
 
 const OUR_MULTI_INFERENCE_RESPONSE = base64(Protos.MultiInferenceResponse, {
@@ -325,7 +336,8 @@ describe('proto/ matches the official descriptors', () => {
       const name = strip(enumType.fullName);
       const theirs = descriptors.enums[name].values;
       for (const [valueName, number] of Object.entries(enumType.values)) {
-        if (theirs[valueName] !== number) problems.push(`${name}.${valueName} = ${number}, official ${theirs[valueName]}`);
+        if (theirs[valueName] !== number)
+          problems.push(`${name}.${valueName} = ${number}, official ${theirs[valueName]}`);
       }
       const missing = Object.keys(theirs).filter((valueName) => enumType.values[valueName] === undefined);
       if (missing.length > 0 && ENUMS_WITH_OMITTED_VALUES[name] === undefined) {

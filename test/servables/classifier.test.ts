@@ -37,27 +37,61 @@ describe('classificationResult (PostProcessClassificationResult)', () => {
     );
     assert.deepEqual(result, {
       classifications: [
-        { classes: [{ label: 'a', score: 0.5 }, { label: 'b', score: 0.25 }] },
-        { classes: [{ label: 'c', score: 1 }, { label: 'd', score: -2 }] },
+        {
+          classes: [
+            { label: 'a', score: 0.5 },
+            { label: 'b', score: 0.25 },
+          ],
+        },
+        {
+          classes: [
+            { label: 'c', score: 1 },
+            { label: 'd', score: -2 },
+          ],
+        },
       ],
     });
   });
 
   test('leaves out what the signature does not produce', () => {
-    const scoresOnly = classificationResult(1, outputs({ scores: hostTensor(DataType.DT_FLOAT, [1, 2], Float32Array.of(1, 2)) }));
+    const scoresOnly = classificationResult(
+      1,
+      outputs({ scores: hostTensor(DataType.DT_FLOAT, [1, 2], Float32Array.of(1, 2)) }),
+    );
     assert.deepEqual(scoresOnly.classifications, [{ classes: [{ score: 1 }, { score: 2 }] }]);
-    const classesOnly = classificationResult(1, outputs({ classes: hostTensor(DataType.DT_STRING, [1, 1], labels('x')) }));
+    const classesOnly = classificationResult(
+      1,
+      outputs({ classes: hostTensor(DataType.DT_STRING, [1, 1], labels('x')) }),
+    );
     assert.deepEqual(classesOnly.classifications, [{ classes: [{ label: 'x' }] }]);
   });
 
   test("TF-Serving's errors for outputs of the wrong rank, dtype or batch", () => {
     const cases: Array<[Record<string, ReturnType<typeof hostTensor>>, string]> = [
-      [{ scores: hostTensor(DataType.DT_FLOAT, [2], Float32Array.of(1, 2)) }, 'Expected Tensor shape: [batch_size num_classes] but got [2]'],
-      [{ classes: hostTensor(DataType.DT_STRING, [2, 1, 1], labels('a', 'b')) }, 'Expected Tensor shape: [batch_size num_classes] but got [2,1,1]'],
-      [{ scores: hostTensor(DataType.DT_DOUBLE, [2, 1], Float64Array.of(1, 2)) }, 'Expected scores Tensor of DT_FLOAT. Got: DT_DOUBLE'],
-      [{ classes: hostTensor(DataType.DT_FLOAT, [2, 1], Float32Array.of(1, 2)) }, 'Expected classes Tensor of DT_STRING. Got: DT_FLOAT'],
-      [{ scores: hostTensor(DataType.DT_FLOAT, [1, 2], Float32Array.of(1, 2)) }, 'Expected scores output batch size of 2. Got: 1'],
-      [{ classes: hostTensor(DataType.DT_STRING, [3, 1], labels('a', 'b', 'c')) }, 'Expected classes output batch size of 2. Got: 3'],
+      [
+        { scores: hostTensor(DataType.DT_FLOAT, [2], Float32Array.of(1, 2)) },
+        'Expected Tensor shape: [batch_size num_classes] but got [2]',
+      ],
+      [
+        { classes: hostTensor(DataType.DT_STRING, [2, 1, 1], labels('a', 'b')) },
+        'Expected Tensor shape: [batch_size num_classes] but got [2,1,1]',
+      ],
+      [
+        { scores: hostTensor(DataType.DT_DOUBLE, [2, 1], Float64Array.of(1, 2)) },
+        'Expected scores Tensor of DT_FLOAT. Got: DT_DOUBLE',
+      ],
+      [
+        { classes: hostTensor(DataType.DT_FLOAT, [2, 1], Float32Array.of(1, 2)) },
+        'Expected classes Tensor of DT_STRING. Got: DT_FLOAT',
+      ],
+      [
+        { scores: hostTensor(DataType.DT_FLOAT, [1, 2], Float32Array.of(1, 2)) },
+        'Expected scores output batch size of 2. Got: 1',
+      ],
+      [
+        { classes: hostTensor(DataType.DT_STRING, [3, 1], labels('a', 'b', 'c')) },
+        'Expected classes output batch size of 2. Got: 3',
+      ],
       [
         {
           classes: hostTensor(DataType.DT_STRING, [2, 1], labels('a', 'b')),
@@ -117,7 +151,11 @@ describe('classify on real SavedModels', () => {
     await assert.rejects(classify(tf2, { input: caseInput(tf2Case) }, { enableSignatureMethodNameCheck: true }), {
       message: /method_name to be tensorflow\/serving\/classify\. Was: tensorflow\/serving\/predict$/,
     });
-    const classifySignature = await classify(tf1, { input: caseInput(testCase) }, { enableSignatureMethodNameCheck: true });
+    const classifySignature = await classify(
+      tf1,
+      { input: caseInput(testCase) },
+      { enableSignatureMethodNameCheck: true },
+    );
     assert.deepEqual(classifySignature, expectedResult(testCase));
   });
 
@@ -138,12 +176,21 @@ describe('classify on real SavedModels', () => {
       ['bad_class_count', 'Tensors class and score should match in dim_size(1). Got 2 vs. 3'],
     ];
     for (const [signatureName, message] of expectations) {
-      await assert.rejects(classify(tf1, { signatureName, input }), { code: 'INVALID_ARGUMENT', message }, signatureName);
+      await assert.rejects(
+        classify(tf1, { signatureName, input }),
+        { code: 'INVALID_ARGUMENT', message },
+        signatureName,
+      );
     }
   });
 
   test('an empty Input, and examples the model cannot parse', async () => {
-    for (const input of [undefined, {}, { example_list: { examples: [] } }, { example_list_with_context: { examples: [] } }]) {
+    for (const input of [
+      undefined,
+      {},
+      { example_list: { examples: [] } },
+      { example_list_with_context: { examples: [] } },
+    ]) {
       await assert.rejects(classify(tf1, { input }), { code: 'INVALID_ARGUMENT', message: 'Input is empty.' });
     }
     // No "x" feature: tf.io.parse_example's own error, as TensorFlow words it.

@@ -72,9 +72,7 @@ export function readExampleReference(model: ExampleModel): ExampleReference {
 }
 
 export function loadExampleModel(model: ExampleModel): Promise<LoadedServable> {
-  return tensorFlowPlatform({ savedModelTags: ['serve'] }).load(
-    exampleModelDir(model),
-  );
+  return tensorFlowPlatform({ savedModelTags: ['serve'] }).load(exampleModelDir(model));
 }
 
 /** A case's examples as the Input envelope decodes them. */

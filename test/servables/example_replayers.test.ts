@@ -16,7 +16,8 @@ describe('warmup replayers for classify_log, regress_log and multi_inference_log
   const [testCase] = casesOf(readExampleReference('examples_tf1'), 'serving_default');
   const examples = testCase.examples.map((e) => Protos.Example.decode(Buffer.from(e, 'base64')));
   const input = { example_list: { examples } };
-  const request = (type: typeof Protos.ClassificationRequest, object: object) => type.encode(type.fromObject(object)).finish();
+  const request = (type: typeof Protos.ClassificationRequest, object: object) =>
+    type.encode(type.fromObject(object)).finish();
 
   before(async () => {
     tf1 = await loadExampleModel('examples_tf1');
@@ -54,10 +55,10 @@ describe('warmup replayers for classify_log, regress_log and multi_inference_log
   });
 
   test('a request that fails as the API would fail it rejects', async () => {
-    await assert.rejects(
-      replayRegress(tf1, request(Protos.RegressionRequest, { model_spec: { name: 'm' }, input })),
-      { code: 'INVALID_ARGUMENT', message: 'Expected one output Tensor.' },
-    );
+    await assert.rejects(replayRegress(tf1, request(Protos.RegressionRequest, { model_spec: { name: 'm' }, input })), {
+      code: 'INVALID_ARGUMENT',
+      message: 'Expected one output Tensor.',
+    });
     await assert.rejects(replayClassify(tf1, request(Protos.ClassificationRequest, { model_spec: { name: 'm' } })), {
       message: 'Input is empty.',
     });

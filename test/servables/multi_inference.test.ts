@@ -23,11 +23,16 @@ describe('multiInference on a real SavedModel', () => {
   after(() => tf1.unload());
 
   test('one result per task, in task order, each as its own API would answer', async () => {
-    const results = await multiInference(tf1, 3, [
-      task('regress_x_to_y', REGRESS_METHOD_NAME),
-      task('', CLASSIFY_METHOD_NAME),
-      task('regress_x_plus_n', REGRESS_METHOD_NAME),
-    ], input);
+    const results = await multiInference(
+      tf1,
+      3,
+      [
+        task('regress_x_to_y', REGRESS_METHOD_NAME),
+        task('', CLASSIFY_METHOD_NAME),
+        task('regress_x_plus_n', REGRESS_METHOD_NAME),
+      ],
+      input,
+    );
     assert.deepEqual(
       results.map((r) => r.model_spec),
       ['regress_x_to_y', 'serving_default', 'regress_x_plus_n'].map((signature_name) => ({
@@ -43,17 +48,23 @@ describe('multiInference on a real SavedModel', () => {
   });
 
   test('tasks that read different input tensors each get the examples (current TF-Serving)', async () => {
-    const results = await multiInference(tf1, 1, [
-      task('regress_x_to_y', REGRESS_METHOD_NAME),
-      task('regress_other_input', REGRESS_METHOD_NAME),
-    ], input);
+    const results = await multiInference(
+      tf1,
+      1,
+      [task('regress_x_to_y', REGRESS_METHOD_NAME), task('regress_other_input', REGRESS_METHOD_NAME)],
+      input,
+    );
     assert.deepEqual(results[0].regression_result, await regress(tf1, { signatureName: 'regress_x_to_y', input }));
     assert.deepEqual(results[1].regression_result, await regress(tf1, { signatureName: 'regress_other_input', input }));
   });
 
   test("TF-Serving's checks, made before anything runs", async () => {
     const expectations: Array<[InferenceTaskMessage[], string, string]> = [
-      [[task('regress_x_to_y', REGRESS_METHOD_NAME, '')], 'INVALID_ARGUMENT', 'Found ModelSpec with an empty model name.'],
+      [
+        [task('regress_x_to_y', REGRESS_METHOD_NAME, '')],
+        'INVALID_ARGUMENT',
+        'Found ModelSpec with an empty model name.',
+      ],
       [
         [task('regress_x_to_y', REGRESS_METHOD_NAME), task('serving_default', CLASSIFY_METHOD_NAME, 'other')],
         'INVALID_ARGUMENT',
@@ -65,7 +76,11 @@ describe('multiInference on a real SavedModel', () => {
         'Duplicate evaluation of signature: regress_x_to_y',
       ],
       [[task('nope', REGRESS_METHOD_NAME)], 'INVALID_ARGUMENT', 'Requested signature not found in model graph: nope'],
-      [[task('predict_y', PREDICT_METHOD_NAME)], 'UNIMPLEMENTED', 'Unsupported signature method_name: tensorflow/serving/predict'],
+      [
+        [task('predict_y', PREDICT_METHOD_NAME)],
+        'UNIMPLEMENTED',
+        'Unsupported signature method_name: tensorflow/serving/predict',
+      ],
       [[task('serving_default', REGRESS_METHOD_NAME)], 'INVALID_ARGUMENT', 'Expected one output Tensor.'],
     ];
     for (const [tasks, code, message] of expectations) {
@@ -79,7 +94,12 @@ describe('multiInference on a real SavedModel', () => {
 
   test('a task whose outputs do not fit fails the request, after the other runs settle', async () => {
     await assert.rejects(
-      multiInference(tf1, 1, [task('serving_default', CLASSIFY_METHOD_NAME), task('bad_regress_batch', REGRESS_METHOD_NAME)], input),
+      multiInference(
+        tf1,
+        1,
+        [task('serving_default', CLASSIFY_METHOD_NAME), task('bad_regress_batch', REGRESS_METHOD_NAME)],
+        input,
+      ),
       { code: 'INVALID_ARGUMENT', message: 'Input batch size did not match output batch size: 2 vs. 1' },
     );
   });

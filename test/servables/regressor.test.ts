@@ -21,9 +21,18 @@ describe('regressionResult (PostProcessRegressionResult)', () => {
 
   test("TF-Serving's errors for an output of the wrong shape, batch or dtype", () => {
     const cases: Array<[ReturnType<typeof hostTensor>, string]> = [
-      [hostTensor(DataType.DT_FLOAT, [2, 2], new Float32Array(4)), 'Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got [2,2]'],
-      [hostTensor(DataType.DT_FLOAT, [], new Float32Array(1)), 'Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got []'],
-      [hostTensor(DataType.DT_FLOAT, [3], new Float32Array(3)), 'Input batch size did not match output batch size: 2 vs. 3'],
+      [
+        hostTensor(DataType.DT_FLOAT, [2, 2], new Float32Array(4)),
+        'Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got [2,2]',
+      ],
+      [
+        hostTensor(DataType.DT_FLOAT, [], new Float32Array(1)),
+        'Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got []',
+      ],
+      [
+        hostTensor(DataType.DT_FLOAT, [3], new Float32Array(3)),
+        'Input batch size did not match output batch size: 2 vs. 3',
+      ],
       [hostTensor(DataType.DT_DOUBLE, [2], new Float64Array(2)), 'Expected output Tensor of DT_FLOAT.  Got: DT_DOUBLE'],
     ];
     for (const [tensor, message] of cases) {
@@ -54,7 +63,11 @@ describe('regress on real SavedModels', () => {
     ] as const) {
       for (const testCase of casesOf(ref, signature)) {
         const result = await regress(servable(), { signatureName: signature, input: caseInput(testCase) });
-        assert.deepEqual(result.regressions, expectedValues(testCase), `${signature} context=${testCase.context !== null}`);
+        assert.deepEqual(
+          result.regressions,
+          expectedValues(testCase),
+          `${signature} context=${testCase.context !== null}`,
+        );
       }
     }
   });
@@ -73,7 +86,8 @@ describe('regress on real SavedModels', () => {
     assert.deepEqual(result.regressions, expectedValues(testCase));
     await assert.rejects(regress(tf2, { signatureName: 'regress', input: caseInput(testCase) }, checked), {
       code: 'INVALID_ARGUMENT',
-      message: 'Expected regression signature method_name to be tensorflow/serving/regress. Was: tensorflow/serving/predict',
+      message:
+        'Expected regression signature method_name to be tensorflow/serving/regress. Was: tensorflow/serving/predict',
     });
   });
 
@@ -91,7 +105,11 @@ describe('regress on real SavedModels', () => {
       ['bad_regress_shape', 'Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got [3,3]'],
     ];
     for (const [signatureName, message] of expectations) {
-      await assert.rejects(regress(tf1, { signatureName, input }), { code: 'INVALID_ARGUMENT', message }, signatureName);
+      await assert.rejects(
+        regress(tf1, { signatureName, input }),
+        { code: 'INVALID_ARGUMENT', message },
+        signatureName,
+      );
     }
     await assert.rejects(regress(tf1, { signatureName: 'regress_x_to_y', input: {} }), { message: 'Input is empty.' });
   });

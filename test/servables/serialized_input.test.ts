@@ -16,7 +16,13 @@ describe('serializedExamples', () => {
     const merged = serializedExamples({
       example_list_with_context: { examples: [bytes(7), bytes(8, 9)], context: bytes(1, 2) },
     });
-    assert.deepEqual(merged.map((b) => [...b]), [[1, 2, 7], [1, 2, 8, 9]]);
+    assert.deepEqual(
+      merged.map((b) => [...b]),
+      [
+        [1, 2, 7],
+        [1, 2, 8, 9],
+      ],
+    );
   });
 
   test('an empty context leaves the examples alone', () => {

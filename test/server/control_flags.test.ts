@@ -49,17 +49,26 @@ describe('bin/duoserve refuses security it cannot give', { timeout: 60_000 }, ()
     const plausible = path.join(dir, 'ssl.config');
     fs.writeFileSync(plausible, 'server_key: "k" server_cert: "c" client_verify: false\n');
     for (const file of [plausible, garbage, path.join(dir, 'missing.config')]) {
-      const { status, stdout } = duoserve([`--ssl_config_file=${file}`, '--port=1', `--model_base_path=${HALF_PLUS_TWO}`]);
+      const { status, stdout } = duoserve([
+        `--ssl_config_file=${file}`,
+        '--port=1',
+        `--model_base_path=${HALF_PLUS_TWO}`,
+      ]);
       assert.equal(status, 255, file);
       assert.equal(stdout, refusal('--ssl_config_file'));
     }
   });
 
-  it('--use_alts_credentials: exit 255; with --ssl_config_file too, TF-Serving\'s own message', () => {
+  it("--use_alts_credentials: exit 255; with --ssl_config_file too, TF-Serving's own message", () => {
     const alts = duoserve(['--use_alts_credentials', '--port=1', `--model_base_path=${HALF_PLUS_TWO}`]);
     assert.equal(alts.status, 255);
     assert.equal(alts.stdout, refusal('--use_alts_credentials'));
-    const both = duoserve(['--use_alts_credentials', '--ssl_config_file=/x', '--port=1', `--model_base_path=${HALF_PLUS_TWO}`]);
+    const both = duoserve([
+      '--use_alts_credentials',
+      '--ssl_config_file=/x',
+      '--port=1',
+      `--model_base_path=${HALF_PLUS_TWO}`,
+    ]);
     assert.equal(both.status, 255);
     assert.equal(
       both.stdout,
@@ -161,6 +170,10 @@ describe('--duoserve_reload_config_rpc on the gRPC server', () => {
   });
 
   it('off: nowhere', async () => {
-    assert.deepEqual(await reloadOutcomes('off'), { tcp: 'PERMISSION_DENIED', socket: 'PERMISSION_DENIED', applied: 0 });
+    assert.deepEqual(await reloadOutcomes('off'), {
+      tcp: 'PERMISSION_DENIED',
+      socket: 'PERMISSION_DENIED',
+      applied: 0,
+    });
   });
 });

@@ -45,7 +45,8 @@ function grpcPredict(client: grpc.Client, x: Float32Array): Promise<number> {
       { deadline: Date.now() + 60_000 },
       (error, response) => {
         if (error) return reject(error);
-        const y = Protos.PredictResponse.toObject(Protos.PredictResponse.decode(response!), { longs: Number }).outputs.y;
+        const y = Protos.PredictResponse.toObject(Protos.PredictResponse.decode(response!), { longs: Number }).outputs
+          .y;
         resolve(y.tensor_shape.dim[0].size);
       },
     ),
@@ -54,7 +55,8 @@ function grpcPredict(client: grpc.Client, x: Float32Array): Promise<number> {
 
 async function restPredict(port: number, x: Float32Array): Promise<{ status: number; body: any }> {
   const instances = [];
-  for (let row = 0; row < x.length / WIDTH; row++) instances.push(Array.from(x.subarray(row * WIDTH, (row + 1) * WIDTH)));
+  for (let row = 0; row < x.length / WIDTH; row++)
+    instances.push(Array.from(x.subarray(row * WIDTH, (row + 1) * WIDTH)));
   const response = await fetch(`http://127.0.0.1:${port}/v1/models/mlp:predict`, {
     method: 'POST',
     body: JSON.stringify({ instances }),
@@ -74,14 +76,21 @@ function healthStatus(client: grpc.Client): Promise<string> {
 
 const exitOf = (server: DuoserveProcess) =>
   new Promise<number | null>((resolve) =>
-    server.process.exitCode !== null ? resolve(server.process.exitCode) : server.process.once('exit', (code) => resolve(code)),
+    server.process.exitCode !== null
+      ? resolve(server.process.exitCode)
+      : server.process.once('exit', (code) => resolve(code)),
   );
 
 describe('bin/duoserve on SIGTERM', { timeout: 120_000 }, () => {
   it('finishes every running request, refuses new ones, reports NOT_SERVING, exits 0', async () => {
     const restPort = await freePort();
     const server = await startDuoserve(
-      [`--model_name=mlp`, `--model_base_path=${MLP}`, `--rest_api_port=${restPort}`, '--enable_grpc_healthcheck_service'],
+      [
+        `--model_name=mlp`,
+        `--model_base_path=${MLP}`,
+        `--rest_api_port=${restPort}`,
+        '--enable_grpc_healthcheck_service',
+      ],
       'mlp',
     );
     const grpcPort = Number(/--port=(\d+)/.exec(server.process.spawnargs.join(' '))![1]);
@@ -124,7 +133,9 @@ describe('bin/duoserve on SIGTERM', { timeout: 120_000 }, () => {
       const finishedMs = Date.now() - started;
       assert.equal(await exited, 0, server.output());
       assert.match(server.output(), /SIGTERM: shutting down; \d+ running request\(s\) get up to 25 s to finish/);
-      console.log(`# ${GRPC_CALLS} gRPC + ${REST_CALLS} REST calls in flight at SIGTERM, all OK after ${finishedMs} ms`);
+      console.log(
+        `# ${GRPC_CALLS} gRPC + ${REST_CALLS} REST calls in flight at SIGTERM, all OK after ${finishedMs} ms`,
+      );
     } finally {
       client.close();
       await server.stop();
@@ -139,7 +150,12 @@ describe('bin/duoserve on SIGTERM', { timeout: 120_000 }, () => {
     const grpcPort = Number(/--port=(\d+)/.exec(server.process.spawnargs.join(' '))![1]);
     const client = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure(), UNLIMITED);
     try {
-      const running = Array.from({ length: 4 }, () => grpcPredict(client, rows(3000)).then(() => 'OK', (error) => error.code));
+      const running = Array.from({ length: 4 }, () =>
+        grpcPredict(client, rows(3000)).then(
+          () => 'OK',
+          (error) => error.code,
+        ),
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
       const exited = exitOf(server);
       server.process.kill('SIGTERM');

@@ -153,7 +153,15 @@ const DTYPES = [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 17, 18, 19, 20, 21, 22
 /** One mutated PredictRequest, and what kind of mutation it is (for the figures). */
 function mutatedGrpcRequest(random: Random): { kind: string; bytes: Buffer } {
   const target = random.pick(TARGETS);
-  const kind = random.pick(['bit_flips', 'truncation', 'length_field', 'huge_dims', 'dtype', 'dims_count', 'typed_fields']);
+  const kind = random.pick([
+    'bit_flips',
+    'truncation',
+    'length_field',
+    'huge_dims',
+    'dtype',
+    'dims_count',
+    'typed_fields',
+  ]);
   const count = target.shape.reduce((a, b) => a * b, 1);
   switch (kind) {
     case 'bit_flips': {
@@ -206,7 +214,14 @@ function mutatedGrpcRequest(random: Random): { kind: string; bytes: Buffer } {
   }
 }
 
-const REST_MODELS = ['half_plus_two', 'half_plus_two_torch', 'half_plus_two_pt2', 'mlp_tf', 'features_to_ranker', 'nope'];
+const REST_MODELS = [
+  'half_plus_two',
+  'half_plus_two_torch',
+  'half_plus_two_pt2',
+  'mlp_tf',
+  'features_to_ranker',
+  'nope',
+];
 const VALID_BODIES = [
   '{"instances": [1.0, 2.0, 5.0]}',
   '{"inputs": {"x": [1.0, 2.0]}}',
@@ -221,7 +236,15 @@ const JUNK = [
 /** One malformed REST request: method, path, body (a string or raw bytes). */
 function malformedRestRequest(random: Random): { kind: string; method: string; path: string; body?: string | Buffer } {
   const model = random.pick(REST_MODELS);
-  const kind = random.pick(['body_mutation', 'body_truncation', 'body_junk', 'deep_nesting', 'raw_bytes', 'path', 'types']);
+  const kind = random.pick([
+    'body_mutation',
+    'body_truncation',
+    'body_junk',
+    'deep_nesting',
+    'raw_bytes',
+    'path',
+    'types',
+  ]);
   const predict = `/v1/models/${model}:predict`;
   const base = random.pick(VALID_BODIES);
   switch (kind) {
@@ -263,7 +286,17 @@ function malformedRestRequest(random: Random): { kind: string; method: string; p
       return { kind, method, path: random.pick(paths), body: method === 'GET' ? undefined : base };
     }
     default: {
-      const values = ['"a"', '{"b64": "!!"}', '[[1], 2]', '[1, [2]]', 'null', '{}', '[]', '9223372036854775808', 'true'];
+      const values = [
+        '"a"',
+        '{"b64": "!!"}',
+        '[[1], 2]',
+        '[1, [2]]',
+        'null',
+        '{}',
+        '[]',
+        '9223372036854775808',
+        'true',
+      ];
       const value = random.pick(values);
       const body = random.pick([
         `{"instances": ${value}}`,
@@ -314,7 +347,8 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
         bytes,
         new grpc.Metadata(),
         { deadline: Date.now() + 30_000 },
-        (error) => resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, details: '' }),
+        (error) =>
+          resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, details: '' }),
       );
     });
 
@@ -344,7 +378,11 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
     );
     const restPort = await freePort();
     restUrl = `http://127.0.0.1:${restPort}`;
-    server = await startDuoserve([`--rest_api_port=${restPort}`, `--model_config_file=${config}`], 'half_plus_two', 120_000);
+    server = await startDuoserve(
+      [`--rest_api_port=${restPort}`, `--model_config_file=${config}`],
+      'half_plus_two',
+      120_000,
+    );
     for (const { name } of MODELS) await waitForStates(server.client, name, { 1: 'AVAILABLE' }, 120_000);
     client = new grpc.Client(server.grpcTarget, grpc.credentials.createInsecure());
     // First requests allocate what every later one reuses (thread pools, caches): not a leak.
@@ -374,7 +412,9 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
           ? `a message of ${Buffer.byteLength(details)} bytes`
           : undefined;
       if (why) {
-        failures.push(`#${index} (${kind}, bytes ${bytes.toString('base64').slice(0, 200)}): ${why}: ${details.slice(0, 300)}`);
+        failures.push(
+          `#${index} (${kind}, bytes ${bytes.toString('base64').slice(0, 200)}): ${why}: ${details.slice(0, 300)}`,
+        );
       }
     });
     console.log(
@@ -408,16 +448,23 @@ describe(`fuzzing bin/duoserve with bad requests (seed ${SEED}; DUOSERVE_FUZZ_SE
           }
           const message = (parsed as { error?: unknown } | undefined)?.error;
           if (reply.status < 400) why = `status ${reply.status}`;
-          else if (typeof message !== 'string' || message === '') why = `a body not {"error": ...}: ${text.slice(0, 200)}`;
-          else if (Buffer.byteLength(message) > MAX_STATUS_MESSAGE_BYTES) why = `a ${Buffer.byteLength(message)}-byte message`;
+          else if (typeof message !== 'string' || message === '')
+            why = `a body not {"error": ...}: ${text.slice(0, 200)}`;
+          else if (Buffer.byteLength(message) > MAX_STATUS_MESSAGE_BYTES)
+            why = `a ${Buffer.byteLength(message)}-byte message`;
         }
       } catch (error) {
         why = `no reply: ${(error as Error).message} (${String((error as Error).cause)})`;
       }
       tally(statuses, status);
-      if (why) failures.push(`#${index} (${kind}: ${method} ${url.slice(0, 100)}, body ${String(body).slice(0, 100)}): ${why}`);
+      if (why)
+        failures.push(
+          `#${index} (${kind}: ${method} ${url.slice(0, 100)}, body ${String(body).slice(0, 100)}): ${why}`,
+        );
     });
-    console.log(`REST fuzz (seed ${SEED}): ${requests.length} requests; HTTP statuses ${figures(statuses)}; failures ${failures.length}`);
+    console.log(
+      `REST fuzz (seed ${SEED}): ${requests.length} requests; HTTP statuses ${figures(statuses)}; failures ${failures.length}`,
+    );
     noteServerExit(failures);
     assert.deepEqual(failures.slice(0, 10), [], `seed ${SEED}: ${failures.length} improper replies`);
     await assertServing();

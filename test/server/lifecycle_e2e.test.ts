@@ -65,7 +65,9 @@ for (const model of EXAMPLE_MODELS) {
 
     it('specific and all policies, and the version policy switched by config reload', async () => {
       const base = withVersions('m', [1, 2, 3]);
-      const server = await startInProcess([entry('m', base, { model_version_policy: { specific: { versions: [1, 3] } } })]);
+      const server = await startInProcess([
+        entry('m', base, { model_version_policy: { specific: { versions: [1, 3] } } }),
+      ]);
       const { client } = server;
       try {
         await waitForStates(client, 'm', { 1: 'AVAILABLE', 3: 'AVAILABLE' });
@@ -80,7 +82,9 @@ for (const model of EXAMPLE_MODELS) {
         await waitForStates(client, 'm', { 1: 'AVAILABLE', 2: 'AVAILABLE', 3: 'AVAILABLE' });
         assert.equal((await client.predict({ name: 'm', version: 2 })).version, 2);
 
-        await client.reload(serverConfigMessage([entry('m', base, { model_version_policy: { latest: { num_versions: 2 } } })]));
+        await client.reload(
+          serverConfigMessage([entry('m', base, { model_version_policy: { latest: { num_versions: 2 } } })]),
+        );
         await waitForStates(client, 'm', { 1: 'END', 2: 'AVAILABLE', 3: 'AVAILABLE' });
         assert.equal((await rpcError(client.predict({ name: 'm', version: 1 }))).code, grpc.status.NOT_FOUND);
       } finally {
@@ -163,7 +167,9 @@ for (const model of EXAMPLE_MODELS) {
     for (const policy of ['availability_preserving', 'resource_preserving'] as const) {
       it(`${policy}: the order of load and unload during a version change`, async () => {
         const base = withVersions('m', [1]);
-        const server = await startInProcess([entry('m', base)], { aspiredVersionPolicy: aspiredVersionPolicyNamed(policy) });
+        const server = await startInProcess([entry('m', base)], {
+          aspiredVersionPolicy: aspiredVersionPolicyNamed(policy),
+        });
         const events: string[] = [];
         server.core.manager.monitor.subscribe(({ id, state }) => events.push(`${state} ${id.version}`));
         try {
@@ -187,7 +193,10 @@ for (const model of EXAMPLE_MODELS) {
 
     it('a corrupt version: its error in GetModelStatus, after its retries; the serving version stays', async () => {
       const base = withVersions('m', [1]);
-      const server = await startInProcess([entry('m', base)], { maxNumLoadRetries: 1, loadRetryIntervalMicros: 50_000 });
+      const server = await startInProcess([entry('m', base)], {
+        maxNumLoadRetries: 1,
+        loadRetryIntervalMicros: 50_000,
+      });
       const { client } = server;
       try {
         dirs.addCorruptVersion(base, model, 2);

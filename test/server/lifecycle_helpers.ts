@@ -141,12 +141,18 @@ export function modelServerConfig(models: ModelConfigObject[]) {
 /** The text format of a model_config_list, for --model_config_file. */
 export function modelConfigText(models: ModelConfigObject[]): string {
   const entries = models.map((model) => {
-    const lines = [`name: "${model.name}"`, `base_path: "${model.base_path}"`, `model_platform: "${model.model_platform}"`];
+    const lines = [
+      `name: "${model.name}"`,
+      `base_path: "${model.base_path}"`,
+      `model_platform: "${model.model_platform}"`,
+    ];
     const policy = model.model_version_policy;
     if (policy?.all) lines.push('model_version_policy { all {} }');
     if (policy?.latest) lines.push(`model_version_policy { latest { num_versions: ${policy.latest.num_versions} } }`);
     if (policy?.specific) {
-      lines.push(`model_version_policy { specific { ${policy.specific.versions.map((v) => `versions: ${v}`).join(' ')} } }`);
+      lines.push(
+        `model_version_policy { specific { ${policy.specific.versions.map((v) => `versions: ${v}`).join(' ')} } }`,
+      );
     }
     for (const [label, version] of Object.entries(model.version_labels ?? {})) {
       lines.push(`version_labels { key: "${label}" value: ${version} }`);
@@ -173,7 +179,11 @@ export interface Spec {
 }
 
 function modelSpec({ name, version, label }: Spec) {
-  return { name, ...(version !== undefined ? { version: { value: version } } : {}), ...(label ? { version_label: label } : {}) };
+  return {
+    name,
+    ...(version !== undefined ? { version: { value: version } } : {}),
+    ...(label ? { version_label: label } : {}),
+  };
 }
 
 /** tensorflow.serving's PredictionService and ModelService over grpc-js, as a TF-Serving client sees them. */
@@ -199,7 +209,9 @@ export class ServingClient {
 
   /** Predict with these inputs (TensorProto objects by alias); the decoded PredictResponse. */
   async predictTensors(spec: Spec, inputs: Record<string, object>, timeoutMs = 10_000): Promise<any> {
-    const request = Protos.PredictRequest.encode(Protos.PredictRequest.fromObject({ model_spec: modelSpec(spec), inputs }));
+    const request = Protos.PredictRequest.encode(
+      Protos.PredictRequest.fromObject({ model_spec: modelSpec(spec), inputs }),
+    );
     const bytes = await this.call('/tensorflow.serving.PredictionService/Predict', request.finish(), timeoutMs);
     return Protos.PredictResponse.toObject(Protos.PredictResponse.decode(bytes), { longs: Number });
   }
@@ -235,7 +247,10 @@ export class ServingClient {
       Protos.ReloadConfigRequest.fromObject({ config, metric_names: metricNames }),
     ).finish();
     const bytes = await this.call('/tensorflow.serving.ModelService/HandleReloadConfigRequest', request, timeoutMs);
-    return Protos.ReloadConfigResponse.toObject(Protos.ReloadConfigResponse.decode(bytes), { longs: Number, defaults: true });
+    return Protos.ReloadConfigResponse.toObject(Protos.ReloadConfigResponse.decode(bytes), {
+      longs: Number,
+      defaults: true,
+    });
   }
 
   close(): void {

@@ -20,7 +20,7 @@ import {
   recordingLog,
   REPO_ROOT,
   ServingClient,
-  } from './lifecycle_helpers';
+} from './lifecycle_helpers';
 
 const SECRET_MARK = 's3cr3t';
 /** What /etc/passwd looks like, so each parser meets the same kind of text. */
@@ -39,8 +39,18 @@ interface LeakCase {
 const CASES: LeakCase[] = [
   { name: 'tf_saved_model', platform: 'tensorflow', file: 'saved_model.pb' },
   { name: 'tf_saved_model_text', platform: 'tensorflow', file: 'saved_model.pbtxt' },
-  { name: 'tf_warmup', platform: 'tensorflow', example: 'half_plus_two', file: 'assets.extra/tf_serving_warmup_requests' },
-  { name: 'torch_warmup', platform: 'pytorch', example: 'half_plus_two_torch', file: 'assets.extra/tf_serving_warmup_requests' },
+  {
+    name: 'tf_warmup',
+    platform: 'tensorflow',
+    example: 'half_plus_two',
+    file: 'assets.extra/tf_serving_warmup_requests',
+  },
+  {
+    name: 'torch_warmup',
+    platform: 'pytorch',
+    example: 'half_plus_two_torch',
+    file: 'assets.extra/tf_serving_warmup_requests',
+  },
   { name: 'torch_model', platform: 'pytorch', file: 'model.pt' },
   { name: 'torch_signature', platform: 'pytorch', example: 'half_plus_two_torch', file: 'signature.json' },
   { name: 'pt2_package', platform: 'pytorch', file: 'model.pt2' },

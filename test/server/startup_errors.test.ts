@@ -43,26 +43,31 @@ describe('bin/duoserve startup', { timeout: 60_000 }, () => {
     const base = dirs.basePath('corrupt');
     dirs.addCorruptVersion(base, tensorflow, 1);
     // Without retries (5, a minute apart, by default).
-    const { status, stdout } = run([{ name: 'corrupt', base_path: base, model_platform: 'tensorflow' }], [
-      '--max_num_load_retries=0',
-    ]);
+    const { status, stdout } = run(
+      [{ name: 'corrupt', base_path: base, model_platform: 'tensorflow' }],
+      ['--max_num_load_retries=0'],
+    );
     assert.equal(status, 255);
     const failed = 'Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: ';
     assert.ok(stdout.includes(`${failed}{{{name: corrupt version: 1} due to error: DATA_LOSS: `), stdout);
   });
 
-  it('fails when a model\'s only version holds no model, once that directory has settled (3 s)', () => {
+  it("fails when a model's only version holds no model, once that directory has settled (3 s)", () => {
     const base = dirs.basePath('old_export');
     dirs.addOldExportVersion(base, 1);
-    const { status, stdout } = run([{ name: 'old_export', base_path: base, model_platform: 'tensorflow' }], [
-      '--max_num_load_retries=0',
-    ]);
+    const { status, stdout } = run(
+      [{ name: 'old_export', base_path: base, model_platform: 'tensorflow' }],
+      ['--max_num_load_retries=0'],
+    );
     assert.equal(status, 255, stdout);
     const failed =
       'Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: ' +
       '{{{name: old_export version: 1} due to error: NOT_FOUND: ';
     assert.ok(stdout.includes(failed), stdout);
-    assert.ok(stdout.includes(`Could not find SavedModel .pb or .pbtxt at supplied export directory path: ${base}/1`), stdout);
+    assert.ok(
+      stdout.includes(`Could not find SavedModel .pb or .pbtxt at supplied export directory path: ${base}/1`),
+      stdout,
+    );
   });
 
   it('waits for a model whose base path is still missing, as tensorflow_model_server does', async () => {
@@ -103,7 +108,9 @@ describe('bin/duoserve startup', { timeout: 60_000 }, () => {
   it('fails on a platform no adapter serves', () => {
     const { status, stdout } = run([{ name: 'm', base_path: dirs.basePath('m'), model_platform: 'onnx' }]);
     assert.equal(status, 255);
-    assert.ok(stdout.includes('Failed to start server. Error: INVALID_ARGUMENT: Model m requests unsupported platform onnx'));
+    assert.ok(
+      stdout.includes('Failed to start server. Error: INVALID_ARGUMENT: Model m requests unsupported platform onnx'),
+    );
   });
 
   it('fails on a config file that does not parse, naming the message type and where', () => {
@@ -118,14 +125,14 @@ describe('bin/duoserve startup', { timeout: 60_000 }, () => {
     );
   });
 
-  it('fails on a config file that cannot be read, with TensorFlow\'s I/O status', () => {
+  it("fails on a config file that cannot be read, with TensorFlow's I/O status", () => {
     const missing = path.join(dirs.root, 'no-such.config');
     const { status, stdout } = duoserve(['--port=1', `--model_config_file=${missing}`]);
     assert.equal(status, 255);
     assert.equal(stdout, `Failed to start server. Error: NOT_FOUND: ${missing}; No such file or directory\n`);
   });
 
-  it("refuses the flag combinations Server::BuildAndStart refuses, in its words", () => {
+  it('refuses the flag combinations Server::BuildAndStart refuses, in its words', () => {
     assert.deepEqual(duoserve(['--port=0', '--model_base_path=/m']), {
       status: 255,
       stdout:

@@ -54,7 +54,8 @@ describe('bin/duoserve TensorFlow flags', { timeout: 120_000 }, () => {
   };
   const jitModel = (): ModelConfigObject => {
     const base = dirs.basePath('jit');
-    if (!fs.existsSync(path.join(base, '1'))) fs.cpSync(versionDir('jit_compiled'), path.join(base, '1'), { recursive: true });
+    if (!fs.existsSync(path.join(base, '1')))
+      fs.cpSync(versionDir('jit_compiled'), path.join(base, '1'), { recursive: true });
     return { name: 'jit', base_path: base, model_platform: 'tensorflow' };
   };
   const modelsFlag = (name: string, models: ModelConfigObject[]) =>
@@ -106,7 +107,10 @@ describe('bin/duoserve TensorFlow flags', { timeout: 120_000 }, () => {
       '--tensorflow_intra_op_parallelism=2',
       '--tensorflow_inter_op_parallelism=2',
     ]);
-    assert.match(allThree, /Failed to start server\. Error: INVALID_ARGUMENT: Either configure .* You cannot configure all\./);
+    assert.match(
+      allThree,
+      /Failed to start server\. Error: INVALID_ARGUMENT: Either configure .* You cannot configure all\./,
+    );
   });
 
   it('--platform_config_file replaces the platforms and the TensorFlow flags', async () => {
@@ -146,7 +150,11 @@ describe('bin/duoserve TensorFlow flags', { timeout: 120_000 }, () => {
       modelsFlag('unnamed', [{ name: 'torch', base_path: torch, model_platform: 'pytorch' }]),
       `--platform_config_file=${platformConfig}`,
     ]);
-    assert.ok(unnamed.includes('Failed to start server. Error: INVALID_ARGUMENT: Model torch requests unsupported platform pytorch'));
+    assert.ok(
+      unnamed.includes(
+        'Failed to start server. Error: INVALID_ARGUMENT: Model torch requests unsupported platform pytorch',
+      ),
+    );
     const unknown = file('unknown-platform.config', 'platform_configs { key: "onnx" value {} }');
     assert.match(
       refusedStart([modelsFlag('unknown', [tensorFlowModel('a')]), `--platform_config_file=${unknown}`]),

@@ -33,26 +33,36 @@ const bad = (body: string, message: string | RegExp) =>
 
 describe('parseExamplesDocument: feature values (TF-Serving AddValueToFeature)', () => {
   test('integers are int64_list, other numbers float_list, strings and b64 bytes_list, booleans int64 1/0', () => {
-    assert.deepEqual(onlyExample('{"examples": [{"i": 3, "f": 1.5, "whole": 2.0, "e": 1e2, "s": "abc", "b": {"b64": "/wA="}, "t": true, "no": false}]}'), {
-      i: { int64_list: { value: ['3'] } },
-      f: { float_list: { value: [1.5] } },
-      whole: { float_list: { value: [2] } },
-      e: { float_list: { value: [100] } },
-      s: { bytes_list: { value: ['abc'] } },
-      b: { bytes_list: { value: ['\xff\x00'] } },
-      t: { int64_list: { value: ['1'] } },
-      no: { int64_list: { value: ['0'] } },
-    });
+    assert.deepEqual(
+      onlyExample(
+        '{"examples": [{"i": 3, "f": 1.5, "whole": 2.0, "e": 1e2, "s": "abc", "b": {"b64": "/wA="}, "t": true, "no": false}]}',
+      ),
+      {
+        i: { int64_list: { value: ['3'] } },
+        f: { float_list: { value: [1.5] } },
+        whole: { float_list: { value: [2] } },
+        e: { float_list: { value: [100] } },
+        s: { bytes_list: { value: ['abc'] } },
+        b: { bytes_list: { value: ['\xff\x00'] } },
+        t: { int64_list: { value: ['1'] } },
+        no: { int64_list: { value: ['0'] } },
+      },
+    );
   });
 
   test('lists keep their order; an empty list is a feature of no kind', () => {
-    assert.deepEqual(onlyExample('{"examples": [{"ids": [3, -1, 9007199254740993], "w": [0.5, -2.25], "tags": ["a", {"b64": "Yg=="}], "none": [], "mixed_bool": [1, true]}]}'), {
-      ids: { int64_list: { value: ['3', '-1', '9007199254740993'] } },
-      w: { float_list: { value: [0.5, -2.25] } },
-      tags: { bytes_list: { value: ['a', 'b'] } },
-      none: {},
-      mixed_bool: { int64_list: { value: ['1', '1'] } },
-    });
+    assert.deepEqual(
+      onlyExample(
+        '{"examples": [{"ids": [3, -1, 9007199254740993], "w": [0.5, -2.25], "tags": ["a", {"b64": "Yg=="}], "none": [], "mixed_bool": [1, true]}]}',
+      ),
+      {
+        ids: { int64_list: { value: ['3', '-1', '9007199254740993'] } },
+        w: { float_list: { value: [0.5, -2.25] } },
+        tags: { bytes_list: { value: ['a', 'b'] } },
+        none: {},
+        mixed_bool: { int64_list: { value: ['1', '1'] } },
+      },
+    );
   });
 
   test('floats are stored as float32; NaN and Infinity are floats', () => {
@@ -115,8 +125,14 @@ describe('parseExamplesDocument: the document (TF-Serving FillClassifyRegressReq
     bad('', 'JSON Parse error: The document is empty');
     bad('{"examples": [', /^JSON Parse error: /);
     bad('[]', 'JSON Value: [] Is not object');
-    bad('{"signature_name": 1, "examples": [{}]}', /^JSON Value: .* not formatted correctly\. 'signature_name' key must be a string value\.$/s);
-    bad('{"instances": [1]}', /^JSON Value: .* When method is classify, key 'examples' is expected and was not found$/s);
+    bad(
+      '{"signature_name": 1, "examples": [{}]}',
+      /^JSON Value: .* not formatted correctly\. 'signature_name' key must be a string value\.$/s,
+    );
+    bad(
+      '{"instances": [1]}',
+      /^JSON Value: .* When method is classify, key 'examples' is expected and was not found$/s,
+    );
     bad('{"examples": {}}', /^JSON Value: .* Expecting 'examples' value to be an list\/array$/s);
     bad('{"examples": []}', /^JSON Value: .* 'examples' value is an empty array$/s);
     bad('{"examples": [[1]]}', 'Example must be JSON object but got JSON Array');

@@ -10,7 +10,8 @@ import type { JsonValue } from '../../src/tensors/json_value';
 
 function asHostOutput(tensor: JsonTensor): HostTensorOutput {
   const handle = {} as HostTensorHandle;
-  if ('strings' in tensor) return { dtype: tensor.dtype, shape: tensor.shape, strings: tensor.strings.map((s) => Buffer.from(s)), handle };
+  if ('strings' in tensor)
+    return { dtype: tensor.dtype, shape: tensor.shape, strings: tensor.strings.map((s) => Buffer.from(s)), handle };
   const view = tensor.data;
   const data = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer;
   return { dtype: tensor.dtype, shape: tensor.shape, data, handle };
@@ -35,7 +36,15 @@ function errorOf(work: () => unknown): ServingError {
 
 describe('JSON <-> tensors, every dtype (columnar round trip)', () => {
   const cases: Array<[string, number, string, JsonValue]> = [
-    ['float', DataType.DT_FLOAT, '[[0.5, -2], [NaN, Infinity]]', [[0.5, -2], [NaN, Infinity]]],
+    [
+      'float',
+      DataType.DT_FLOAT,
+      '[[0.5, -2], [NaN, Infinity]]',
+      [
+        [0.5, -2],
+        [NaN, Infinity],
+      ],
+    ],
     ['double', DataType.DT_DOUBLE, '[0.1, 1e300, -Infinity]', [0.1, 1e300, -Infinity]],
     ['half', DataType.DT_HALF, '[1.5, -2, 0.25, 65504]', [1.5, -2, 0.25, 65504]],
     ['bfloat16', DataType.DT_BFLOAT16, '[1.5, -2, 3.140625]', [1.5, -2, 3.140625]],
@@ -45,11 +54,24 @@ describe('JSON <-> tensors, every dtype (columnar round trip)', () => {
     ['uint16', DataType.DT_UINT16, '[0, 65535]', [0, 65535]],
     ['int32', DataType.DT_INT32, '[-2147483648, 2147483647]', [-2147483648, 2147483647]],
     ['uint32', DataType.DT_UINT32, '[0, 4294967295]', [0, 4294967295]],
-    ['int64', DataType.DT_INT64, '[-9223372036854775808, 9223372036854775807, 5]', [-9223372036854775808n, 9223372036854775807n, 5]],
+    [
+      'int64',
+      DataType.DT_INT64,
+      '[-9223372036854775808, 9223372036854775807, 5]',
+      [-9223372036854775808n, 9223372036854775807n, 5],
+    ],
     ['uint64', DataType.DT_UINT64, '[18446744073709551615, 0]', [18446744073709551615n, 0]],
     ['bool', DataType.DT_BOOL, '[[true], [false]]', [[true], [false]]],
     ['string', DataType.DT_STRING, '["a", "\\u00e9t\\u00e9", {"b64": "AAH/"}]', ['a', 'été', '\u0000\u0001\ufffd']],
-    ['complex64', DataType.DT_COMPLEX64, '[[1, 2], [-0.5, 3]]', [[1, 2], [-0.5, 3]]],
+    [
+      'complex64',
+      DataType.DT_COMPLEX64,
+      '[[1, 2], [-0.5, 3]]',
+      [
+        [1, 2],
+        [-0.5, 3],
+      ],
+    ],
     ['complex128', DataType.DT_COMPLEX128, '[[[0.1, -0.2]]]', [[[0.1, -0.2]]]],
     ['scalar float', DataType.DT_FLOAT, '7', 7],
     ['empty float', DataType.DT_FLOAT, '[]', []],
@@ -59,15 +81,40 @@ describe('JSON <-> tensors, every dtype (columnar round trip)', () => {
   }
 
   it('builds the typed array and shape the addons take', () => {
-    assert.deepEqual(tensorFromJson([[1, 2, 3], [4, 5, 6]], DataType.DT_FLOAT), {
-      dtype: DataType.DT_FLOAT,
-      shape: [2, 3],
-      data: new Float32Array([1, 2, 3, 4, 5, 6]),
+    assert.deepEqual(
+      tensorFromJson(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        DataType.DT_FLOAT,
+      ),
+      {
+        dtype: DataType.DT_FLOAT,
+        shape: [2, 3],
+        data: new Float32Array([1, 2, 3, 4, 5, 6]),
+      },
+    );
+    assert.deepEqual(tensorFromJson([3, -1], DataType.DT_INT64), {
+      dtype: DataType.DT_INT64,
+      shape: [2],
+      data: new BigInt64Array([3n, -1n]),
     });
-    assert.deepEqual(tensorFromJson([3, -1], DataType.DT_INT64), { dtype: DataType.DT_INT64, shape: [2], data: new BigInt64Array([3n, -1n]) });
-    assert.deepEqual(tensorFromJson([true, false], DataType.DT_BOOL), { dtype: DataType.DT_BOOL, shape: [2], data: new Uint8Array([1, 0]) });
-    assert.deepEqual(tensorFromJson([1], DataType.DT_HALF), { dtype: DataType.DT_HALF, shape: [1], data: new Uint16Array([0x3c00]) });
-    assert.deepEqual(tensorFromJson([[1, 2]], DataType.DT_COMPLEX64), { dtype: DataType.DT_COMPLEX64, shape: [1], data: new Float32Array([1, 2]) });
+    assert.deepEqual(tensorFromJson([true, false], DataType.DT_BOOL), {
+      dtype: DataType.DT_BOOL,
+      shape: [2],
+      data: new Uint8Array([1, 0]),
+    });
+    assert.deepEqual(tensorFromJson([1], DataType.DT_HALF), {
+      dtype: DataType.DT_HALF,
+      shape: [1],
+      data: new Uint16Array([0x3c00]),
+    });
+    assert.deepEqual(tensorFromJson([[1, 2]], DataType.DT_COMPLEX64), {
+      dtype: DataType.DT_COMPLEX64,
+      shape: [1],
+      data: new Float32Array([1, 2]),
+    });
     assert.deepEqual(tensorFromJson(['hi', { b64: 'aGk=' }], DataType.DT_STRING), {
       dtype: DataType.DT_STRING,
       shape: [2],
@@ -76,7 +123,10 @@ describe('JSON <-> tensors, every dtype (columnar round trip)', () => {
   });
 
   it('writes binary strings as {"b64": ...} when the alias ends in _bytes', () => {
-    assert.deepEqual(roundTrip(DataType.DT_STRING, '[{"b64": "AAH/"}, "x"]', 'image_bytes'), [{ b64: 'AAH/' }, { b64: 'eA==' }]);
+    assert.deepEqual(roundTrip(DataType.DT_STRING, '[{"b64": "AAH/"}, "x"]', 'image_bytes'), [
+      { b64: 'AAH/' },
+      { b64: 'eA==' },
+    ]);
   });
 
   it('infers the dtype when the model does not say (DT_INVALID)', () => {
@@ -93,26 +143,68 @@ describe('JSON <-> tensors, every dtype (columnar round trip)', () => {
     const batch = new InstanceBatch(DataType.DT_INT32, 2);
     batch.add([[1, 2]]);
     batch.add([[3, 4]]);
-    assert.deepEqual(batch.tensor(), { dtype: DataType.DT_INT32, shape: [2, 1, 2], data: new Int32Array([1, 2, 3, 4]) });
+    assert.deepEqual(batch.tensor(), {
+      dtype: DataType.DT_INT32,
+      shape: [2, 1, 2],
+      data: new Int32Array([1, 2, 3, 4]),
+    });
   });
 });
 
 describe('JSON -> tensor errors (TF-Serving messages)', () => {
   const cases: Array<[string, number, JsonValue, string]> = [
-    ['ragged list', DataType.DT_FLOAT, [[1, 2], [3]], 'Encountered list at unexpected size: 1 at level: 1 expected size: 2'],
-    ['scalar too high', DataType.DT_FLOAT, [[1, 2], 3], 'JSON Value: 3 found at incorrect level: 2 in the JSON DOM. Expected at level: 2'],
-    ['list too deep', DataType.DT_FLOAT, [[1, 2], [3, [4]]], 'Encountered list at unexpected level: 2 expected < 2'],
+    [
+      'ragged list',
+      DataType.DT_FLOAT,
+      [[1, 2], [3]],
+      'Encountered list at unexpected size: 1 at level: 1 expected size: 2',
+    ],
+    [
+      'scalar too high',
+      DataType.DT_FLOAT,
+      [[1, 2], 3],
+      'JSON Value: 3 found at incorrect level: 2 in the JSON DOM. Expected at level: 2',
+    ],
+    [
+      'list too deep',
+      DataType.DT_FLOAT,
+      [
+        [1, 2],
+        [3, [4]],
+      ],
+      'Encountered list at unexpected level: 2 expected < 2',
+    ],
     ['string for float', DataType.DT_FLOAT, ['abc'], 'JSON Value: "abc" Type: String is not of expected type: float'],
     ['decimal for int32', DataType.DT_INT32, [1.5], 'JSON Value: 1.5 Type: Number is not of expected type: int32'],
     ['out of range uint8', DataType.DT_UINT8, [256], 'JSON Value: 256 Type: Number is not of expected type: uint8'],
     ['negative uint64', DataType.DT_UINT64, [-1], 'JSON Value: -1 Type: Number is not of expected type: uint64'],
-    ['too big int64', DataType.DT_INT64, [9223372036854775808n], 'JSON Value: 9223372036854775808 Type: Number is not of expected type: int64'],
+    [
+      'too big int64',
+      DataType.DT_INT64,
+      [9223372036854775808n],
+      'JSON Value: 9223372036854775808 Type: Number is not of expected type: int64',
+    ],
     ['number for bool', DataType.DT_BOOL, [1], 'JSON Value: 1 Type: Number is not of expected type: bool'],
     ['null for string', DataType.DT_STRING, [null], 'JSON Value: null Type: Null is not of expected type: string'],
-    ['object for float', DataType.DT_FLOAT, [{ b64: 'AA==' }], 'JSON Value: {\n    "b64": "AA=="\n} Type: Object is not of expected type: float'],
+    [
+      'object for float',
+      DataType.DT_FLOAT,
+      [{ b64: 'AA==' }],
+      'JSON Value: {\n    "b64": "AA=="\n} Type: Object is not of expected type: float',
+    ],
     ['bad base64', DataType.DT_STRING, [{ b64: 'a!==' }], 'Unable to base64 decode'],
-    ['not a b64 object', DataType.DT_STRING, [{ b64: 'AA==', x: 1 }], 'JSON Value: {\n    "b64": "AA==",\n    "x": 1\n} not formatted correctly for base64 data'],
-    ['complex not in pairs', DataType.DT_COMPLEX64, [1, 2, 3], 'JSON Value: [\n    1,\n    2,\n    3\n] is not of expected type: complex64 (complex values are [real, imaginary] pairs)'],
+    [
+      'not a b64 object',
+      DataType.DT_STRING,
+      [{ b64: 'AA==', x: 1 }],
+      'JSON Value: {\n    "b64": "AA==",\n    "x": 1\n} not formatted correctly for base64 data',
+    ],
+    [
+      'complex not in pairs',
+      DataType.DT_COMPLEX64,
+      [1, 2, 3],
+      'JSON Value: [\n    1,\n    2,\n    3\n] is not of expected type: complex64 (complex values are [real, imaginary] pairs)',
+    ],
   ];
   for (const [name, dtype, value, message] of cases) {
     it(name, () => {

@@ -56,11 +56,32 @@ describe('predict response JSON (rapidjson PrettyWriter layout)', () => {
   });
 
   it('int64 as plain numbers; strings as text or b64 by alias', () => {
-    const ints: HostTensorOutput = { dtype: DataType.DT_INT64, shape: [2], data: new BigInt64Array([9007199254740993n, -1n]).buffer, handle };
-    const text: HostTensorOutput = { dtype: DataType.DT_STRING, shape: [2], strings: [Buffer.from('a"b'), Buffer.from('\u0001')], handle };
-    const bytes: HostTensorOutput = { dtype: DataType.DT_STRING, shape: [2], strings: [Buffer.from([0xff]), Buffer.from('')], handle };
-    assert.equal(predictResponseJson(outputs({ n: ints }), 'row'), '{\n    "predictions": [9007199254740993, -1\n    ]\n}');
-    assert.equal(predictResponseJson(outputs({ s: text }), 'row'), '{\n    "predictions": ["a\\"b", "\\u0001"\n    ]\n}');
+    const ints: HostTensorOutput = {
+      dtype: DataType.DT_INT64,
+      shape: [2],
+      data: new BigInt64Array([9007199254740993n, -1n]).buffer,
+      handle,
+    };
+    const text: HostTensorOutput = {
+      dtype: DataType.DT_STRING,
+      shape: [2],
+      strings: [Buffer.from('a"b'), Buffer.from('\u0001')],
+      handle,
+    };
+    const bytes: HostTensorOutput = {
+      dtype: DataType.DT_STRING,
+      shape: [2],
+      strings: [Buffer.from([0xff]), Buffer.from('')],
+      handle,
+    };
+    assert.equal(
+      predictResponseJson(outputs({ n: ints }), 'row'),
+      '{\n    "predictions": [9007199254740993, -1\n    ]\n}',
+    );
+    assert.equal(
+      predictResponseJson(outputs({ s: text }), 'row'),
+      '{\n    "predictions": ["a\\"b", "\\u0001"\n    ]\n}',
+    );
     assert.equal(
       predictResponseJson(outputs({ s_bytes: bytes }), 'row'),
       '{\n    "predictions": [{\n            "b64": "/w=="\n        }, {\n            "b64": ""\n        }\n    ]\n}',
@@ -77,12 +98,18 @@ describe('predict response JSON (rapidjson PrettyWriter layout)', () => {
       }
       assert.fail('no error');
     };
-    assert.equal(messageOf(() => predictResponseJson(outputs({ s: floats([], [1]) }), 'row')), 'Tensor name: s has no shape information ');
+    assert.equal(
+      messageOf(() => predictResponseJson(outputs({ s: floats([], [1]) }), 'row')),
+      'Tensor name: s has no shape information ',
+    );
     assert.equal(
       messageOf(() => predictResponseJson(outputs({ a: floats([2], [1, 2]), b: floats([3], [1, 2, 3]) }), 'row')),
       'Tensor name: b has inconsistent batch size: 3 expecting: 2',
     );
-    assert.equal(messageOf(() => predictResponseJson(new Map(), 'row')), 'Cannot convert empty tensor map to JSON');
+    assert.equal(
+      messageOf(() => predictResponseJson(new Map(), 'row')),
+      'Cannot convert empty tensor map to JSON',
+    );
   });
 
   it('errors are {"error": message}', () => {

@@ -43,7 +43,9 @@ export function chainSignature(definition: ChainDefinition, steps: StepSignature
         if (!given) throw fail(`${label}: ${where} comes from ${unknownOutput(ref, producer, steps)}`);
         const conflict = mismatch(wanted, given);
         if (conflict) {
-          throw fail(`${label}: ${where} is ${describe(wanted)} but '${refString(ref)}' is ${describe(given)}${conflict}`);
+          throw fail(
+            `${label}: ${where} is ${describe(wanted)} but '${refString(ref)}' is ${describe(given)}${conflict}`,
+          );
         }
         continue;
       }

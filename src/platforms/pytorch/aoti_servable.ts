@@ -38,7 +38,8 @@ export class AotiServable extends ModelServable {
 
   private async checkInput(alias: string, source: TensorSource, spec: TensorSpec): Promise<void> {
     let shape: number[] | undefined;
-    if (source instanceof Uint8Array) shape = tensorProtoShape(source); // undefined: the decoder reports it
+    if (source instanceof Uint8Array)
+      shape = tensorProtoShape(source); // undefined: the decoder reports it
     else if ('shape' in source) shape = source.shape;
     else {
       const chained = await this.codec.decode(source);

@@ -72,11 +72,15 @@ function outputPositions(spec: TreeSpec): Position[] {
 }
 
 function unknownSpecs(positions: Position[]): Map<string, TensorSpec> {
-  return new Map(positions.map(({ native, alias }) => [alias, { name: native, dtype: DataType.DT_INVALID, shape: null }]));
+  return new Map(
+    positions.map(({ native, alias }) => [alias, { name: native, dtype: DataType.DT_INVALID, shape: null }]),
+  );
 }
 
 function describe(positions: Position[]): string {
-  return positions.map(({ native, alias }) => (alias === native ? native : `${alias} (${native})`)).join(', ') || 'nothing';
+  return (
+    positions.map(({ native, alias }) => (alias === native ? native : `${alias} (${native})`)).join(', ') || 'nothing'
+  );
 }
 
 /** Resolves each spec's name to a position and fills dtype/shape from `below` (same tensor). */
@@ -103,7 +107,8 @@ function layer(
       );
     }
     const other = fedBy.get(native);
-    if (other !== undefined) throw invalidArgument(`${where}: "${other}" and "${alias}" both name ${direction} ${native}`);
+    if (other !== undefined)
+      throw invalidArgument(`${where}: "${other}" and "${alias}" both name ${direction} ${native}`);
     fedBy.set(native, alias);
     const fallback = belowByNative.get(native);
     result.set(alias, {
@@ -115,7 +120,9 @@ function layer(
   if (direction === 'input') {
     for (const { native, alias } of positions) {
       if (!fedBy.has(native)) {
-        throw invalidArgument(`${where}: input ${alias === native ? native : `"${alias}" (${native})`} is required but not listed`);
+        throw invalidArgument(
+          `${where}: input ${alias === native ? native : `"${alias}" (${native})`} is required but not listed`,
+        );
       }
     }
   }

@@ -59,7 +59,10 @@ function aotiRunners(): string {
  * `options` go to the addon (native/pytorch/pytorch_backend.cc lists them), over the default
  * aoti_runners.
  */
-export async function loadPyTorchModel(versionDir: string, options: Record<string, string> = {}): Promise<LoadedPyTorchModel> {
+export async function loadPyTorchModel(
+  versionDir: string,
+  options: Record<string, string> = {},
+): Promise<LoadedPyTorchModel> {
   const signatureFile = await readSignatureFile(versionDir);
   let addon: BackendAddon;
   let handle: ModelHandle;
@@ -72,7 +75,13 @@ export async function loadPyTorchModel(versionDir: string, options: Record<strin
   try {
     const description = parseDescription(addon.describe(handle));
     if (description.format === 'aoti') {
-      return { handle, signatures: buildAotiSignatures(description, signatureFile), addon, format: 'aoti', warnings: [] };
+      return {
+        handle,
+        signatures: buildAotiSignatures(description, signatureFile),
+        addon,
+        format: 'aoti',
+        warnings: [],
+      };
     }
     const signatures = buildPyTorchSignatures(description, signatureFile);
     const unlisted = unlistedOutputsWarning(description, signatures);

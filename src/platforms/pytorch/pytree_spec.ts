@@ -12,8 +12,12 @@ import { parseModelFileJson } from './model_file_json';
 export type PathStep = { key: string } | { index: number };
 
 /** Mapping types whose context lists their keys (in children order). */
-const MAPPING_TYPES = new Set(['builtins.dict', 'collections.OrderedDict', 'collections.defaultdict',
-  'torch.fx.immutable_collections.immutable_dict']);
+const MAPPING_TYPES = new Set([
+  'builtins.dict',
+  'collections.OrderedDict',
+  'collections.defaultdict',
+  'torch.fx.immutable_collections.immutable_dict',
+]);
 
 interface RawNode {
   type: string | null;

@@ -28,12 +28,7 @@
  * out are load errors (INVALID_ARGUMENT).
  */
 import { invalidArgument } from '../../errors/serving_error';
-import {
-  DEFAULT_SIGNATURE_NAME,
-  PREDICT_METHOD_NAME,
-  SignatureMap,
-  TensorSpec,
-} from '../../servables/signature';
+import { DEFAULT_SIGNATURE_NAME, PREDICT_METHOD_NAME, SignatureMap, TensorSpec } from '../../servables/signature';
 import { DataType } from '../../tensors/data_type';
 import type { AotiDescription } from './aoti_signatures';
 import { readSignatureSections, SIGNATURE_FILE } from './signature_file';

@@ -39,7 +39,8 @@ export function sessionConfigFromFlags(flags: SessionConfigFlags): SessionConfig
   if (intraOpParallelism > 0 && interOpParallelism > 0 && sessionParallelism > 0) {
     throw invalidArgument(ALL_THREAD_FLAGS_ERROR);
   }
-  const config = flags.configFile === '' ? {} : sessionConfigOf(readTextProtoFile(Protos.ConfigProto, flags.configFile));
+  const config =
+    flags.configFile === '' ? {} : sessionConfigOf(readTextProtoFile(Protos.ConfigProto, flags.configFile));
   const separately = intraOpParallelism > 0 || interOpParallelism > 0;
   const intra = separately ? intraOpParallelism : sessionParallelism;
   const inter = separately ? interOpParallelism : sessionParallelism;

@@ -7,12 +7,7 @@ import { Protos } from '../../protos';
 
 /** PredictionLog's log_type oneof, by field name. */
 export type WarmupLogType =
-  | 'classify_log'
-  | 'regress_log'
-  | 'predict_log'
-  | 'predict_streamed_log'
-  | 'multi_inference_log'
-  | 'session_run_log';
+  'classify_log' | 'regress_log' | 'predict_log' | 'predict_streamed_log' | 'multi_inference_log' | 'session_run_log';
 
 export interface WarmupLog {
   /** undefined when the record sets no log_type. */

@@ -76,7 +76,9 @@ export async function startGrpcServer(
   server.addService(modelServiceDefinition, modelService(manager, reloadConfig));
   const health = options.enableHealthCheck ? addHealthService(server) : undefined;
   const port =
-    options.port === undefined ? 0 : await bind(server, `${hostPart(options.listenAddress ?? '0.0.0.0')}:${options.port}`);
+    options.port === undefined
+      ? 0
+      : await bind(server, `${hostPart(options.listenAddress ?? '0.0.0.0')}:${options.port}`);
   if (options.socketPath) {
     removeStaleSocket(options.socketPath);
     await bind(server, `unix:${options.socketPath}`);

@@ -157,7 +157,10 @@ export function predictionService(
         return Protos.GetModelMetadataResponse.encode({
           model_spec: responseModelSpec(handle.id.name, handle.id.version),
           metadata: {
-            signature_def: { type_url: SIGNATURE_DEF_MAP_TYPE_URL, value: encodeSignatureDefMap(handle.servable.signatures) },
+            signature_def: {
+              type_url: SIGNATURE_DEF_MAP_TYPE_URL,
+              value: encodeSignatureDefMap(handle.servable.signatures),
+            },
           },
         }).finish();
       } finally {

@@ -10,7 +10,10 @@ export async function withDeadline<T>(work: Promise<T>, timeoutMs: number | unde
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
-      () => reject(new ServingError('DEADLINE_EXCEEDED', `Deadline exceeded: the model did not answer within ${timeoutMs} ms`)),
+      () =>
+        reject(
+          new ServingError('DEADLINE_EXCEEDED', `Deadline exceeded: the model did not answer within ${timeoutMs} ms`),
+        ),
       timeoutMs,
     );
   });

@@ -14,7 +14,11 @@ import type { StatusCodeName } from '../../errors/status_code';
 import type { NativeOutput } from '../../native/backend_addon';
 import { DEFAULT_SIGNATURE_NAME, type SignatureMap, type TensorSpec } from '../../servables/signature';
 import { elementCount, type JsonTensor } from '../../tensors/json_tensors';
-import { type JsonPredictFormat, parsePredictDocument, predictInputsFromJson } from '../../tensors/json_tensors_request';
+import {
+  type JsonPredictFormat,
+  parsePredictDocument,
+  predictInputsFromJson,
+} from '../../tensors/json_tensors_request';
 import { predictResponseJson } from '../../tensors/json_tensors_response';
 
 export interface PredictBody {
@@ -42,7 +46,10 @@ export const OFF_THREAD_OUTPUT_ELEMENTS = 16 * 1024;
  * Reads the body; `signatures` undefined (the servable lookup failed) reads only the JSON, whose
  * errors TF-Serving reports first, and resolves undefined.
  */
-export async function readPredictBody(body: Buffer, signatures: SignatureInputs | undefined): Promise<PredictBody | undefined> {
+export async function readPredictBody(
+  body: Buffer,
+  signatures: SignatureInputs | undefined,
+): Promise<PredictBody | undefined> {
   if (body.byteLength < OFF_THREAD_BODY_BYTES) return predictBodyFromText(body.toString('utf8'), signatures);
   const task: ReadTask = { body, signatures };
   const transferList = ownsItsMemory(body) ? [body.buffer as ArrayBuffer] : [];
@@ -50,14 +57,22 @@ export async function readPredictBody(body: Buffer, signatures: SignatureInputs 
 }
 
 /** The response body for `outputs`, as TF-Serving lays it out. */
-export async function predictResponseBytes(outputs: Map<string, NativeOutput>, format: JsonPredictFormat): Promise<Buffer> {
+export async function predictResponseBytes(
+  outputs: Map<string, NativeOutput>,
+  format: JsonPredictFormat,
+): Promise<Buffer> {
   let elements = 0;
   for (const output of outputs.values()) if (!Buffer.isBuffer(output)) elements += elementCount(output.shape);
   if (elements < OFF_THREAD_OUTPUT_ELEMENTS) return Buffer.from(predictResponseJson(outputs, format), 'utf8');
   // The tensors' memory belongs to the framework: it is copied over, and the native handle stays here.
   const tensors: WriteTask['outputs'] = new Map();
   for (const [alias, output] of outputs) {
-    tensors.set(alias, Buffer.isBuffer(output) ? output : { dtype: output.dtype, shape: output.shape, data: output.data, strings: output.strings });
+    tensors.set(
+      alias,
+      Buffer.isBuffer(output)
+        ? output
+        : { dtype: output.dtype, shape: output.shape, data: output.data, strings: output.strings },
+    );
   }
   const task: WriteTask = { outputs: tensors, format };
   const bytes: Uint8Array = fromWorker(await workerPool().run(task, { name: 'writePredictResponseTask' }));
@@ -96,7 +111,9 @@ function fromWorker<T>(outcome: WorkerOutcome<T>): T {
 
 /** A Buffer from the shared pool must be copied, not moved (it would take its neighbours along). */
 export function ownsItsMemory(view: Uint8Array): boolean {
-  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && !(view.buffer instanceof SharedArrayBuffer);
+  return (
+    view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && !(view.buffer instanceof SharedArrayBuffer)
+  );
 }
 
 let pool: Piscina | undefined;

@@ -14,9 +14,13 @@ import {
 
 export function readPredictBodyTask({ body, signatures }: ReadTask) {
   return outcomeOf(() => {
-    const read = predictBodyFromText(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'), signatures);
+    const read = predictBodyFromText(
+      Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
+      signatures,
+    );
     const buffers = new Set<ArrayBuffer>();
-    for (const tensor of read?.inputs.values() ?? []) if ('data' in tensor) buffers.add(tensor.data.buffer as ArrayBuffer);
+    for (const tensor of read?.inputs.values() ?? [])
+      if ('data' in tensor) buffers.add(tensor.data.buffer as ArrayBuffer);
     return { value: read, transfer: [...buffers] };
   });
 }

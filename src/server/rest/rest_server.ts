@@ -33,11 +33,15 @@ export async function startRestServer(manager: Manager, options: RestServerOptio
       reply.raw.once('close', finish); // sent, failed or abandoned by the client: over either way
     });
   }
-  await registerRestRoutes(app, { manager }, {
-    timeoutMs: options.timeoutMs,
-    enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
-    bodyLimit: options.bodyLimit,
-  });
+  await registerRestRoutes(
+    app,
+    { manager },
+    {
+      timeoutMs: options.timeoutMs,
+      enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
+      bodyLimit: options.bodyLimit,
+    },
+  );
   await app.listen({ port: options.port, host: options.listenAddress ?? '0.0.0.0' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

@@ -43,7 +43,8 @@ export class FakeLoader implements Loader {
     this.loadAttempts++;
     try {
       await delay(this.options.loadDelayMs);
-      if (this.options.holdLoad && !this.holdReleased) await new Promise<void>((resolve) => (this.releaseHold = resolve));
+      if (this.options.holdLoad && !this.holdReleased)
+        await new Promise<void>((resolve) => (this.releaseHold = resolve));
       if (this.loadAttempts <= (this.options.failedLoads ?? 0)) {
         throw this.options.loadError ?? new ServingError('NOT_FOUND', `fake load of ${this.tag} failed`);
       }

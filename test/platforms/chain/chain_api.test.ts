@@ -24,7 +24,12 @@ interface Reply {
   trailers: grpc.Metadata;
 }
 
-function call(client: grpc.Client, method: string, request: Uint8Array, metadata = new grpc.Metadata()): Promise<Reply> {
+function call(
+  client: grpc.Client,
+  method: string,
+  request: Uint8Array,
+  metadata = new grpc.Metadata(),
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     let response: Buffer | undefined;
     const unary = client.makeUnaryRequest(
@@ -47,7 +52,13 @@ function call(client: grpc.Client, method: string, request: Uint8Array, metadata
 function predictRequest(rows: number) {
   return Protos.PredictRequest.encode({
     model_spec: { name: 'features_to_ranker' },
-    inputs: { x: { dtype: 1, tensor_shape: { dim: [{ size: rows }, { size: 32 }] }, float_val: Array.from({ length: rows * 32 }, (_, i) => i / 100) } },
+    inputs: {
+      x: {
+        dtype: 1,
+        tensor_shape: { dim: [{ size: rows }, { size: 32 }] },
+        float_val: Array.from({ length: rows * 32 }, (_, i) => i / 100),
+      },
+    },
   }).finish();
 }
 
@@ -60,7 +71,11 @@ describe('chains over gRPC and REST', () => {
 
   before(async () => {
     server = await startChainServer(
-      [example('features', 'tensorflow'), example('ranker', 'pytorch'), writeChain(scratch, 'features_to_ranker', { 1: CHAIN })],
+      [
+        example('features', 'tensorflow'),
+        example('ranker', 'pytorch'),
+        writeChain(scratch, 'features_to_ranker', { 1: CHAIN }),
+      ],
       { scratch: [scratch] },
     );
     await server.waitAvailable('features_to_ranker');
@@ -81,9 +96,16 @@ describe('chains over gRPC and REST', () => {
       outputs: Record<string, { dtype: number; float_val: number[]; tensor_shape: { dim: Array<{ size: number }> } }>;
       model_spec: { name: string; version: { value: number }; signature_name: string };
     };
-    assert.deepEqual(decoded.model_spec, { name: 'features_to_ranker', version: { value: 1 }, signature_name: 'serving_default' });
+    assert.deepEqual(decoded.model_spec, {
+      name: 'features_to_ranker',
+      version: { value: 1 },
+      signature_name: 'serving_default',
+    });
     assert.equal(decoded.outputs.score.float_val.length, 3);
-    assert.deepEqual(decoded.outputs.score.tensor_shape.dim.map((dim) => dim.size), [3]);
+    assert.deepEqual(
+      decoded.outputs.score.tensor_shape.dim.map((dim) => dim.size),
+      [3],
+    );
     assert.deepEqual(trailers.get('x-duoserve-step-rank-us'), [], 'no timings unless asked');
   });
 
@@ -98,15 +120,31 @@ describe('chains over gRPC and REST', () => {
   });
 
   it('answers GetModelMetadata with the chain signature', async () => {
-    const request = Protos.GetModelMetadataRequest.encode({ model_spec: { name: 'features_to_ranker' }, metadata_field: ['signature_def'] }).finish();
+    const request = Protos.GetModelMetadataRequest.encode({
+      model_spec: { name: 'features_to_ranker' },
+      metadata_field: ['signature_def'],
+    }).finish();
     const { response } = await call(client, 'GetModelMetadata', request);
-    const metadata = Protos.GetModelMetadataResponse.decode(response) as unknown as { metadata: { signature_def: { value: Uint8Array } } };
-    const map = Protos.SignatureDefMap.toObject(Protos.SignatureDefMap.decode(metadata.metadata.signature_def.value), { longs: Number }) as {
-      signature_def: Record<string, { inputs: Record<string, { name: string; dtype: number; tensor_shape: { dim: Array<{ size: number }> } }>; outputs: Record<string, { name: string }> }>;
+    const metadata = Protos.GetModelMetadataResponse.decode(response) as unknown as {
+      metadata: { signature_def: { value: Uint8Array } };
+    };
+    const map = Protos.SignatureDefMap.toObject(Protos.SignatureDefMap.decode(metadata.metadata.signature_def.value), {
+      longs: Number,
+    }) as {
+      signature_def: Record<
+        string,
+        {
+          inputs: Record<string, { name: string; dtype: number; tensor_shape: { dim: Array<{ size: number }> } }>;
+          outputs: Record<string, { name: string }>;
+        }
+      >;
     };
     const signature = map.signature_def.serving_default;
     assert.equal(signature.inputs.x.dtype, 1);
-    assert.deepEqual(signature.inputs.x.tensor_shape.dim.map((dim) => dim.size), [-1, 32]);
+    assert.deepEqual(
+      signature.inputs.x.tensor_shape.dim.map((dim) => dim.size),
+      [-1, 32],
+    );
     assert.equal(signature.outputs.score.name, 'rank:score');
   });
 
@@ -127,7 +165,10 @@ describe('chains over gRPC and REST', () => {
 
   it("leaves REST input shapes to the step's model, which names what does not fit", async () => {
     const body = JSON.stringify({ instances: [[1, 2, 3]] });
-    const reply = await fetch(`http://127.0.0.1:${rest.port}/v1/models/features_to_ranker:predict`, { method: 'POST', body });
+    const reply = await fetch(`http://127.0.0.1:${rest.port}/v1/models/features_to_ranker:predict`, {
+      method: 'POST',
+      body,
+    });
     assert.equal(reply.status, 400);
     const { error } = (await reply.json()) as { error: string };
     assert.match(error, /^step 'featurize' \(model features\): .*\b3\b.*\b32\b/s);

@@ -40,7 +40,10 @@ describe('chain.pbtxt', () => {
         ['rank', { name: 'ranker', label: 'stable' }, 'serving_default'],
       ],
     );
-    assert.deepEqual([...definition.steps[1].inputs].map(([alias, ref]) => [alias, refString(ref)]), [['features', 'featurize:features']]);
+    assert.deepEqual(
+      [...definition.steps[1].inputs].map(([alias, ref]) => [alias, refString(ref)]),
+      [['features', 'featurize:features']],
+    );
     assert.deepEqual([...definition.outputs], [['score', { kind: 'step', step: 'rank', output: 'score' }]]);
   });
 
@@ -49,9 +52,15 @@ describe('chain.pbtxt', () => {
       message('input { name: "x" }\nstep { nmae: "a" }'),
       `${FILE}:2:8: unknown field in duoserve.chain.ChainStep`,
     );
-    assert.equal(message('step { name: "a" model: secret }'), `${FILE}:1:25: expected a string for 'model', got a name`);
+    assert.equal(
+      message('step { name: "a" model: secret }'),
+      `${FILE}:1:25: expected a string for 'model', got a name`,
+    );
     assert.equal(message('input { name: "x" } \u00e9'), `${FILE}:1:21: invalid character`);
-    assert.match(message('step { name: "a" version: 1 version_label: "x" }'), /another member of oneof 'version_choice'/);
+    assert.match(
+      message('step { name: "a" version: 1 version_label: "x" }'),
+      /another member of oneof 'version_choice'/,
+    );
   });
 
   it('refuses a step input from an unknown step', () => {
@@ -82,11 +91,17 @@ describe('chain.pbtxt', () => {
       `${FILE}: step 'featurize' (model features): input 'x' comes from undeclared chain input 'raw'`,
     );
     assert.equal(message(`input { name: "q" }\n${TWO_STEPS}`), `${FILE}: input 'q' feeds no step`);
-    assert.equal(message(TWO_STEPS.replace('input { name: "x" }', 'input { name: "x" } input { name: "x" }')), `${FILE}: input 'x' is declared twice`);
+    assert.equal(
+      message(TWO_STEPS.replace('input { name: "x" }', 'input { name: "x" } input { name: "x" }')),
+      `${FILE}: input 'x' is declared twice`,
+    );
   });
 
   it('refuses outputs from unknown steps or malformed sources', () => {
-    assert.equal(message(TWO_STEPS.replace('rank:score', 'ranking:score')), `${FILE}: output 'score' comes from unknown step 'ranking'`);
+    assert.equal(
+      message(TWO_STEPS.replace('rank:score', 'ranking:score')),
+      `${FILE}: output 'score' comes from unknown step 'ranking'`,
+    );
     assert.equal(
       message(TWO_STEPS.replace('rank:score', 'request:x')),
       `${FILE}: output 'score': source must be "<step>:<output>", not "request:x"`,
@@ -99,7 +114,10 @@ describe('chain.pbtxt', () => {
       message(TWO_STEPS.replace('featurize:features', 'features')),
       `${FILE}: step 'rank' (model ranker): input 'features' comes from "features"; expected "request:<input>" or "<step>:<output>"`,
     );
-    assert.match(message(TWO_STEPS.replaceAll('featurize', 'Featurize')), /step #2 is named 'Featurize'; a step name is lowercase/);
+    assert.match(
+      message(TWO_STEPS.replaceAll('featurize', 'Featurize')),
+      /step #2 is named 'Featurize'; a step name is lowercase/,
+    );
     assert.match(message(TWO_STEPS.replaceAll('featurize', 'request')), /step #2 is named 'request'/);
     assert.equal(
       message(TWO_STEPS.replace('name: "rank"', 'name: "featurize"')),

@@ -76,12 +76,17 @@ describe('loading chain versions', () => {
     assert.equal(error.code, 'UNAVAILABLE');
     assert.match(
       error.message,
-      new RegExp(`^${file('unknown_model')}: step 'second' \\(model no_such_model\\): model no_such_model is unknown \\(not served here\\) after 300 ms`),
+      new RegExp(
+        `^${file('unknown_model')}: step 'second' \\(model no_such_model\\): model no_such_model is unknown \\(not served here\\) after 300 ms`,
+      ),
     );
   });
 
   it('refuses an unknown signature', async () => {
-    const error = await refusal(variant('model: "half_plus_two_torch"', 'model: "half_plus_two_torch" signature_name: "classify"'), 'sig');
+    const error = await refusal(
+      variant('model: "half_plus_two_torch"', 'model: "half_plus_two_torch" signature_name: "classify"'),
+      'sig',
+    );
     assert.equal(error.code, 'INVALID_ARGUMENT');
     assert.equal(
       error.message,
@@ -90,12 +95,21 @@ describe('loading chain versions', () => {
   });
 
   it('refuses a signature input left unmapped, or an input the signature lacks', async () => {
-    const unmapped = await refusal(variant('inputs { key: "x" value: "first:y" }', 'inputs { key: "z" value: "first:y" }'), 'unmapped');
+    const unmapped = await refusal(
+      variant('inputs { key: "x" value: "first:y" }', 'inputs { key: "z" value: "first:y" }'),
+      'unmapped',
+    );
     assert.equal(
       unmapped.message,
       `${file('unmapped')}: step 'second' (model half_plus_two_torch): input 'x' of signature 'serving_default' is not mapped`,
     );
-    const extra = await refusal(variant('inputs { key: "x" value: "first:y" }', 'inputs { key: "x" value: "first:y" } inputs { key: "z" value: "first:y" }'), 'extra');
+    const extra = await refusal(
+      variant(
+        'inputs { key: "x" value: "first:y" }',
+        'inputs { key: "x" value: "first:y" } inputs { key: "z" value: "first:y" }',
+      ),
+      'extra',
+    );
     assert.equal(
       extra.message,
       `${file('extra')}: step 'second' (model half_plus_two_torch): signature 'serving_default' has no input 'z' (it has: x)`,
@@ -134,13 +148,17 @@ describe('loading chain versions', () => {
 
   it('refuses a cycle', async () => {
     const error = await refusal(variant('request:x', 'second:y'), 'cycle');
-    assert.match(error.message, /step 'first' \(model half_plus_two\): steps 'first' -> 'second' -> 'first' form a cycle$/);
+    assert.match(
+      error.message,
+      /step 'first' \(model half_plus_two\): steps 'first' -> 'second' -> 'first' form a cycle$/,
+    );
   });
 
   it('fails a bad version of a served chain while the good one keeps serving', async () => {
     // The manager retries a failed load (--max_num_load_retries); each attempt logs why.
     const prefix = `${file('mixed').replace('/1/', '/2/')}: step 'second' (model many_dtypes): input '`;
-    const expected = (line: string) => line.includes(prefix) && line.includes(`' of signature 'serving_default' is not mapped`);
+    const expected = (line: string) =>
+      line.includes(prefix) && line.includes(`' of signature 'serving_default' is not mapped`);
     for (let waited = 0; !server.logs.some(expected); waited += 50) {
       if (waited > 20_000) assert.fail(`no load failure logged; log:\n${server.logs.join('\n')}`);
       await sleep(50);
@@ -175,13 +193,24 @@ describe('loading chain versions', () => {
     );
     const dir = writeChain(scratch, 'pinned', { 1: pinned }).basePath;
     const chain = await chainPlatform(server.manager).load(path.join(dir, '1'));
-    const outputs = await chain.run({ signatureName: '', inputs: new Map([['x', floatInput([2], [1])]]), outputFilter: [], encoding: 'host' });
+    const outputs = await chain.run({
+      signatureName: '',
+      inputs: new Map([['x', floatInput([2], [1])]]),
+      outputFilter: [],
+      encoding: 'host',
+    });
     assert.deepEqual([...floats(outputs.get('y'))], [3.5]);
     const missing = await refusal(pinned.replace('version: 1', 'version: 7'), 'missing_version');
-    assert.match(missing.message, /step 'first' \(model half_plus_two\): model half_plus_two is not AVAILABLE after 300 ms/);
+    assert.match(
+      missing.message,
+      /step 'first' \(model half_plus_two\): model half_plus_two is not AVAILABLE after 300 ms/,
+    );
     const label = await refusal(pinned.replace('"stable"', '"canary"'), 'unknown_label');
     assert.equal(label.code, 'INVALID_ARGUMENT');
-    assert.match(label.message, /step 'second' \(model half_plus_two_torch\): Unrecognized servable version label: canary$/);
+    assert.match(
+      label.message,
+      /step 'second' \(model half_plus_two_torch\): Unrecognized servable version label: canary$/,
+    );
   });
 });
 
@@ -189,7 +218,11 @@ describe('a chain listed before its models', () => {
   it('waits for them to load, then serves', async () => {
     const scratch = scratchDir();
     const server = await startChainServer(
-      [writeChain(scratch, 'early', { 1: GOOD }), example('half_plus_two', 'tensorflow'), example('half_plus_two_torch', 'pytorch')],
+      [
+        writeChain(scratch, 'early', { 1: GOOD }),
+        example('half_plus_two', 'tensorflow'),
+        example('half_plus_two_torch', 'pytorch'),
+      ],
       { scratch: [scratch] },
     );
     try {

@@ -8,7 +8,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXAMPLES, example, floatInput, floats, scratchDir, seeded, startChainServer, writeChain } from './chain_server';
+import {
+  EXAMPLES,
+  example,
+  floatInput,
+  floats,
+  scratchDir,
+  seeded,
+  startChainServer,
+  writeChain,
+} from './chain_server';
 
 const CHAIN = `
 input { name: "x" }
@@ -33,7 +42,11 @@ describe('a chain while one of its models gets a new version', () => {
     fs.mkdirSync(rankerPath);
     publishRanker(rankerPath, 1);
     const server = await startChainServer(
-      [example('features', 'tensorflow'), { name: 'ranker', basePath: rankerPath, platform: 'pytorch' }, writeChain(scratch, 'chain', { 1: CHAIN })],
+      [
+        example('features', 'tensorflow'),
+        { name: 'ranker', basePath: rankerPath, platform: 'pytorch' },
+        writeChain(scratch, 'chain', { 1: CHAIN }),
+      ],
       { scratch: [scratch], pollWaitSeconds: 0.2 },
     );
     try {
@@ -62,8 +75,13 @@ describe('a chain while one of its models gets a new version', () => {
       publishRanker(rankerPath, 2);
       await server.waitAvailable('ranker', 2);
       // The default policy keeps the latest version only: version 1 unloads once released.
-      for (let waited = 0; server.manager.getVersionStates('ranker').find((s) => s.id.version === 1)?.state !== 'END'; waited += 20) {
-        if (waited > 30_000) assert.fail(`ranker 1 never unloaded: ${JSON.stringify(server.manager.getVersionStates('ranker'))}`);
+      for (
+        let waited = 0;
+        server.manager.getVersionStates('ranker').find((s) => s.id.version === 1)?.state !== 'END';
+        waited += 20
+      ) {
+        if (waited > 30_000)
+          assert.fail(`ranker 1 never unloaded: ${JSON.stringify(server.manager.getVersionStates('ranker'))}`);
         await sleep(20);
       }
       const servedAtSwap = served;
@@ -72,7 +90,10 @@ describe('a chain while one of its models gets a new version', () => {
       await Promise.all(clients);
 
       assert.deepEqual(failures, []);
-      assert.ok(servedBefore > 0 && servedAtSwap > servedBefore && served > servedAtSwap, `${servedBefore} ${servedAtSwap} ${served}`);
+      assert.ok(
+        servedBefore > 0 && servedAtSwap > servedBefore && served > servedAtSwap,
+        `${servedBefore} ${servedAtSwap} ${served}`,
+      );
       const handle = server.manager.getServableHandle({ name: 'ranker' });
       assert.equal(handle.id.version, 2);
       handle.release();

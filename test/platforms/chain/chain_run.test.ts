@@ -62,7 +62,9 @@ function floatProto(values: Float32Array, shape: number[], content = false): Uin
   return Protos.TensorProto.encode({
     dtype: 1,
     tensor_shape: { dim: shape.map((size) => ({ size })) },
-    ...(content ? { tensor_content: Buffer.from(values.buffer, values.byteOffset, values.byteLength) } : { float_val: Array.from(values) }),
+    ...(content
+      ? { tensor_content: Buffer.from(values.buffer, values.byteOffset, values.byteLength) }
+      : { float_val: Array.from(values) }),
   }).finish();
 }
 
@@ -175,7 +177,10 @@ describe('chain runs', () => {
     const right = await runModel('half_plus_two_torch', { x });
     const sum = await server.run('two_signatures', {
       signatureName: 'add',
-      inputs: new Map([['a', left.get('y')!.handle], ['b', right.get('y')!.handle]]),
+      inputs: new Map([
+        ['a', left.get('y')!.handle],
+        ['b', right.get('y')!.handle],
+      ]),
     });
     assert.deepEqual(floats(outputs.get('sum')), floats(sum.get('sum')));
     assert.deepEqual([...floats(outputs.get('sum'))], [5, 8]);
@@ -186,7 +191,12 @@ describe('chain runs', () => {
     const events: string[] = [];
     const tracing = tracingManager(server.manager, events);
     const chain = await chainPlatform(tracing).load(path.join(scratch, 'fan', '1'));
-    await chain.run({ signatureName: '', inputs: new Map([['x', floatInput([1, 4], [2])]]), outputFilter: [], encoding: 'host' });
+    await chain.run({
+      signatureName: '',
+      inputs: new Map([['x', floatInput([1, 4], [2])]]),
+      outputFilter: [],
+      encoding: 'host',
+    });
     const at = (event: string) => events.indexOf(event);
     assert.equal(events.length, 6);
     assert.ok(at('start half_plus_two_torch') < at('end half_plus_two'), events.join(', '));
@@ -198,7 +208,10 @@ describe('chain runs', () => {
     const x = seeded(2 * 32);
     const host = await server.run('features_to_ranker', { inputs: new Map([['x', floatInput(x, [2, 32])]]) });
     for (const encoding of ['fields', 'content'] as const) {
-      const outputs = await server.run('features_to_ranker', { inputs: new Map([['x', floatProto(x, [2, 32])]]), encoding });
+      const outputs = await server.run('features_to_ranker', {
+        inputs: new Map([['x', floatProto(x, [2, 32])]]),
+        encoding,
+      });
       const score = decodedFloats(outputs.get('score'));
       assert.equal(score.content, encoding === 'content');
       assert.deepEqual(score.shape, [2]);
@@ -245,12 +258,16 @@ describe('chain runs', () => {
   });
 
   it('reports per-step timings and counts them in the metrics registry', async () => {
-    const before = chainMetrics.snapshot().find((entry) => entry.chain === 'features_to_ranker' && entry.step === 'rank');
+    const before = chainMetrics
+      .snapshot()
+      .find((entry) => entry.chain === 'features_to_ranker' && entry.step === 'rank');
     const timings = new Map<string, number>();
     await server.run('features_to_ranker', { inputs: new Map([['x', floatInput(seeded(32), [1, 32])]]), timings });
     assert.deepEqual([...timings.keys()], ['featurize', 'rank']);
     for (const microseconds of timings.values()) assert.ok(Number.isInteger(microseconds) && microseconds > 0);
-    const after = chainMetrics.snapshot().find((entry) => entry.chain === 'features_to_ranker' && entry.step === 'rank')!;
+    const after = chainMetrics
+      .snapshot()
+      .find((entry) => entry.chain === 'features_to_ranker' && entry.step === 'rank')!;
     assert.equal(after.runs, (before?.runs ?? 0) + 1);
     assert.ok(after.totalUs > (before?.totalUs ?? 0));
   });
@@ -273,7 +290,9 @@ describe('chain runs', () => {
   });
 
   it("fails with the failing step named and that step's code", async () => {
-    const error = await rejection(server.run('features_to_ranker', { inputs: new Map([['x', floatInput(seeded(31), [1, 31])]]) }));
+    const error = await rejection(
+      server.run('features_to_ranker', { inputs: new Map([['x', floatInput(seeded(31), [1, 31])]]) }),
+    );
     assert.equal(error.code, 'INVALID_ARGUMENT');
     assert.match(error.message, /^step 'featurize' \(model features\): /);
   });
@@ -284,7 +303,9 @@ describe('chain runs', () => {
     );
     assert.equal(wrongDtype.code, 'INVALID_ARGUMENT');
     assert.equal(wrongDtype.message, 'Expects arg[0] to be float but int32 is provided');
-    const unknown = await rejection(server.run('features_to_ranker', { inputs: new Map([['y', floatInput([1], [1])]]) }));
+    const unknown = await rejection(
+      server.run('features_to_ranker', { inputs: new Map([['y', floatInput([1], [1])]]) }),
+    );
     assert.match(unknown.message, /^input tensor alias not found in signature: y\./);
     const signature = await rejection(
       server.run('features_to_ranker', { signatureName: 'other', inputs: new Map([['x', floatInput([1], [1])]]) }),

@@ -43,7 +43,12 @@ export function scratchDir(): string {
 }
 
 /** Writes `<root>/<name>/<version>/chain.pbtxt` and returns the chain's ServedModel. */
-export function writeChain(root: string, name: string, versions: Record<number, string>, extra: Partial<ServedModel> = {}): ServedModel {
+export function writeChain(
+  root: string,
+  name: string,
+  versions: Record<number, string>,
+  extra: Partial<ServedModel> = {},
+): ServedModel {
   for (const [version, text] of Object.entries(versions)) {
     const dir = path.join(root, name, version);
     fs.mkdirSync(dir, { recursive: true });

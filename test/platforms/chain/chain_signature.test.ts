@@ -13,7 +13,11 @@ function spec(name: string, dtype: number, shape: number[] | null): TensorSpec {
 }
 
 function signature(inputs: Record<string, TensorSpec>, outputs: Record<string, TensorSpec>): Signature {
-  return { methodName: 'tensorflow/serving/predict', inputs: new Map(Object.entries(inputs)), outputs: new Map(Object.entries(outputs)) };
+  return {
+    methodName: 'tensorflow/serving/predict',
+    inputs: new Map(Object.entries(inputs)),
+    outputs: new Map(Object.entries(outputs)),
+  };
 }
 
 // a: x -> y; b: (u from a:y, v from request x) -> z
@@ -32,7 +36,14 @@ const B = signature(
 );
 
 function check(a: Signature, b: Signature): Signature {
-  return chainSignature(parseChainDefinition(CHAIN, FILE), new Map([['a', a], ['b', b]]), FILE);
+  return chainSignature(
+    parseChainDefinition(CHAIN, FILE),
+    new Map([
+      ['a', a],
+      ['b', b],
+    ]),
+    FILE,
+  );
 }
 
 function refusal(a: Signature, b: Signature): string {
@@ -64,10 +75,19 @@ describe('a chain checked against its models signatures', () => {
   });
 
   it('refuses a step input the definition does not map, or maps but the signature lacks', () => {
-    const more = signature({ ...Object.fromEntries(B.inputs), w: spec('w', FLOAT, [1]) }, Object.fromEntries(B.outputs));
-    assert.equal(refusal(A, more), `${FILE}: step 'b' (model mb): input 'w' of signature 'serving_default' is not mapped`);
+    const more = signature(
+      { ...Object.fromEntries(B.inputs), w: spec('w', FLOAT, [1]) },
+      Object.fromEntries(B.outputs),
+    );
+    assert.equal(
+      refusal(A, more),
+      `${FILE}: step 'b' (model mb): input 'w' of signature 'serving_default' is not mapped`,
+    );
     const fewer = signature({ u: spec('u', FLOAT, null) }, Object.fromEntries(B.outputs));
-    assert.equal(refusal(A, fewer), `${FILE}: step 'b' (model mb): signature 'serving_default' has no input 'v' (it has: u)`);
+    assert.equal(
+      refusal(A, fewer),
+      `${FILE}: step 'b' (model mb): signature 'serving_default' has no input 'v' (it has: u)`,
+    );
   });
 
   it('refuses a step output its model does not produce', () => {
@@ -79,14 +99,23 @@ describe('a chain checked against its models signatures', () => {
   });
 
   it('refuses connected tensors whose dtypes or shapes conflict', () => {
-    const int64Input = signature({ u: spec('u', INT64, null), v: spec('v', FLOAT, null) }, Object.fromEntries(B.outputs));
+    const int64Input = signature(
+      { u: spec('u', INT64, null), v: spec('v', FLOAT, null) },
+      Object.fromEntries(B.outputs),
+    );
     assert.equal(
       refusal(A, int64Input),
       `${FILE}: step 'b' (model mb): input 'u' is DT_INT64 [unknown rank] but 'a:y' is DT_FLOAT [-1,8]: dtypes differ`,
     );
-    const rank3 = signature({ u: spec('u', FLOAT, [-1, 8, 1]), v: spec('v', FLOAT, null) }, Object.fromEntries(B.outputs));
+    const rank3 = signature(
+      { u: spec('u', FLOAT, [-1, 8, 1]), v: spec('v', FLOAT, null) },
+      Object.fromEntries(B.outputs),
+    );
     assert.match(refusal(A, rank3), /input 'u' is DT_FLOAT \[-1,8,1\] but 'a:y' is DT_FLOAT \[-1,8\]: ranks differ$/);
-    const narrow = signature({ u: spec('u', FLOAT, [-1, 7]), v: spec('v', FLOAT, null) }, Object.fromEntries(B.outputs));
+    const narrow = signature(
+      { u: spec('u', FLOAT, [-1, 7]), v: spec('v', FLOAT, null) },
+      Object.fromEntries(B.outputs),
+    );
     assert.match(refusal(A, narrow), /: dim 1 differs$/);
   });
 

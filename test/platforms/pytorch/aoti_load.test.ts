@@ -50,7 +50,7 @@ describe('AOTInductor packages: loading', () => {
       const description = JSON.parse(addon.describe(handle).toString());
       assert.equal(description.format, 'aoti');
       assert.equal(description.file, 'model.pt2');
-      assert.equal(description.runners, 4, 'libuv\'s default pool size');
+      assert.equal(description.runners, 4, "libuv's default pool size");
       assert.equal(description.metadata.AOTI_DEVICE_KEY, 'cpu');
       assert.equal(description.metadata.AOTI_PLATFORM, 'linux');
       assert.ok(description.metadata.duoserve_signature, 'the recorded signature');
@@ -83,27 +83,39 @@ describe('AOTInductor packages: loading', () => {
     assert.deepEqual([...mlp.outputs], [['output_0', { name: 'output_0', dtype: DT_FLOAT, shape: [-1, 2] }]]);
 
     const multi = await signatureOf(aotiModel('multi_io'));
-    assert.deepEqual([...multi.inputs], [
-      ['x', { name: 'input_0', dtype: DT_FLOAT, shape: [-1, 4] }],
-      ['ids', { name: 'input_1', dtype: DT_INT64, shape: [-1, 3] }],
-      ['mask', { name: 'input_2', dtype: DT_BOOL, shape: [-1, 3] }],
-    ]);
-    assert.deepEqual([...multi.outputs], [
-      ['score', { name: 'output_0', dtype: DT_FLOAT, shape: [-1] }],
-      ['total', { name: 'output_1', dtype: DT_INT64, shape: [-1] }],
-    ]);
+    assert.deepEqual(
+      [...multi.inputs],
+      [
+        ['x', { name: 'input_0', dtype: DT_FLOAT, shape: [-1, 4] }],
+        ['ids', { name: 'input_1', dtype: DT_INT64, shape: [-1, 3] }],
+        ['mask', { name: 'input_2', dtype: DT_BOOL, shape: [-1, 3] }],
+      ],
+    );
+    assert.deepEqual(
+      [...multi.outputs],
+      [
+        ['score', { name: 'output_0', dtype: DT_FLOAT, shape: [-1] }],
+        ['total', { name: 'output_1', dtype: DT_INT64, shape: [-1] }],
+      ],
+    );
   });
 
   it('names keyword inputs from the call spec and takes what it lacks from signature.json', async () => {
     const signature = await signatureOf(aotiModel('kwargs_tuple'));
-    assert.deepEqual([...signature.inputs], [
-      ['features', { name: 'input_0', dtype: DT_FLOAT, shape: [-1, 3] }],
-      ['offset', { name: 'input_1', dtype: DT_FLOAT, shape: [-1] }],
-    ]);
-    assert.deepEqual([...signature.outputs], [
-      ['sums', { name: 'output_0', dtype: DT_FLOAT, shape: [-1] }],
-      ['transposed', { name: 'output_1', dtype: DT_FLOAT, shape: [3, -1] }],
-    ]);
+    assert.deepEqual(
+      [...signature.inputs],
+      [
+        ['features', { name: 'input_0', dtype: DT_FLOAT, shape: [-1, 3] }],
+        ['offset', { name: 'input_1', dtype: DT_FLOAT, shape: [-1] }],
+      ],
+    );
+    assert.deepEqual(
+      [...signature.outputs],
+      [
+        ['sums', { name: 'output_0', dtype: DT_FLOAT, shape: [-1] }],
+        ['transposed', { name: 'output_1', dtype: DT_FLOAT, shape: [3, -1] }],
+      ],
+    );
   });
 
   it('lets signature.json rename a recorded input and keep its dtype and shape', async () => {
@@ -158,14 +170,25 @@ describe('AOTInductor packages: loading', () => {
   });
 
   it('refuses a version directory holding both formats, and a bad aoti_runners option', async () => {
-    await assertLoadFails(aotiModel('both_formats'), 'INVALID_ARGUMENT', /holds both model\.pt \(TorchScript\) and model\.pt2/);
-    await assertLoadFails(aotiModel('dynamic_mlp'), 'INVALID_ARGUMENT', /aoti_runners must be an integer from 1 to 256, not '0'/, {
-      aoti_runners: '0',
-    });
+    await assertLoadFails(
+      aotiModel('both_formats'),
+      'INVALID_ARGUMENT',
+      /holds both model\.pt \(TorchScript\) and model\.pt2/,
+    );
+    await assertLoadFails(
+      aotiModel('dynamic_mlp'),
+      'INVALID_ARGUMENT',
+      /aoti_runners must be an integer from 1 to 256, not '0'/,
+      {
+        aoti_runners: '0',
+      },
+    );
   });
 
   it('loads the same package many times at once (loads take turns inside the addon)', async () => {
-    const loads = await Promise.all(Array.from({ length: 6 }, (_, i) => loadPyTorchModel(aotiModel(i % 2 ? 'multi_io' : 'dynamic_mlp'))));
+    const loads = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => loadPyTorchModel(aotiModel(i % 2 ? 'multi_io' : 'dynamic_mlp'))),
+    );
     try {
       loads.forEach((loaded, i) => assert.equal(loaded.signatures.get('serving_default')!.inputs.size, i % 2 ? 3 : 1));
     } finally {

@@ -6,7 +6,12 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { loadBackendAddon, type HostTensorOutput, type OutputEncoding, type TensorSource } from '../../../src/native/backend_addon';
+import {
+  loadBackendAddon,
+  type HostTensorOutput,
+  type OutputEncoding,
+  type TensorSource,
+} from '../../../src/native/backend_addon';
 import type { LoadedServable } from '../../../src/platforms/platform';
 import { loadPyTorchModel, pyTorchPlatform } from '../../../src/platforms/pytorch/pytorch_platform';
 import { aotiCases, aotiModel } from './aoti_fixtures';
@@ -28,14 +33,17 @@ function request(inputs: Record<string, TensorSource>, outputFilter: string[] = 
 function casesAsRequests(name: string, form: SourceForm) {
   return aotiCases(name).map((reference) => ({
     reference,
-    inputs: Object.fromEntries(Object.entries(reference.inputs).map(([alias, tensor]) => [alias, sourceOf(tensor, form)])),
+    inputs: Object.fromEntries(
+      Object.entries(reference.inputs).map(([alias, tensor]) => [alias, sourceOf(tensor, form)]),
+    ),
   }));
 }
 
 describe('AOTInductor packages: running', () => {
   const servables = new Map<string, LoadedServable>();
   before(async () => {
-    for (const name of ['dynamic_mlp', 'multi_io', 'kwargs_tuple']) servables.set(name, await pyTorchPlatform().load(aotiModel(name)));
+    for (const name of ['dynamic_mlp', 'multi_io', 'kwargs_tuple'])
+      servables.set(name, await pyTorchPlatform().load(aotiModel(name)));
   });
   after(() => {
     for (const servable of servables.values()) servable.unload();
@@ -70,7 +78,11 @@ describe('AOTInductor packages: running', () => {
       [[1, 2, 4], '1,2,4'],
     ];
     for (const [shape, text] of wrong) {
-      const tensor: TensorJson = { dtype: 'DT_FLOAT', shape, values: new Array(shape.reduce((a, b) => a * b, 1)).fill(1) };
+      const tensor: TensorJson = {
+        dtype: 'DT_FLOAT',
+        shape,
+        values: new Array(shape.reduce((a, b) => a * b, 1)).fill(1),
+      };
       for (const form of ['object', 'TensorProto'] as const) {
         await assertRejectsWith(
           mlp.run(request({ x: sourceOf(tensor, form) })),
@@ -83,7 +95,12 @@ describe('AOTInductor packages: running', () => {
     const [{ reference }] = casesAsRequests('multi_io', 'object');
     const ids: TensorJson = { dtype: 'DT_INT64', shape: [1, 4], values: [1, 2, 3, 4] };
     await assertRejectsWith(
-      servables.get('multi_io')!.run(request({ ...Object.fromEntries(Object.entries(reference.inputs).map(([k, v]) => [k, tensorSource(v)])), ids: tensorSource(ids) })),
+      servables.get('multi_io')!.run(
+        request({
+          ...Object.fromEntries(Object.entries(reference.inputs).map(([k, v]) => [k, tensorSource(v)])),
+          ids: tensorSource(ids),
+        }),
+      ),
       'INVALID_ARGUMENT',
       /input ids: shape \[1,4\] does not match the signature's \[-1,3\]/,
     );
@@ -98,9 +115,17 @@ describe('AOTInductor packages: running', () => {
     assertHostEquals(outputs.get('output_0')!, reference.outputs.output_0, TOLERANCE);
     // The model's own output, [1, 2], is no input for it.
     const chained = outputs.get('output_0') as HostTensorOutput;
-    await assertRejectsWith(mlp.run(request({ x: chained.handle })), 'INVALID_ARGUMENT', /input x: shape \[1,2\] does not match/);
+    await assertRejectsWith(
+      mlp.run(request({ x: chained.handle })),
+      'INVALID_ARGUMENT',
+      /input x: shape \[1,2\] does not match/,
+    );
     const ids = await addon.decode(tensorSource({ dtype: 'DT_INT64', shape: [1, 4], values: [1, 2, 3, 4] }));
-    await assertRejectsWith(mlp.run(request({ x: ids.handle })), 'INVALID_ARGUMENT', /input x: dtype int64 where the signature takes float/);
+    await assertRejectsWith(
+      mlp.run(request({ x: ids.handle })),
+      'INVALID_ARGUMENT',
+      /input x: dtype int64 where the signature takes float/,
+    );
   });
 
   it('refuses a dtype the package was not compiled for', async () => {
@@ -123,7 +148,9 @@ describe('AOTInductor packages: running', () => {
     const mlp = servables.get('dynamic_mlp')!;
     const runs = Array.from({ length: 96 }, (_, i) => cases[i % cases.length]);
     const answers = await Promise.all(runs.map(({ inputs }) => mlp.run(request(inputs))));
-    answers.forEach((outputs, i) => assertHostEquals(outputs.get('output_0')!, runs[i].reference.outputs.output_0, TOLERANCE));
+    answers.forEach((outputs, i) =>
+      assertHostEquals(outputs.get('output_0')!, runs[i].reference.outputs.output_0, TOLERANCE),
+    );
   });
 
   for (const runners of ['1', '4']) {
@@ -143,7 +170,10 @@ describe('AOTInductor packages: running', () => {
           ),
         );
         answers.forEach((outputs, i) => {
-          assert.deepEqual(outputs.map(([name]) => name), ['output_1', 'output_0']);
+          assert.deepEqual(
+            outputs.map(([name]) => name),
+            ['output_1', 'output_0'],
+          );
           assertHostEquals(outputs[0][1], runs[i].outputs.total);
           assertHostEquals(outputs[1][1], runs[i].outputs.score, TOLERANCE);
         });

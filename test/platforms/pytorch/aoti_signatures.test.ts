@@ -46,7 +46,8 @@ function signatureOf(desc: AotiDescription, file?: unknown) {
 function assertInvalid(desc: AotiDescription, file: unknown, message: RegExp): void {
   assert.throws(
     () => buildAotiSignatures(desc, file),
-    (error: unknown) => error instanceof ServingError && error.code === 'INVALID_ARGUMENT' && message.test(error.message),
+    (error: unknown) =>
+      error instanceof ServingError && error.code === 'INVALID_ARGUMENT' && message.test(error.message),
   );
 }
 
@@ -63,22 +64,24 @@ describe('AOTInductor signatures', () => {
     };
     const signature = signatureOf(desc, file);
     assert.deepEqual([...signature.inputs.keys()], ['input_0', 'input_1', 'scale', 'extra.mask', 'extra.ids']);
-    assert.deepEqual([...signature.outputs], [
-      ['probabilities', { name: 'output_0', dtype: DT_INVALID, shape: null }],
-      ['stats.mean', { name: 'output_1', dtype: DT_INVALID, shape: null }],
-      ['rest.0', { name: 'output_2', dtype: DT_INVALID, shape: null }],
-      ['rest.1', { name: 'output_3', dtype: DT_INVALID, shape: null }],
-    ]);
+    assert.deepEqual(
+      [...signature.outputs],
+      [
+        ['probabilities', { name: 'output_0', dtype: DT_INVALID, shape: null }],
+        ['stats.mean', { name: 'output_1', dtype: DT_INVALID, shape: null }],
+        ['rest.0', { name: 'output_2', dtype: DT_INVALID, shape: null }],
+        ['rest.1', { name: 'output_3', dtype: DT_INVALID, shape: null }],
+      ],
+    );
   });
 
   it('names a single tensor or tuple output output_N', () => {
     const inputs = { inputs: { input_0: typed('input_0', [2]) } };
     assert.deepEqual([...signatureOf(description(call([leaf]), spec(leaf)), inputs).outputs.keys()], ['output_0']);
-    assert.deepEqual([...signatureOf(description(call([leaf]), spec(tuple(leaf, tuple(leaf, leaf)))), inputs).outputs.keys()], [
-      'output_0',
-      'output_1',
-      'output_2',
-    ]);
+    assert.deepEqual(
+      [...signatureOf(description(call([leaf]), spec(tuple(leaf, tuple(leaf, leaf)))), inputs).outputs.keys()],
+      ['output_0', 'output_1', 'output_2'],
+    );
   });
 
   it('uses the recorded signature, and signature.json over it (filling in what it leaves out)', () => {
@@ -88,47 +91,93 @@ describe('AOTInductor signatures', () => {
     };
     const desc = description(call([leaf, leaf]), spec(leaf), recorded);
     const own = signatureOf(desc);
-    assert.deepEqual([...own.inputs], [
-      ['x', { name: 'input_0', dtype: DT_FLOAT, shape: [-1, 4] }],
-      ['ids', { name: 'input_1', dtype: DT_INT64, shape: [-1] }],
-    ]);
+    assert.deepEqual(
+      [...own.inputs],
+      [
+        ['x', { name: 'input_0', dtype: DT_FLOAT, shape: [-1, 4] }],
+        ['ids', { name: 'input_1', dtype: DT_INT64, shape: [-1] }],
+      ],
+    );
     assert.deepEqual([...own.outputs], [['scores', { name: 'output_0', dtype: DT_FLOAT, shape: [-1, 2] }]]);
 
-    const renamed = signatureOf(desc, { inputs: { features: { name: 'x' }, token_ids: { name: 'input_1', shape: [-1, 1] } } });
-    assert.deepEqual([...renamed.inputs], [
-      ['features', { name: 'input_0', dtype: DT_FLOAT, shape: [-1, 4] }],
-      ['token_ids', { name: 'input_1', dtype: DT_INT64, shape: [-1, 1] }],
-    ]);
+    const renamed = signatureOf(desc, {
+      inputs: { features: { name: 'x' }, token_ids: { name: 'input_1', shape: [-1, 1] } },
+    });
+    assert.deepEqual(
+      [...renamed.inputs],
+      [
+        ['features', { name: 'input_0', dtype: DT_FLOAT, shape: [-1, 4] }],
+        ['token_ids', { name: 'input_1', dtype: DT_INT64, shape: [-1, 1] }],
+      ],
+    );
     assert.deepEqual([...renamed.outputs.keys()], ['scores'], 'outputs left out of signature.json stay as recorded');
   });
 
   it('refuses to serve inputs without a dtype and a shape', () => {
     const desc = description(call([leaf]), spec(leaf));
-    assertInvalid(desc, undefined, /input "input_0" \(input_0\) has no dtype; AOTInductor code does not check its inputs/);
-    assertInvalid(desc, { inputs: { x: { name: 'input_0', dtype: 'DT_FLOAT' } } }, /input "x" \(input_0\) has no shape/);
+    assertInvalid(
+      desc,
+      undefined,
+      /input "input_0" \(input_0\) has no dtype; AOTInductor code does not check its inputs/,
+    );
+    assertInvalid(
+      desc,
+      { inputs: { x: { name: 'input_0', dtype: 'DT_FLOAT' } } },
+      /input "x" \(input_0\) has no shape/,
+    );
   });
 
   it('rejects names the package does not have, inputs left out and inputs named twice', () => {
     const desc = description(call([leaf], { scale: leaf }), spec(leaf));
     const ok = { dtype: 'DT_FLOAT', shape: [1] };
-    assertInvalid(desc, { inputs: { a: { name: 'input_5', ...ok } } }, /signature\.json "inputs": "a" names "input_5", which is not an input of the package \(its inputs: input_0, scale \(input_1\)\)/);
-    assertInvalid(desc, { inputs: { a: { name: 'input_0', ...ok } } }, /input "scale" \(input_1\) is required but not listed/);
-    assertInvalid(desc, { inputs: { a: { name: 'input_0', ...ok }, b: { name: 'input_0', ...ok }, scale: ok } }, /"a" and "b" both name input input_0/);
-    assertInvalid(desc, { inputs: { input_0: ok, scale: ok }, outputs: { y: { name: 'output_1' } } }, /"y" names "output_1", which is not an output of the package/);
-    assertInvalid(description(call([leaf]), spec(leaf), { inputs: { x: { dims: [1] } } }), undefined, /model\.pt2 metadata "duoserve_signature" "inputs" "x": unknown key "dims"/);
+    assertInvalid(
+      desc,
+      { inputs: { a: { name: 'input_5', ...ok } } },
+      /signature\.json "inputs": "a" names "input_5", which is not an input of the package \(its inputs: input_0, scale \(input_1\)\)/,
+    );
+    assertInvalid(
+      desc,
+      { inputs: { a: { name: 'input_0', ...ok } } },
+      /input "scale" \(input_1\) is required but not listed/,
+    );
+    assertInvalid(
+      desc,
+      { inputs: { a: { name: 'input_0', ...ok }, b: { name: 'input_0', ...ok }, scale: ok } },
+      /"a" and "b" both name input input_0/,
+    );
+    assertInvalid(
+      desc,
+      { inputs: { input_0: ok, scale: ok }, outputs: { y: { name: 'output_1' } } },
+      /"y" names "output_1", which is not an output of the package/,
+    );
+    assertInvalid(
+      description(call([leaf]), spec(leaf), { inputs: { x: { dims: [1] } } }),
+      undefined,
+      /model\.pt2 metadata "duoserve_signature" "inputs" "x": unknown key "dims"/,
+    );
   });
 
   it('rejects a call spec it cannot read', () => {
     assert.throws(() => parseTreeSpec('[2, {}]', 'in_spec'), /not a pytree spec of protocol 1/);
-    assert.throws(() => parseTreeSpec('{', 'in_spec'), /^ServingError: in_spec:1:2: not valid JSON: Missing a name for object member\.$/);
-    assert.throws(() => parseTreeSpec(spec({ type: 'builtins.dict', context: '["a"]', children_spec: [] }), 'out_spec'), /does not list its 0 keys/);
+    assert.throws(
+      () => parseTreeSpec('{', 'in_spec'),
+      /^ServingError: in_spec:1:2: not valid JSON: Missing a name for object member\.$/,
+    );
+    assert.throws(
+      () => parseTreeSpec(spec({ type: 'builtins.dict', context: '["a"]', children_spec: [] }), 'out_spec'),
+      /does not list its 0 keys/,
+    );
   });
 
   it('reads an OrderedDict and a defaultdict call spec by key', () => {
     const ordered = { type: 'collections.OrderedDict', context: '["b", "a"]', children_spec: [leaf, leaf] };
     const defaultdict = {
       type: 'collections.defaultdict',
-      context: JSON.stringify({ default_factory_module: 'builtins', default_factory_name: 'list', dict_context: ['k'] }),
+      context: JSON.stringify({
+        default_factory_module: 'builtins',
+        default_factory_name: 'list',
+        dict_context: ['k'],
+      }),
       children_spec: [leaf],
     };
     assert.deepEqual(parseTreeSpec(spec(tuple(ordered, defaultdict)), 'x').leafPaths(), [
@@ -141,7 +190,10 @@ describe('AOTInductor signatures', () => {
 
 describe('tensorProtoShape', () => {
   it('reads dims without decoding the tensor, and a scalar as []', () => {
-    assert.deepEqual(tensorProtoShape(tensorProtoBytes({ dtype: 'DT_FLOAT', shape: [3, 0, 2], values: [] })), [3, 0, 2]);
+    assert.deepEqual(
+      tensorProtoShape(tensorProtoBytes({ dtype: 'DT_FLOAT', shape: [3, 0, 2], values: [] })),
+      [3, 0, 2],
+    );
     assert.deepEqual(tensorProtoShape(tensorProtoBytes({ dtype: 'DT_FLOAT', shape: [], values: [1] })), []);
     assert.equal(tensorProtoShape(Uint8Array.from([0x12, 0x05, 0x01])), undefined, 'truncated bytes');
     assert.equal(tensorProtoShape(Uint8Array.from([0x12, 0x02, 0x18, 0x01])), undefined, 'unknown_rank');

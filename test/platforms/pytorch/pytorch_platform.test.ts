@@ -81,7 +81,10 @@ describe('PyTorch platform: loading', () => {
     try {
       const signature = loaded.signatures.get('serving_default')!;
       assert.deepEqual([...signature.inputs], [['features', { name: 'x', dtype: DataType.DT_FLOAT, shape: [-1, 4] }]]);
-      assert.deepEqual([...signature.outputs], [['scores', { name: 'output_0', dtype: DataType.DT_FLOAT, shape: [-1, 2] }]]);
+      assert.deepEqual(
+        [...signature.outputs],
+        [['scores', { name: 'output_0', dtype: DataType.DT_FLOAT, shape: [-1, 2] }]],
+      );
     } finally {
       loaded.addon.unload(loaded.handle);
     }
@@ -106,13 +109,21 @@ describe('PyTorch platform: loading', () => {
   });
 
   it('refuses a forward() argument it cannot feed, naming it', async () => {
-    await assertLoadFails(torchModel('int_argument'), 'INVALID_ARGUMENT', /argument 'repeats' has type int and no default/);
+    await assertLoadFails(
+      torchModel('int_argument'),
+      'INVALID_ARGUMENT',
+      /argument 'repeats' has type int and no default/,
+    );
   });
 
   it('tells which model file is missing, ambiguous or unreadable', async () => {
     await assertLoadFails(versionDir('empty', {}), 'NOT_FOUND', /expected model\.pt \(TorchScript\) or one \*\.pt2/);
     await assertLoadFails(path.join(scratch, 'nowhere', '1'), 'NOT_FOUND', /does not exist/);
-    await assertLoadFails(versionDir('aoti', { 'model.pt2': 'x' }), 'INVALID_ARGUMENT', /cannot load AOTInductor package .*model\.pt2/);
+    await assertLoadFails(
+      versionDir('aoti', { 'model.pt2': 'x' }),
+      'INVALID_ARGUMENT',
+      /cannot load AOTInductor package .*model\.pt2/,
+    );
     await assertLoadFails(
       versionDir('two_packages', { 'a.pt2': 'x', 'b.pt2': 'x' }),
       'INVALID_ARGUMENT',

@@ -56,7 +56,12 @@ describe('PyTorch backend: run', () => {
 
   it("encodes 'content' outputs as TensorProto bytes", async () => {
     const reference = torchReference('scripted_two_inputs');
-    const [[name, bytes]] = await addon.run(models.get('scripted_two_inputs')!, referenceInputs('scripted_two_inputs', 'proto'), [], 'content');
+    const [[name, bytes]] = await addon.run(
+      models.get('scripted_two_inputs')!,
+      referenceInputs('scripted_two_inputs', 'proto'),
+      [],
+      'content',
+    );
     assert.equal(name, 'output_0');
     const decoded = decodeTensorContent(bytes as Uint8Array);
     assert.equal(decoded.dtype, DataType.DT_FLOAT);
@@ -66,8 +71,16 @@ describe('PyTorch backend: run', () => {
 
   it('returns only the outputs asked for, in the order asked', async () => {
     const reference = torchReference('dict_out');
-    const outputs = await addon.run(models.get('dict_out')!, referenceInputs('dict_out', 'typed'), ['classes', 'probabilities'], 'host');
-    assert.deepEqual(outputs.map(([name]) => name), ['classes', 'probabilities']);
+    const outputs = await addon.run(
+      models.get('dict_out')!,
+      referenceInputs('dict_out', 'typed'),
+      ['classes', 'probabilities'],
+      'host',
+    );
+    assert.deepEqual(
+      outputs.map(([name]) => name),
+      ['classes', 'probabilities'],
+    );
     assertHostEquals(outputs[0][1], reference.outputs.classes);
   });
 
@@ -149,7 +162,10 @@ describe('PyTorch backend: run', () => {
         [],
         'host',
       );
-      const expectedSums = Array.from({ length: rows }, (_, r) => values[r * 3] + values[r * 3 + 1] + values[r * 3 + 2]);
+      const expectedSums = Array.from(
+        { length: rows },
+        (_, r) => values[r * 3] + values[r * 3 + 1] + values[r * 3 + 2],
+      );
       assertValuesClose(valuesOf(DataType.DT_FLOAT, asHost(sums).data!), expectedSums);
       assert.deepEqual(asHost(transposed).shape, [3, rows]);
       const expectedTransposed = [0, 1, 2].flatMap((c) => Array.from({ length: rows }, (_, r) => values[r * 3 + c]));
@@ -157,7 +173,12 @@ describe('PyTorch backend: run', () => {
     });
     const mlp = torchReference('traced_mlp');
     const mlpRuns = Array.from({ length: 16 }, async () => {
-      const [[, output]] = await addon.run(models.get('traced_mlp')!, referenceInputs('traced_mlp', 'proto'), [], 'host');
+      const [[, output]] = await addon.run(
+        models.get('traced_mlp')!,
+        referenceInputs('traced_mlp', 'proto'),
+        [],
+        'host',
+      );
       assertHostEquals(output, mlp.outputs.output_0);
     });
     await Promise.all([...runs, ...mlpRuns]);

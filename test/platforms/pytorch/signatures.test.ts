@@ -31,7 +31,8 @@ function signatureOf(description: PyTorchDescription, file?: unknown) {
 function assertInvalid(file: unknown, message: RegExp, description = twoInputs): void {
   assert.throws(
     () => buildPyTorchSignatures(description, file),
-    (error: unknown) => error instanceof ServingError && error.code === 'INVALID_ARGUMENT' && message.test(error.message),
+    (error: unknown) =>
+      error instanceof ServingError && error.code === 'INVALID_ARGUMENT' && message.test(error.message),
   );
 }
 
@@ -39,26 +40,35 @@ describe('PyTorch signatures', () => {
   it('lists forward() arguments and positional outputs by default, typed as unknown', () => {
     const signature = signatureOf(twoInputs);
     assert.equal(signature.methodName, 'tensorflow/serving/predict');
-    assert.deepEqual([...signature.inputs], [
-      ['x', { name: 'x', dtype: 0, shape: null }],
-      ['mask', { name: 'mask', dtype: 0, shape: null }],
-    ]);
+    assert.deepEqual(
+      [...signature.inputs],
+      [
+        ['x', { name: 'x', dtype: 0, shape: null }],
+        ['mask', { name: 'mask', dtype: 0, shape: null }],
+      ],
+    );
     assert.deepEqual([...signature.outputs.keys()], ['output_0', 'output_1']);
     assert.deepEqual(signature.outputs.get('output_1'), { name: 'output_1', dtype: 0, shape: null });
   });
 
   it('lists the output names the addon read from forward(), and none where only a run can tell', () => {
     const dict = signatureOf({ ...twoInputs, outputs: { type: 'Dict[str, Tensor]', names: ['scores', 'labels'] } });
-    assert.deepEqual([...dict.outputs], [
-      ['scores', { name: 'scores', dtype: 0, shape: null }],
-      ['labels', { name: 'labels', dtype: 0, shape: null }],
-    ]);
+    assert.deepEqual(
+      [...dict.outputs],
+      [
+        ['scores', { name: 'scores', dtype: 0, shape: null }],
+        ['labels', { name: 'labels', dtype: 0, shape: null }],
+      ],
+    );
     assert.equal(signatureOf(computedKeys).outputs.size, 0);
   });
 
   it('warns at load where no outputs are listed because only a run can tell their names', () => {
     const warning = unlistedOutputsWarning(computedKeys, buildPyTorchSignatures(computedKeys));
-    assert.match(warning ?? '', /forward\(\) returns Dict\[str, Tensor\] whose output names only a run can tell: a key of the returned dict is computed\. /);
+    assert.match(
+      warning ?? '',
+      /forward\(\) returns Dict\[str, Tensor\] whose output names only a run can tell: a key of the returned dict is computed\. /,
+    );
     assert.match(warning ?? '', /GetModelMetadata lists no outputs .*name them in signature\.json/);
     const named = buildPyTorchSignatures(computedKeys, { outputs: { head_0: {} } });
     assert.equal(unlistedOutputsWarning(computedKeys, named), undefined);
@@ -71,10 +81,13 @@ describe('PyTorch signatures', () => {
       outputs: { scores: { name: 'output_1', dtype: 'DT_INT64' }, output_0: {} },
     });
     assert.deepEqual([...signature.inputs], [['features', { name: 'x', dtype: DataType.DT_FLOAT, shape: [-1, 4] }]]);
-    assert.deepEqual([...signature.outputs], [
-      ['scores', { name: 'output_1', dtype: DataType.DT_INT64, shape: null }],
-      ['output_0', { name: 'output_0', dtype: 0, shape: null }],
-    ]);
+    assert.deepEqual(
+      [...signature.outputs],
+      [
+        ['scores', { name: 'output_1', dtype: DataType.DT_INT64, shape: null }],
+        ['output_0', { name: 'output_0', dtype: 0, shape: null }],
+      ],
+    );
   });
 
   it('keeps the default section that signature.json leaves out', () => {
@@ -90,7 +103,11 @@ describe('PyTorch signatures', () => {
 
   it('checks signature.json output names against dict keys known before a run', () => {
     const dict = { ...twoInputs, outputs: { type: 'Dict[str, Tensor]', names: ['scores', 'labels'] } };
-    assertInvalid({ outputs: { y: { name: 'logits' } } }, /"y" names "logits", which the model does not return \(it returns: scores, labels\)/, dict);
+    assertInvalid(
+      { outputs: { y: { name: 'logits' } } },
+      /"y" names "logits", which the model does not return \(it returns: scores, labels\)/,
+      dict,
+    );
   });
 
   it('rejects a bad signature.json with a clear message', () => {

@@ -47,12 +47,18 @@ export function torchReference(name: string): TorchReference {
 
 export function typedArray(dtype: DataTypeName, values: Array<number | boolean>): ArrayBufferView {
   switch (dtype) {
-    case 'DT_FLOAT': return Float32Array.from(values as number[]);
-    case 'DT_DOUBLE': return Float64Array.from(values as number[]);
-    case 'DT_INT32': return Int32Array.from(values as number[]);
-    case 'DT_INT64': return BigInt64Array.from(values as number[], (v) => BigInt(v));
-    case 'DT_BOOL': return Uint8Array.from(values as boolean[], (v) => (v ? 1 : 0));
-    default: throw new Error(`no typed array for ${dtype}`);
+    case 'DT_FLOAT':
+      return Float32Array.from(values as number[]);
+    case 'DT_DOUBLE':
+      return Float64Array.from(values as number[]);
+    case 'DT_INT32':
+      return Int32Array.from(values as number[]);
+    case 'DT_INT64':
+      return BigInt64Array.from(values as number[], (v) => BigInt(v));
+    case 'DT_BOOL':
+      return Uint8Array.from(values as boolean[], (v) => (v ? 1 : 0));
+    default:
+      throw new Error(`no typed array for ${dtype}`);
   }
 }
 
@@ -67,7 +73,13 @@ export function tensorProtoBytes(tensor: TensorJson): Uint8Array {
   const writer = protobuf.Writer.create();
   writer.uint32((1 << 3) | 0).int32(DataType[tensor.dtype]);
   writer.uint32((2 << 3) | 2).fork();
-  for (const size of tensor.shape) writer.uint32((2 << 3) | 2).fork().uint32((1 << 3) | 0).int64(size).ldelim();
+  for (const size of tensor.shape)
+    writer
+      .uint32((2 << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 0)
+      .int64(size)
+      .ldelim();
   writer.ldelim();
   writer.uint32((4 << 3) | 2).bytes(new Uint8Array(content.buffer, content.byteOffset, content.byteLength));
   return writer.finish();
@@ -86,7 +98,10 @@ export function decodeTensorContent(bytes: Uint8Array): { dtype: number; shape: 
       const end = reader.uint32() + reader.pos;
       while (reader.pos < end) {
         const dimTag = reader.uint32();
-        if (dimTag >>> 3 !== 2) { reader.skipType(dimTag & 7); continue; }
+        if (dimTag >>> 3 !== 2) {
+          reader.skipType(dimTag & 7);
+          continue;
+        }
         const dimEnd = reader.uint32() + reader.pos;
         let size = 0;
         while (reader.pos < dimEnd) {
@@ -105,14 +120,20 @@ export function decodeTensorContent(bytes: Uint8Array): { dtype: number; shape: 
 /** The values of raw little-endian bytes of `dtype`, as numbers (bools as 0/1). */
 export function valuesOf(dtype: number, bytes: ArrayBuffer | Uint8Array): number[] {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  const aligned = new Uint8Array(view).buffer;  // a copy: typed arrays need their element alignment
+  const aligned = new Uint8Array(view).buffer; // a copy: typed arrays need their element alignment
   switch (dtype) {
-    case DataType.DT_FLOAT: return Array.from(new Float32Array(aligned));
-    case DataType.DT_DOUBLE: return Array.from(new Float64Array(aligned));
-    case DataType.DT_INT32: return Array.from(new Int32Array(aligned));
-    case DataType.DT_INT64: return Array.from(new BigInt64Array(aligned), Number);
-    case DataType.DT_BOOL: return Array.from(new Uint8Array(aligned));
-    default: throw new Error(`no reader for dtype ${dtype}`);
+    case DataType.DT_FLOAT:
+      return Array.from(new Float32Array(aligned));
+    case DataType.DT_DOUBLE:
+      return Array.from(new Float64Array(aligned));
+    case DataType.DT_INT32:
+      return Array.from(new Int32Array(aligned));
+    case DataType.DT_INT64:
+      return Array.from(new BigInt64Array(aligned), Number);
+    case DataType.DT_BOOL:
+      return Array.from(new Uint8Array(aligned));
+    default:
+      throw new Error(`no reader for dtype ${dtype}`);
   }
 }
 

@@ -72,10 +72,16 @@ describe('TorchScript output names', () => {
       const reference = torchReference(name);
       const { servable } = models.get(name)!;
       const listed = [...servable.signatures.get('serving_default')!.outputs.keys()];
-      const outputs = await servable.run({ signatureName: '', inputs: referenceInputs(name), outputFilter: [], encoding: 'host' });
+      const outputs = await servable.run({
+        signatureName: '',
+        inputs: referenceInputs(name),
+        outputFilter: [],
+        encoding: 'host',
+      });
       assert.deepEqual([...outputs.keys()], Object.keys(reference.outputs), `${name}: what forward() returned`);
       if (listed.length > 0) assert.deepEqual([...outputs.keys()], listed, `${name}: Predict and metadata agree`);
-      for (const [output, expected] of Object.entries(reference.outputs)) assertHostEquals(outputs.get(output)!, expected);
+      for (const [output, expected] of Object.entries(reference.outputs))
+        assertHostEquals(outputs.get(output)!, expected);
     }
   });
 
@@ -83,7 +89,12 @@ describe('TorchScript output names', () => {
     for (const [name, expected] of Object.entries(EXPECTED)) {
       for (const output of [...(expected ?? [])].reverse()) {
         const { servable } = models.get(name)!;
-        const outputs = await servable.run({ signatureName: '', inputs: referenceInputs(name), outputFilter: [output], encoding: 'host' });
+        const outputs = await servable.run({
+          signatureName: '',
+          inputs: referenceInputs(name),
+          outputFilter: [output],
+          encoding: 'host',
+        });
         assert.deepEqual([...outputs.keys()], [output], name);
         assertHostEquals(outputs.get(output)!, torchReference(name).outputs[output]);
       }
@@ -97,7 +108,10 @@ describe('TorchScript output names', () => {
         'lists no outputs and Predict returns whatever forward() returns; name them in signature.json ' +
         '("outputs": {"<name>": {}}) to list them',
     ]);
-    assert.match(warnings(models.get('branches_disagree')!).join('\n'), /only a run can tell: the branches of an if return dicts of different keys\. /);
+    assert.match(
+      warnings(models.get('branches_disagree')!).join('\n'),
+      /only a run can tell: the branches of an if return dicts of different keys\. /,
+    );
     for (const [name, expected] of Object.entries(EXPECTED)) {
       if (expected !== null) assert.deepEqual(warnings(models.get(name)!), [], name);
     }
@@ -127,11 +141,16 @@ describe('TorchScript output names', () => {
   it('fails a run that returns None for an Optional[Tensor] output, and keeps serving', async () => {
     const { servable } = models.get('optional_out')!;
     const empty = new Map([['x', { dtype: 1, shape: [0], data: new Float32Array(0) }]]);
-    await assert.rejects(
-      servable.run({ signatureName: '', inputs: empty, outputFilter: [], encoding: 'host' }),
-      { code: 'INVALID_ARGUMENT', message: /forward\(\) returned a None; duoserve serves a Tensor/ },
-    );
-    const outputs = await servable.run({ signatureName: '', inputs: referenceInputs('optional_out'), outputFilter: [], encoding: 'host' });
+    await assert.rejects(servable.run({ signatureName: '', inputs: empty, outputFilter: [], encoding: 'host' }), {
+      code: 'INVALID_ARGUMENT',
+      message: /forward\(\) returned a None; duoserve serves a Tensor/,
+    });
+    const outputs = await servable.run({
+      signatureName: '',
+      inputs: referenceInputs('optional_out'),
+      outputFilter: [],
+      encoding: 'host',
+    });
     assert.deepEqual([...outputs.keys()], ['output_0']);
   });
 });

@@ -37,7 +37,9 @@ function tfTwoSignatures(): { dir: string; reference: TfReference } {
   const root = path.join(REPO_ROOT, 'var', 'models', 'test', 'tensorflow');
   const referenceFile = path.join(root, 'two_signatures', 'reference.json');
   if (!fs.existsSync(referenceFile)) {
-    execFileSync(PYTHON, [path.join(REPO_ROOT, 'test', 'fixtures', 'export_tf_fixtures.py'), root], { stdio: 'inherit' });
+    execFileSync(PYTHON, [path.join(REPO_ROOT, 'test', 'fixtures', 'export_tf_fixtures.py'), root], {
+      stdio: 'inherit',
+    });
   }
   return { dir: path.join(root, 'two_signatures', '1'), reference: JSON.parse(fs.readFileSync(referenceFile, 'utf8')) };
 }

@@ -25,7 +25,12 @@ function configFile(text: string): string {
   return file;
 }
 
-const NO_FLAGS: SessionConfigFlags = { configFile: '', sessionParallelism: 0, intraOpParallelism: 0, interOpParallelism: 0 };
+const NO_FLAGS: SessionConfigFlags = {
+  configFile: '',
+  sessionParallelism: 0,
+  intraOpParallelism: 0,
+  interOpParallelism: 0,
+};
 
 function refusal(flags: Partial<SessionConfigFlags>): ServingError {
   try {
@@ -39,10 +44,13 @@ function refusal(flags: Partial<SessionConfigFlags>): ServingError {
 
 /** What TensorFlow reads: the ConfigProto after a round trip through its bytes. */
 const decoded = (flags: Partial<SessionConfigFlags>) =>
-  Protos.ConfigProto.toObject(Protos.ConfigProto.decode(encodeSessionConfig(sessionConfigFromFlags({ ...NO_FLAGS, ...flags }))), {
-    longs: String,
-    enums: String,
-  });
+  Protos.ConfigProto.toObject(
+    Protos.ConfigProto.decode(encodeSessionConfig(sessionConfigFromFlags({ ...NO_FLAGS, ...flags }))),
+    {
+      longs: String,
+      enums: String,
+    },
+  );
 
 describe('sessionConfigFromFlags', () => {
   const file = configFile(`# a CPU server's session options
@@ -84,7 +92,7 @@ describe('sessionConfigFromFlags', () => {
     assert.equal(encodeSessionConfig(sessionConfigFromFlags(NO_FLAGS)).length, 0);
   });
 
-  test('all three thread flags at once are refused with TF-Serving\'s message', () => {
+  test("all three thread flags at once are refused with TF-Serving's message", () => {
     const error = refusal({ sessionParallelism: 1, intraOpParallelism: 2, interOpParallelism: 3 });
     assert.equal(error.code, 'INVALID_ARGUMENT');
     assert.equal(
@@ -123,7 +131,7 @@ describe('sessionConfigFromFlags', () => {
     assert.equal(mixedPrecisionWarning(''), undefined);
   });
 
-  test('a missing file is NOT_FOUND, as TensorFlow\'s file system reports it', () => {
+  test("a missing file is NOT_FOUND, as TensorFlow's file system reports it", () => {
     const missing = path.join(scratch, 'nowhere.config');
     const error = refusal({ configFile: missing });
     assert.equal(error.code, 'NOT_FOUND');

@@ -11,7 +11,13 @@ const LEN = 2;
 const VARINT = 0;
 const key = (field: number, wire: number) => (field << 3) | wire;
 
-function tensorInfo(options: { name?: string; sparse?: boolean; dtype: number; dims?: number[]; unknownRank?: boolean }) {
+function tensorInfo(options: {
+  name?: string;
+  sparse?: boolean;
+  dtype: number;
+  dims?: number[];
+  unknownRank?: boolean;
+}) {
   const w = Writer.create();
   if (options.name !== undefined) w.uint32(key(1, LEN)).string(options.name);
   w.uint32(key(2, VARINT)).int32(options.dtype);
@@ -50,9 +56,14 @@ function metaGraphDef(signatures: Record<string, Uint8Array>) {
 /** A SignatureMap as a plain object, for deepEqual against reference.json. */
 function plain(signatures: SignatureMap): Reference['signatures'] {
   const specs = (m: Map<string, { name: string; dtype: number; shape: number[] | null }>) =>
-    Object.fromEntries([...m].map(([alias, spec]) => [alias, { name: spec.name, dtype: spec.dtype, shape: spec.shape }]));
+    Object.fromEntries(
+      [...m].map(([alias, spec]) => [alias, { name: spec.name, dtype: spec.dtype, shape: spec.shape }]),
+    );
   return Object.fromEntries(
-    [...signatures].map(([name, s]) => [name, { method_name: s.methodName, inputs: specs(s.inputs), outputs: specs(s.outputs) }]),
+    [...signatures].map(([name, s]) => [
+      name,
+      { method_name: s.methodName, inputs: specs(s.inputs), outputs: specs(s.outputs) },
+    ]),
   );
 }
 

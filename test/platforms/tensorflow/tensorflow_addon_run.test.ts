@@ -15,7 +15,14 @@ import type {
 import { loadTensorFlowModel } from '../../../src/platforms/tensorflow/tensorflow_platform';
 import type { SignatureMap } from '../../../src/servables/signature';
 import { DataType } from '../../../src/tensors/data_type';
-import { type FixtureModel, MODELS, type ReferenceCase, type ReferenceTensor, readReference, versionDir } from './fixtures';
+import {
+  type FixtureModel,
+  MODELS,
+  type ReferenceCase,
+  type ReferenceTensor,
+  readReference,
+  versionDir,
+} from './fixtures';
 import { assertTensorMatches, fieldsSource, hostValues, plainOutput, tensorProtoBytes } from './tensors';
 
 interface Loaded {
@@ -118,8 +125,18 @@ describe('host tensors chained into later runs', () => {
     const keras = models.get('keras_dense')!;
     const ksig = keras.signatures.get('serving_default')!;
     const features = { dtype: DataType.DT_FLOAT, shape: [1, 5], data: Float32Array.from([1, 2, 3, 4, 5]) };
-    const [[, echoedFeatures]] = await two.addon.run(two.handle, [[sig.inputs.get('anything')!.name, features]], [sig.outputs.get('same')!.name], 'host');
-    const direct = await keras.addon.run(keras.handle, [[ksig.inputs.get('features')!.name, features]], [ksig.outputs.get('output_0')!.name], 'host');
+    const [[, echoedFeatures]] = await two.addon.run(
+      two.handle,
+      [[sig.inputs.get('anything')!.name, features]],
+      [sig.outputs.get('same')!.name],
+      'host',
+    );
+    const direct = await keras.addon.run(
+      keras.handle,
+      [[ksig.inputs.get('features')!.name, features]],
+      [ksig.outputs.get('output_0')!.name],
+      'host',
+    );
     const chained = await keras.addon.run(
       keras.handle,
       [[ksig.inputs.get('features')!.name, (echoedFeatures as HostTensorOutput).handle]],
@@ -138,11 +155,14 @@ describe('bad inputs', () => {
   };
 
   test('a wrong dtype is INVALID_ARGUMENT with TensorFlow’s message', async () => {
-    await assert.rejects(run([['serving_default_x:0', x(DataType.DT_INT64, BigInt64Array.from([1n, 2n, 3n]))]]), (error: any) => {
-      assert.equal(error.code, 'INVALID_ARGUMENT');
-      assert.match(error.message, /Expects arg\[0\] to be float but int64 is provided/);
-      return true;
-    });
+    await assert.rejects(
+      run([['serving_default_x:0', x(DataType.DT_INT64, BigInt64Array.from([1n, 2n, 3n]))]]),
+      (error: any) => {
+        assert.equal(error.code, 'INVALID_ARGUMENT');
+        assert.match(error.message, /Expects arg\[0\] to be float but int64 is provided/);
+        return true;
+      },
+    );
     await assert.rejects(run([['serving_default_x:0', { dtype: 7, shape: [1], strings: [Buffer.from('a')] }]]), {
       code: 'INVALID_ARGUMENT',
     });
@@ -156,9 +176,12 @@ describe('bad inputs', () => {
   });
 
   test('a shape the graph rejects is INVALID_ARGUMENT', async () => {
-    await assert.rejects(run([['serving_default_x:0', x(DataType.DT_FLOAT, Float32Array.from([1, 2, 3, 4]), [1, 4])]]), {
-      code: 'INVALID_ARGUMENT',
-    });
+    await assert.rejects(
+      run([['serving_default_x:0', x(DataType.DT_FLOAT, Float32Array.from([1, 2, 3, 4]), [1, 4])]]),
+      {
+        code: 'INVALID_ARGUMENT',
+      },
+    );
   });
 
   test('data that does not fill the shape is INVALID_ARGUMENT', async () => {
@@ -186,7 +209,10 @@ describe('concurrency', () => {
         i % 2 ? 'host' : 'fields',
       );
       const scale = [1, 2, 3];
-      assert.deepEqual(plainOutput(y).values, [...data].map((v, j) => v * scale[j % 3] + 1));
+      assert.deepEqual(
+        plainOutput(y).values,
+        [...data].map((v, j) => v * scale[j % 3] + 1),
+      );
       assert.deepEqual(
         plainOutput(total).values,
         Array.from({ length: rows }, (_, r) => data[3 * r] + data[3 * r + 1] + data[3 * r + 2]),

@@ -70,7 +70,13 @@ export function tensorProtoBytes(tensor: ReferenceTensor, content = false): Uint
   const writer = Writer.create();
   writer.uint32((1 << 3) | 0).int32(tensor.dtype);
   const shape = Writer.create();
-  for (const size of tensor.shape) shape.uint32((2 << 3) | 2).fork().uint32((1 << 3) | 0).int64(size).ldelim();
+  for (const size of tensor.shape)
+    shape
+      .uint32((2 << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 0)
+      .int64(size)
+      .ldelim();
   writer.uint32((2 << 3) | 2).bytes(shape.finish());
   if (tensor.dtype === DataType.DT_STRING) {
     for (const bytes of stringBytes(tensor)) writer.uint32((8 << 3) | 2).bytes(bytes);
@@ -82,7 +88,7 @@ export function tensorProtoBytes(tensor: ReferenceTensor, content = false): Uint
     return writer.finish();
   }
   const values = tensor.values;
-  writer.uint32(((fieldOf(tensor.dtype)) << 3) | 2).fork();
+  writer.uint32((fieldOf(tensor.dtype) << 3) | 2).fork();
   for (const value of values) {
     switch (tensor.dtype) {
       case DataType.DT_FLOAT:

@@ -25,8 +25,11 @@ const MODELS = ['half_plus_two', 'half_plus_two_v1', 'half_plus_two_both', 'two_
 /** Exported by setup (scripts/export_models.py); exported here on first use otherwise. */
 function fixtures(): string {
   if (!MODELS.every((model) => fs.existsSync(path.join(FIXTURES, model, 'reference.json')))) {
-    execFileSync(path.join(REPO_ROOT, '.venv', 'bin', 'python'),
-      [path.join(REPO_ROOT, 'test', 'fixtures', 'export_tflite_fixtures.py'), FIXTURES], { stdio: 'inherit' });
+    execFileSync(
+      path.join(REPO_ROOT, '.venv', 'bin', 'python'),
+      [path.join(REPO_ROOT, 'test', 'fixtures', 'export_tflite_fixtures.py'), FIXTURES],
+      { stdio: 'inherit' },
+    );
   }
   return FIXTURES;
 }
@@ -64,7 +67,8 @@ describe('TFLite addon', () => {
     test(`${model}: signatures are the model's SignatureDefs, as tf.lite.Interpreter reads them`, async () => {
       const logged: string[] = [];
       const servable = await loadTfLiteModel(versionDir(model), 1, (severity, message) =>
-        logged.push(`${severity} ${message}`));
+        logged.push(`${severity} ${message}`),
+      );
       try {
         const expected = reference(model).signatures;
         assert.deepEqual([...servable.signatures.keys()].sort(), Object.keys(expected).sort());
@@ -87,13 +91,19 @@ describe('TFLite addon', () => {
         const { signatures, cases } = reference(model);
         for (const { signature, inputs, outputs } of cases) {
           const spec = signatures[signature];
-          const feeds = Object.entries(inputs).map(
-            ([alias, t]): [string, TensorSource] => [spec.inputs[alias].name, fieldsSource(t)],
-          );
+          const feeds = Object.entries(inputs).map(([alias, t]): [string, TensorSource] => [
+            spec.inputs[alias].name,
+            fieldsSource(t),
+          ]);
           const aliases = Object.keys(outputs);
           for (const encoding of ['fields', 'host'] as const) {
             const results = new Map(
-              await addon.run(handle, feeds, aliases.map((a) => spec.outputs[a].name), encoding),
+              await addon.run(
+                handle,
+                feeds,
+                aliases.map((a) => spec.outputs[a].name),
+                encoding,
+              ),
             );
             for (const alias of aliases) {
               assertTensorMatches(plainOutput(results.get(spec.outputs[alias].name)!), outputs[alias], alias);
@@ -110,48 +120,74 @@ describe('TFLite addon', () => {
       const runs = [1, 4, 2, 7, 3, 1, 5, 6].map(async (rows) => {
         const x = Float32Array.from({ length: rows * 3 }, (_, i) => rows + i);
         const feed = { dtype: DataType.DT_FLOAT, shape: [rows, 3], data: x };
-        const [[, total]] = await addon.run(handle, [[spec.inputs.x.name, feed]],
-          [spec.outputs.total.name], 'host');
+        const [[, total]] = await addon.run(handle, [[spec.inputs.x.name, feed]], [spec.outputs.total.name], 'host');
         const sums = Array.from({ length: rows }, (_, r) => x[3 * r] + x[3 * r + 1] + x[3 * r + 2]);
         assert.deepEqual(plainOutput(total), { dtype: DataType.DT_FLOAT, shape: [rows], values: sums });
-    });
-    await Promise.all(runs);
+      });
+      await Promise.all(runs);
     });
   });
 
   test('inputs that do not fit the signature are INVALID_ARGUMENT, and the model keeps serving', async () => {
     await withModel('two_signatures', {}, async (handle) => {
       const { a, b } = reference('two_signatures').signatures.add.inputs;
-      const ints = (values: number[]) =>
-        ({ dtype: DataType.DT_INT32, shape: [values.length], data: Int32Array.from(values) });
+      const ints = (values: number[]) => ({
+        dtype: DataType.DT_INT32,
+        shape: [values.length],
+        data: Int32Array.from(values),
+      });
       const sum = reference('two_signatures').signatures.add.outputs.sum.name;
-      const wrongDtype = await rejection(addon.run(handle,
-        [[a.name, { dtype: DataType.DT_FLOAT, shape: [2], data: new Float32Array(2) }], [b.name, ints([1, 2])]],
-        [sum], 'host'));
+      const wrongDtype = await rejection(
+        addon.run(
+          handle,
+          [
+            [a.name, { dtype: DataType.DT_FLOAT, shape: [2], data: new Float32Array(2) }],
+            [b.name, ints([1, 2])],
+          ],
+          [sum],
+          'host',
+        ),
+      );
       assert.equal(wrongDtype.code, 'INVALID_ARGUMENT');
       assert.match(wrongDtype.message, /expects DT_INT32 but got DT_FLOAT/);
       const wrongShape = await rejection(
-        addon.run(handle, [[a.name, ints([1, 2, 3])], [b.name, ints([1, 2])]], [sum], 'host'),
+        addon.run(
+          handle,
+          [
+            [a.name, ints([1, 2, 3])],
+            [b.name, ints([1, 2])],
+          ],
+          [sum],
+          'host',
+        ),
       );
       assert.equal(wrongShape.code, 'INVALID_ARGUMENT');
       assert.match(wrongShape.message, /does not accept shape \[3\] \(its shape is \[2\]\)/);
       const unknown = await rejection(addon.run(handle, [['nope:0', ints([1, 2])]], [sum], 'host'));
       assert.equal(unknown.code, 'INVALID_ARGUMENT');
-      const [[, ok]] = await addon.run(handle, [[a.name, ints([1, 2])], [b.name, ints([10, 20])]], [sum], 'host');
+      const [[, ok]] = await addon.run(
+        handle,
+        [
+          [a.name, ints([1, 2])],
+          [b.name, ints([10, 20])],
+        ],
+        [sum],
+        'host',
+      );
       assert.deepEqual(plainOutput(ok).values, [11, 22]);
     });
   });
 
   test('runs on the tensors it is given: no copy for a decoded input, none for the outputs', async () => {
     await withModel('half_plus_two', {}, async (handle) => {
-        const { x } = reference('half_plus_two').signatures.serving_default.inputs;
-        const { y } = reference('half_plus_two').signatures.serving_default.outputs;
-        const values = Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i));
-        const decoded = await addon.decode({ dtype: DataType.DT_FLOAT, shape: [values.length], data: values });
-        const before = addon.copyStats();
-        const [[, out]] = await addon.run(handle, [[x.name, decoded.handle]], [y.name], 'host');
-        assert.deepEqual(addon.copyStats(), before);
-        assert.equal(plainOutput(out).values[1], Math.fround(Math.fround(Math.sin(1)) * 0.5 + 2));
+      const { x } = reference('half_plus_two').signatures.serving_default.inputs;
+      const { y } = reference('half_plus_two').signatures.serving_default.outputs;
+      const values = Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i));
+      const decoded = await addon.decode({ dtype: DataType.DT_FLOAT, shape: [values.length], data: values });
+      const before = addon.copyStats();
+      const [[, out]] = await addon.run(handle, [[x.name, decoded.handle]], [y.name], 'host');
+      assert.deepEqual(addon.copyStats(), before);
+      assert.equal(plainOutput(out).values[1], Math.fround(Math.fround(Math.sin(1)) * 0.5 + 2));
     });
   });
 

@@ -129,7 +129,9 @@ describe('model warmup', () => {
         assert.equal(copies(framework) - before, 2 * iterations * perRequest, `${iterations} iterations`);
         const times = iterations > 1 ? `, ${iterations} times each` : '';
         assert.ok(
-          lines.some((line) => new RegExp(`^Finished warmup of ${dir}: 2 records replayed${times} in \\d+\\.\\d ms$`).test(line)),
+          lines.some((line) =>
+            new RegExp(`^Finished warmup of ${dir}: 2 records replayed${times} in \\d+\\.\\d ms$`).test(line),
+          ),
           lines.join('\n'),
         );
         const outputs = await halfPlusTwo(loader.servable() as InferenceServable);
@@ -142,7 +144,10 @@ describe('model warmup', () => {
       const { log, lines } = recorder();
       const loader = new PlatformLoader(platforms.get(framework)!, exampleDir(framework), log);
       await loader.load();
-      assert.ok(lines.some((line) => line.startsWith(`Finished warmup of ${exampleDir(framework)}: 2 records replayed in`)), lines.join('\n'));
+      assert.ok(
+        lines.some((line) => line.startsWith(`Finished warmup of ${exampleDir(framework)}: 2 records replayed in`)),
+        lines.join('\n'),
+      );
       await loader.unload();
     });
 
@@ -220,7 +225,10 @@ describe('model warmup', () => {
       ...options,
     });
     await loader.load();
-    assert.deepEqual(seen.map((s) => s.request), Array(2).fill(files.manifest.requests.classify[0]));
+    assert.deepEqual(
+      seen.map((s) => s.request),
+      Array(2).fill(files.manifest.requests.classify[0]),
+    );
     assert.ok(seen.every((s) => s.servable === loader.servable()));
     await loader.unload();
   });
@@ -239,7 +247,10 @@ describe('model warmup', () => {
     });
     await loader.load();
     assert.equal(predicts.length, 1);
-    assert.ok(lines.some((line) => line.startsWith(`Finished warmup of ${dir}: 3 records replayed in`)), lines.join('\n'));
+    assert.ok(
+      lines.some((line) => line.startsWith(`Finished warmup of ${dir}: 3 records replayed in`)),
+      lines.join('\n'),
+    );
     await loader.unload();
   });
 
@@ -257,7 +268,10 @@ describe('model warmup', () => {
     const dir = exampleVersion('pytorch');
     const withoutFile = new PlatformLoader(platforms.get('pytorch')!, dir, plain.log);
     await withoutFile.load();
-    assert.ok(plain.lines.includes(`No warmup data file found at ${path.join(dir, WARMUP_FILE)}`), plain.lines.join('\n'));
+    assert.ok(
+      plain.lines.includes(`No warmup data file found at ${path.join(dir, WARMUP_FILE)}`),
+      plain.lines.join('\n'),
+    );
     await withoutFile.unload();
   });
 });

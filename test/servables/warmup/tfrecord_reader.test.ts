@@ -50,8 +50,14 @@ describe('readTFRecords', () => {
     for (const name of ['predict', 'classify', 'too_many'] as const) {
       const records = await readAll(files.path(name));
       const expected = files.manifest.records[name].map((b64) => Buffer.from(b64, 'base64'));
-      assert.deepEqual(records.map((r) => r.data), expected);
-      assert.deepEqual(records.map((r) => r.index), expected.map((_, i) => i));
+      assert.deepEqual(
+        records.map((r) => r.data),
+        expected,
+      );
+      assert.deepEqual(
+        records.map((r) => r.index),
+        expected.map((_, i) => i),
+      );
       let offset = 0;
       for (const [i, record] of records.entries()) {
         assert.equal(record.offset, offset);
@@ -69,7 +75,11 @@ describe('readTFRecords', () => {
     const firstLength = 12 + Buffer.from(files.manifest.records.predict[0], 'base64').length + 4;
     const bytes = Buffer.from(predict);
     bytes[firstLength + 12 + 3] ^= 0x01; // a data byte of record 1
-    await assertDataLoss(fileWith(dir, 'bad_data_crc', bytes), `record 1 at byte offset ${firstLength}`, 'corrupted data');
+    await assertDataLoss(
+      fileWith(dir, 'bad_data_crc', bytes),
+      `record 1 at byte offset ${firstLength}`,
+      'corrupted data',
+    );
   });
 
   test('a changed length fails the length checksum', async () => {
@@ -79,15 +89,26 @@ describe('readTFRecords', () => {
   });
 
   test('a record cut short is truncated, in its data or in its header', async () => {
-    await assertDataLoss(fileWith(dir, 'cut_data', predict.subarray(0, predict.length - 3)), 'record 1', 'truncated record');
+    await assertDataLoss(
+      fileWith(dir, 'cut_data', predict.subarray(0, predict.length - 3)),
+      'record 1',
+      'truncated record',
+    );
     const firstLength = 12 + Buffer.from(files.manifest.records.predict[0], 'base64').length + 4;
-    await assertDataLoss(fileWith(dir, 'cut_header', predict.subarray(0, firstLength + 5)), 'record 1', 'truncated header');
+    await assertDataLoss(
+      fileWith(dir, 'cut_header', predict.subarray(0, firstLength + 5)),
+      'record 1',
+      'truncated header',
+    );
   });
 
   test('a huge length with a valid checksum is reported truncated, not allocated', async () => {
     const header = Buffer.alloc(12);
     header.writeBigUInt64LE(1n << 40n, 0);
     header.writeUInt32LE(maskedCrc32c(header.subarray(0, 8)), 8);
-    await assertDataLoss(fileWith(dir, 'huge', Buffer.concat([header, Buffer.alloc(8)])), 'truncated record (length 1099511627776');
+    await assertDataLoss(
+      fileWith(dir, 'huge', Buffer.concat([header, Buffer.alloc(8)])),
+      'truncated record (length 1099511627776',
+    );
   });
 });

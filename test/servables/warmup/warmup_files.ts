@@ -12,13 +12,7 @@ const PYTHON = path.join(REPO_ROOT, '.venv', 'bin', 'python');
 const SCRIPT = path.join(REPO_ROOT, 'test', 'servables', 'warmup', 'write_warmup_files.py');
 
 export type WarmupFileName =
-  | 'predict'
-  | 'skipped_and_predict'
-  | 'classify'
-  | 'session_run'
-  | 'bad_input'
-  | 'unparseable'
-  | 'too_many';
+  'predict' | 'skipped_and_predict' | 'classify' | 'session_run' | 'bad_input' | 'unparseable' | 'too_many';
 
 export interface WarmupManifest {
   records: Record<WarmupFileName, string[]>;

@@ -20,7 +20,8 @@ describe('PredictionLogEnvelope', () => {
     assert.deepEqual(envelope.oneofs.log_type.oneof, log_type);
     for (const field of envelope.fieldsArray) {
       assert.equal(field.id, fields['tensorflow.serving.PredictionLog'][field.name], field.name);
-      const official = fields[`tensorflow.serving.${field.name === 'predict_streamed_log' ? 'PredictStreamedLog' : 'PredictLog'}`];
+      const official =
+        fields[`tensorflow.serving.${field.name === 'predict_streamed_log' ? 'PredictStreamedLog' : 'PredictLog'}`];
       for (const nested of (field.resolve().resolvedType as protobuf.Type).fieldsArray) {
         assert.equal(nested.id, official[nested.name], `${field.name}.${nested.name}`);
       }
@@ -39,7 +40,11 @@ describe('PredictionLogEnvelope', () => {
     ];
     for (const [name, types] of cases) {
       const logs = files.manifest.records[name].map((record) => decodeWarmupLog(Buffer.from(record, 'base64')));
-      assert.deepEqual(logs.map((log) => log.type), types, name);
+      assert.deepEqual(
+        logs.map((log) => log.type),
+        types,
+        name,
+      );
       const requests = files.manifest.requests[name];
       logs.forEach((log, i) => {
         const expected = requests[i] === null ? [] : Array.isArray(requests[i]) ? requests[i] : [requests[i]];

@@ -9,7 +9,10 @@ import { FakeManager } from '../rest/fakes/fake_manager';
 const HealthClient = grpc.makeClientConstructor(healthServiceDefinition, 'grpc.health.v1.Health');
 
 interface HealthStub extends grpc.Client {
-  check(request: { service: string }, callback: (error: grpc.ServiceError | null, response?: { status: string }) => void): void;
+  check(
+    request: { service: string },
+    callback: (error: grpc.ServiceError | null, response?: { status: string }) => void,
+  ): void;
   watch(request: { service: string }): grpc.ClientReadableStream<{ status: string }>;
 }
 
@@ -88,7 +91,10 @@ describe('grpc.health.v1.Health (--enable_grpc_healthcheck_service)', () => {
     const plainClient = healthClient(plain.port);
     try {
       assert.equal(plain.health, undefined);
-      await assert.rejects(check(plainClient, ''), (error: grpc.ServiceError) => error.code === grpc.status.UNIMPLEMENTED);
+      await assert.rejects(
+        check(plainClient, ''),
+        (error: grpc.ServiceError) => error.code === grpc.status.UNIMPLEMENTED,
+      );
     } finally {
       plainClient.close();
       plain.server.forceShutdown();

@@ -22,7 +22,9 @@ function predictBody(megabytes: number): { body: Buffer; rows: number } {
   const row = `[${Array.from({ length: WIDTH }, (_, i) => (Math.sin(i) / 7).toFixed(7)).join(', ')}]`;
   const rows = Math.floor((megabytes * 1e6) / (row.length + 2));
   const first = `[NaN${row.slice(row.indexOf(','), -1)}]`;
-  const body = `{"instances": [${first}, ${Array(rows - 1).fill(row).join(', ')}]}`;
+  const body = `{"instances": [${first}, ${Array(rows - 1)
+    .fill(row)
+    .join(', ')}]}`;
   return { body: Buffer.from(body), rows };
 }
 
@@ -46,7 +48,13 @@ async function predict(port: number, body: Buffer | string, model = 'ranker') {
 function oversizedPredict(port: number, length: number): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const request = http.request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/v1/models/ranker:predict', headers: { 'content-length': length } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/models/ranker:predict',
+        headers: { 'content-length': length },
+      },
       (response) => {
         let text = '';
         response.setEncoding('utf8');
@@ -113,7 +121,11 @@ describe('bin/duoserve with large REST bodies', { timeout: 120_000 }, () => {
 
       // A million values out (half_plus_two answers as many as it gets): written off the event loop too.
       const values = 1_000_000;
-      const manyOut = predict(restPort, JSON.stringify({ instances: Array.from({ length: values }, (_, i) => i % 97) }), 'half_plus_two');
+      const manyOut = predict(
+        restPort,
+        JSON.stringify({ instances: Array.from({ length: values }, (_, i) => i % 97) }),
+        'half_plus_two',
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
       const besideOutput = await predict(restPort, SMALL);
       const wrote = await manyOut;

@@ -29,7 +29,10 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
 
   before(async () => {
     [tf1, tf2] = await Promise.all([loadExampleModel('examples_tf1'), loadExampleModel('examples_tf2')]);
-    const slow = new FakeServable(tf1.signatures, (request) => new Promise((resolve) => setTimeout(() => resolve(tf1.run(request)), 300)));
+    const slow = new FakeServable(
+      tf1.signatures,
+      (request) => new Promise((resolve) => setTimeout(() => resolve(tf1.run(request)), 300)),
+    );
     manager
       .addVersion('tf1', { version: 4, servable: tf1 })
       .setLabel('tf1', 'stable', 4)
@@ -46,7 +49,11 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
   });
 
   it('classifies as TensorFlow computes, with and without a context, at every addressing', async () => {
-    for (const url of ['/v1/models/tf1:classify', '/v1/models/tf1/versions/4:classify', '/v1/models/tf1/labels/stable:classify']) {
+    for (const url of [
+      '/v1/models/tf1:classify',
+      '/v1/models/tf1/versions/4:classify',
+      '/v1/models/tf1/labels/stable:classify',
+    ]) {
       for (const [index, testCase] of casesOf(reference.tf1, 'serving_default').entries()) {
         const response = await post(url, CASE_BODIES[index]);
         assert.equal(response.statusCode, 200, response.body);
@@ -68,14 +75,24 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
   });
 
   it('lays the answer out as TF-Serving does', async () => {
-    const response = await post('/v1/models/tf1:classify', '{"signature_name": "classify_scores_only", "examples": [{"x": 2.0}]}');
+    const response = await post(
+      '/v1/models/tf1:classify',
+      '{"signature_name": "classify_scores_only", "examples": [{"x": 2.0}]}',
+    );
     assert.equal(response.body, '{\n    "results": [[["", 3.0], ["", 0.0], ["", 0.0]]\n    ]\n}');
-    const regressed = await post('/v1/models/tf1:regress', '{"signature_name": "regress_x_to_y", "examples": [{"x": 2.0}, {"x": 0.5}]}');
+    const regressed = await post(
+      '/v1/models/tf1:regress',
+      '{"signature_name": "regress_x_to_y", "examples": [{"x": 2.0}, {"x": 0.5}]}',
+    );
     assert.equal(regressed.body, '{\n    "results": [3.0, 2.25]\n}');
   });
 
   it('regresses as TensorFlow computes', async () => {
-    for (const [model, signature] of [['tf1', 'regress_x_plus_n'], ['tf1', 'regress_x_to_y_column'], ['tf2', 'regress']] as const) {
+    for (const [model, signature] of [
+      ['tf1', 'regress_x_plus_n'],
+      ['tf1', 'regress_x_to_y_column'],
+      ['tf2', 'regress'],
+    ] as const) {
       const ref = model === 'tf1' ? reference.tf1 : reference.tf2;
       for (const [index, testCase] of casesOf(ref, signature).entries()) {
         const response = await post(`/v1/models/${model}:regress`, withSignature(CASE_BODIES[index], signature));
@@ -91,23 +108,77 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
     const refused = await post('/v1/models/tf2:classify', CASE_BODIES[0], checkedApp);
     assert.equal(refused.statusCode, 400);
     assert.deepEqual(refused.json(), {
-      error: 'Expected classification signature method_name to be tensorflow/serving/classify. Was: tensorflow/serving/predict',
+      error:
+        'Expected classification signature method_name to be tensorflow/serving/classify. Was: tensorflow/serving/predict',
     });
     assert.equal((await post('/v1/models/tf1:classify', CASE_BODIES[0], checkedApp)).statusCode, 200);
   });
 
   const errorCases: Array<[string, string, string, number, string | RegExp]> = [
     ['invalid JSON', '/v1/models/tf1:classify', '{"examples": [', 400, /^JSON Parse error: /],
-    ['no examples', '/v1/models/tf1:regress', '{"instances": [1]}', 400, /When method is classify, key 'examples' is expected and was not found$/],
-    ['a bad feature value', '/v1/models/tf1:classify', '{"examples": [{"x": [1.0, 2]}]}', 400, 'Unexpected element type in feature: x expecting type: float'],
-    ['an unknown model (after the JSON)', '/v1/models/nope:classify', '{"examples": [{}]}', 404, 'Servable not found for request: Latest(nope)'],
-    ['an unknown version', '/v1/models/tf1/versions/9:regress', '{"examples": [{}]}', 404, 'Servable not found for request: Specific(tf1, 9)'],
-    ['an unknown signature', '/v1/models/tf1:classify', '{"signature_name": "nope", "examples": [{"x": 1.0}]}', 400, 'No signature was found with the name: nope'],
-    ['a classification signature for :regress', '/v1/models/tf1:regress', '{"examples": [{"x": 1.0}]}', 400, 'Expected one output Tensor.'],
-    ['outputs that do not fit', '/v1/models/tf1:regress', '{"signature_name": "bad_regress_batch", "examples": [{"x": 1.0}, {"x": 2.0}]}', 400,
-      'Input batch size did not match output batch size: 2 vs. 1'],
-    ['an integer where the model parses a float: the model says so', '/v1/models/tf1:classify', '{"examples": [{"x": 1}]}', 400, /\bx\b/],
-    ['a deadline', '/v1/models/slow:classify', '{"examples": [{"x": 1.0}]}', 504, 'Deadline exceeded: the model did not answer within 100 ms'],
+    [
+      'no examples',
+      '/v1/models/tf1:regress',
+      '{"instances": [1]}',
+      400,
+      /When method is classify, key 'examples' is expected and was not found$/,
+    ],
+    [
+      'a bad feature value',
+      '/v1/models/tf1:classify',
+      '{"examples": [{"x": [1.0, 2]}]}',
+      400,
+      'Unexpected element type in feature: x expecting type: float',
+    ],
+    [
+      'an unknown model (after the JSON)',
+      '/v1/models/nope:classify',
+      '{"examples": [{}]}',
+      404,
+      'Servable not found for request: Latest(nope)',
+    ],
+    [
+      'an unknown version',
+      '/v1/models/tf1/versions/9:regress',
+      '{"examples": [{}]}',
+      404,
+      'Servable not found for request: Specific(tf1, 9)',
+    ],
+    [
+      'an unknown signature',
+      '/v1/models/tf1:classify',
+      '{"signature_name": "nope", "examples": [{"x": 1.0}]}',
+      400,
+      'No signature was found with the name: nope',
+    ],
+    [
+      'a classification signature for :regress',
+      '/v1/models/tf1:regress',
+      '{"examples": [{"x": 1.0}]}',
+      400,
+      'Expected one output Tensor.',
+    ],
+    [
+      'outputs that do not fit',
+      '/v1/models/tf1:regress',
+      '{"signature_name": "bad_regress_batch", "examples": [{"x": 1.0}, {"x": 2.0}]}',
+      400,
+      'Input batch size did not match output batch size: 2 vs. 1',
+    ],
+    [
+      'an integer where the model parses a float: the model says so',
+      '/v1/models/tf1:classify',
+      '{"examples": [{"x": 1}]}',
+      400,
+      /\bx\b/,
+    ],
+    [
+      'a deadline',
+      '/v1/models/slow:classify',
+      '{"examples": [{"x": 1.0}]}',
+      504,
+      'Deadline exceeded: the model did not answer within 100 ms',
+    ],
   ];
   for (const [what, url, body, status, message] of errorCases) {
     it(`answers ${what} with ${status} and TF-Serving's message`, async () => {

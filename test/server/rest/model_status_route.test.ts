@@ -9,12 +9,21 @@ import { restApp } from './rest_app';
 
 describe('GET /v1/models/NAME (model status)', () => {
   let app: FastifyInstance;
-  const servable = identityServable(new Map([['serving_default', signature({ x: spec(DataType.DT_FLOAT, [-1]) }, { y: spec(DataType.DT_FLOAT, [-1]) })]]), { y: 'x' });
+  const servable = identityServable(
+    new Map([
+      ['serving_default', signature({ x: spec(DataType.DT_FLOAT, [-1]) }, { y: spec(DataType.DT_FLOAT, [-1]) })],
+    ]),
+    { y: 'x' },
+  );
   const manager = new FakeManager()
     .addVersion('half_plus_two', { version: 123, servable })
     .addVersion('m', { version: 1, servable })
     .addVersion('m', { version: 2, state: 'LOADING' })
-    .addVersion('m', { version: 3, state: 'END', error: new ServingError('NOT_FOUND', 'Could not find meta graph def matching supplied tags.') })
+    .addVersion('m', {
+      version: 3,
+      state: 'END',
+      error: new ServingError('NOT_FOUND', 'Could not find meta graph def matching supplied tags.'),
+    })
     .setLabel('m', 'stable', 1);
 
   before(async () => {
@@ -32,11 +41,15 @@ describe('GET /v1/models/NAME (model status)', () => {
     );
   });
 
-  it('lists every version newest first, with a failed version\'s error', async () => {
+  it("lists every version newest first, with a failed version's error", async () => {
     const body = (await app.inject({ method: 'GET', url: '/v1/models/m' })).json();
     assert.deepEqual(body, {
       model_version_status: [
-        { version: '3', state: 'END', status: { error_code: 'NOT_FOUND', error_message: 'Could not find meta graph def matching supplied tags.' } },
+        {
+          version: '3',
+          state: 'END',
+          status: { error_code: 'NOT_FOUND', error_message: 'Could not find meta graph def matching supplied tags.' },
+        },
         { version: '2', state: 'LOADING', status: { error_code: 'OK', error_message: '' } },
         { version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } },
       ],
@@ -45,7 +58,10 @@ describe('GET /v1/models/NAME (model status)', () => {
 
   it('narrows to one version', async () => {
     const body = (await app.inject({ method: 'GET', url: '/v1/models/m/versions/2' })).json();
-    assert.deepEqual(body.model_version_status.map((s: { version: string }) => s.version), ['2']);
+    assert.deepEqual(
+      body.model_version_status.map((s: { version: string }) => s.version),
+      ['2'],
+    );
   });
 
   it('ignores a label, as TF-Serving does (all versions)', async () => {

@@ -10,10 +10,21 @@ import { restApp } from './rest_app';
 
 /** y = x / 2 + 2 over float32, TF-Serving's half_plus_two. */
 function halfPlusTwo(): FakeServable {
-  const signatures = new Map([['serving_default', signature({ x: spec(DataType.DT_FLOAT, [-1]) }, { y: spec(DataType.DT_FLOAT, [-1]) })]]);
+  const signatures = new Map([
+    ['serving_default', signature({ x: spec(DataType.DT_FLOAT, [-1]) }, { y: spec(DataType.DT_FLOAT, [-1]) })],
+  ]);
   return new FakeServable(signatures, ({ inputs }) => {
     const x = inputs.get('x') as unknown as { shape: number[]; data: Float32Array };
-    return new Map<string, NativeOutput>([['y', hostTensor(DataType.DT_FLOAT, x.shape, x.data.map((v) => v / 2 + 2))]]);
+    return new Map<string, NativeOutput>([
+      [
+        'y',
+        hostTensor(
+          DataType.DT_FLOAT,
+          x.shape,
+          x.data.map((v) => v / 2 + 2),
+        ),
+      ],
+    ]);
   });
 }
 
@@ -73,7 +84,9 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:predict', () => {
   });
 
   it('accepts any Content-Type, or none', async () => {
-    for (const headers of [{}, { 'content-type': 'application/json' }, { 'content-type': 'text/plain' }] as Array<Record<string, string>>) {
+    for (const headers of [{}, { 'content-type': 'application/json' }, { 'content-type': 'text/plain' }] as Array<
+      Record<string, string>
+    >) {
       const response = await post(app, '/v1/models/half_plus_two:predict', '{"inputs": [1.0]}', headers);
       assert.equal(response.statusCode, 200, JSON.stringify(headers));
       assert.deepEqual(response.json(), { outputs: [2.5] });
@@ -85,7 +98,10 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:predict', () => {
     const before2 = v2.requests.length;
     assert.equal((await post(app, '/v1/models/half_plus_two/versions/1:predict', '{"inputs": [0]}')).statusCode, 200);
     assert.equal(v1.requests.length, before1 + 1);
-    assert.equal((await post(app, '/v1/models/half_plus_two/labels/stable:predict', '{"inputs": [0]}')).statusCode, 200);
+    assert.equal(
+      (await post(app, '/v1/models/half_plus_two/labels/stable:predict', '{"inputs": [0]}')).statusCode,
+      200,
+    );
     assert.equal(v1.requests.length, before1 + 2);
     assert.equal((await post(app, '/v1/models/half_plus_two:predict', '{"inputs": [0]}')).statusCode, 200);
     assert.equal(v2.requests.length, before2 + 1);
@@ -111,12 +127,16 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:predict', () => {
   });
 
   it('columnar format and a named signature', async () => {
-    const response = await post(app, '/v1/models/multi:predict', '{"signature_name": "tags_only", "inputs": {"tag": ["a", "b"]}}');
+    const response = await post(
+      app,
+      '/v1/models/multi:predict',
+      '{"signature_name": "tags_only", "inputs": {"tag": ["a", "b"]}}',
+    );
     assert.equal(response.statusCode, 200, response.body);
     assert.deepEqual(response.json(), { outputs: ['a', 'b'] });
   });
 
-  it("leaves shapes to the model, as TF-Serving does: a shape the signature does not declare reaches it", async () => {
+  it('leaves shapes to the model, as TF-Serving does: a shape the signature does not declare reaches it', async () => {
     const response = await post(app, '/v1/models/multi:predict', '{"inputs": {"tag": ["a"], "signal": [[1, 2]]}}');
     assert.equal(response.statusCode, 200, response.body);
     assert.deepEqual(response.json(), { outputs: { tag_bytes: [{ b64: 'YQ==' }], signal: [[1, 2]] } });
@@ -128,19 +148,70 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:predict', () => {
   });
 
   const errorCases: Array<[string, string, string, number, string | RegExp]> = [
-    ['invalid JSON', '/v1/models/half_plus_two:predict', '{"instances": [1.0,', 400, 'JSON Parse error: Invalid value. at offset: 19'],
+    [
+      'invalid JSON',
+      '/v1/models/half_plus_two:predict',
+      '{"instances": [1.0,',
+      400,
+      'JSON Parse error: Invalid value. at offset: 19',
+    ],
     ['empty body', '/v1/models/half_plus_two:predict', '', 400, 'JSON Parse error: The document is empty'],
-    ['ragged rows', '/v1/models/multi:predict', '{"instances": [{"tag": "a", "signal": [1, 2, 3]}, {"tag": "b", "signal": [1, 2]}]}', 400,
-      "Failed to process element: 1 key: signal of 'instances' list. Error: INVALID_ARGUMENT: Expecting tensor size: 3 but got: 2"],
-    ['missing input', '/v1/models/multi:predict', '{"inputs": {"tag": ["a"]}}', 400, "Missing named input: signal in 'inputs' object."],
-    ['unknown input', '/v1/models/multi:predict', '{"instances": [{"tag": "a", "signal": [1, 2, 3], "extra": 1}]}', 400,
-      "Failed to process element: 0 key: extra of 'instances' list. Error: INVALID_ARGUMENT: JSON object: does not have named input: extra"],
-    ['unknown model', '/v1/models/half:predict', '{"instances": [1.0]}', 404, 'Servable not found for request: Latest(half)'],
-    ['unknown version', '/v1/models/half_plus_two/versions/9:predict', '{"instances": [1.0]}', 404, 'Servable not found for request: Specific(half_plus_two, 9)'],
-    ['unknown label', '/v1/models/half_plus_two/labels/canary:predict', '{"instances": [1.0]}', 404, 'Unrecognized servable version label: canary'],
-    ['unknown signature (TF-Serving: INVALID_ARGUMENT)', '/v1/models/half_plus_two:predict', '{"signature_name": "nope", "instances": [1.0]}', 400,
-      'Serving signature name: "nope" not found in signature def'],
-    ['framework error with a canonical code', '/v1/models/failing:predict', '{"instances": [1.0]}', 400, 'Incompatible shapes: [2] vs. [3]'],
+    [
+      'ragged rows',
+      '/v1/models/multi:predict',
+      '{"instances": [{"tag": "a", "signal": [1, 2, 3]}, {"tag": "b", "signal": [1, 2]}]}',
+      400,
+      "Failed to process element: 1 key: signal of 'instances' list. Error: INVALID_ARGUMENT: Expecting tensor size: 3 but got: 2",
+    ],
+    [
+      'missing input',
+      '/v1/models/multi:predict',
+      '{"inputs": {"tag": ["a"]}}',
+      400,
+      "Missing named input: signal in 'inputs' object.",
+    ],
+    [
+      'unknown input',
+      '/v1/models/multi:predict',
+      '{"instances": [{"tag": "a", "signal": [1, 2, 3], "extra": 1}]}',
+      400,
+      "Failed to process element: 0 key: extra of 'instances' list. Error: INVALID_ARGUMENT: JSON object: does not have named input: extra",
+    ],
+    [
+      'unknown model',
+      '/v1/models/half:predict',
+      '{"instances": [1.0]}',
+      404,
+      'Servable not found for request: Latest(half)',
+    ],
+    [
+      'unknown version',
+      '/v1/models/half_plus_two/versions/9:predict',
+      '{"instances": [1.0]}',
+      404,
+      'Servable not found for request: Specific(half_plus_two, 9)',
+    ],
+    [
+      'unknown label',
+      '/v1/models/half_plus_two/labels/canary:predict',
+      '{"instances": [1.0]}',
+      404,
+      'Unrecognized servable version label: canary',
+    ],
+    [
+      'unknown signature (TF-Serving: INVALID_ARGUMENT)',
+      '/v1/models/half_plus_two:predict',
+      '{"signature_name": "nope", "instances": [1.0]}',
+      400,
+      'Serving signature name: "nope" not found in signature def',
+    ],
+    [
+      'framework error with a canonical code',
+      '/v1/models/failing:predict',
+      '{"instances": [1.0]}',
+      400,
+      'Incompatible shapes: [2] vs. [3]',
+    ],
     ['programming error', '/v1/models/broken:predict', '{"instances": [1.0]}', 500, 'bug'],
   ];
   for (const [name, url, payload, status, message] of errorCases) {
@@ -165,7 +236,9 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:predict', () => {
 describe(':predict deadline (--rest_api_timeout_in_ms)', () => {
   it('answers 504 when the run outlives the deadline, and releases the handle when it ends', async () => {
     let finish: () => void = () => {};
-    const signatures = new Map([['serving_default', signature({ x: spec(DataType.DT_FLOAT, null) }, { y: spec(DataType.DT_FLOAT, null) })]]);
+    const signatures = new Map([
+      ['serving_default', signature({ x: spec(DataType.DT_FLOAT, null) }, { y: spec(DataType.DT_FLOAT, null) })],
+    ]);
     const slow = new FakeServable(signatures, async ({ inputs }) => {
       await new Promise<void>((resolve) => (finish = resolve));
       return new Map<string, NativeOutput>([['y', echo(inputs.get('x')!)]]);
@@ -188,7 +261,9 @@ describe(':predict deadline (--rest_api_timeout_in_ms)', () => {
 
 describe('REST errors from the error catalog', () => {
   it('maps a ServingError code through httpStatusOf', async () => {
-    const signatures = new Map([['serving_default', signature({ x: spec(DataType.DT_FLOAT, null) }, { y: spec(DataType.DT_FLOAT, null) })]]);
+    const signatures = new Map([
+      ['serving_default', signature({ x: spec(DataType.DT_FLOAT, null) }, { y: spec(DataType.DT_FLOAT, null) })],
+    ]);
     const codes: Array<[ServingError['code'], number]> = [
       ['RESOURCE_EXHAUSTED', 429],
       ['UNAVAILABLE', 503],

@@ -40,7 +40,11 @@ describe('REST API routing and HTTP edges', () => {
   it('accepts model names with dots and dashes, and ":predict" after them', async () => {
     const manager2 = new FakeManager().addVersion('my.model-v2', { version: 1, servable });
     const app2 = await restApp(manager2);
-    const response = await app2.inject({ method: 'POST', url: '/v1/models/my.model-v2:predict', payload: '{"inputs": [1]}' });
+    const response = await app2.inject({
+      method: 'POST',
+      url: '/v1/models/my.model-v2:predict',
+      payload: '{"inputs": [1]}',
+    });
     assert.equal(response.statusCode, 200, response.body);
     await app2.close();
   });
@@ -61,14 +65,17 @@ describe('REST API routing and HTTP edges', () => {
 
   it('pathological nesting is a 400, not a crash', async () => {
     const app2 = await restApp(manager);
-    for (const payload of [`{"inputs": ${'['.repeat(100000)}NaN${']'.repeat(100000)}}`, `{"inputs": ${'['.repeat(300)}1${']'.repeat(300)}}`]) {
+    for (const payload of [
+      `{"inputs": ${'['.repeat(100000)}NaN${']'.repeat(100000)}}`,
+      `{"inputs": ${'['.repeat(300)}1${']'.repeat(300)}}`,
+    ]) {
       const response = await app2.inject({ method: 'POST', url: '/v1/models/m:predict', payload });
       assert.equal(response.statusCode, 400, response.body.slice(0, 200));
     }
     await app2.close();
   });
 
-  it('takes bodies over fastify\'s 1 MiB default, and long model names with REST_FASTIFY_OPTIONS', async () => {
+  it("takes bodies over fastify's 1 MiB default, and long model names with REST_FASTIFY_OPTIONS", async () => {
     const name = 'm'.repeat(300);
     const manager2 = new FakeManager().addVersion(name, { version: 1, servable });
     const app2 = fastify(REST_FASTIFY_OPTIONS);

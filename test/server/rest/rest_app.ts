@@ -3,7 +3,10 @@ import { registerRestRoutes, RestApiOptions } from '../../../src/server/rest';
 import type { FakeManager } from './fakes/fake_manager';
 
 /** A fastify instance with only the REST API on it, for inject(). */
-export async function restApp(manager: FakeManager, options: Omit<RestApiOptions, 'manager'> = {}): Promise<FastifyInstance> {
+export async function restApp(
+  manager: FakeManager,
+  options: Omit<RestApiOptions, 'manager'> = {},
+): Promise<FastifyInstance> {
   const app = fastify();
   await registerRestRoutes(app, { manager }, options);
   await app.ready();

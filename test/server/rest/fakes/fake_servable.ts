@@ -3,7 +3,12 @@
  * outputs, and helpers to build signatures and host tensors. The REST tests use it to check
  * HTTP semantics; the real frameworks are exercised end to end elsewhere.
  */
-import type { HostTensorHandle, HostTensorOutput, NativeOutput, TensorSource } from '../../../../src/native/backend_addon';
+import type {
+  HostTensorHandle,
+  HostTensorOutput,
+  NativeOutput,
+  TensorSource,
+} from '../../../../src/native/backend_addon';
 import type { InferenceServable, RunRequest } from '../../../../src/servables/inference_servable';
 import { PREDICT_METHOD_NAME, Signature, SignatureMap, TensorSpec } from '../../../../src/servables/signature';
 import { DataType } from '../../../../src/tensors/data_type';
@@ -29,7 +34,11 @@ export function spec(dtype: number, shape: number[] | null, name = 'tensor:0'): 
 }
 
 export function signature(inputs: Record<string, TensorSpec>, outputs: Record<string, TensorSpec>): Signature {
-  return { methodName: PREDICT_METHOD_NAME, inputs: new Map(Object.entries(inputs)), outputs: new Map(Object.entries(outputs)) };
+  return {
+    methodName: PREDICT_METHOD_NAME,
+    inputs: new Map(Object.entries(inputs)),
+    outputs: new Map(Object.entries(outputs)),
+  };
 }
 
 /** A 'host' output as the addons return it. */
