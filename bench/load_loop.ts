@@ -22,14 +22,15 @@ export interface LoadShape {
 async function loops(call: Call, concurrency: number, durationMs: number, latencies: number[] | null): Promise<number> {
   const started = process.hrtime.bigint();
   const end = started + BigInt(Math.round(durationMs * 1e6));
-  let failure: unknown;
+  // Boxed, so that a thrown undefined still stops the loops and is rethrown as it was.
+  let failure: { error: unknown } | undefined;
   const loop = async () => {
     while (failure === undefined && process.hrtime.bigint() < end) {
       const before = process.hrtime.bigint();
       try {
         await call();
       } catch (error) {
-        failure ??= error;
+        failure ??= { error };
         return;
       }
       if (latencies) latencies.push(Number(process.hrtime.bigint() - before));
@@ -37,7 +38,7 @@ async function loops(call: Call, concurrency: number, durationMs: number, latenc
   };
   // On a failure every loop stops at its next call, so none runs on into the next path.
   await Promise.all(Array.from({ length: concurrency }, loop));
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw failure.error;
   // Calls still running at the deadline are counted, so elapsed runs until the last ends.
   return Number(process.hrtime.bigint() - started);
 }

@@ -88,7 +88,7 @@ function denseOf(tensor: TensorProtoObject): DenseTensor {
 const OBJECT_OPTIONS = { longs: Number, bytes: Buffer, defaults: false } as const;
 
 export function decodeTensorProto(bytes: Uint8Array): DenseTensor {
-  return denseOf(Protos.TensorProto.toObject(Protos.TensorProto.decode(bytes), OBJECT_OPTIONS) as TensorProtoObject);
+  return denseOf(Protos.TensorProto.toObject(Protos.TensorProto.decode(bytes), OBJECT_OPTIONS));
 }
 
 export function predictResponseOutput(bytes: Uint8Array, alias: string): DenseTensor {

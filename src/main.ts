@@ -193,11 +193,13 @@ async function serve(argv: string[]): Promise<void> {
     if (unfinished === 0) await core.shutdown();
     process.exit(0);
   };
-  const onSignal = (signal: NodeJS.Signals) =>
-    stop(signal).catch((error: unknown) => {
+  // Signal listeners' return values are ignored: the catch below is where a failed stop ends.
+  const onSignal = (signal: NodeJS.Signals) => {
+    void stop(signal).catch((error: unknown) => {
       console.error(error);
       process.exit(1);
     });
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }

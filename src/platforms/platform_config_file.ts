@@ -50,7 +50,7 @@ const HONOURED_LEGACY_FIELDS = new Set([
 ]);
 
 export function readPlatformConfigFile(file: string): PlatformConfigs {
-  const map = Protos.PlatformConfigMap.toObject(readTextProtoFile(Protos.PlatformConfigMap, file)) as PlainMessage;
+  const map = Protos.PlatformConfigMap.toObject(readTextProtoFile(Protos.PlatformConfigMap, file));
   const entries = Object.entries((map.platform_configs ?? {}) as Record<string, PlainMessage>);
   const result: PlatformConfigs = { names: entries.map(([name]) => name), warnings: [] };
   for (const [name, config] of entries) {
@@ -80,7 +80,7 @@ export function readPlatformConfigFile(file: string): PlatformConfigs {
 
 function tensorFlowSettings(bytes: Uint8Array, warnings: string[]): NonNullable<PlatformConfigs['tensorflow']> {
   const type = Protos.SavedModelBundleSourceAdapterConfig;
-  const adapterConfig = type.toObject(type.decode(bytes), { longs: String }) as PlainMessage;
+  const adapterConfig = type.toObject(type.decode(bytes), { longs: String });
   const legacy = (adapterConfig.legacy_config ?? {}) as PlainMessage;
   if (legacy.session_target) {
     throw invalidArgument('--platform_config_file: session_target is not supported: duoserve runs local sessions only');

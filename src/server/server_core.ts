@@ -292,7 +292,7 @@ function dueTo({ error }: ServableStateSnapshot): string {
 
 /** Single-model mode: the platform whose files the highest version directory holds. */
 function detectPlatform(model: ModelConfig, platforms: ReadonlyMap<string, Platform>): string {
-  let versions: string[] = [];
+  let versions: string[];
   try {
     versions = fs.readdirSync(model.basePath).filter((entry) => /^\d+$/.test(entry));
   } catch {

@@ -82,6 +82,8 @@ export class PrettyJsonWriter {
 
 const INDENTS: string[] = [];
 
+// Matching control characters is the point: JSON must escape them.
+// eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 
 /** A JSON string literal with rapidjson's escapes (control characters as upper-case \u00XX). */

@@ -435,7 +435,7 @@ describe('bytes travel between the stock Python classes and protobufjs', () => {
       );
     }
     // Re-encoding the envelope gives back the stock encoder's exact bytes: nothing was lost.
-    const reencoded = Protos.PredictRequestEnvelope.encode(envelope as never).finish();
+    const reencoded = Protos.PredictRequestEnvelope.encode(envelope).finish();
     assert.ok(Buffer.from(reencoded).equals(theirPredictRequest));
   });
 
@@ -491,7 +491,7 @@ describe('tf.Example inputs travel as the official classes write them', () => {
       answers.classify.examples,
     );
     assert.equal(Buffer.from(context).toString('base64'), answers.classify.context);
-    const reencoded = Protos.ClassificationRequestEnvelope.encode(envelope as never).finish();
+    const reencoded = Protos.ClassificationRequestEnvelope.encode(envelope).finish();
     assert.ok(Buffer.from(reencoded).equals(request));
   });
 

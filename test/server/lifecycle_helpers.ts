@@ -388,8 +388,8 @@ export async function startDuoserve(args: string[], readyModel: string, timeoutM
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const client = new ServingClient(`unix:${socketPath}`);
   const stop = async () => {
@@ -410,7 +410,9 @@ export async function startDuoserve(args: string[], readyModel: string, timeoutM
     );
   } catch (error) {
     await stop();
-    throw new Error(`${(error as Error).message}\nbin/duoserve's output ends:\n${output.slice(-4000)}`);
+    throw new Error(`${(error as Error).message}\nbin/duoserve's output ends:\n${output.slice(-4000)}`, {
+      cause: error,
+    });
   }
   return { client, grpcTarget: `unix:${socketPath}`, process: child, output: () => output, stop };
 }

@@ -38,8 +38,10 @@ describe('parseJsonText', () => {
       18446744073709551615n,
       12,
     ]);
+    // The literals round as JavaScript rounds them, which is what the parser must match.
     assert.deepEqual(
       parseJsonText('[0.12345678901234567, 1234567890123456.5]'),
+      // eslint-disable-next-line no-loss-of-precision
       [0.12345678901234567, 1234567890123456.5],
     );
   });

@@ -29,7 +29,7 @@ export function writePredictResponseTask({ outputs, format }: WriteTask) {
   return outcomeOf(() => {
     // The writer reads dtype, shape, data and strings only, never the native handle.
     const bytes = Buffer.from(predictResponseJson(outputs as Map<string, NativeOutput>, format), 'utf8');
-    return { value: bytes, transfer: ownsItsMemory(bytes) ? [bytes.buffer as ArrayBuffer] : [] };
+    return { value: bytes, transfer: ownsItsMemory(bytes) ? [bytes.buffer] : [] };
   });
 }
 

@@ -139,7 +139,7 @@ export function valuesOf(dtype: number, bytes: ArrayBuffer | Uint8Array): number
 
 export function asHost(output: NativeOutput): HostTensorOutput {
   assert.ok(!(output instanceof Uint8Array), 'expected a host output');
-  return output as HostTensorOutput;
+  return output;
 }
 
 export function outputMap<T>(outputs: Array<[string, T]>): Map<string, T> {

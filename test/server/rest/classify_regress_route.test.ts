@@ -58,7 +58,7 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
         const response = await post(url, CASE_BODIES[index]);
         assert.equal(response.statusCode, 200, response.body);
         assert.equal(response.headers['content-type'], 'application/json');
-        const { results } = response.json() as { results: Array<Array<[string, number]>> };
+        const { results } = response.json<{ results: Array<Array<[string, number]>> }>();
         const { classes, scores } = testCase.outputs;
         const [batch, count] = scores.shape;
         assert.equal(results.length, batch);
@@ -97,7 +97,7 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
       for (const [index, testCase] of casesOf(ref, signature).entries()) {
         const response = await post(`/v1/models/${model}:regress`, withSignature(CASE_BODIES[index], signature));
         assert.equal(response.statusCode, 200, response.body);
-        const { results } = response.json() as { results: number[] };
+        const { results } = response.json<{ results: number[] }>();
         assert.deepEqual(results.map(Math.fround), (testCase.outputs.outputs.values as number[]).map(Math.fround));
       }
     }
@@ -184,7 +184,7 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
     it(`answers ${what} with ${status} and TF-Serving's message`, async () => {
       const response = await post(url, body);
       assert.equal(response.statusCode, status, response.body);
-      const { error } = response.json() as { error: string };
+      const { error } = response.json<{ error: string }>();
       if (typeof message === 'string') assert.equal(error, message);
       else assert.match(error, message);
     });

@@ -45,8 +45,7 @@ export function signature(inputs: Record<string, TensorSpec>, outputs: Record<st
 export function hostTensor(dtype: number, shape: number[], values: ArrayBufferView | Uint8Array[]): HostTensorOutput {
   const handle = {} as HostTensorHandle;
   if (Array.isArray(values)) return { dtype, shape, strings: values.map((v) => Buffer.from(v)), handle };
-  const view = values as ArrayBufferView;
-  const data = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer;
+  const data = values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength) as ArrayBuffer;
   return { dtype, shape, data, handle };
 }
 
