@@ -99,6 +99,7 @@ std::shared_ptr<HostTensor> HostTensor::Allocate(DType dtype, std::vector<int64_
   void* raw = std::calloc(1, bytes + kTensorAlignment);
   if (raw == nullptr) throw std::bad_alloc();
   const auto address = reinterpret_cast<uintptr_t>(raw);
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): rounding an address up is integer arithmetic.
   tensor->data = reinterpret_cast<void*>((address + kTensorAlignment - 1) & ~(kTensorAlignment - 1));
   tensor->byte_size = bytes;
   tensor->owner = std::shared_ptr<void>(raw, std::free);

@@ -116,6 +116,7 @@ class TensorFlowBackend : public Backend {
     DUO_RETURN_IF_ERROR(NewSessionOptions(options, &session_options));
     const std::vector<std::string> tags = SplitTags(options);
     std::vector<const char*> tag_pointers;
+    tag_pointers.reserve(tags.size());
     for (const std::string& tag : tags) tag_pointers.push_back(tag.c_str());
 
     GraphPtr graph(TF_NewGraph());
