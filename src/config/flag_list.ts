@@ -58,7 +58,8 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('max_num_load_retries', 'int32', 5, true, 'Retries of a failed load before giving up.'),
   flag('load_retry_interval_micros', 'int64', 60_000_000, true, 'Wait between load retries, in microseconds.'),
   flag('file_system_poll_wait_seconds', 'int32', 1, true,
-    'Seconds between scans of each base path for new versions; 0 scans once.'),
+    'Seconds between scans of each base path for new versions; 0 scans once. A version directory its ' +
+      'platform does not recognise is loaded once unchanged for 3 scans (at least 1 s), so its error shows.'),
   // TensorFlow's FileSystem::FlushCaches after loads: only cloud file systems keep caches, and
   // duoserve reads local paths, whose FlushCaches is a no-op in TensorFlow too.
   flag('flush_filesystem_caches', 'bool', true, true,
