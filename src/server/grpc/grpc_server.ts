@@ -58,7 +58,10 @@ export async function startGrpcServer(
   options: GrpcServerOptions,
   reloadConfig?: ReloadConfig,
 ): Promise<StartedGrpcServer> {
-  const interceptors = [reloadConfigGuard(options.reloadConfigRpc ?? 'all')];
+  // Each interceptor wraps every call: add only those with something to do.
+  const reloadConfigRpc = options.reloadConfigRpc ?? 'all';
+  const interceptors: grpc.ServerInterceptor[] = [];
+  if (reloadConfigRpc !== 'all') interceptors.push(reloadConfigGuard(reloadConfigRpc));
   if (options.drain) interceptors.push(drainGate(options.drain));
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
@@ -131,9 +134,9 @@ function refuseCall(
  * models, and TF-Serving accepts it from anyone who reaches the port. socket_only accepts it
  * only over the Unix socket (whose file permissions say who may connect); off nowhere.
  */
-function reloadConfigGuard(mode: ReloadConfigRpcMode): grpc.ServerInterceptor {
+function reloadConfigGuard(mode: Exclude<ReloadConfigRpcMode, 'all'>): grpc.ServerInterceptor {
   return (method, call) => {
-    if (mode === 'all' || method.path !== RELOAD_CONFIG_METHOD) return new grpc.ServerInterceptingCall(call);
+    if (method.path !== RELOAD_CONFIG_METHOD) return new grpc.ServerInterceptingCall(call);
     return refuseCall(call, () => {
       // A Unix socket connection has no remote address; a TCP one always has.
       const overTcp = call.getConnectionInfo().remoteAddress !== undefined;
