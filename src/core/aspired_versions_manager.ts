@@ -212,7 +212,14 @@ export class AspiredVersionsManager implements Manager, Target<Loader> {
 
   private startUnload(name: string, harness: LoaderHarness): void {
     harness.requestUnload();
-    this.track(this.unloadSlots.run(() => harness.unload()).then(() => this.manageState(name)));
+    // The slot is taken once no request holds the version: a long request on one model must
+    // not hold up the unloads of others.
+    this.track(
+      harness
+        .released()
+        .then(() => this.unloadSlots.run(() => harness.unload()))
+        .then(() => this.manageState(name)),
+    );
   }
 
   private track(work: Promise<void>): void {

@@ -136,13 +136,19 @@ export class LoaderHarness {
     this.transition('unloading');
   }
 
+  /** After requestUnload (no new handles): resolves once the last held handle is released. */
+  released(): Promise<void> {
+    this.expectState('unloading', 'released');
+    if (this.handles === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.whenUnreferenced = resolve));
+  }
+
   /**
    * After requestUnload: waits for the last held handle to be released, then unloads; ends
    * 'disabled' or 'error'. Never rejects.
    */
   async unload(): Promise<void> {
-    this.expectState('unloading', 'unload');
-    if (this.handles > 0) await new Promise<void>((resolve) => (this.whenUnreferenced = resolve));
+    await this.released();
     this.loaded = undefined;
     try {
       await this.loader!.unload();

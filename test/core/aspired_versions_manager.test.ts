@@ -272,6 +272,24 @@ describe('AspiredVersionsManager', () => {
     }
   });
 
+  it('a held handle on one servable does not hold up the unloads of others (one unload slot)', async () => {
+    const { manager, source, available, ended } = setUp({ numUnloadThreads: 0 });
+    const a = new FakeLoader('a1');
+    const b = new FakeLoader('b1');
+    source.aspire('a', [[1, a]]);
+    source.aspire('b', [[1, b]]);
+    await Promise.all([available('a', 1), available('b', 1)]);
+    const held = manager.getServableHandle({ name: 'a', version: 1 });
+    source.aspire('a', []);
+    await manager.monitor.waitForState({ name: 'a', version: 1 }, 'UNLOADING', WAIT_MS);
+    source.aspire('b', []);
+    await ended('b', 1);
+    assert.deepEqual(a.calls, ['load'], 'a waits for its handle');
+    held.release();
+    await ended('a', 1);
+    assert.deepEqual(a.calls, ['load', 'unload']);
+  });
+
   it('defers re-aspiring a version that is still unloading, then loads it afresh', async () => {
     const { manager, source, available } = setUp();
     source.aspire('m', [[1, new FakeLoader('1', { unloadDelayMs: 30 })]]);
