@@ -182,6 +182,7 @@ async function serve(argv: string[]): Promise<void> {
     );
     grpc.health?.enterShutdown();
     configPoll?.stop();
+    const graceEnds = Date.now() + graceSeconds * 1000;
     const unfinished = await drain.start(graceSeconds * 1000);
     if (unfinished > 0) {
       consoleLog('WARNING', `Grace period over: cutting ${unfinished} request(s) still running`);
@@ -189,8 +190,16 @@ async function serve(argv: string[]): Promise<void> {
     if (unfinished > 0) grpc.server.forceShutdown();
     else await shutDownGrpc(grpc.server);
     await rest?.close();
-    // A run cut at the grace period still holds its model: unloading would wait for it.
-    if (unfinished === 0) await core.shutdown();
+    // A run cut at the grace period still holds its model: unloading would wait for it. So
+    // may a run whose request already ended (a REST timeout, a cancelled call): the unload
+    // waits for it only as long as the grace period lasts.
+    if (unfinished === 0) {
+      const unloaded = await Promise.race([
+        core.shutdown().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), Math.max(0, graceEnds - Date.now()))),
+      ]);
+      if (!unloaded) consoleLog('WARNING', 'Grace period over: exiting while runs of ended requests still hold models');
+    }
     process.exit(0);
   };
   // Signal listeners' return values are ignored: the catch below is where a failed stop ends.
