@@ -222,12 +222,21 @@ Status TfLiteModel::Acquire(std::unique_ptr<Instance>* out) {
     }
     ++instances_;  // reserved; compiled outside the lock
   }
-  Status created = NewInstance(out);
-  if (!created.ok()) {
+  // The reservation is given back on failure, a thrown one (std::bad_alloc) included, or the
+  // pool would shrink for good and later runs wait for ever.
+  auto unreserve = [this] {
     std::lock_guard<std::mutex> lock(mutex_);
     --instances_;
     released_.notify_one();
+  };
+  Status created;
+  try {
+    created = NewInstance(out);
+  } catch (...) {
+    unreserve();
+    throw;
   }
+  if (!created.ok()) unreserve();
   return created;
 }
 
