@@ -98,8 +98,9 @@ describe('bin/duoserve on SIGTERM', { timeout: 120_000 }, () => {
     try {
       const GRPC_CALLS = 5;
       const REST_CALLS = 5;
-      const grpcRows = 1500;
-      const restRows = 300;
+      // Work that outlasts the checks below even on an idle machine (~1-3 s here).
+      const grpcRows = 6000;
+      const restRows = 1200;
       const started = Date.now();
       const grpcCalls = Array.from({ length: GRPC_CALLS }, () => grpcPredict(client, rows(grpcRows)));
       const restCalls = Array.from({ length: REST_CALLS }, () => restPredict(restPort, rows(restRows)));
