@@ -36,20 +36,34 @@ export interface EchoServers {
 // Same as duoserve: gRPC's 4 MiB default lifted (TF-Serving does the same).
 const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
 
-async function serveGrpcEcho(): Promise<number> {
+export interface GrpcEchoOptions {
+  /** Server options on top of the lifted message limits (the ceiling bench varies them). */
+  serverOptions?: grpc.ServerOptions;
+  /** The method's path (default ECHO_PATH); a real one lets generic clients such as ghz call it. */
+  path?: string;
+  /** Answer these bytes instead of the request's, e.g. a recorded PredictResponse. */
+  response?: Buffer;
+  /** Default 0: any free port. */
+  port?: number;
+}
+
+/** The bare unary echo; resolves to its port. */
+export async function serveGrpcEcho(options: GrpcEchoOptions = {}): Promise<number> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    ...options.serverOptions,
   });
+  const { response } = options;
   server.addService(
-    { Echo: { ...rawUnaryMethod('bench.Echo', 'Echo'), path: ECHO_PATH } },
+    { Echo: { ...rawUnaryMethod('bench.Echo', 'Echo'), path: options.path ?? ECHO_PATH } },
     {
       Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
-        callback(null, call.request),
+        callback(null, response ?? call.request),
     },
   );
   return new Promise((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (error, port) =>
       error ? reject(error) : resolve(port),
     ),
   );
