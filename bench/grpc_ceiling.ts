@@ -45,6 +45,33 @@ export const VARIANTS: CeilingVariant[] = [
     localWindowSize: 8 * MIB,
   },
   {
+    name: 'flow_1m',
+    about: "1 MiB stream and connection windows, as grpc-js's client sets for 'grpc-node.flow_control_window'",
+    http2Settings: { initialWindowSize: MIB },
+    localWindowSize: MIB,
+  },
+  {
+    name: 'flow_8m',
+    about: '8 MiB stream and connection windows',
+    http2Settings: { initialWindowSize: 8 * MIB },
+    localWindowSize: 8 * MIB,
+  },
+  {
+    name: 'stream_window_1m',
+    about: 'http2 initialWindowSize 1 MiB per stream only (connection window left at 64 KiB)',
+    http2Settings: { initialWindowSize: MIB },
+  },
+  {
+    name: 'conn_window_1m',
+    about: 'a 1 MiB connection receive window only (setLocalWindowSize; streams keep 64 KiB)',
+    localWindowSize: MIB,
+  },
+  {
+    name: 'conn_window_8m',
+    about: 'an 8 MiB connection receive window only (setLocalWindowSize; streams keep 64 KiB)',
+    localWindowSize: 8 * MIB,
+  },
+  {
     name: 'frame_1m',
     about: 'http2 maxFrameSize 1 MiB (the largest DATA frame this server accepts; default 16 KiB)',
     http2Settings: { maxFrameSize: MIB - 1 },
