@@ -29,6 +29,8 @@ export interface CeilingVariant {
   localWindowSize?: number;
   /** Server processes sharing the port through node:cluster (round-robin by connection). */
   processes?: number;
+  /** Node/V8 flags for the server process, e.g. a larger young generation. */
+  nodeFlags?: string[];
 }
 
 interface StartMessage {
@@ -106,7 +108,7 @@ function failed(error: unknown): never {
 
 /** A cluster's primary forks the workers and reports once all of them listen on the one shared port. */
 async function primaryMain(start: StartMessage, processes: number): Promise<ReadyMessage> {
-  cluster.setupPrimary({ serialization: 'advanced' });
+  cluster.setupPrimary({ serialization: 'advanced', execArgv: process.execArgv });
   const ready = await Promise.all(
     Array.from(
       { length: processes },
@@ -161,7 +163,7 @@ export function startCeilingServer(
   const child = fork(__filename, [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
-    execArgv,
+    execArgv: [...(variant.nodeFlags ?? []), ...execArgv],
   });
   return new Promise((resolve, reject) => {
     child.once('error', reject);

@@ -52,7 +52,7 @@ export const VARIANTS: CeilingVariant[] = [
   },
   {
     name: 'flow_8m',
-    about: '8 MiB stream and connection windows',
+    about: "8 MiB stream and connection windows (duoserve's default: src/server/grpc/grpc_server.ts)",
     http2Settings: { initialWindowSize: 8 * MIB },
     localWindowSize: 8 * MIB,
   },
@@ -80,6 +80,18 @@ export const VARIANTS: CeilingVariant[] = [
     name: 'limits_default',
     about: "grpc-js's own 4 MiB receive / unlimited send (duoserve lifts both, as TF-Serving)",
     serverOptions: { 'grpc.max_receive_message_length': 4 * MIB, 'grpc.max_send_message_length': -1 },
+  },
+  {
+    name: 'semi_space_16m',
+    about: 'V8 young generation of 16 MiB semi-spaces (--max-semi-space-size=16): fewer scavenges',
+    nodeFlags: ['--max-semi-space-size=16'],
+  },
+  {
+    name: 'flow_8m_semi_16m',
+    about: 'flow_8m and semi_space_16m together',
+    http2Settings: { initialWindowSize: 8 * MIB },
+    localWindowSize: 8 * MIB,
+    nodeFlags: ['--max-semi-space-size=16'],
   },
   { name: 'cluster_2', about: 'two node:cluster processes sharing the port (by connection)', processes: 2 },
   { name: 'cluster_3', about: 'three node:cluster processes sharing the port (by connection)', processes: 3 },
@@ -313,16 +325,26 @@ function loopRunner(request: Buffer): Runner {
 interface CpuTime {
   user: number;
   system: number;
+  /** Of which the JS threads' (each process's main thread), user and system: the one-thread bound. */
+  js: number;
 }
 
-/** CPU seconds (every thread) the processes have used so far, in user space and in the kernel. */
+/** [utime, stime] in seconds from a /proc stat file. */
+function statTimes(file: string): [number, number] {
+  // Fields after the command name's closing parenthesis: utime and stime are the 12th and 13th.
+  const fields = fs.readFileSync(file, 'utf8').split(') ')[1].split(' ');
+  return [Number(fields[11]) / CLOCK_TICKS_PER_SECOND, Number(fields[12]) / CLOCK_TICKS_PER_SECOND];
+}
+
+/** CPU seconds the processes have used so far: all threads, in user space and in the kernel, and the JS threads'. */
 function cpuSeconds(pids: number[]): CpuTime {
-  const total = { user: 0, system: 0 };
+  const total = { user: 0, system: 0, js: 0 };
   for (const pid of pids) {
-    // Fields after the command name's closing parenthesis: utime and stime are the 12th and 13th.
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    total.user += Number(fields[11]) / CLOCK_TICKS_PER_SECOND;
-    total.system += Number(fields[12]) / CLOCK_TICKS_PER_SECOND;
+    const [user, system] = statTimes(`/proc/${pid}/stat`);
+    const [jsUser, jsSystem] = statTimes(`/proc/${pid}/task/${pid}/stat`);
+    total.user += user;
+    total.system += system;
+    total.js += jsUser + jsSystem;
   }
   return total;
 }
@@ -388,7 +410,7 @@ async function measurePayload(options: Options, payloadName: PayloadName): Promi
         if (connections > concurrency) continue;
         const cell = { concurrency, connections };
         const parts = servers.map((): LatencySummary[] => []);
-        const cpu = servers.map((): CpuTime => ({ user: 0, system: 0 }));
+        const cpu = servers.map((): CpuTime => ({ user: 0, system: 0, js: 0 }));
         const clientCpu = servers.map(() => 0);
         const loads = servers.map((): number[] => []);
         const errors: Array<string | undefined> = servers.map(() => undefined);
@@ -404,6 +426,7 @@ async function measurePayload(options: Options, payloadName: PayloadName): Promi
               const after = cpuSeconds(server.pids);
               cpu[i].user += after.user - before.user;
               cpu[i].system += after.system - before.system;
+              cpu[i].js += after.js - before.js;
             } catch (error) {
               errors[i] = (error as Error).message.slice(0, 300);
             }
@@ -415,7 +438,11 @@ async function measurePayload(options: Options, payloadName: PayloadName): Promi
           else {
             row.result = pool(parts[i]);
             const perRequest = (seconds: number) => (seconds * 1e6) / row.result!.requests;
-            row.cpuUsPerRequest = { user: perRequest(cpu[i].user), system: perRequest(cpu[i].system) };
+            row.cpuUsPerRequest = {
+              user: perRequest(cpu[i].user),
+              system: perRequest(cpu[i].system),
+              js: perRequest(cpu[i].js),
+            };
             row.clientCpuUsPerRequest = perRequest(clientCpu[i]);
           }
           rows.push(row);
@@ -445,10 +472,11 @@ function printRow(row: Row, rows: Row[]): void {
   }
   const { throughput, p50Us, p99Us } = row.result;
   const ratio = base ? `${(throughput / base.throughput).toFixed(2)}x` : '';
-  const cpu = `${round(row.cpuUsPerRequest!.user)}+${round(row.cpuUsPerRequest!.system)}`;
+  const { user, system, js } = row.cpuUsPerRequest!;
+  const cpu = `${round(user)}+${round(system)} (JS thread ${round(js)})`;
   const clientCpu = round(row.clientCpuUsPerRequest!);
   console.log(
-    `| ${cells.join(' | ')} | ${round(throughput)} req/s | p50 ${round(p50Us)} us | p99 ${round(p99Us)} us | ${ratio} | ${cpu} us | ${clientCpu} us | load ${row.load.toFixed(2)} |`,
+    `| ${cells.join(' | ')} | ${round(throughput)} req/s | p50 ${round(p50Us)} us | p99 ${round(p99Us)} us | ${ratio} | ${cpu} | ${clientCpu} | load ${row.load.toFixed(2)} |`,
   );
 }
 
@@ -460,7 +488,7 @@ async function main(): Promise<void> {
       `${os.cpus().length} cores, ${options.durationMs / 1000} s per variant and cell in ${options.rounds} rounds`,
   );
   console.log(
-    '| payload | variant | connections | c | req/s | p50 | p99 | vs default | server CPU/req (user+sys) | client CPU/req | load |',
+    '| payload | variant | connections | c | req/s | p50 | p99 | vs default | server CPU/req us: user+sys (JS thread) | client CPU/req us | load |',
   );
   const rows: Row[] = [];
   for (const payload of options.payloads) rows.push(...(await measurePayload(options, payload)));
