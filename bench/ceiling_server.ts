@@ -27,6 +27,8 @@ export interface CeilingVariant {
   http2Settings?: http2.Settings;
   /** The connection-level receive window each session asks for (http2session.setLocalWindowSize). */
   localWindowSize?: number;
+  /** Both windows set as duoserve sets them (grpc_server.ts widenFlowControlWindows). */
+  flowControlWindow?: number;
   /** Server processes sharing the port through node:cluster (round-robin by connection). */
   processes?: number;
   /** Node/V8 flags for the server process, e.g. a larger young generation. */
@@ -98,7 +100,8 @@ function variantSettings(variant: CeilingVariant): http2.ServerOptions {
 async function serve(start: StartMessage): Promise<number> {
   if (start.variant.transport === 'node-http2') return serveNodeHttp2(start);
   wrapHttp2CreateServer(start.variant);
-  return serveGrpcEcho({ serverOptions: start.variant.serverOptions, path: start.path, response: start.response });
+  const { serverOptions, flowControlWindow } = start.variant;
+  return serveGrpcEcho({ serverOptions, flowControlWindow, path: start.path, response: start.response });
 }
 
 function failed(error: unknown): never {

@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import fastify from 'fastify';
+import { DEFAULT_FLOW_CONTROL_WINDOW, widenFlowControlWindows } from '../src/server/grpc/grpc_server';
 import { rawUnaryMethod } from '../src/server/grpc/raw_method';
 
 export const ECHO_PATH = '/bench.Echo/Echo';
@@ -45,6 +46,8 @@ export interface GrpcEchoOptions {
   response?: Buffer;
   /** Default 0: any free port. */
   port?: number;
+  /** HTTP/2 receive windows as duoserve sets them (grpc_server.ts); omitted: grpc-js's 64 KiB. */
+  flowControlWindow?: number;
 }
 
 /** The bare unary echo; resolves to its port. */
@@ -62,11 +65,13 @@ export async function serveGrpcEcho(options: GrpcEchoOptions = {}): Promise<numb
         callback(null, response ?? call.request),
     },
   );
-  return new Promise((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (error, port) =>
-      error ? reject(error) : resolve(port),
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
     ),
   );
+  if (options.flowControlWindow !== undefined) widenFlowControlWindows(server, options.flowControlWindow);
+  return port;
 }
 
 async function serveRestEcho(responses: Record<string, string>): Promise<number> {
@@ -86,7 +91,9 @@ async function serveRestEcho(responses: Record<string, string>): Promise<number>
 function childMain(): void {
   process.on('disconnect', () => process.exit(0));
   process.once('message', (message: StartMessage) => {
-    Promise.all([serveGrpcEcho(), serveRestEcho(message.restResponses)]).then(
+    // The same transport settings as duoserve's gRPC server, so that the floor is comparable.
+    const grpcEcho = serveGrpcEcho({ flowControlWindow: DEFAULT_FLOW_CONTROL_WINDOW });
+    Promise.all([grpcEcho, serveRestEcho(message.restResponses)]).then(
       ([grpcPort, restPort]) => process.send!({ grpcPort, restPort } satisfies ReadyMessage),
       (error) => {
         console.error(`echo servers failed to start: ${(error as Error).stack}`);

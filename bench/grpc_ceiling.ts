@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Protos } from '../src/protos';
+import { DEFAULT_FLOW_CONTROL_WINDOW } from '../src/server/grpc/grpc_server';
 import { parseCliArgs } from './cli_args';
 import { type CeilingServer, type CeilingVariant, startCeilingServer } from './ceiling_server';
 import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
@@ -28,11 +29,10 @@ import { predictRequestBytes, tensorMessage } from './payloads';
 import { readProcessMemory } from './process_memory';
 import { type LatencySummary, round } from './stats';
 
-const MESSAGE_LIMITS = { 'grpc.max_receive_message_length': 2 ** 31 - 1, 'grpc.max_send_message_length': 2 ** 31 - 1 };
 const MIB = 1024 * 1024;
 
 export const VARIANTS: CeilingVariant[] = [
-  { name: 'default', about: "duoserve's options: message limits lifted, all else grpc-js's defaults" },
+  { name: 'default', about: "grpc-js's defaults (64 KiB HTTP/2 windows) with the message limits lifted" },
   {
     name: 'channelz_off',
     about: "'grpc.enable_channelz': 0 (no per-call channelz counters)",
@@ -52,9 +52,8 @@ export const VARIANTS: CeilingVariant[] = [
   },
   {
     name: 'flow_8m',
-    about: "8 MiB stream and connection windows (duoserve's default: src/server/grpc/grpc_server.ts)",
-    http2Settings: { initialWindowSize: 8 * MIB },
-    localWindowSize: 8 * MIB,
+    about: "8 MiB stream and connection windows, duoserve's default (src/server/grpc/grpc_server.ts)",
+    flowControlWindow: DEFAULT_FLOW_CONTROL_WINDOW,
   },
   {
     name: 'stream_window_1m',
@@ -89,8 +88,7 @@ export const VARIANTS: CeilingVariant[] = [
   {
     name: 'flow_8m_semi_16m',
     about: 'flow_8m and semi_space_16m together',
-    http2Settings: { initialWindowSize: 8 * MIB },
-    localWindowSize: 8 * MIB,
+    flowControlWindow: DEFAULT_FLOW_CONTROL_WINDOW,
     nodeFlags: ['--max-semi-space-size=16'],
   },
   { name: 'cluster_2', about: 'two node:cluster processes sharing the port (by connection)', processes: 2 },

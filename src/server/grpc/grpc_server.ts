@@ -65,7 +65,11 @@ function flowControlWindow(channelArguments: Record<string, string | number>): n
  * the windows a client sees, so an upgrade that moves the map fails there). Called right after
  * each bind, before the event loop can accept a connection on it.
  */
-function widenFlowControlWindows(server: grpc.Server, bytes: number, widened: WeakSet<http2.Http2Server>): void {
+export function widenFlowControlWindows(
+  server: grpc.Server,
+  bytes: number,
+  widened = new WeakSet<http2.Http2Server>(),
+): void {
   const listeners = (server as unknown as { http2Servers?: unknown }).http2Servers;
   if (!(listeners instanceof Map)) throw new Error('grpc-js keeps no http2Servers map: cannot set its HTTP/2 windows');
   for (const listener of (listeners as Map<http2.Http2Server, unknown>).keys()) {
