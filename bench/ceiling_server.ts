@@ -8,8 +8,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
-// The module object itself (not an import namespace, whose properties are read-only), to wrap createServer.
-import http2 = require('node:http2');
+// The module object itself (a default import; an import namespace's properties are read-only), to wrap createServer.
+import http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { serveGrpcEcho } from './echo_servers';
 
