@@ -8,6 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 // The module object itself (a default import; an import namespace's properties are read-only), to wrap createServer.
 import http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
@@ -17,8 +18,12 @@ export interface CeilingVariant {
   name: string;
   /** What the variant tries, for the report. */
   about: string;
-  /** 'node-http2': gRPC framing by hand on node:http2, a floor under grpc-js. */
-  transport?: 'grpc-js' | 'node-http2';
+  /**
+   * 'node-http2': gRPC framing by hand on node:http2, a floor under grpc-js. 'grpc-js-worker':
+   * the grpc-js server on a worker thread that forwards each request's bytes to the main thread
+   * (where duoserve's models and Predict would stay) and answers with the bytes it gets back.
+   */
+  transport?: 'grpc-js' | 'node-http2' | 'grpc-js-worker';
   serverOptions?: grpc.ServerOptions;
   /**
    * Node http2 settings grpc-js does not pass through (it sets only maxConcurrentStreams), put in
@@ -97,8 +102,49 @@ function variantSettings(variant: CeilingVariant): http2.ServerOptions {
   return variant.http2Settings ? { settings: variant.http2Settings } : {};
 }
 
+interface Forwarded {
+  id: number;
+  bytes: Uint8Array;
+}
+
+/** Main thread: starts the transport worker, answers what it forwards, resolves to its port. */
+function serveThroughWorker(start: StartMessage): Promise<number> {
+  const worker = new Worker(__filename, { workerData: start });
+  worker.on('message', (message: Forwarded | { port: number }) => {
+    if ('port' in message) return;
+    // A copy per answer, as a model thread's fresh output would be: moved, not cloned.
+    const bytes = new Uint8Array(start.response);
+    worker.postMessage({ id: message.id, bytes } satisfies Forwarded, [bytes.buffer]);
+  });
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (message: { port: number }) => resolve(message.port));
+  });
+}
+
+/** Transport worker: the grpc-js echo whose every answer comes from the main thread. */
+async function transportWorkerMain(start: StartMessage): Promise<void> {
+  const pending = new Map<number, (bytes: Buffer) => void>();
+  let nextId = 0;
+  parentPort!.on('message', ({ id, bytes }: Forwarded) => {
+    pending.get(id)!(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    pending.delete(id);
+  });
+  const answer = (request: Buffer) =>
+    new Promise<Buffer>((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      // grpc-js's request Buffer may share its memory: copy it into one of its own to move it.
+      const bytes = new Uint8Array(request);
+      parentPort!.postMessage({ id, bytes } satisfies Forwarded, [bytes.buffer]);
+    });
+  const port = await serveGrpcEcho({ path: start.path, answer, flowControlWindow: start.variant.flowControlWindow });
+  parentPort!.postMessage({ port });
+}
+
 async function serve(start: StartMessage): Promise<number> {
   if (start.variant.transport === 'node-http2') return serveNodeHttp2(start);
+  if (start.variant.transport === 'grpc-js-worker') return serveThroughWorker(start);
   wrapHttp2CreateServer(start.variant);
   const { serverOptions, flowControlWindow } = start.variant;
   return serveGrpcEcho({ serverOptions, flowControlWindow, path: start.path, response: start.response });
@@ -178,4 +224,5 @@ export function startCeilingServer(
   });
 }
 
-if (require.main === module) childMain();
+if (!isMainThread) transportWorkerMain(workerData as StartMessage).catch(failed);
+else if (require.main === module) childMain();

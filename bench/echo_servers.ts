@@ -48,6 +48,8 @@ export interface GrpcEchoOptions {
   port?: number;
   /** HTTP/2 receive windows as duoserve sets them (grpc_server.ts); omitted: grpc-js's 64 KiB. */
   flowControlWindow?: number;
+  /** Answers each request elsewhere (e.g. on another thread); overrides `response`. */
+  answer?: (request: Buffer) => Promise<Buffer>;
 }
 
 /** The bare unary echo; resolves to its port. */
@@ -57,12 +59,17 @@ export async function serveGrpcEcho(options: GrpcEchoOptions = {}): Promise<numb
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     ...options.serverOptions,
   });
-  const { response } = options;
+  const { response, answer } = options;
   server.addService(
     { Echo: { ...rawUnaryMethod('bench.Echo', 'Echo'), path: options.path ?? ECHO_PATH } },
     {
-      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
-        callback(null, response ?? call.request),
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        if (!answer) return callback(null, response ?? call.request);
+        answer(call.request).then(
+          (bytes) => callback(null, bytes),
+          (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }),
+        );
+      },
     },
   );
   const port = await new Promise<number>((resolve, reject) =>

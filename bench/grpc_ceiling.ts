@@ -91,6 +91,12 @@ export const VARIANTS: CeilingVariant[] = [
     flowControlWindow: DEFAULT_FLOW_CONTROL_WINDOW,
     nodeFlags: ['--max-semi-space-size=16'],
   },
+  {
+    name: 'worker_transport',
+    about: 'grpc-js (flow_8m) on a worker thread, each request forwarded to the main thread and back',
+    transport: 'grpc-js-worker',
+    flowControlWindow: DEFAULT_FLOW_CONTROL_WINDOW,
+  },
   { name: 'cluster_2', about: 'two node:cluster processes sharing the port (by connection)', processes: 2 },
   { name: 'cluster_3', about: 'three node:cluster processes sharing the port (by connection)', processes: 3 },
   {
