@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import fastify from 'fastify';
+import { DEFAULT_FLOW_CONTROL_WINDOW, widenFlowControlWindows } from '../src/server/grpc/grpc_server';
 import { rawUnaryMethod } from '../src/server/grpc/raw_method';
 
 export const ECHO_PATH = '/bench.Echo/Echo';
@@ -36,23 +37,48 @@ export interface EchoServers {
 // Same as duoserve: gRPC's 4 MiB default lifted (TF-Serving does the same).
 const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
 
-async function serveGrpcEcho(): Promise<number> {
+export interface GrpcEchoOptions {
+  /** Server options on top of the lifted message limits (the ceiling bench varies them). */
+  serverOptions?: grpc.ServerOptions;
+  /** The method's path (default ECHO_PATH); a real one lets generic clients such as ghz call it. */
+  path?: string;
+  /** Answer these bytes instead of the request's, e.g. a recorded PredictResponse. */
+  response?: Buffer;
+  /** Default 0: any free port. */
+  port?: number;
+  /** HTTP/2 receive windows as duoserve sets them (grpc_server.ts); omitted: grpc-js's 64 KiB. */
+  flowControlWindow?: number;
+  /** Answers each request elsewhere (e.g. on another thread); overrides `response`. */
+  answer?: (request: Buffer) => Promise<Buffer>;
+}
+
+/** The bare unary echo; resolves to its port. */
+export async function serveGrpcEcho(options: GrpcEchoOptions = {}): Promise<number> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    ...options.serverOptions,
   });
+  const { response, answer } = options;
   server.addService(
-    { Echo: { ...rawUnaryMethod('bench.Echo', 'Echo'), path: ECHO_PATH } },
+    { Echo: { ...rawUnaryMethod('bench.Echo', 'Echo'), path: options.path ?? ECHO_PATH } },
     {
-      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
-        callback(null, call.request),
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        if (!answer) return callback(null, response ?? call.request);
+        answer(call.request).then(
+          (bytes) => callback(null, bytes),
+          (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }),
+        );
+      },
     },
   );
-  return new Promise((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
-      error ? reject(error) : resolve(port),
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
     ),
   );
+  if (options.flowControlWindow !== undefined) widenFlowControlWindows(server, options.flowControlWindow);
+  return port;
 }
 
 async function serveRestEcho(responses: Record<string, string>): Promise<number> {
@@ -72,7 +98,9 @@ async function serveRestEcho(responses: Record<string, string>): Promise<number>
 function childMain(): void {
   process.on('disconnect', () => process.exit(0));
   process.once('message', (message: StartMessage) => {
-    Promise.all([serveGrpcEcho(), serveRestEcho(message.restResponses)]).then(
+    // The same transport settings as duoserve's gRPC server, so that the floor is comparable.
+    const grpcEcho = serveGrpcEcho({ flowControlWindow: DEFAULT_FLOW_CONTROL_WINDOW });
+    Promise.all([grpcEcho, serveRestEcho(message.restResponses)]).then(
       ([grpcPort, restPort]) => process.send!({ grpcPort, restPort } satisfies ReadyMessage),
       (error) => {
         console.error(`echo servers failed to start: ${(error as Error).stack}`);

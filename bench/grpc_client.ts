@@ -15,10 +15,15 @@ const AVAILABLE = 30;
 export class RawGrpcClient {
   private readonly client: grpc.Client;
 
-  constructor(readonly target: string) {
+  /** ownConnection: a connection of its own, not shared with other clients of the same target. */
+  constructor(
+    readonly target: string,
+    { ownConnection = false } = {},
+  ) {
     this.client = new grpc.Client(target, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
+      ...(ownConnection && { 'grpc.use_local_subchannel_pool': 1 }),
     });
   }
 

@@ -22,7 +22,7 @@ export interface DenseTensor {
   values: Float32Array;
 }
 
-function tensorMessage(tensor: DenseTensor, encoding: RequestTensorEncoding) {
+export function tensorMessage(tensor: DenseTensor, encoding: RequestTensorEncoding) {
   return {
     dtype: DataType.DT_FLOAT,
     tensor_shape: { dim: tensor.shape.map((size) => ({ size })) },
