@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LatencySummary } from '../stats';
 
 export const PEERS_DIR = path.join(__dirname, '..', '..', '..', 'bench', 'peers');
@@ -26,6 +27,19 @@ function run(file: string, args: string[], timeoutMs: number): Promise<string> {
   );
 }
 
+/**
+ * After the warm-up, before timing: the calls the warm-up left running when it closed its
+ * connections still run on the server (TorchServe even queues them) and would land in the timed part.
+ */
+const SETTLE_MS = 1000;
+
+async function warmUp(file: string, args: string[], seconds: number): Promise<void> {
+  if (seconds === 0) return;
+  // The warm-up's figures are dropped, and so are its failures: a slow server may finish nothing in it.
+  await run(file, args, (seconds + 60) * 1000).catch(() => undefined);
+  await sleep(SETTLE_MS);
+}
+
 const WRK_MARK = 'WRK_SUMMARY ';
 
 interface WrkSummary {
@@ -35,6 +49,9 @@ interface WrkSummary {
   p99Us: number;
   meanUs: number;
   errors: Record<string, number>;
+  /** HTTP status -> count, for answers >= 400, and the start of one of them. */
+  failedStatuses?: Record<string, number>;
+  failedBody?: string;
 }
 
 /** The summary line bench/peers/wrk_post.lua prints; throws on any failed request. */
@@ -43,8 +60,14 @@ export function parseWrkOutput(stdout: string): LatencySummary {
   if (!line) throw new Error(`wrk printed no summary line: ${stdout.slice(-500)}`);
   const summary = JSON.parse(line.slice(WRK_MARK.length)) as WrkSummary;
   const failed = Object.entries(summary.errors).filter(([, count]) => count > 0);
-  if (failed.length > 0)
-    throw new Error(`wrk: failed requests (${failed.map(([kind, count]) => `${kind} ${count}`).join(', ')})`);
+  if (failed.length > 0) {
+    const statuses = Object.entries(summary.failedStatuses ?? {}).map(([status, count]) => `${count}x HTTP ${status}`);
+    const answer = summary.failedBody ? `, e.g. ${summary.failedBody}` : '';
+    throw new Error(
+      `wrk: failed requests (${failed.map(([kind, count]) => `${kind} ${count}`).join(', ')})` +
+        (statuses.length > 0 ? `: ${statuses.join(', ')}${answer}` : ''),
+    );
+  }
   if (summary.requests === 0) throw new Error('wrk: no request completed');
   return {
     requests: summary.requests,
@@ -68,7 +91,7 @@ export async function runWrk(wrk: string, url: string, bodyFile: string, point: 
     '--',
     bodyFile,
   ];
-  if (point.warmupS > 0) parseWrkOutput(await run(wrk, args(point.warmupS), (point.warmupS + 60) * 1000));
+  await warmUp(wrk, args(point.warmupS), point.warmupS);
   return parseWrkOutput(await run(wrk, args(point.durationS), (point.durationS + 60) * 1000));
 }
 
@@ -137,6 +160,6 @@ export async function runGhz(ghz: string, call: GhzCall, point: LoadPoint): Prom
     '--format=json',
     call.target,
   ];
-  if (point.warmupS > 0) parseGhzReport(await run(ghz, args(point.warmupS), (point.warmupS + 60) * 1000));
+  await warmUp(ghz, args(point.warmupS), point.warmupS);
   return parseGhzReport(await run(ghz, args(point.durationS), (point.durationS + 60) * 1000));
 }

@@ -22,6 +22,8 @@ export interface PeersOptions {
   concurrencies: number[];
   contenders: Contender[];
   skipInstall: boolean;
+  /** Both servers batch: TorchServe's batchSize > 1 and duoserve's --enable_batching (issue 11). */
+  batching: boolean;
   torchserve: TorchServeTuning;
   /** Extra bin/duoserve flags. */
   serverArgs: string[];
@@ -42,8 +44,10 @@ const HELP = `usage: npm run bench:peers -- [flags]
   --skip-install            use var/peers as it is (no bench/peers/install.sh)
   --torchserve-workers=N    default 2 (fair for 2 cores: workers x threads = cores)
   --torchserve-threads=N    torch threads per worker, default 1
-  --torchserve-batch-size=N TorchServe's own batching, default 1 (off, as duoserve does not batch yet)
-  --torchserve-batch-delay-ms=MS  its max batch delay when batching, default 5
+  --batching                both servers batch: TorchServe's batchSize (default 8 then) and duoserve's
+                            --enable_batching; off by default, as duoserve does not batch yet (issue 11)
+  --torchserve-batch-size=N TorchServe's batchSize, default 1 (off) or 8 with --batching
+  --torchserve-batch-delay-ms=MS  its maxBatchDelay when batching, default 5
   --server-arg=FLAG         extra bin/duoserve flag, repeatable
   --out=FILE                JSON result, default var/bench/peers.json`;
 
@@ -75,6 +79,7 @@ export function parsePeersOptions(argv: string[]): PeersOptions {
     'concurrency',
     'only',
     'skip-install',
+    'batching',
     'torchserve-workers',
     'torchserve-threads',
     'torchserve-batch-size',
@@ -82,6 +87,7 @@ export function parsePeersOptions(argv: string[]): PeersOptions {
     'out',
   ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}\n${HELP}`);
+  const batching = flags.get('batching') === 'true';
   const concurrencies = (flags.get('concurrency') ?? '1,16,64')
     .split(',')
     .filter(Boolean)
@@ -93,13 +99,14 @@ export function parsePeersOptions(argv: string[]): PeersOptions {
     concurrencies,
     contenders: list('only', flags.get('only'), CONTENDERS),
     skipInstall: flags.get('skip-install') === 'true',
+    batching,
     torchserve: {
       workers: count('torchserve-workers', flags.get('torchserve-workers'), 2),
       threads: count('torchserve-threads', flags.get('torchserve-threads'), 1),
-      batchSize: count('torchserve-batch-size', flags.get('torchserve-batch-size'), 1),
+      batchSize: count('torchserve-batch-size', flags.get('torchserve-batch-size'), batching ? 8 : 1),
       maxBatchDelayMs: count('torchserve-batch-delay-ms', flags.get('torchserve-batch-delay-ms'), 5),
     },
-    serverArgs: repeated.get('server-arg')!,
+    serverArgs: [...(batching ? ['--enable_batching=true'] : []), ...repeated.get('server-arg')!],
     out: path.resolve(flags.get('out') ?? path.join(REPO_ROOT, 'var/bench/peers.json')),
   };
 }

@@ -151,6 +151,8 @@ export async function startTorchServe(
       'disable_token_authorization=true',
       'install_py_dep_per_model=false',
       'async_logging=true',
+      // Its default of 100 queued jobs answers 503 at c=64 once a warm-up's abandoned calls are queued too.
+      'job_queue_size=1000',
       '',
     ].join('\n'),
   );

@@ -14,9 +14,9 @@ const WRK_OK = `Running 1s test @ http://127.0.0.1:41415/echo/mlp_torch
 Requests/sec:    699.56
 WRK_SUMMARY {"requests":700,"durationUs":1000630,"p50Us":896,"p99Us":8387,"meanUs":1834.6,"errors":{"connect":0,"read":0,"write":0,"status":0,"timeout":0}}
 `;
-const WRK_404 = `  731 requests in 1.10s, 147.06KB read
-  Non-2xx or 3xx responses: 731
-WRK_SUMMARY {"requests":731,"durationUs":1099944,"p50Us":911,"p99Us":7992,"meanUs":1800.7,"errors":{"connect":0,"read":0,"write":0,"status":731,"timeout":0}}
+const WRK_404 = `  443 requests in 1.00s, 88.78KB read
+  Non-2xx or 3xx responses: 443
+WRK_SUMMARY {"requests":443,"durationUs":1003579,"p50Us":1773,"p99Us":10019,"meanUs":2516.2,"errors":{"connect":0,"read":0,"write":0,"status":443,"timeout":0},"failedStatuses":{"404":443},"failedBody":"{\\u0022error\\u0022:\\u0022no echo for nope\\u0022}"}
 `;
 
 // Recorded from ghz v0.121.0 -O json against the bare grpc-js echo (histogram left out).
@@ -52,8 +52,11 @@ describe('parseWrkOutput', () => {
     assert.ok(Math.abs(summary.throughput - 700 / 1.00063) < 1e-9);
   });
 
-  it('fails a run with non-2xx answers, naming the count', () => {
-    assert.throws(() => parseWrkOutput(WRK_404), /failed requests \(status 731\)/);
+  it('fails a run with non-2xx answers, naming each status, its count and one answer', () => {
+    assert.throws(
+      () => parseWrkOutput(WRK_404),
+      /failed requests \(status 443\): 443x HTTP 404, e\.g\. \{"error":"no echo for nope"\}/,
+    );
   });
 
   it('fails when the script printed no summary', () => {
@@ -92,11 +95,20 @@ describe('parsePeersOptions', () => {
     assert.equal(options.skipInstall, false);
   });
 
+  it('turns batching on for both servers with one switch', () => {
+    const options = parsePeersOptions(['--batching', '--server-arg=--rest_api_timeout_in_ms=0']);
+    assert.equal(options.torchserve.batchSize, 8);
+    assert.deepEqual(options.serverArgs, ['--enable_batching=true', '--rest_api_timeout_in_ms=0']);
+    assert.equal(parsePeersOptions(['--batching', '--torchserve-batch-size=4']).torchserve.batchSize, 4);
+    assert.deepEqual(parsePeersOptions([]).serverArgs, []);
+  });
+
   it('takes lists and whole seconds, and refuses what wrk could not run', () => {
     const options = parsePeersOptions(['--paths=grpc', '--concurrency=16', '--only=torchserve', '--skip-install']);
     assert.deepEqual([options.paths, options.concurrencies, options.contenders], [['grpc'], [16], ['torchserve']]);
     assert.equal(options.skipInstall, true);
     assert.throws(() => parsePeersOptions(['--duration=0.5']), /--duration must be an integer >= 1/);
+    assert.throws(() => parsePeersOptions(['--concurrency=1,1.5']), /--concurrency must be an integer >= 1/);
     assert.throws(() => parsePeersOptions(['--only=tfserving']), /tfserving is not one of/);
     assert.throws(() => parsePeersOptions(['--batch=4']), /unknown flag --batch/);
   });
