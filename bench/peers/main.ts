@@ -30,7 +30,14 @@ import { assertClose } from '../sanity';
 import { type LatencySummary, round } from '../stats';
 import { type GhzCall, type LoadPoint, PEERS_DIR, runGhz, runWrk } from './load_generators';
 import { type Contender, parsePeersOptions, type PeersOptions } from './options';
-import { type PeerMeasurement, contenderLabel, peersTable, peerTargets } from './report';
+import {
+  type PeerMeasurement,
+  type RoundMeasurement,
+  contenderLabel,
+  mergeRounds,
+  peersTable,
+  peerTargets,
+} from './report';
 import {
   checkProtoAgainstTorchServe,
   type PeerTools,
@@ -100,9 +107,10 @@ function modelConfig(): string {
 }
 
 class Run {
-  readonly measurements: PeerMeasurement[] = [];
-  readonly checks: string[] = [];
-  readonly phases: Record<string, unknown> = {};
+  readonly measurements: RoundMeasurement[] = [];
+  readonly checks = new Set<string>();
+  readonly phases: Array<Record<string, unknown>> = [];
+  round = 0;
 
   constructor(readonly options: PeersOptions) {}
 
@@ -112,12 +120,12 @@ class Run {
     concurrency: number,
     outcome: LatencySummary | Error,
   ) {
-    const entry: PeerMeasurement = { contender, path: pathName, concurrency };
+    const entry: RoundMeasurement = { contender, path: pathName, concurrency, round: this.round };
     if (outcome instanceof Error) entry.error = outcome.message;
     else entry.result = outcome;
     this.measurements.push(entry);
     log(
-      `${contenderLabel(contender, pathName).padEnd(22)} ${pathName.padEnd(10)} c=${String(concurrency).padEnd(3)} ` +
+      `round ${this.round} ${contenderLabel(contender, pathName).padEnd(22)} ${pathName.padEnd(10)} c=${String(concurrency).padEnd(3)} ` +
         (outcome instanceof Error
           ? `FAILED ${outcome.message.split('\n')[0].slice(0, 300)}`
           : `${round(outcome.throughput)} req/s  p50 ${round(outcome.p50Us)} µs  p99 ${round(outcome.p99Us)} µs`),
@@ -151,29 +159,34 @@ class Run {
   /** Runs a phase; its failure is recorded for every point it would have measured. */
   async phase(contender: Contender, body: () => Promise<Record<string, unknown>>): Promise<void> {
     if (!this.options.contenders.includes(contender)) return;
-    log(`${contender}: starting (load ${load()})`);
+    log(`round ${this.round}: ${contender} starting (load ${load()})`);
     const started = Date.now();
+    const phase = { contender, round: this.round, loadBefore: load() };
     try {
-      this.phases[contender] = { ...(await body()), loadAfter: load(), seconds: (Date.now() - started) / 1000 };
+      this.phases.push({ ...phase, ...(await body()), loadAfter: load(), seconds: (Date.now() - started) / 1000 });
     } catch (error) {
       const message = (error as Error).message;
-      log(`${contender}: FAILED ${message}`);
-      this.phases[contender] = { error: message };
+      log(`round ${this.round}: ${contender} FAILED ${message}`);
+      this.phases.push({ ...phase, error: message });
       const paths: PeerMeasurement['path'][] = contender === 'in_process' ? ['in_process'] : this.options.paths;
       for (const pathName of paths)
         for (const concurrency of this.options.concurrencies)
           if (
             !this.measurements.some(
-              (m) => m.contender === contender && m.path === pathName && m.concurrency === concurrency,
+              (m) =>
+                m.round === this.round &&
+                m.contender === contender &&
+                m.path === pathName &&
+                m.concurrency === concurrency,
             )
           )
-            this.measurements.push({ contender, path: pathName, concurrency, error: message });
+            this.measurements.push({ contender, path: pathName, concurrency, round: this.round, error: message });
     }
   }
 
   check(what: string, actual: DenseTensor, expected: DenseTensor): void {
     assertClose(what, actual, expected);
-    this.checks.push(what);
+    this.checks.add(what);
   }
 }
 
@@ -208,9 +221,10 @@ async function main(): Promise<void> {
   const servers = options.contenders.filter((c) => c !== 'in_process').length;
   const inProcessPoints = options.contenders.includes('in_process') ? options.concurrencies.length : 0;
   const points = options.paths.length * options.concurrencies.length * servers + inProcessPoints;
+  const pointS = options.warmupS + options.durationS + 1;
   log(
-    `${points} points of ${options.warmupS} s warm-up + ${options.durationS} s (about ` +
-      `${Math.ceil((points * (options.warmupS + options.durationS)) / 60)} min plus server start-ups); ` +
+    `${points} points x ${options.rounds} round(s) of ${options.warmupS} s warm-up + ${options.durationS} s (about ` +
+      `${Math.ceil((points * options.rounds * pointS) / 60)} min plus server start-ups); ` +
       `${os.cpus().length} CPUs, load ${load()}; TorchServe ${JSON.stringify(options.torchserve)}`,
   );
   if (options.batching)
@@ -221,149 +235,155 @@ async function main(): Promise<void> {
   // The reference answer, from the addon in this process; unloaded before any server runs.
   const inProcess = await loadInProcess(model, payload.tensorProto);
   const reference = decodeTensorProto((await inProcess.run())[0][1] as Buffer);
-  await run.phase('in_process', async () => {
-    for (const concurrency of options.concurrencies) {
-      const [outcome] = await measureInterleaved([inProcess.run], {
-        concurrency,
-        warmupMs: options.warmupS * 1000,
-        durationMs: options.durationS * 1000,
-        rounds: 1,
-      });
-      run.record('in_process', 'in_process', concurrency, outcome);
-    }
-    return {};
-  });
+  for (run.round = 1; run.round <= options.rounds; run.round++) {
+    await run.phase('in_process', async () => {
+      for (const concurrency of options.concurrencies) {
+        const [outcome] = await measureInterleaved([inProcess.run], {
+          concurrency,
+          warmupMs: options.warmupS * 1000,
+          durationMs: options.durationS * 1000,
+          rounds: 1,
+        });
+        run.record('in_process', 'in_process', concurrency, outcome);
+      }
+      return {};
+    });
+
+    let duoserveRestBody = JSON.stringify({ predictions: [] });
+    const duoserveGrpc = (target: string): GhzCall => ({
+      proto: path.join(PROTO_DIR, 'tensorflow_serving/apis/prediction_service.proto'),
+      importPaths: [PROTO_DIR],
+      method: 'tensorflow.serving.PredictionService.Predict',
+      binaryFile: files.predictRequest,
+      target,
+    });
+    await run.phase('duoserve', async () => {
+      const server = await startDuoserve(configFile, [MODEL_NAME], options.serverArgs, 180_000, WORK_DIR);
+      log(
+        `duoserve: AVAILABLE after ${round(server.startupS)} s (gRPC ${server.grpcTarget}, REST :${server.restPort})`,
+      );
+      try {
+        const grpc = new RawGrpcClient(server.grpcTarget);
+        const rest = new RestClient('127.0.0.1', server.restPort, 1);
+        try {
+          run.check(
+            'duoserve gRPC vs in-process',
+            predictResponseOutput(await grpc.call(PREDICT_PATH, payload.predictRequest, 30_000), model.outputAlias),
+            reference,
+          );
+          const body = await rest.post(predictPath(MODEL_NAME), payload.restBody);
+          run.check('duoserve REST vs in-process', restPredictions(body), reference);
+          duoserveRestBody = body.toString('utf8');
+        } finally {
+          grpc.close();
+          rest.close();
+        }
+        await run.measureServer(
+          'duoserve',
+          tools,
+          { url: `http://127.0.0.1:${server.restPort}${predictPath(MODEL_NAME)}`, bodyFile: files.restBody },
+          duoserveGrpc(server.grpcTarget),
+        );
+        return { startupS: round(server.startupS), log: server.logPath, serverArgs: options.serverArgs };
+      } finally {
+        await server.stop();
+      }
+    });
+
+    await run.phase('echo', async () => {
+      // The REST echo answers duoserve's recorded answer (or, without duoserve, the same rows as JSON).
+      if (!options.contenders.includes('duoserve'))
+        duoserveRestBody = JSON.stringify({ predictions: nestedRows(reference) });
+      const echo = await startEchoServers({ [MODEL_NAME]: duoserveRestBody });
+      try {
+        await run.measureServer(
+          'echo',
+          tools,
+          { url: `http://127.0.0.1:${echo.restPort}${restEchoPath(MODEL_NAME)}`, bodyFile: files.restBody },
+          {
+            proto: path.join(PEERS_DIR, 'echo.proto'),
+            importPaths: [PROTO_DIR, PEERS_DIR],
+            method: ECHO_PATH.slice(1).replace('/', '.'),
+            binaryFile: files.predictRequest,
+            target: echo.grpcTarget,
+          },
+        );
+        return { restAnswerBytes: Buffer.byteLength(duoserveRestBody) };
+      } finally {
+        await echo.stop();
+      }
+    });
+
+    await run.phase('torchserve', async () => {
+      requireTools(tools, ['java', path.join(tools.venv, 'bin', 'torchserve')]);
+      await checkProtoAgainstTorchServe(tools);
+      run.checks.add("torchserve_inference.proto vs TorchServe's compiled descriptor");
+      const server = await startTorchServe(
+        tools,
+        MODEL_NAME,
+        path.join(model.versionDir, 'model.pt'),
+        options.torchserve,
+        WIDTH,
+        path.join(WORK_DIR, 'torchserve'),
+      );
+      log(`TorchServe: ${options.torchserve.workers} worker(s) READY after ${round(server.startupS)} s`);
+      try {
+        const grpc = new RawGrpcClient(server.grpcTarget);
+        try {
+          const reply = await fetch(server.restUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: payload.restBody,
+          });
+          const body = Buffer.from(await reply.arrayBuffer());
+          if (reply.status !== 200)
+            throw new Error(`TorchServe REST: HTTP ${reply.status} ${body.toString().slice(0, 300)}`);
+          run.check('TorchServe REST vs in-process', restPredictions(body), reference);
+          const grpcPath = `/${PREDICTIONS_METHOD.replace(/\.(\w+)$/, '/$1')}`;
+          const response = PredictionResponse.toObject(
+            PredictionResponse.decode(await grpc.call(grpcPath, torchServeRequest, 30_000)),
+            {
+              bytes: Buffer,
+            },
+          ) as { prediction: Buffer };
+          const values = new Float32Array(Uint8Array.from(response.prediction).buffer);
+          run.check('TorchServe gRPC vs in-process', { shape: [values.length / WIDTH, WIDTH], values }, reference);
+        } finally {
+          grpc.close();
+        }
+        await run.measureServer(
+          'torchserve',
+          tools,
+          { url: server.restUrl, bodyFile: files.restBody },
+          {
+            proto: path.join(PEERS_DIR, 'torchserve_inference.proto'),
+            importPaths: [PEERS_DIR],
+            method: PREDICTIONS_METHOD,
+            binaryFile: files.torchServeRequest,
+            target: server.grpcTarget,
+          },
+        );
+        return { startupS: round(server.startupS), log: server.logPath, tuning: options.torchserve };
+      } finally {
+        await server.stop();
+      }
+    });
+  }
   inProcess.unload();
 
-  let duoserveRestBody = JSON.stringify({ predictions: [] });
-  const duoserveGrpc = (target: string): GhzCall => ({
-    proto: path.join(PROTO_DIR, 'tensorflow_serving/apis/prediction_service.proto'),
-    importPaths: [PROTO_DIR],
-    method: 'tensorflow.serving.PredictionService.Predict',
-    binaryFile: files.predictRequest,
-    target,
-  });
-  await run.phase('duoserve', async () => {
-    const server = await startDuoserve(configFile, [MODEL_NAME], options.serverArgs, 180_000, WORK_DIR);
-    log(`duoserve: AVAILABLE after ${round(server.startupS)} s (gRPC ${server.grpcTarget}, REST :${server.restPort})`);
-    try {
-      const grpc = new RawGrpcClient(server.grpcTarget);
-      const rest = new RestClient('127.0.0.1', server.restPort, 1);
-      try {
-        run.check(
-          'duoserve gRPC vs in-process',
-          predictResponseOutput(await grpc.call(PREDICT_PATH, payload.predictRequest, 30_000), model.outputAlias),
-          reference,
-        );
-        const body = await rest.post(predictPath(MODEL_NAME), payload.restBody);
-        run.check('duoserve REST vs in-process', restPredictions(body), reference);
-        duoserveRestBody = body.toString('utf8');
-      } finally {
-        grpc.close();
-        rest.close();
-      }
-      await run.measureServer(
-        'duoserve',
-        tools,
-        { url: `http://127.0.0.1:${server.restPort}${predictPath(MODEL_NAME)}`, bodyFile: files.restBody },
-        duoserveGrpc(server.grpcTarget),
-      );
-      return { startupS: round(server.startupS), log: server.logPath, serverArgs: options.serverArgs };
-    } finally {
-      await server.stop();
-    }
-  });
-
-  await run.phase('echo', async () => {
-    // The REST echo answers duoserve's recorded answer (or, without duoserve, the same rows as JSON).
-    if (!options.contenders.includes('duoserve'))
-      duoserveRestBody = JSON.stringify({ predictions: nestedRows(reference) });
-    const echo = await startEchoServers({ [MODEL_NAME]: duoserveRestBody });
-    try {
-      await run.measureServer(
-        'echo',
-        tools,
-        { url: `http://127.0.0.1:${echo.restPort}${restEchoPath(MODEL_NAME)}`, bodyFile: files.restBody },
-        {
-          proto: path.join(PEERS_DIR, 'echo.proto'),
-          importPaths: [PROTO_DIR, PEERS_DIR],
-          method: ECHO_PATH.slice(1).replace('/', '.'),
-          binaryFile: files.predictRequest,
-          target: echo.grpcTarget,
-        },
-      );
-      return { restAnswerBytes: Buffer.byteLength(duoserveRestBody) };
-    } finally {
-      await echo.stop();
-    }
-  });
-
-  await run.phase('torchserve', async () => {
-    requireTools(tools, ['java', path.join(tools.venv, 'bin', 'torchserve')]);
-    await checkProtoAgainstTorchServe(tools);
-    run.checks.push("torchserve_inference.proto vs TorchServe's compiled descriptor");
-    const server = await startTorchServe(
-      tools,
-      MODEL_NAME,
-      path.join(model.versionDir, 'model.pt'),
-      options.torchserve,
-      WIDTH,
-      path.join(WORK_DIR, 'torchserve'),
-    );
-    log(`TorchServe: ${options.torchserve.workers} worker(s) READY after ${round(server.startupS)} s`);
-    try {
-      const grpc = new RawGrpcClient(server.grpcTarget);
-      try {
-        const reply = await fetch(server.restUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: payload.restBody,
-        });
-        const body = Buffer.from(await reply.arrayBuffer());
-        if (reply.status !== 200)
-          throw new Error(`TorchServe REST: HTTP ${reply.status} ${body.toString().slice(0, 300)}`);
-        run.check('TorchServe REST vs in-process', restPredictions(body), reference);
-        const grpcPath = `/${PREDICTIONS_METHOD.replace(/\.(\w+)$/, '/$1')}`;
-        const response = PredictionResponse.toObject(
-          PredictionResponse.decode(await grpc.call(grpcPath, torchServeRequest, 30_000)),
-          {
-            bytes: Buffer,
-          },
-        ) as { prediction: Buffer };
-        const values = new Float32Array(Uint8Array.from(response.prediction).buffer);
-        run.check('TorchServe gRPC vs in-process', { shape: [values.length / WIDTH, WIDTH], values }, reference);
-      } finally {
-        grpc.close();
-      }
-      await run.measureServer(
-        'torchserve',
-        tools,
-        { url: server.restUrl, bodyFile: files.restBody },
-        {
-          proto: path.join(PEERS_DIR, 'torchserve_inference.proto'),
-          importPaths: [PEERS_DIR],
-          method: PREDICTIONS_METHOD,
-          binaryFile: files.torchServeRequest,
-          target: server.grpcTarget,
-        },
-      );
-      return { startupS: round(server.startupS), log: server.logPath, tuning: options.torchserve };
-    } finally {
-      await server.stop();
-    }
-  });
-
-  const targets = peerTargets(run.measurements);
+  const merged = mergeRounds(run.measurements);
+  const targets = peerTargets(merged);
   console.log(
     `\nmlp_torch, x float32 [${ROWS}, ${WIDTH}]; REST: wrk -t1, c connections; gRPC: ghz, c concurrent calls over ` +
-      `one connection (--cpus=1); in-process: c concurrent addon calls. Load average at the end: ${load()}`,
+      `one connection (--cpus=1); in-process: c concurrent addon calls. Each point: ${options.rounds} round(s) of ` +
+      `${options.durationS} s pooled (p50, p99: the rounds' mean). Load average at the end: ${load()}`,
   );
-  console.log(peersTable(run.measurements));
+  console.log(peersTable(merged));
   console.log(
     `\nTargets (issue 9, set for neither server batching; batching ${options.batching ? 'ON' : 'off'} in this run)`,
   );
   console.log(ratioTable(targets));
-  console.log(`\nanswers checked (tolerance 1e-4): ${run.checks.join('; ') || 'none'}`);
+  console.log(`\nanswers checked (tolerance 1e-4): ${[...run.checks].join('; ') || 'none'}`);
 
   const result = {
     date: new Date().toISOString(),
@@ -375,16 +395,17 @@ async function main(): Promise<void> {
       grpcPredictBytes: payload.predictRequest.length,
       torchServeGrpcBytes: torchServeRequest.length,
     },
-    checks: run.checks,
+    checks: [...run.checks],
     phases: run.phases,
-    measurements: run.measurements.map((m) => ({ ...m, result: m.result && roundAll(m.result) })),
+    measurements: merged.map((m) => ({ ...m, result: m.result && roundAll(m.result) })),
+    rounds: run.measurements.map((m) => ({ ...m, result: m.result && roundAll(m.result) })),
     targets,
     totalS: round(Number(process.hrtime.bigint() - started) / 1e9),
   };
   fs.mkdirSync(path.dirname(options.out), { recursive: true });
   fs.writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
   log(`written to ${path.relative(process.cwd(), options.out) || options.out}; done in ${result.totalS} s`);
-  if (run.measurements.some((m) => m.error)) process.exitCode = 1;
+  if (merged.some((m) => m.error)) process.exitCode = 1;
 }
 
 function nestedRows(tensor: DenseTensor): number[][] {

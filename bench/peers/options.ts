@@ -17,7 +17,10 @@ export interface TorchServeTuning {
 
 export interface PeersOptions {
   warmupS: number;
+  /** Timed seconds of each point in each round. */
   durationS: number;
+  /** The servers are measured in turn, this many times over, and each point's rounds pooled. */
+  rounds: number;
   paths: ApiPath[];
   concurrencies: number[];
   contenders: Contender[];
@@ -35,8 +38,10 @@ const HELP = `usage: npm run bench:peers -- [flags]
   other, driven by wrk (REST) and ghz (gRPC, one connection); beside them the bare echo servers (same load
   generators, same bytes) and the in-process addon call. Tools are installed into var/peers by
   bench/peers/install.sh (pins: bench/peers/requirements.txt and bench/peers/tools.txt).
-  --duration=SEC            timed part of each point (whole seconds), default 10
-  --warmup=SEC              discarded warm-up before each point (whole seconds, 0 for none), default 2
+  --duration=SEC            timed part of each point in each round (whole seconds), default 5
+  --warmup=SEC              discarded warm-up before it (whole seconds, 0 for none), default 2
+  --rounds=N                measure every server in turn N times (A B A B: a burst of someone else's
+                            load lands on both) and pool each point's rounds, default 2
   --paths=rest,grpc         APIs to measure, default both
   --concurrency=1,16,64     closed-loop connections (wrk) / concurrent calls (ghz), default 1,16,64
   --only=duoserve,torchserve,echo,in_process
@@ -74,6 +79,7 @@ export function parsePeersOptions(argv: string[]): PeersOptions {
   const { flags, repeated } = parseCliArgs(argv, HELP, { 'server-arg': undefined });
   const known = new Set([
     'duration',
+    'rounds',
     'warmup',
     'paths',
     'concurrency',
@@ -94,7 +100,8 @@ export function parsePeersOptions(argv: string[]): PeersOptions {
     .map((text) => count('concurrency', text, 1));
   return {
     warmupS: count('warmup', flags.get('warmup'), 2, 0),
-    durationS: count('duration', flags.get('duration'), 10),
+    durationS: count('duration', flags.get('duration'), 5),
+    rounds: count('rounds', flags.get('rounds'), 2),
     paths: list('paths', flags.get('paths'), PATHS),
     concurrencies,
     contenders: list('only', flags.get('only'), CONTENDERS),

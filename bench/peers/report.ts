@@ -13,6 +13,45 @@ export interface PeerMeasurement {
   error?: string;
 }
 
+/** One point of one round: the servers are measured in turn, round after round (A B, A B). */
+export interface RoundMeasurement extends PeerMeasurement {
+  round: number;
+}
+
+/**
+ * Each point's rounds as one: requests and time add up (req/s = all requests over all the timed
+ * time), the mean is weighted by requests, and p50 and p99 are the mean of the rounds' own (the
+ * generators report percentiles, not samples). A point that failed in any round is an error.
+ */
+export function mergeRounds(measurements: RoundMeasurement[]): PeerMeasurement[] {
+  const groups = new Map<string, RoundMeasurement[]>();
+  for (const m of measurements) {
+    const key = `${m.contender} ${m.path} ${m.concurrency}`;
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  return [...groups.values()].map((rounds) => {
+    const { contender, path, concurrency } = rounds[0];
+    const failed = rounds.find((m) => m.error !== undefined || !m.result);
+    if (failed) return { contender, path, concurrency, error: `round ${failed.round}: ${failed.error}` };
+    const results = rounds.map((m) => m.result!);
+    const requests = results.reduce((sum, r) => sum + r.requests, 0);
+    const seconds = results.reduce((sum, r) => sum + r.requests / r.throughput, 0);
+    const mean = (pick: (r: LatencySummary) => number) => results.reduce((sum, r) => sum + pick(r), 0) / results.length;
+    return {
+      contender,
+      path,
+      concurrency,
+      result: {
+        requests,
+        throughput: requests / seconds,
+        meanUs: results.reduce((sum, r) => sum + r.meanUs * r.requests, 0) / requests,
+        p50Us: mean((r) => r.p50Us),
+        p99Us: mean((r) => r.p99Us),
+      },
+    };
+  });
+}
+
 const PATH_LABELS: Record<PeerPath, string> = { rest: 'REST', grpc: 'gRPC', in_process: 'in-process' };
 
 export function contenderLabel(contender: Contender, path: PeerPath): string {

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseGhzReport, parseWrkOutput } from '../../bench/peers/load_generators';
 import { parsePeersOptions } from '../../bench/peers/options';
-import { type PeerMeasurement, peersTable, peerTargets } from '../../bench/peers/report';
+import { mergeRounds, type PeerMeasurement, peersTable, peerTargets } from '../../bench/peers/report';
 import type { LatencySummary } from '../../bench/stats';
 
 // Recorded from wrk 4.1.0 with bench/peers/wrk_post.lua against the bare fastify echo.
@@ -92,6 +92,7 @@ describe('parsePeersOptions', () => {
     assert.deepEqual(options.concurrencies, [1, 16, 64]);
     assert.deepEqual(options.contenders, ['duoserve', 'torchserve', 'echo', 'in_process']);
     assert.deepEqual(options.torchserve, { workers: 2, threads: 1, batchSize: 1, maxBatchDelayMs: 5 });
+    assert.deepEqual([options.rounds, options.durationS, options.warmupS], [2, 5, 2]);
     assert.equal(options.skipInstall, false);
   });
 
@@ -163,5 +164,42 @@ describe('peersTable', () => {
     assert.match(row('TorchServe', 'gRPC'), /2\.19x$/);
     assert.match(row('bare grpc-js echo', 'gRPC'), /error$/);
     assert.match(lines.at(-1)!, /gRPC c=16 bare grpc-js echo: ghz: no call completed/);
+  });
+});
+
+describe('mergeRounds', () => {
+  it('pools rounds: requests and time add up, the mean is weighted, p50/p99 are the rounds’ mean', () => {
+    const [merged] = mergeRounds([
+      { contender: 'duoserve', path: 'grpc', concurrency: 16, round: 1, result: summary(100, 4_000) },
+      {
+        contender: 'duoserve',
+        path: 'grpc',
+        concurrency: 16,
+        round: 2,
+        result: { requests: 3000, p50Us: 1_000, p99Us: 2_000, meanUs: 1_000, throughput: 300 },
+      },
+    ]);
+    // 1000 requests in 10 s and 3000 in 10 s: 4000 in 20 s.
+    assert.deepEqual(merged, {
+      contender: 'duoserve',
+      path: 'grpc',
+      concurrency: 16,
+      result: { requests: 4000, throughput: 200, meanUs: 1250, p50Us: 1500, p99Us: 3000 },
+    });
+  });
+
+  it('keeps a point that failed in any round as an error, naming the round', () => {
+    const merged = mergeRounds([
+      { contender: 'torchserve', path: 'rest', concurrency: 64, round: 1, result: summary(100, 4_000) },
+      { contender: 'torchserve', path: 'rest', concurrency: 64, round: 2, error: 'wrk: no request completed' },
+      { contender: 'echo', path: 'rest', concurrency: 64, round: 1, result: summary(900, 1_000) },
+    ]);
+    assert.deepEqual(merged[0], {
+      contender: 'torchserve',
+      path: 'rest',
+      concurrency: 64,
+      error: 'round 2: wrk: no request completed',
+    });
+    assert.equal(merged[1].result?.throughput, 900);
   });
 });
