@@ -23,7 +23,7 @@ export interface DuoserveProcess {
 }
 
 /** Ports the kernel just handed out, all held at once so they differ. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },
@@ -40,7 +40,7 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function logTail(logPath: string, chars = 4000): string {
+export function logTail(logPath: string, chars = 4000): string {
   try {
     return fs.readFileSync(logPath, 'utf8').slice(-chars);
   } catch {
@@ -48,7 +48,7 @@ function logTail(logPath: string, chars = 4000): string {
   }
 }
 
-function stopGroup(child: ChildProcess): Promise<void> {
+export function stopGroup(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const signal = (name: NodeJS.Signals) => {

@@ -40,7 +40,7 @@ function find(
   return measurements.find((m) => m.model === model && m.path === path && m.concurrency === concurrency)?.result;
 }
 
-function ratio(
+export function ratio(
   name: string,
   model: string,
   numerator: number | undefined,
@@ -87,7 +87,7 @@ export function targetRatios(measurements: Measurement[], models: Array<{ name: 
 }
 
 /** `align`: one letter per column, l(eft) or r(ight). */
-function table(header: string[], rows: string[][], align: string): string {
+export function table(header: string[], rows: string[][], align: string): string {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i].length)));
   const line = (row: string[]) =>
     row
