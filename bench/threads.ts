@@ -8,8 +8,8 @@
  * on a shared machine than the wall-clock figures). One bin/duoserve
  * at a time; the settings are visited in turn, round after round (A B C, A B C, ...), so noise on
  * a shared machine lands on all of them alike, and each figure is the median over the rounds.
- * `--baseline` adds the settings before the budget existed (pool 8, libtorch's and TensorFlow's
- * own threads: 2 each on 2 CPUs, i.e. one per CPU).
+ * `--baseline` adds the budget's defaults (no thread flag) and the settings before the budget
+ * existed (pool 4 per CPU, libtorch's and TensorFlow's own threads: one per CPU each).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -33,7 +33,8 @@ const HELP = `usage: npm run bench:threads -- [flags]
   --rounds=N           each setting is visited N times, default 2
   --duration=SEC       timed part per model, concurrency and round, default 1.5
   --warmup=SEC         discarded warm-up before it, default 0.5
-  --baseline           also the pre-budget settings (pool 8, frameworks' own thread counts)
+  --baseline           also the defaults (no thread flag) and the pre-budget settings (pool 4 per CPU,
+                       the frameworks' own thread counts)
   --out=FILE           JSON result, default var/bench/threads.json`;
 
 interface Setting {
@@ -76,8 +77,10 @@ function settings(pools: number[], intras: number[], tfInters: string[], baselin
     for (const intra of intras) {
       for (const inter of tfInters) {
         const tfInter = inter === 'pool' ? pool : Number(inter);
+        const label = `pool ${pool} x intra ${intra}, tf inter ${tfInter}`;
+        if (out.some((setting) => setting.label === label)) continue;
         out.push({
-          label: `pool ${pool} x intra ${intra}, tf inter ${tfInter}`,
+          label,
           pool,
           intra,
           tfInter,
@@ -92,6 +95,7 @@ function settings(pools: number[], intras: number[], tfInters: string[], baselin
     }
   }
   if (baseline) {
+    out.push({ label: 'default budget (no thread flags)', pool: 0, intra: 0, tfInter: 0, args: [] });
     // Before the budget: the pool was 4 per CPU (--grpc_max_threads' default) and both frameworks
     // picked one thread per CPU for each pool; libtorch's inter-op pool too.
     const cpus = os.availableParallelism();

@@ -86,7 +86,7 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   // Bounds the runs that execute at once (libuv's pool), as TF-Serving's gRPC threads each carry one
   // run; left out, the thread budget picks (src/config/thread_budget.ts).
   flag('grpc_max_threads', 'int32', 4 * cpus, true,
-    'Most requests running at once (TF-Serving: gRPC server threads; unset: one per CPU, see the thread budget).'),
+    'Most requests running at once (TF-Serving: gRPC server threads; unset: one per CPU, at least 2: the thread budget).'),
   flag('enable_model_warmup', 'bool', true, true, 'Replay assets.extra/tf_serving_warmup_requests after a load.'),
   flag('num_request_iterations_for_warmup', 'int32', 0, true,
     'Times each warmup request is replayed; 0 or less replays it once.'),
@@ -127,7 +127,7 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('duoserve_rest_listen_address', 'string', '0.0.0.0', true, 'Address the HTTP/REST port listens on.'),
   flag('duoserve_torch_intra_op_threads', 'int32', 0, true,
     'Threads one PyTorch op may use (libtorch\'s at::set_num_threads, process-wide); 0 takes the thread ' +
-      'budget\'s: the CPUs per concurrent run.'),
+      'budget\'s: the CPUs beside the JS thread per concurrent run, at least 1.'),
   flag('duoserve_torch_inter_op_threads', 'int32', 0, true,
     'Threads of libtorch\'s inter-op pool (torch.jit.fork; at::set_num_interop_threads, process-wide); 0 takes ' +
       'the thread budget\'s: 1.'),

@@ -6,12 +6,12 @@
  *
  * - Concurrent runs: the size of libuv's pool, where every run executes (never on the JS thread).
  *   UV_THREADPOOL_SIZE wins when set, then --grpc_max_threads when given (in TF-Serving its gRPC
- *   threads each carry one request's run), else one run per core.
+ *   threads each carry one request's run), else one run per CPU (at least 2).
  * - TensorFlow: --tensorflow_intra_op_parallelism / --tensorflow_inter_op_parallelism /
  *   --tensorflow_session_parallelism keep TF-Serving's meaning when any is set; left at 0 ("the
  *   server picks"), duoserve picks from the budget instead of TensorFlow's one thread per core.
  *   The session's inter-op pool is where a TensorFlow run's ops execute, so it gets one thread per
- *   concurrent run; intra-op gets the cores left per run. (A --platform_config_file's
+ *   concurrent run; intra-op gets the CPUs left per run (one CPU stays with the JS thread). (A --platform_config_file's
  *   session_config is the user's own, applied as written.)
  * - PyTorch: --duoserve_torch_intra_op_threads / --duoserve_torch_inter_op_threads (libtorch's
  *   at::set_num_threads / at::set_num_interop_threads, process-wide); 0 takes the budget's. They are
@@ -57,14 +57,27 @@ export interface ThreadBudget {
 /** libuv takes at most this many threads (uv_threadpool's MAX_THREADPOOL_SIZE). */
 export const MAX_CONCURRENT_RUNS = 1024;
 
-/** Runs at once with no flag: one per core, each with one intra-op thread (bench:threads). */
+/**
+ * Runs at once with no flag: one per CPU, and at least 2, so that a load (which also takes a pool
+ * thread) or a file-system call never stops inference altogether on a 1-CPU machine.
+ */
 function defaultConcurrentRuns(cores: number): number {
-  return Math.max(1, cores);
+  return Math.max(2, cores);
 }
 
-/** Intra-op threads for each of `runs` runs that share `cores`. */
+/**
+ * Intra-op threads for each of `runs` runs: the CPUs left once the JS thread (the transports) has
+ * one, shared out, at least 1. An OpenMP team waits at every barrier for all its threads, so a
+ * team that cannot run at once stalls its run: on 2 CPUs with other work about, 1 run x 2 threads
+ * served 17 req/s where 1 thread served 250 (bench:threads).
+ */
 function intraOpPerRun(cores: number, runs: number): number {
-  return Math.max(1, Math.floor(cores / runs));
+  return Math.max(1, Math.floor(computeCores(cores) / runs));
+}
+
+/** CPUs for the frameworks: all but the JS thread's, at least 1. */
+function computeCores(cores: number): number {
+  return Math.max(1, cores - 1);
 }
 
 function concurrentRuns(inputs: ThreadBudgetInputs): number {
@@ -99,10 +112,11 @@ export function threadBudget(inputs: ThreadBudgetInputs): ThreadBudget {
     interOp: inputs.torchInterOpThreads > 0 ? inputs.torchInterOpThreads : 1,
   };
   const warnings =
-    runs * torch.intraOp > cores
+    torch.intraOp > 1 && runs * torch.intraOp > computeCores(cores)
       ? [
-          `${runs} concurrent runs x ${torch.intraOp} PyTorch intra-op threads exceed the ${cores} CPUs; ` +
-            'runs will compete for them (lower --grpc_max_threads or --duoserve_torch_intra_op_threads)',
+          `${runs} concurrent runs x ${torch.intraOp} PyTorch intra-op threads exceed the ${computeCores(cores)} ` +
+            `CPU(s) left beside the JS thread (of ${cores}); OpenMP teams will wait for each other (lower ` +
+            '--grpc_max_threads or --duoserve_torch_intra_op_threads)',
         ]
       : [];
   return { cores, concurrentRuns: runs, tensorflow, torch, warnings };

@@ -12,23 +12,28 @@ const NO_FLAGS: ThreadBudgetInputs = {
 };
 
 describe('threadBudget', () => {
-  test('no flags: one run per CPU, one intra-op thread each, TensorFlow inter-op one per run', () => {
-    for (const cores of [1, 2, 16]) {
+  test('no flags: one run per CPU (at least 2), one intra-op thread each, TensorFlow inter-op one per run', () => {
+    for (const [cores, runs] of [
+      [1, 2],
+      [2, 2],
+      [16, 16],
+    ]) {
       assert.deepEqual(threadBudget({ ...NO_FLAGS, cores }), {
         cores,
-        concurrentRuns: cores,
-        tensorflow: { intraOpParallelism: 1, interOpParallelism: cores, sessionParallelism: 0 },
+        concurrentRuns: runs,
+        tensorflow: { intraOpParallelism: 1, interOpParallelism: runs, sessionParallelism: 0 },
         torch: { intraOp: 1, interOp: 1 },
         warnings: [],
       });
     }
   });
 
-  test('runs x intra-op threads fit the cores when only the runs are given', () => {
+  test('runs x intra-op threads fit the CPUs beside the JS thread when only the runs are given', () => {
     for (const [cores, runs, intra] of [
-      [16, 4, 4],
+      [16, 4, 3],
       [16, 5, 3],
-      [2, 1, 2],
+      [16, 2, 7],
+      [2, 1, 1],
       [2, 8, 1],
     ]) {
       const budget = threadBudget({ ...NO_FLAGS, cores, grpcMaxThreads: runs });
@@ -60,10 +65,12 @@ describe('threadBudget', () => {
     assert.deepEqual(budget.torch, { intraOp: 2, interOp: 3 });
     assert.deepEqual(budget.tensorflow, { intraOpParallelism: 1, interOpParallelism: 2, sessionParallelism: 0 });
     assert.deepEqual(budget.warnings, [
-      '2 concurrent runs x 2 PyTorch intra-op threads exceed the 2 CPUs; runs will compete for them ' +
-        '(lower --grpc_max_threads or --duoserve_torch_intra_op_threads)',
+      '2 concurrent runs x 2 PyTorch intra-op threads exceed the 1 CPU(s) left beside the JS thread (of 2); ' +
+        'OpenMP teams will wait for each other (lower --grpc_max_threads or --duoserve_torch_intra_op_threads)',
     ]);
-    assert.deepEqual(threadBudget({ ...NO_FLAGS, grpcMaxThreads: 1, torchIntraOpThreads: 2 }).warnings, []);
+    // One intra-op thread never forms a team: more runs than CPUs only take turns.
+    assert.deepEqual(threadBudget({ ...NO_FLAGS, grpcMaxThreads: 8 }).warnings, []);
+    assert.deepEqual(threadBudget({ ...NO_FLAGS, cores: 16, grpcMaxThreads: 2, torchIntraOpThreads: 7 }).warnings, []);
   });
 
   test('the start-up line', () => {
