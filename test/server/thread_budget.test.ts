@@ -104,7 +104,10 @@ describe('bin/duoserve thread budget', { timeout: 180_000 }, () => {
       );
       assert.match(
         server.output(),
-        new RegExp(`^W .*${runs} concurrent runs x 2 PyTorch intra-op threads exceed the ${Math.max(1, cores - 1)} CPU`, 'm'),
+        new RegExp(
+          `^W .*${runs} concurrent runs x 2 PyTorch intra-op threads exceed the ${Math.max(1, cores - 1)} CPU`,
+          'm',
+        ),
       );
       await predicts(server, 'mlp_tf', 2, 8);
       assert.equal(threads(server.process.pid!).filter((name) => name === 'tf_Compute').length, runs);
