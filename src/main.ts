@@ -15,6 +15,7 @@ import {
 } from './config/flag_checks';
 import { parseFlags, type ServerFlags } from './config/flags';
 import { singleModelConfig, type ModelServerConfig } from './config/model_server_config';
+import { describeThreadBudget, threadBudget, type ThreadBudget } from './config/thread_budget';
 import { consoleLog } from './core/log';
 import type { Manager } from './core/manager';
 import { ServingError } from './errors/serving_error';
@@ -40,7 +41,10 @@ function modelServerConfig(flags: ServerFlags): ModelServerConfig {
  * when given (the TensorFlow session, tag and warmup flags are then ignored), else from the flags.
  * XLA is switched by its flags either way (tensorflow_model_server's main does it).
  */
-function platformSettings(flags: ServerFlags): {
+function platformSettings(
+  flags: ServerFlags,
+  budget: ThreadBudget,
+): {
   options: PlatformOptions;
   configs?: PlatformConfigs;
   warnings: string[];
@@ -48,13 +52,15 @@ function platformSettings(flags: ServerFlags): {
   const xlaCpuCompilationEnabled = flags.xlaCpuCompilationEnabled || flags.xlaGpuCompilationEnabled;
   if (flags.platformConfigFile !== '') {
     const configs = readPlatformConfigFile(flags.platformConfigFile);
-    return { options: { savedModelTags: [], xlaCpuCompilationEnabled }, configs, warnings: configs.warnings };
+    return {
+      options: { savedModelTags: [], xlaCpuCompilationEnabled, torchThreads: budget.torch },
+      configs,
+      warnings: configs.warnings,
+    };
   }
   const sessionConfig = sessionConfigFromFlags({
     configFile: flags.tensorflowSessionConfigFile,
-    sessionParallelism: flags.tensorflowSessionParallelism,
-    intraOpParallelism: flags.tensorflowIntraOpParallelism,
-    interOpParallelism: flags.tensorflowInterOpParallelism,
+    ...budget.tensorflow,
     mixedPrecision: flags.mixedPrecision,
   });
   // TF-Serving logs this at every TensorFlow load; once is enough here.
@@ -67,32 +73,51 @@ function platformSettings(flags: ServerFlags): {
       removeUnusedFieldsFromBundleMetagraph: flags.removeUnusedFieldsFromBundleMetagraph,
       preferTfLiteModel: flags.preferTfLiteModel,
       numTfLitePools: flags.numTfLitePools,
+      torchThreads: budget.torch,
     },
     warnings: precisionWarning === undefined ? [] : [precisionWarning],
   };
 }
 
-/** Inference runs on libuv's pool: size it before its first use (it is fixed from then on). */
-function sizeWorkerPool(flags: ServerFlags): void {
-  if (process.env.UV_THREADPOOL_SIZE) return;
-  const wanted = flags.grpcMaxThreads > 0 ? flags.grpcMaxThreads : Math.max(4, os.availableParallelism() * 2);
-  process.env.UV_THREADPOOL_SIZE = String(Math.min(wanted, 1024));
+/**
+ * The thread budget from the flags and the CPUs; inference runs on libuv's pool, which is sized
+ * from it here, before its first use (it is fixed from then on).
+ */
+function applyThreadBudget(flags: ServerFlags, given: ReadonlySet<string>): ThreadBudget {
+  const budget = threadBudget({
+    cores: os.availableParallelism(),
+    uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE,
+    grpcMaxThreads: given.has('grpc_max_threads') ? flags.grpcMaxThreads : undefined,
+    tensorflowIntraOpParallelism: flags.tensorflowIntraOpParallelism,
+    tensorflowInterOpParallelism: flags.tensorflowInterOpParallelism,
+    tensorflowSessionParallelism: flags.tensorflowSessionParallelism,
+    torchIntraOpThreads: flags.torchIntraOpThreads,
+    torchInterOpThreads: flags.torchInterOpThreads,
+  });
+  process.env.UV_THREADPOOL_SIZE = String(budget.concurrentRuns);
+  return budget;
 }
 
 async function serve(argv: string[]): Promise<void> {
-  const { flags, warnings } = parseFlags(argv);
+  const { flags, warnings, given } = parseFlags(argv);
   if (flags.version) {
     console.log(`duoserve ModelServer: ${VERSION}\nTensorFlow Serving API compatible: 2.21`);
     return;
   }
   warnings.push(...checkServerFlags(flags));
-  sizeWorkerPool(flags);
+  const budget = applyThreadBudget(flags, given);
+  warnings.push(...budget.warnings);
   // TF logs every load step at INFO on stderr; keep warnings and errors unless asked.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   const config = modelServerConfig(flags);
-  const { options: platformOptions, configs: platformConfigs, warnings: platformWarnings } = platformSettings(flags);
+  const {
+    options: platformOptions,
+    configs: platformConfigs,
+    warnings: platformWarnings,
+  } = platformSettings(flags, budget);
   warnings.push(...platformWarnings);
   for (const warning of warnings) consoleLog('WARNING', warning);
+  consoleLog('INFO', describeThreadBudget(budget));
   // Chains run other served models: their platform looks them up in the core's manager.
   const platforms = (manager: Manager) => platformRegistry(platformOptions, manager, platformConfigs);
   const core = new ServerCore(config, {

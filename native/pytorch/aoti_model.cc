@@ -12,6 +12,7 @@
 #include "pytorch/named_outputs.h"
 #include "pytorch/torch_errors.h"
 #include "pytorch/torch_tensor.h"
+#include "pytorch/torch_threads.h"
 
 namespace duo::pytorch {
 namespace {
@@ -107,6 +108,7 @@ Status AotiModel::OrderInputs(const std::vector<NamedTensor>& inputs, std::vecto
 Status AotiModel::Run(const std::vector<NamedTensor>& inputs, const std::vector<std::string>& output_names,
                       std::vector<NamedTensor>* outputs) {
   return CallTorch("the AOTInductor model failed", Code::kInternal, [&]() -> Status {
+    UseTorchThreadsOnThisThread();
     std::vector<at::Tensor> ordered;
     DUO_RETURN_IF_ERROR(OrderInputs(inputs, &ordered));
     std::vector<at::Tensor> results = loader_->run(ordered);

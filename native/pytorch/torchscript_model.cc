@@ -17,6 +17,7 @@
 #include "pytorch/json_writer.h"
 #include "pytorch/torch_errors.h"
 #include "pytorch/torch_tensor.h"
+#include "pytorch/torch_threads.h"
 
 namespace duo::pytorch {
 namespace {
@@ -148,6 +149,7 @@ Status TorchScriptModel::BuildStack(const std::vector<NamedTensor>& inputs, std:
 Status TorchScriptModel::Run(const std::vector<NamedTensor>& inputs, const std::vector<std::string>& output_names,
                              std::vector<NamedTensor>* outputs) {
   return CallTorch("forward() failed", Code::kInternal, [&]() -> Status {
+    UseTorchThreadsOnThisThread();
     c10::InferenceMode inference_mode;
     std::vector<c10::IValue> stack;
     DUO_RETURN_IF_ERROR(BuildStack(inputs, &stack));

@@ -17,6 +17,9 @@ export type ReloadConfigRpcMode = (typeof RELOAD_CONFIG_RPC_MODES)[number];
 
 const MAX_STRING_LENGTH = constants.MAX_STRING_LENGTH;
 
+/** The most threads the PyTorch addon takes for either libtorch pool (native/pytorch/pytorch_backend.cc). */
+const MAX_TORCH_THREADS = 1024;
+
 /** The longest Unix socket path Linux binds (sun_path holds 108 bytes, the last one NUL). */
 export const MAX_UNIX_SOCKET_PATH_BYTES = 107;
 
@@ -69,6 +72,14 @@ export function checkServerFlags(flags: ServerFlags): string[] {
       `--duoserve_rest_max_body_bytes must be between 1 and ${MAX_STRING_LENGTH} (the longest string Node.js ` +
         `holds); got ${flags.restMaxBodyBytes}`,
     );
+  }
+  for (const [name, threads] of [
+    ['duoserve_torch_intra_op_threads', flags.torchIntraOpThreads],
+    ['duoserve_torch_inter_op_threads', flags.torchInterOpThreads],
+  ] as const) {
+    if (threads < 0 || threads > MAX_TORCH_THREADS) {
+      throw new ConfigError(`--${name} must be from 0 (the thread budget's) to ${MAX_TORCH_THREADS}; got ${threads}`);
+    }
   }
   for (const [name, address] of [
     ['duoserve_grpc_listen_address', flags.grpcListenAddress],

@@ -83,7 +83,10 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('saved_model_tags', 'string', 'serve', true, 'Comma-separated tags of the SavedModel MetaGraph to load.'),
   flag('grpc_channel_arguments', 'string', '', true,
     'Comma-separated key=value gRPC server arguments, e.g. grpc.max_connection_age_ms=2000.'),
-  flag('grpc_max_threads', 'int32', 4 * cpus, true, 'Most gRPC server threads (default: 4 per CPU).'),
+  // Bounds the runs that execute at once (libuv's pool), as TF-Serving's gRPC threads each carry one
+  // run; left out, the thread budget picks (src/config/thread_budget.ts).
+  flag('grpc_max_threads', 'int32', 4 * cpus, true,
+    'Most requests running at once (TF-Serving: gRPC server threads; unset: one per CPU, at least 2: the thread budget).'),
   flag('enable_model_warmup', 'bool', true, true, 'Replay assets.extra/tf_serving_warmup_requests after a load.'),
   flag('num_request_iterations_for_warmup', 'int32', 0, true,
     'Times each warmup request is replayed; 0 or less replays it once.'),
@@ -122,6 +125,12 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('duoserve_grpc_listen_address', 'string', '0.0.0.0', true,
     'Address the gRPC port listens on (e.g. 127.0.0.1, ::); --grpc_socket_path is unaffected.'),
   flag('duoserve_rest_listen_address', 'string', '0.0.0.0', true, 'Address the HTTP/REST port listens on.'),
+  flag('duoserve_torch_intra_op_threads', 'int32', 0, true,
+    'Threads one PyTorch op may use (libtorch\'s at::set_num_threads, process-wide); 0 takes the thread ' +
+      'budget\'s: the CPUs beside the JS thread per concurrent run, at least 1.'),
+  flag('duoserve_torch_inter_op_threads', 'int32', 0, true,
+    'Threads of libtorch\'s inter-op pool (torch.jit.fork; at::set_num_interop_threads, process-wide); 0 takes ' +
+      'the thread budget\'s: 1.'),
   flag('duoserve_reload_config_rpc', 'string', 'all', true,
     'Where ModelService/HandleReloadConfigRequest is accepted: all (TF-Serving\'s behaviour), socket_only ' +
       '(only over --grpc_socket_path; on TCP it is PERMISSION_DENIED) or off (UNIMPLEMENTED everywhere).'),

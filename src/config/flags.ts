@@ -90,12 +90,17 @@ export interface ServerFlags {
   restListenAddress: string;
   /** --duoserve_reload_config_rpc, checked by checkServerFlags. */
   reloadConfigRpc: string;
+  /** libtorch's process-wide thread counts; 0: the thread budget's (src/config/thread_budget.ts). */
+  torchIntraOpThreads: number;
+  torchInterOpThreads: number;
 }
 
 export interface ParsedFlags {
   flags: ServerFlags;
   /** One line per known-but-unsupported flag given a non-default value. */
   warnings: string[];
+  /** Names of the flags the command line set (whose defaults mean "the server picks" elsewhere). */
+  given: ReadonlySet<string>;
 }
 
 /** Parses argv without the node and script entries (process.argv.slice(2)). */
@@ -103,6 +108,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   const values = new Map<string, FlagValue>(FLAG_LIST.map((spec) => [spec.name, spec.defaultValue]));
   const valueErrors: string[] = [];
   const leftover: string[] = [];
+  const given = new Set<string>();
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -117,6 +123,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
       valueErrors.push(match.error);
     } else {
       values.set(match.spec.name, match.value);
+      given.add(match.spec.name);
     }
   }
 
@@ -125,9 +132,9 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   if (leftover[0] === '--help') throw new UsageError(usage());
 
   const flags = toServerFlags(values);
-  if (flags.version) return { flags, warnings: [] }; // TF-Serving prints the version before looking at leftovers.
+  if (flags.version) return { flags, warnings: [], given }; // TF-Serving prints the version before looking at leftovers.
   if (leftover.length > 0) throw new UsageError(`${unknownArgumentMessage(leftover[0])}\n${usage()}`);
-  return { flags, warnings: unsupportedFlagWarnings(values) };
+  return { flags, warnings: unsupportedFlagWarnings(values), given };
 }
 
 /** TF's Flags::Usage layout: one line per flag with its default and type. */
@@ -278,6 +285,8 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     grpcListenAddress: str('duoserve_grpc_listen_address'),
     restListenAddress: str('duoserve_rest_listen_address'),
     reloadConfigRpc: str('duoserve_reload_config_rpc'),
+    torchIntraOpThreads: int('duoserve_torch_intra_op_threads'),
+    torchInterOpThreads: int('duoserve_torch_inter_op_threads'),
   };
 }
 

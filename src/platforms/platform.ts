@@ -1,3 +1,4 @@
+import type { FrameworkThreads } from '../config/thread_budget';
 import type { Log } from '../core/log';
 import type { InferenceServable } from '../servables/inference_servable';
 import type { ModelWarmupOptions } from './platform_loader';
@@ -16,6 +17,8 @@ export interface PlatformOptions {
   preferTfLiteModel?: boolean;
   /** --num_tflite_pools: requests that may run at once on one TFLite model. */
   numTfLitePools?: number;
+  /** libtorch's process-wide thread counts (src/config/thread_budget.ts); absent: libtorch's defaults. */
+  torchThreads?: FrameworkThreads;
 }
 
 /** The part of the warmup settings a platform may set for its own versions. */

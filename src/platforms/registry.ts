@@ -25,7 +25,10 @@ export function platformRegistry(
   const tensorflow = fromConfig
     ? { ...fromConfig.options, xlaCpuCompilationEnabled: options.xlaCpuCompilationEnabled }
     : options;
-  const platforms = [preferTfLite(tensorFlowPlatform(tensorflow, fromConfig?.warmup), tensorflow), pyTorchPlatform()];
+  const platforms = [
+    preferTfLite(tensorFlowPlatform(tensorflow, fromConfig?.warmup), tensorflow),
+    pyTorchPlatform(options.torchThreads),
+  ];
   if (manager) platforms.push(chainPlatform(manager));
   const named = configs ? platforms.filter((platform) => configs.names.includes(platform.name)) : platforms;
   return new Map(named.map((platform) => [platform.name, platform]));

@@ -70,8 +70,11 @@ describe('parseFlags', () => {
         grpcListenAddress: '0.0.0.0',
         restListenAddress: '0.0.0.0',
         reloadConfigRpc: 'all',
+        torchIntraOpThreads: 0,
+        torchInterOpThreads: 0,
       } satisfies ServerFlags,
       warnings: [],
+      given: new Set(),
     });
   });
 
@@ -119,6 +122,8 @@ describe('parseFlags', () => {
       '--duoserve_grpc_listen_address=::1',
       '--duoserve_rest_listen_address=127.0.0.1',
       '--duoserve_reload_config_rpc=socket_only',
+      '--duoserve_torch_intra_op_threads=3',
+      '--duoserve_torch_inter_op_threads=2',
     ]);
     assert.deepEqual(warnings, []);
     assert.deepEqual(flags, {
@@ -169,7 +174,14 @@ describe('parseFlags', () => {
       grpcListenAddress: '::1',
       restListenAddress: '127.0.0.1',
       reloadConfigRpc: 'socket_only',
+      torchIntraOpThreads: 3,
+      torchInterOpThreads: 2,
     } satisfies ServerFlags);
+  });
+
+  test('given: the flags the command line set, even to their default', () => {
+    const { given } = parseFlags(['--grpc_max_threads=8', '--port=8500', '--enable_batching=false']);
+    assert.deepEqual([...given].sort(), ['enable_batching', 'grpc_max_threads', 'port']);
   });
 
   test('bool flags: bare, true/false in any case, 1/0', () => {
@@ -271,7 +283,7 @@ describe('parseFlags', () => {
   });
 
   test('every flag tensorflow_model_server knows is accepted at its default, without warnings', () => {
-    assert.equal(FLAG_LIST.length, 54); // 48 of tensorflow_model_server, then 6 duoserve_* flags
+    assert.equal(FLAG_LIST.length, 56); // 48 of tensorflow_model_server, then 8 duoserve_* flags
     const argv = FLAG_LIST.map((spec) => `--${spec.name}=${spec.defaultValue}`);
     assert.deepEqual(parseFlags(argv).warnings, []);
   });

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import type { FrameworkThreads } from '../../config/thread_budget';
 import { silentLog, type Log } from '../../core/log';
 import { invalidArgument, toServingError } from '../../errors/serving_error';
 import { BackendAddon, loadBackendAddon, ModelHandle } from '../../native/backend_addon';
@@ -104,13 +105,22 @@ async function readSignatureFile(versionDir: string): Promise<unknown> {
   return parseModelFileJson(text, file);
 }
 
-/** The platform entry for registry.ts. The addon reads no load options yet. */
-export function pyTorchPlatform(): Platform {
+/**
+ * libtorch's thread counts as load options. They are process-wide: the first load applies them
+ * before its model loads (so before any run), later loads find them applied.
+ */
+export function torchThreadOptions(threads: FrameworkThreads): Record<string, string> {
+  return { intra_op_threads: String(threads.intraOp), inter_op_threads: String(threads.interOp) };
+}
+
+/** The platform entry for registry.ts; `threads` absent leaves libtorch's defaults. */
+export function pyTorchPlatform(threads?: FrameworkThreads): Platform {
+  const options = threads ? torchThreadOptions(threads) : {};
   return {
     name: PYTORCH_PLATFORM_NAME,
     isVersionDir: isPyTorchVersionDir,
     async load(versionDir: string, log: Log = silentLog): Promise<LoadedServable> {
-      const model = await loadPyTorchModel(versionDir);
+      const model = await loadPyTorchModel(versionDir, options);
       for (const warning of model.warnings) log('WARNING', `${versionDir}: ${warning}`);
       const Servable = model.format === 'aoti' ? AotiServable : ModelServable;
       return new Servable(model.addon, model.handle, model.signatures);
