@@ -7,7 +7,6 @@ it, then a small request without one. If the expired runs still ran, the small r
 would wait for all of them; it must answer about as soon as the slow run is done.
 """
 import time
-from concurrent import futures
 from pathlib import Path
 
 import grpc
