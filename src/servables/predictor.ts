@@ -11,10 +11,16 @@ import type { CheckedInput, CheckedRun, InferenceServable, RunRequest } from './
 import { DEFAULT_SIGNATURE_NAME, type Signature, type SignatureMap } from './signature';
 
 /** Runs `request` on `servable` once it has been checked against the signature it names. */
-export async function predict(servable: InferenceServable, request: RunRequest): Promise<Map<string, NativeOutput>> {
-  const signatureName = request.signatureName || DEFAULT_SIGNATURE_NAME;
-  const signature = predictSignature(servable.signatures, signatureName);
-  return servable.runChecked(checkRun(signature, signatureName, request));
+export function predict(servable: InferenceServable, request: RunRequest): Promise<Map<string, NativeOutput>> {
+  // Not async: the run's own promise is the answer, without one more around it.
+  let run: CheckedRun;
+  try {
+    const signatureName = request.signatureName || DEFAULT_SIGNATURE_NAME;
+    run = checkRun(predictSignature(servable.signatures, signatureName), signatureName, request);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return servable.runChecked(run);
 }
 
 /** The signature Predict runs; an unknown one is FAILED_PRECONDITION, as in TF-Serving. */
@@ -27,8 +33,12 @@ export function predictSignature(signatures: SignatureMap, signatureName: string
 /** Checks `request` against `signature` (PreProcessPrediction): input aliases, then the output filter. */
 export function checkRun(signature: Signature, signatureName: string, request: RunRequest): CheckedRun {
   return {
-    ...request,
     signatureName,
+    inputs: request.inputs,
+    outputFilter: request.outputFilter,
+    encoding: request.encoding,
+    timings: request.timings,
+    deadlineUs: request.deadlineUs,
     signature,
     checkedInputs: checkInputs(signature, request.inputs),
     outputAliases: checkOutputFilter(signature, request.outputFilter),

@@ -25,37 +25,41 @@ export interface WithServableOptions {
  * Runs `use` on the servable `request` names and releases the handle once `use` has settled,
  * and only then: a run that outlived the caller's timeout still holds the model until it ends.
  */
-export async function withServable<T>(
+export function withServable<T>(
   manager: Manager,
   request: ServableRequest,
   use: (handle: ServableHandle<InferenceServable>) => Promise<T>,
-  options: WithServableOptions = {},
+  options?: WithServableOptions,
 ): Promise<T> {
+  // Not async: on the hot path this adds one reaction to `work` and no promise of its own.
   let handle: ServableHandle<InferenceServable>;
   try {
     handle = manager.getServableHandle<InferenceServable>(request);
   } catch (error) {
-    await options.beforeLookupError?.();
-    throw error;
+    return lookupFailed(error, options);
   }
   let work: Promise<T>;
   try {
     work = use(handle);
   } catch (error) {
     handle.release();
-    throw error;
+    return Promise.reject(error);
   }
   const release = () => handle.release();
   work.then(release, release);
-  return withDeadline(work, options.timeoutMs);
+  return options?.timeoutMs ? withDeadline(work, options.timeoutMs) : work;
+}
+
+async function lookupFailed(error: unknown, options: WithServableOptions | undefined): Promise<never> {
+  await options?.beforeLookupError?.();
+  throw error;
 }
 
 /**
  * `work`, or DEADLINE_EXCEEDED once `timeoutMs` passes first (TF-Serving gives the same
- * deadline to the session run). 0 or undefined: no deadline.
+ * deadline to the session run).
  */
-async function withDeadline<T>(work: Promise<T>, timeoutMs: number | undefined): Promise<T> {
-  if (!timeoutMs || timeoutMs <= 0) return work;
+async function withDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(

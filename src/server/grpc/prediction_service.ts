@@ -17,6 +17,7 @@ import { encodeSignatureDefMap, SIGNATURE_DEF_MAP_TYPE_URL } from '../../servabl
 import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
 import { ModelSpecMessage, responseModelSpec, servableRequestOf } from '../model_spec';
 import { withServable } from '../with_servable';
+import { predictResponseBytes } from './predict_response';
 import { rawUnaryMethod } from './raw_method';
 import { decodeRequest, unaryHandler } from './unary_handler';
 
@@ -139,10 +140,13 @@ export function predictionService(
           call.trailer = new Metadata();
           for (const [key, value] of stepTimingHeaders(timings)) call.trailer.set(key, value);
         }
-        return Protos.PredictResponseEnvelope.encode({
-          outputs: Object.fromEntries(outputs),
-          model_spec: responseModelSpec(handle.id.name, handle.id.version, signatureName),
-        }).finish();
+        // 'fields' and 'content' runs answer TensorProto bytes.
+        return predictResponseBytes(
+          outputs as Map<string, Uint8Array>,
+          handle.id.name,
+          handle.id.version,
+          signatureName,
+        );
       });
     }),
 
