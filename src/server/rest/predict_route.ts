@@ -10,16 +10,25 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { predict } from '../../servables/predictor';
+import type { SignatureMap } from '../../servables/signature';
 import { deadlineInMs } from '../../servables/run_deadline';
 import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
 import { withServable } from '../with_servable';
 import { sendJson } from './json_reply';
 import { ModelParams, modelParamsSchema, modelPaths, servableRequestOf, verbSuffix } from './model_paths';
-import { predictResponseBytes, readPredictBody, signatureInputs } from './predict_json';
+import { predictResponseBytes, readPredictBody, type SignatureInputs, signatureInputs } from './predict_json';
 import { bodyBytes } from './request_body';
 import type { RestRouteDeps } from './route_deps';
 
 const predictSchema = { params: modelParamsSchema } as const;
+
+/** What reading a body needs of a version's signatures: made once per loaded version, not per request. */
+const inputSpecs = new WeakMap<SignatureMap, SignatureInputs>();
+function inputSpecsOf(signatures: SignatureMap): SignatureInputs {
+  let specs = inputSpecs.get(signatures);
+  if (!specs) inputSpecs.set(signatures, (specs = signatureInputs(signatures)));
+  return specs;
+}
 
 export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { manager, timeoutMs }) => {
   for (const path of modelPaths(verbSuffix('predict'))) {
@@ -34,10 +43,8 @@ export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { man
         manager,
         servableRequest,
         async ({ servable }) => {
-          const { signatureName, format, inputs } = (await readPredictBody(
-            body,
-            signatureInputs(servable.signatures),
-          ))!;
+          const specs = inputSpecsOf(servable.signatures);
+          const { signatureName, format, inputs } = (await readPredictBody(body, specs))!;
           const timings = timingsRequested(request.headers[CHAIN_TIMING_HEADER]);
           const run = {
             signatureName,
