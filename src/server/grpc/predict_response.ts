@@ -41,7 +41,7 @@ function writeString(buffer: Buffer, at: number, fieldTag: number, text: string,
 const fieldLength = (length: number) => 1 + varintLength(length) + length;
 
 /** The response for `outputs` (TensorProto bytes by alias) from version `version` of `name`. */
-export function predictResponseBytes(
+export function encodePredictResponse(
   outputs: ReadonlyMap<string, Uint8Array>,
   name: string,
   version: number,

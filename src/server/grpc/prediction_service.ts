@@ -17,7 +17,7 @@ import { encodeSignatureDefMap, SIGNATURE_DEF_MAP_TYPE_URL } from '../../servabl
 import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
 import { ModelSpecMessage, responseModelSpec, servableRequestOf } from '../model_spec';
 import { withServable } from '../with_servable';
-import { predictResponseBytes } from './predict_response';
+import { encodePredictResponse } from './predict_response';
 import { rawUnaryMethod } from './raw_method';
 import { decodeRequest, unaryHandler } from './unary_handler';
 
@@ -141,7 +141,7 @@ export function predictionService(
           for (const [key, value] of stepTimingHeaders(timings)) call.trailer.set(key, value);
         }
         // 'fields' and 'content' runs answer TensorProto bytes.
-        return predictResponseBytes(
+        return encodePredictResponse(
           outputs as Map<string, Uint8Array>,
           handle.id.name,
           handle.id.version,

@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Protos } from '../../../src/protos';
-import { predictResponseBytes } from '../../../src/server/grpc/predict_response';
+import { encodePredictResponse } from '../../../src/server/grpc/predict_response';
 
 const tensor = (values: number[]) =>
   Protos.TensorProto.encode({ dtype: 1, tensor_shape: { dim: [{ size: values.length }] }, float_val: values }).finish();
@@ -26,14 +26,14 @@ const cases: Array<[string, Map<string, Uint8Array>, string, number, string]> = 
   ],
 ];
 
-describe('predictResponseBytes', () => {
+describe('encodePredictResponse', () => {
   for (const [name, outputs, model, version, signatureName] of cases) {
     it(`writes the envelope's bytes: ${name}`, () => {
       const expected = Protos.PredictResponseEnvelope.encode({
         outputs: Object.fromEntries(outputs),
         model_spec: { name: model, version: { value: version }, signature_name: signatureName },
       }).finish();
-      const written = predictResponseBytes(outputs, model, version, signatureName);
+      const written = encodePredictResponse(outputs, model, version, signatureName);
       assert.deepEqual(written, Buffer.from(expected));
       const decoded = Protos.PredictResponse.toObject(Protos.PredictResponse.decode(written), {
         longs: Number,
