@@ -14,6 +14,7 @@ import { loadPyTorchModel } from '../src/platforms/pytorch/pytorch_platform';
 import { loadTensorFlowModel } from '../src/platforms/tensorflow/tensorflow_platform';
 import type { InferenceServable } from '../src/servables/inference_servable';
 import { ModelServable } from '../src/servables/model_servable';
+import { predict } from '../src/servables/predictor';
 import { decodeTensorProto } from './payloads';
 
 export interface CopyCount {
@@ -75,7 +76,7 @@ export async function loadInProcessChain(dirs: {
     return { copies: after.copies - before.copies, bytes: after.bytes - before.bytes };
   };
   const run = (servable: InferenceServable, alias: string, tensor: Buffer) =>
-    servable.run({ signatureName: '', inputs: new Map([[alias, tensor]]), outputFilter: [], encoding: 'fields' });
+    predict(servable, { signatureName: '', inputs: new Map([[alias, tensor]]), outputFilter: [], encoding: 'fields' });
 
   return {
     async count(input, tensorContent) {

@@ -4,6 +4,7 @@
 #include <malloc.h>
 #endif
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <variant>
@@ -144,16 +145,21 @@ class RunWorker : public PromiseWorker {
       : PromiseWorker(env, "duoserve.run"), model_(std::move(model)) {}
 
   // JS thread: reads the arguments; TypeError for a malformed one, FailEarly for bad data.
-  void ReadArguments(Napi::Array inputs, Napi::Array output_names, OutputEncoding encoding) {
+  void ReadArguments(Napi::Array inputs, Napi::Array output_names, OutputEncoding encoding, Napi::Value deadline) {
     Napi::Env env = inputs.Env();
     encoding_ = encoding;
+    if (!deadline.IsUndefined()) {
+      if (!deadline.IsNumber()) ThrowTypeError(env, "deadline must be a number of microseconds");
+      deadline_us_ = deadline.As<Napi::Number>().DoubleValue();
+    }
     inputs_.reserve(inputs.Length());
     for (uint32_t i = 0; i < inputs.Length(); ++i) {
-      Napi::Value pair = inputs.Get(i);
-      if (!pair.IsArray() || pair.As<Napi::Array>().Length() != 2) {
-        ThrowTypeError(env, "inputs must be an array of [name, TensorSource] pairs");
+      Napi::Value value = inputs.Get(i);
+      const uint32_t length = value.IsArray() ? value.As<Napi::Array>().Length() : 0;
+      if (length < 2 || length > 5) {
+        ThrowTypeError(env, "inputs must be an array of [name, TensorSource, dtype?, shape?, alias?] entries");
       }
-      Napi::Array entry = pair.As<Napi::Array>();
+      Napi::Array entry = value.As<Napi::Array>();
       std::string name = StringArg(entry.Get(0u), "an input name");
       InputSource source;
       Status status = ReadTensorSource(entry.Get(1u), &source, &keep_alive_);
@@ -161,7 +167,7 @@ class RunWorker : public PromiseWorker {
         FailEarly(InInput(name, status));
         return;
       }
-      inputs_.push_back({std::move(name), std::move(source)});
+      inputs_.push_back({std::move(name), std::move(source), ReadExpectedInput(entry)});
     }
     output_names_.reserve(output_names.Length());
     for (uint32_t i = 0; i < output_names.Length(); ++i) {
@@ -173,7 +179,13 @@ class RunWorker : public PromiseWorker {
   struct PendingInput {
     std::string name;
     InputSource source;
+    ExpectedInput expected;
   };
+
+  // process.hrtime()'s clock (CLOCK_MONOTONIC, which steady_clock reads on Linux), in µs.
+  static double NowMicros() {
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
 
   static Status InInput(const std::string& name, const Status& status) {
     return Status::Error(status.code, "input '" + name + "': " + status.message);
@@ -183,12 +195,19 @@ class RunWorker : public PromiseWorker {
     // The model is released here, off the JS thread, if unload() came while this ran.
     std::shared_ptr<LoadedModel> model = std::move(model_);
     if (model == nullptr) return Status::Error(Code::kFailedPrecondition, "the model was unloaded");
+    // A run that waited in the queue past its caller's deadline is not started: the caller has
+    // been answered already (as a C++ gRPC server answers an expired call).
+    if (deadline_us_ > 0 && NowMicros() >= deadline_us_) {
+      return Status::Error(Code::kDeadlineExceeded, "Deadline Exceeded");
+    }
     std::vector<NamedTensor> inputs;
     inputs.reserve(inputs_.size());
-    for (PendingInput& input : inputs_) {
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      PendingInput& input = inputs_[i];
       HostTensorPtr tensor;
       Status status = MaterializeInput(input.source, &tensor);
       if (!status.ok()) return InInput(input.name, status);
+      DUO_RETURN_IF_ERROR(CheckExpectedInput(i, input.expected, *tensor));
       inputs.push_back({std::move(input.name), std::move(tensor)});
     }
     inputs_.clear();
@@ -229,6 +248,7 @@ class RunWorker : public PromiseWorker {
 
   std::shared_ptr<LoadedModel> model_;
   OutputEncoding encoding_ = OutputEncoding::kFields;
+  double deadline_us_ = 0;  // 0: none
   std::vector<PendingInput> inputs_;
   std::vector<Napi::ObjectReference> keep_alive_;  // JS buffers the inputs borrow from
   std::vector<std::string> output_names_;
@@ -331,7 +351,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   if (model == nullptr) {
     worker->FailEarly(Status::Error(Code::kFailedPrecondition, "the model was unloaded"));
   } else {
-    worker->ReadArguments(inputs, output_names, encoding);
+    worker->ReadArguments(inputs, output_names, encoding, info[4]);
   }
   return Start(std::move(worker));
 }

@@ -3,7 +3,13 @@
 //
 //   load(path: string, options: {[key]: string | Buffer}): Promise<ModelHandle>
 //   describe(model: ModelHandle): Buffer
-//   run(model, inputs: [name, TensorSource][], outputNames: string[], encoding): Promise<[name, Output][]>
+//   run(model, inputs: [name, TensorSource, dtype?, shape?, alias?][], outputNames: string[], encoding,
+//       deadline?: number): Promise<[name, Output][]>
+//       dtype (tensorflow.DataType, 0: any) and shape (-1: any size; null: not checked) are what
+//       the signature expects of the input: checked once, after decoding, with TF's message
+//       ("Expects arg[i] to be float but int32 is provided"); alias names the input in a shape
+//       error. deadline: microseconds on process.hrtime()'s clock; a run still queued then is
+//       not started and rejects with DEADLINE_EXCEEDED.
 //       TensorSource: Buffer (TensorProto bytes, decoded on the worker thread)
 //                   | {dtype, shape, data: ArrayBufferView}  (numeric)
 //                   | {dtype: 7, shape, strings: Buffer[]}   (DT_STRING)

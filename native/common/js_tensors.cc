@@ -1,5 +1,6 @@
 #include "common/js_tensors.h"
 
+#include <cctype>
 #include <cmath>
 #include <memory>
 
@@ -137,7 +138,58 @@ Napi::ArrayBuffer ArrayBufferOver(Napi::Env env, const HostTensorPtr& tensor) {
   return copy;
 }
 
+// The dtype as TensorFlow's messages spell it (DataTypeString): "float", "int64", "half".
+std::string DTypeShortName(DType dtype) {
+  std::string name = DTypeName(dtype);
+  if (name.rfind("DT_", 0) == 0) name.erase(0, 3);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+bool ShapeFits(const std::vector<int64_t>& shape, const std::vector<int64_t>& expected) {
+  if (shape.size() != expected.size()) return false;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (expected[i] != -1 && expected[i] != shape[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+ExpectedInput ReadExpectedInput(Napi::Array entry) {
+  ExpectedInput expected;
+  const uint32_t length = entry.Length();
+  if (length <= 2) return expected;
+  Napi::Value dtype = entry.Get(2u);
+  if (!dtype.IsNumber()) ThrowTypeError(entry.Env(), "an input's expected dtype must be a number");
+  expected.dtype = dtype.As<Napi::Number>().Int32Value();
+  if (length <= 3 || entry.Get(3u).IsNull() || entry.Get(3u).IsUndefined()) return expected;
+  Napi::Value shape = entry.Get(3u);
+  if (!shape.IsArray()) ThrowTypeError(entry.Env(), "an input's expected shape must be an array of numbers");
+  Napi::Array dims = shape.As<Napi::Array>();
+  expected.check_shape = true;
+  expected.shape.reserve(dims.Length());
+  for (uint32_t i = 0; i < dims.Length(); ++i) {
+    Napi::Value dim = dims.Get(i);
+    if (!dim.IsNumber()) ThrowTypeError(entry.Env(), "an input's expected shape must be an array of numbers");
+    expected.shape.push_back(dim.As<Napi::Number>().Int64Value());
+  }
+  if (length > 4) expected.alias = entry.Get(4u).ToString().Utf8Value();
+  return expected;
+}
+
+Status CheckExpectedInput(size_t index, const ExpectedInput& expected, const HostTensor& tensor) {
+  if (expected.dtype != 0 && static_cast<int32_t>(tensor.dtype) != expected.dtype) {
+    return Invalid("Expects arg[" + std::to_string(index) + "] to be " +
+                   DTypeShortName(static_cast<DType>(expected.dtype)) + " but " + DTypeShortName(tensor.dtype) +
+                   " is provided");
+  }
+  if (expected.check_shape && !ShapeFits(tensor.shape, expected.shape)) {
+    return Invalid("input " + expected.alias + ": shape " + ShapeString(tensor.shape) +
+                   " does not match the signature's " + ShapeString(expected.shape) + " (-1: any size)");
+  }
+  return Status::Ok();
+}
 
 Status ReadTensorSource(Napi::Value value, InputSource* out, std::vector<Napi::ObjectReference>* keep_alive) {
   Napi::Env env = value.Env();

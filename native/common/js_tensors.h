@@ -38,6 +38,24 @@ Status ReadTensorSource(Napi::Value value, InputSource* out, std::vector<Napi::O
 // Worker thread: the HostTensor `source` stands for.
 Status MaterializeInput(const InputSource& source, HostTensorPtr* out);
 
+// What the signature expects of one input, read from a run() input entry's optional tail
+// ([name, source, dtype, shape, alias]): checked once, after the input is decoded.
+struct ExpectedInput {
+  int32_t dtype = 0;           // tensorflow.DataType; 0 (DT_INVALID): any
+  bool check_shape = false;    // only AOTInductor packages compare shapes
+  std::vector<int64_t> shape;  // -1: any size
+  std::string alias;           // names the input in a shape error
+};
+
+// Reads entry[2..4] of a run() input (absent: nothing expected). Throws Napi::TypeError for
+// a malformed one.
+ExpectedInput ReadExpectedInput(Napi::Array entry);
+
+// Worker thread: TF-Serving's words for an input that is not what the signature says
+// ("Expects arg[0] to be float but int32 is provided", the session's message), and for an
+// AOTInductor input whose shape its compiled code would misread.
+Status CheckExpectedInput(size_t index, const ExpectedInput& expected, const HostTensor& tensor);
+
 // A 'host' output: {dtype, shape, data?: ArrayBuffer viewing the tensor's memory,
 // strings?: Buffer[], handle: HostTensorHandle}. The memory lives as long as any of them.
 Napi::Object HostTensorToJs(Napi::Env env, const HostTensorPtr& tensor);

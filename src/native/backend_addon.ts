@@ -14,6 +14,17 @@ export type TensorSource =
   | { dtype: 7; shape: number[]; strings: Uint8Array[] }
   | HostTensorHandle;
 
+/**
+ * One input of run(): the framework's tensor name and the source, with what the signature
+ * expects of it, checked once after decoding: the dtype (0: any, TF's "Expects arg[i] to be
+ * float but int32 is provided"), and where shapes are checked the shape (-1: any size) and the
+ * alias the shape error names.
+ */
+export type RunInput =
+  | [name: string, source: TensorSource]
+  | [name: string, source: TensorSource, dtype: number]
+  | [name: string, source: TensorSource, dtype: number, shape: number[], alias: string];
+
 /** 'fields': TensorProto with typed repeated fields, as TF-Serving answers Predict.
  *  'content': TensorProto with tensor_content (opt-in, faster to encode and decode).
  *  'host': the tensor itself, for REST rendering and for chaining into another model. */
@@ -32,11 +43,13 @@ export type NativeOutput = Buffer | HostTensorOutput;
 export interface BackendAddon {
   load(modelPath: string, options: Record<string, string | Buffer>): Promise<ModelHandle>;
   describe(model: ModelHandle): Buffer;
+  /** `deadlineUs`: on process.hrtime()'s clock; a run still queued then rejects with DEADLINE_EXCEEDED. */
   run(
     model: ModelHandle,
-    inputs: Array<[string, TensorSource]>,
+    inputs: RunInput[],
     outputNames: string[],
     encoding: OutputEncoding,
+    deadlineUs?: number,
   ): Promise<Array<[string, NativeOutput]>>;
   unload(model: ModelHandle): void;
   /** The tensor `source` stands for, decoded once off the JS thread, to feed several runs. */

@@ -38,7 +38,14 @@ export async function classify(
   const signature = signatureNamed(servable.signatures, signatureName);
   const outputAliases = classificationOutputs(signature, options);
   const examples = serializedExamplesTensor(request.input);
-  const outputs = await runOnExamples(servable, signatureName, CLASSIFY_INPUTS, examples, outputAliases);
+  const outputs = await runOnExamples(
+    servable,
+    [signatureName, signature],
+    CLASSIFY_INPUTS,
+    examples,
+    outputAliases,
+    request.deadlineUs,
+  );
   return classificationResult(examples.shape[0], outputs);
 }
 

@@ -7,6 +7,7 @@
 import { internal, invalidArgument } from '../errors/serving_error';
 import type { HostTensorOutput } from '../native/backend_addon';
 import type { InferenceServable } from './inference_servable';
+import { checkRun } from './predictor';
 import type { SerializedExamplesTensor, SerializedInput } from './serialized_input';
 import { DEFAULT_SIGNATURE_NAME, type Signature, type SignatureMap } from './signature';
 
@@ -24,9 +25,10 @@ export interface ExamplesRequest {
   /** ModelSpec.signature_name; '' means the default signature. */
   signatureName?: string | null;
   input: SerializedInput | null | undefined;
+  /** RunRequest.deadlineUs: a run still queued then is not started. */
+  deadlineUs?: number;
 }
 
-/** The signature a request's ModelSpec names; '' (or none) is the default one. */
 /** The signature Classify or Regress runs (GetClassificationSignatureDef / GetRegressionSignatureDef). */
 export function signatureNamed(signatures: SignatureMap, signatureName: string): Signature {
   const signature = signatures.get(signatureName);
@@ -38,20 +40,21 @@ export function signatureNameOf(requested: string | null | undefined): string {
   return requested || DEFAULT_SIGNATURE_NAME;
 }
 
-/** Runs `signatureName` on the examples; the outputs as host tensors, by alias. */
+/**
+ * Runs `signature` (resolved by the API, with its own message) on the examples through the
+ * predictor's checks; the outputs as host tensors, by alias.
+ */
 export async function runOnExamples(
   servable: InferenceServable,
-  signatureName: string,
+  [signatureName, signature]: [string, Signature],
   inputAlias: string,
   examples: SerializedExamplesTensor,
   outputAliases: string[],
+  deadlineUs?: number,
 ): Promise<Map<string, HostTensorOutput>> {
-  const outputs = await servable.run({
-    signatureName,
-    inputs: new Map([[inputAlias, examples]]),
-    outputFilter: outputAliases,
-    encoding: 'host',
-  });
+  const inputs = new Map([[inputAlias, examples]]);
+  const request = { signatureName, inputs, outputFilter: outputAliases, encoding: 'host', deadlineUs } as const;
+  const outputs = await servable.runChecked(checkRun(signature, signatureName, request));
   const host = new Map<string, HostTensorOutput>();
   for (const [alias, output] of outputs) {
     if (output instanceof Uint8Array) throw internal(`Output ${alias} did not come back as a host tensor`);

@@ -1,19 +1,21 @@
 import type { OutputEncoding, NativeOutput, TensorSource } from '../native/backend_addon';
-import type { SignatureMap } from './signature';
+import type { Signature, SignatureMap, TensorSpec } from './signature';
 
 /**
  * What a loaded version of any platform (a TensorFlow model, a PyTorch model, a chain)
  * offers to the APIs. The lifecycle core holds it as an opaque servable; only the API layer
- * and chains use this interface.
+ * and chains use this interface, and every caller goes through `predict()` (predictor.ts),
+ * which checks a request against the signature once before `runChecked` sees it.
  */
 export interface InferenceServable {
   readonly signatures: SignatureMap;
   /**
-   * Runs one signature. `inputs` are keyed by alias; the result by output alias, restricted
-   * to `outputFilter` when it is non-empty. Throws ServingError (INVALID_ARGUMENT for a
-   * missing/unknown input or output, FAILED_PRECONDITION for an unknown signature, as TF-Serving).
+   * Runs a request the predictor has checked: its signature exists, its aliases are the
+   * signature's, its output filter names known outputs. The result is keyed by output alias.
+   * Dtypes (and shapes, where a platform needs them) are checked by the native run after
+   * decoding. Rejects with ServingError.
    */
-  run(request: RunRequest): Promise<Map<string, NativeOutput>>;
+  runChecked(run: CheckedRun): Promise<Map<string, NativeOutput>>;
 }
 
 export interface RunRequest {
@@ -27,4 +29,27 @@ export interface RunRequest {
    * with step name -> wall-clock microseconds of that step's run. Models leave it alone.
    */
   timings?: Map<string, number>;
+  /**
+   * When the caller stops waiting (the gRPC call's deadline, --rest_api_timeout_in_ms), in
+   * microseconds on process.hrtime()'s clock (run_deadline.ts): a run still queued then never
+   * starts. Absent: no deadline.
+   */
+  deadlineUs?: number;
+}
+
+/** A RunRequest checked against its signature by the predictor. */
+export interface CheckedRun extends RunRequest {
+  /** The resolved signature name ('' became the default). */
+  signatureName: string;
+  signature: Signature;
+  /** The request's inputs in request order, each with its signature entry. */
+  checkedInputs: Array<CheckedInput>;
+  /** The output aliases to fetch: the filter's, or every output of the signature. */
+  outputAliases: string[];
+}
+
+export interface CheckedInput {
+  alias: string;
+  spec: TensorSpec;
+  source: TensorSource;
 }

@@ -1,99 +1,58 @@
-import { failedPrecondition, invalidArgument, toServingError } from '../errors/serving_error';
-import type { BackendAddon, ModelHandle, NativeOutput, TensorSource } from '../native/backend_addon';
-import type { InferenceServable, RunRequest } from './inference_servable';
-import { DataType, dataTypeShortName } from '../tensors/data_type';
-import { tensorProtoDtype } from '../tensors/tensor_proto_dtype';
-import { DEFAULT_SIGNATURE_NAME, Signature, SignatureMap } from './signature';
+import { toServingError } from '../errors/serving_error';
+import type { BackendAddon, ModelHandle, NativeOutput, RunInput } from '../native/backend_addon';
+import type { CheckedInput, CheckedRun, InferenceServable } from './inference_servable';
+import type { SignatureMap } from './signature';
+
+export interface ModelServableOptions {
+  /**
+   * The native run compares each input's shape with the signature's. TF-Serving does not (a
+   * session decides); an AOTInductor package must, as its compiled code reads its inputs with
+   * the sizes it was compiled for and checks none of them.
+   */
+  checkShapes?: boolean;
+}
 
 /**
- * One loaded model version of any framework: checks a request against the signature, maps
- * aliases to the framework's tensor names, and runs it through the framework's addon. The
- * checks and messages follow TF-Serving's Predict.
+ * One loaded model version of any framework: maps a checked request's aliases to the
+ * framework's tensor names, with each input's expected dtype (and shape), and runs it through
+ * the framework's addon.
  */
 export class ModelServable implements InferenceServable {
+  private readonly checkShapes: boolean;
+
   constructor(
     private readonly addon: BackendAddon,
     private readonly handle: ModelHandle,
     readonly signatures: SignatureMap,
-  ) {}
+    options: ModelServableOptions = {},
+  ) {
+    this.checkShapes = options.checkShapes ?? false;
+  }
 
-  async run(request: RunRequest): Promise<Map<string, NativeOutput>> {
-    const signatureName = request.signatureName || DEFAULT_SIGNATURE_NAME;
-    const signature = this.signatures.get(signatureName);
-    if (!signature) throw failedPrecondition(`Serving signature key "${signatureName}" not found.`);
-    const inputs = nativeInputs(signature, request.inputs);
-    const [aliases, outputNames] = selectOutputs(signature, request.outputFilter);
+  async runChecked(run: CheckedRun): Promise<Map<string, NativeOutput>> {
+    const inputs = run.checkedInputs.map((input) => this.nativeInput(input));
+    const outputs = run.signature.outputs;
+    const outputNames = run.outputAliases.map((alias) => outputs.get(alias)!.name);
     let results: Array<[string, NativeOutput]>;
     try {
-      results = await this.addon.run(this.handle, inputs, outputNames, request.encoding);
+      results = await this.addon.run(this.handle, inputs, outputNames, run.encoding, run.deadlineUs);
     } catch (error) {
       throw toServingError(error);
     }
-    // A signature that lists no outputs (e.g. a PyTorch dict return without signature.json)
-    // returns whatever the model produced, under the model's own names.
-    const aliasOf = new Map(outputNames.map((name, i) => [name, aliases[i]]));
-    return new Map(results.map(([name, output]) => [aliasOf.get(name) ?? name, output]));
+    // Outputs come back in the order asked for. A signature that lists no outputs (e.g. a
+    // PyTorch dict return without signature.json) returns whatever the model produced, under
+    // the model's own names.
+    const byAlias = new Map<string, NativeOutput>();
+    results.forEach(([name, output], i) => byAlias.set(outputNames[i] === name ? run.outputAliases[i] : name, output));
+    return byAlias;
+  }
+
+  private nativeInput({ alias, spec, source }: CheckedInput): RunInput {
+    if (this.checkShapes && spec.shape) return [spec.name, source, spec.dtype, spec.shape, alias];
+    return [spec.name, source, spec.dtype];
   }
 
   unload(): void {
     this.addon.unload(this.handle);
   }
-}
-
-function sortedKeys(map: Map<string, unknown>): string {
-  return [...map.keys()].sort().join(',');
-}
-
-/** Checks request inputs against the signature (aliases, dtypes) and keys them by tensor name. */
-export function nativeInputs(signature: Signature, inputs: Map<string, TensorSource>): Array<[string, TensorSource]> {
-  for (const alias of inputs.keys()) {
-    if (!signature.inputs.has(alias)) {
-      throw invalidArgument(
-        `input tensor alias not found in signature: ${alias}. Inputs expected to be in the set {${sortedKeys(signature.inputs)}}.`,
-      );
-    }
-  }
-  if (inputs.size !== signature.inputs.size) {
-    const sent = [...inputs.keys()].sort();
-    const missing = [...signature.inputs.keys()].filter((alias) => !inputs.has(alias)).sort();
-    throw invalidArgument(
-      `input size does not match signature: ${inputs.size}!=${signature.inputs.size} len({${sent.join(',')}}) != len({${sortedKeys(signature.inputs)}}). Sent extra: {}. Missing but required: {${missing.join(',')}}.`,
-    );
-  }
-  return [...inputs].map(([alias, source], index) => {
-    const spec = signature.inputs.get(alias)!;
-    checkDtype(spec.dtype, sourceDtype(source), index);
-    return [spec.name, source];
-  });
-}
-
-/** The dtype a source carries, where it can be told without decoding. */
-function sourceDtype(source: TensorSource): number | undefined {
-  if (source instanceof Uint8Array) return tensorProtoDtype(source);
-  if ('dtype' in source) return source.dtype;
-  return undefined;
-}
-
-/** A signature that names a dtype accepts only that dtype (TF's session message). */
-function checkDtype(expected: number, actual: number | undefined, index: number): void {
-  if (expected === DataType.DT_INVALID || actual === undefined || actual === expected) return;
-  throw invalidArgument(
-    `Expects arg[${index}] to be ${dataTypeShortName(expected)} but ${dataTypeShortName(actual)} is provided`,
-  );
-}
-
-/** [aliases, framework names] of the outputs to fetch: the filter's, or all. */
-export function selectOutputs(signature: Signature, outputFilter: string[]): [string[], string[]] {
-  const aliases = outputFilter.length > 0 ? outputFilter : [...signature.outputs.keys()];
-  const seen = new Set<string>();
-  for (const alias of outputFilter) {
-    if (!signature.outputs.has(alias)) {
-      throw invalidArgument(
-        `output tensor alias not found in signature: ${alias} Outputs expected to be in the set {${sortedKeys(signature.outputs)}}.`,
-      );
-    }
-    if (seen.has(alias)) throw invalidArgument(`duplicate output tensor alias: ${alias}`);
-    seen.add(alias);
-  }
-  return [aliases, aliases.map((alias) => signature.outputs.get(alias)!.name)];
 }

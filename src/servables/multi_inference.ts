@@ -19,7 +19,7 @@ import { ExampleInferenceOptions, runOnExamples, signatureNameOf } from './examp
 import type { InferenceServable } from './inference_servable';
 import { regressionOutputs, regressionResult, RegressionResultMessage, REGRESS_INPUTS } from './regressor';
 import { SerializedInput, serializedExamplesTensor } from './serialized_input';
-import { CLASSIFY_METHOD_NAME, REGRESS_METHOD_NAME } from './signature';
+import { CLASSIFY_METHOD_NAME, REGRESS_METHOD_NAME, type Signature } from './signature';
 
 /** tensorflow.serving.InferenceTask as protobufjs decodes it. */
 export interface InferenceTaskMessage {
@@ -36,6 +36,7 @@ export interface InferenceResultMessage {
 
 interface PlannedTask {
   signatureName: string;
+  signature: Signature;
   method: typeof CLASSIFY_METHOD_NAME | typeof REGRESS_METHOD_NAME;
   outputAliases: string[];
 }
@@ -53,7 +54,7 @@ export async function multiInference(
   const examples = serializedExamplesTensor(input);
   const runs = planned.map((task) => {
     const inputAlias = task.method === CLASSIFY_METHOD_NAME ? CLASSIFY_INPUTS : REGRESS_INPUTS;
-    return runOnExamples(servable, task.signatureName, inputAlias, examples, task.outputAliases);
+    return runOnExamples(servable, [task.signatureName, task.signature], inputAlias, examples, task.outputAliases);
   });
   // Every run settles before the first failure (in task order) is reported.
   const settled = await Promise.allSettled(runs);
@@ -90,9 +91,14 @@ function planTasks(
     let planned: PlannedTask;
     if (task.method_name === CLASSIFY_METHOD_NAME) {
       const outputAliases = classificationOutputs(signature, options);
-      planned = { signatureName, method: CLASSIFY_METHOD_NAME, outputAliases };
+      planned = { signatureName, signature, method: CLASSIFY_METHOD_NAME, outputAliases };
     } else if (task.method_name === REGRESS_METHOD_NAME) {
-      planned = { signatureName, method: REGRESS_METHOD_NAME, outputAliases: regressionOutputs(signature, options) };
+      planned = {
+        signatureName,
+        signature,
+        method: REGRESS_METHOD_NAME,
+        outputAliases: regressionOutputs(signature, options),
+      };
     } else {
       throw unimplemented(`Unsupported signature method_name: ${task.method_name ?? ''}`);
     }

@@ -36,7 +36,14 @@ export async function regress(
   const signature = signatureNamed(servable.signatures, signatureName);
   const outputAliases = regressionOutputs(signature, options);
   const examples = serializedExamplesTensor(request.input);
-  const outputs = await runOnExamples(servable, signatureName, REGRESS_INPUTS, examples, outputAliases);
+  const outputs = await runOnExamples(
+    servable,
+    [signatureName, signature],
+    REGRESS_INPUTS,
+    examples,
+    outputAliases,
+    request.deadlineUs,
+  );
   return regressionResult(examples.shape[0], outputs);
 }
 

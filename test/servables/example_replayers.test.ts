@@ -48,7 +48,7 @@ describe('warmup replayers for classify_log, regress_log and multi_inference_log
     const seen: number[] = [];
     const spy = new FakeServable(tf1.signatures, (run) => {
       seen.push((run.inputs.get('inputs') as { shape: number[] }).shape[0]);
-      return tf1.run(run);
+      return tf1.runChecked(run);
     });
     await replayClassify(spy, request(Protos.ClassificationRequest, { model_spec: { name: 'm' }, input }));
     assert.deepEqual(seen, [examples.length]);

@@ -10,14 +10,9 @@
 import type { Manager } from '../../core/manager';
 import type { ServableHandle } from '../../core/servable_handle';
 import { ServingError, toServingError } from '../../errors/serving_error';
-import type {
-  HostTensorOutput,
-  NativeOutput,
-  OutputEncoding,
-  TensorCodec,
-  TensorSource,
-} from '../../native/backend_addon';
-import type { InferenceServable } from '../../servables/inference_servable';
+import type { HostTensorOutput, NativeOutput, TensorCodec, TensorSource } from '../../native/backend_addon';
+import type { InferenceServable, RunRequest } from '../../servables/inference_servable';
+import { predict } from '../../servables/predictor';
 import { type ChainStepDefinition, stepLabel } from './chain_definition';
 import type { ChainMetrics } from './chain_metrics';
 import type { ChainPlan } from './chain_plan';
@@ -33,12 +28,14 @@ export interface ChainRunContext {
 type StepOutputs = Map<string, NativeOutput>;
 type StepHandles = Map<string, ServableHandle<InferenceServable>>;
 
+/** How the caller wants the chain's outputs, and until when it waits (RunRequest's fields). */
+export type ChainRunOptions = Pick<RunRequest, 'encoding' | 'timings' | 'deadlineUs'>;
+
 export async function runChain(
   context: ChainRunContext,
   plan: ChainPlan,
   inputs: ReadonlyMap<string, TensorSource>,
-  encoding: OutputEncoding,
-  timings?: Map<string, number>,
+  { encoding, timings, deadlineUs }: ChainRunOptions,
 ): Promise<Map<string, NativeOutput>> {
   const handles = acquireHandles(context.manager, plan.steps);
   try {
@@ -58,7 +55,8 @@ export async function runChain(
             if (ref.kind === 'request') stepInputs.set(alias, sources.get(ref.input)!);
             else stepInputs.set(alias, hostOf(outputsOf.get(ref.step)!, ref.output).handle);
           }
-          return runStep(context, step, handles, stepInputs, plan.fetches.get(step.name)!, state, timings);
+          const fetches = plan.fetches.get(step.name)!;
+          return runStep(context, step, handles, stepInputs, fetches, state, { timings, deadlineUs });
         }),
       );
     }
@@ -86,13 +84,14 @@ async function runStep(
   inputs: Map<string, TensorSource>,
   outputFilter: string[],
   state: { failure?: ServingError },
-  timings?: Map<string, number>,
+  { timings, deadlineUs }: Omit<ChainRunOptions, 'encoding'>,
 ): Promise<StepOutputs> {
   const started = process.hrtime.bigint();
   let ok = false;
   try {
     const servable = handles.get(step.name)!.servable;
-    const outputs = await servable.run({ signatureName: step.signatureName, inputs, outputFilter, encoding: 'host' });
+    const { signatureName } = step;
+    const outputs = await predict(servable, { signatureName, inputs, outputFilter, encoding: 'host', deadlineUs });
     ok = true;
     return outputs;
   } catch (error) {

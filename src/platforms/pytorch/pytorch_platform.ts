@@ -1,8 +1,8 @@
 /**
  * The "pytorch" model_platform: a version directory holding model.pt (TorchScript) or one
  * *.pt2 AOTInductor package (model.pt2 by convention), loaded by the PyTorch addon
- * (native/pytorch/), which tells the format from the directory. TorchScript models are served
- * through ModelServable, packages through AotiServable (it checks input shapes).
+ * (native/pytorch/), which tells the format from the directory. Both are served through
+ * ModelServable; a package's inputs also have their shapes checked.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,7 +15,6 @@ import { ModelServable } from '../../servables/model_servable';
 import { SignatureMap } from '../../servables/signature';
 import type { LoadedServable, Platform } from '../platform';
 import { buildAotiSignatures } from './aoti_signatures';
-import { AotiServable } from './aoti_servable';
 import { parseModelFileJson } from './model_file_json';
 import { buildPyTorchSignatures, parseDescription, SIGNATURE_FILE, unlistedOutputsWarning } from './signatures';
 
@@ -122,8 +121,7 @@ export function pyTorchPlatform(threads?: FrameworkThreads): Platform {
     async load(versionDir: string, log: Log = silentLog): Promise<LoadedServable> {
       const model = await loadPyTorchModel(versionDir, options);
       for (const warning of model.warnings) log('WARNING', `${versionDir}: ${warning}`);
-      const Servable = model.format === 'aoti' ? AotiServable : ModelServable;
-      return new Servable(model.addon, model.handle, model.signatures);
+      return new ModelServable(model.addon, model.handle, model.signatures, { checkShapes: model.format === 'aoti' });
     },
   };
 }

@@ -1,13 +1,13 @@
 /**
  * Replays a warmup predict_log: the PredictRequest runs through the loaded servable as
- * Predict would run it (its signature, inputs and output filter; outputs encoded as
- * TF-Serving's typed fields), and the response is dropped. The request's model name and
+ * Predict runs it, through the predictor (its signature, inputs and output filter; outputs
+ * encoded as TF-Serving's typed fields), and the response is dropped. The request's model name and
  * version are not read: the record belongs to the version being loaded.
  */
 import { invalidArgument } from '../../errors/serving_error';
 import { Protos } from '../../protos';
 import { predictInputs } from '../predict_inputs';
-import { DEFAULT_SIGNATURE_NAME } from '../signature';
+import { predict } from '../predictor';
 import type { WarmupReplayer } from './warmup_replayer';
 
 interface PredictRequestEnvelope {
@@ -17,16 +17,16 @@ interface PredictRequestEnvelope {
 }
 
 export const replayPredict: WarmupReplayer = async (servable, request) => {
-  let predict: PredictRequestEnvelope;
+  let envelope: PredictRequestEnvelope;
   try {
-    predict = Protos.PredictRequestEnvelope.decode(request) as unknown as PredictRequestEnvelope;
+    envelope = Protos.PredictRequestEnvelope.decode(request) as unknown as PredictRequestEnvelope;
   } catch (error) {
     throw invalidArgument(`Failed to parse the PredictRequest: ${(error as Error).message}`);
   }
-  await servable.run({
-    signatureName: predict.model_spec?.signature_name || DEFAULT_SIGNATURE_NAME,
-    inputs: predictInputs(predict.inputs),
-    outputFilter: predict.output_filter,
+  await predict(servable, {
+    signatureName: envelope.model_spec?.signature_name ?? '',
+    inputs: predictInputs(envelope.inputs),
+    outputFilter: envelope.output_filter,
     encoding: 'fields',
   });
 };

@@ -1,4 +1,4 @@
-import type { Metadata, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Metadata, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
 import type { Manager } from '../../core/manager';
 import { invalidArgument } from '../../errors/serving_error';
@@ -8,6 +8,7 @@ import { classify } from '../../servables/classifier';
 import { ExampleInferenceOptions, ExamplesRequest, signatureNameOf } from '../../servables/example_inference';
 import type { InferenceServable } from '../../servables/inference_servable';
 import { predictInputs } from '../../servables/predict_inputs';
+import { predict } from '../../servables/predictor';
 import { InferenceTaskMessage, multiInference } from '../../servables/multi_inference';
 import { regress } from '../../servables/regressor';
 import type { SerializedInput } from '../../servables/serialized_input';
@@ -15,6 +16,8 @@ import { DEFAULT_SIGNATURE_NAME } from '../../servables/signature';
 import { encodeSignatureDefMap, SIGNATURE_DEF_MAP_TYPE_URL } from '../../servables/signature_def';
 import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
 import { ModelSpecMessage, responseModelSpec, servableRequestOf } from '../model_spec';
+import { withServable } from '../with_servable';
+import { encodePredictResponse } from './predict_response';
 import { rawUnaryMethod } from './raw_method';
 import { decodeRequest, unaryHandler } from './unary_handler';
 
@@ -84,19 +87,20 @@ export function predictionService(
     response: protobuf.Type,
     run: (servable: InferenceServable, request: ExamplesRequest) => Promise<object>,
   ) =>
-    unaryHandler(async (bytes) => {
+    unaryHandler(async (bytes, { deadlineUs }) => {
       const request = decodeRequest<ExampleRequestEnvelope>(envelope, bytes);
       const spec = modelSpecOf(request.model_spec);
-      const handle = manager.getServableHandle<InferenceServable>(servableRequestOf(spec));
-      try {
-        const result = await run(handle.servable, { signatureName: spec.signature_name, input: request.input });
+      return withServable(manager, servableRequestOf(spec), async (handle) => {
+        const result = await run(handle.servable, {
+          signatureName: spec.signature_name,
+          input: request.input,
+          deadlineUs,
+        });
         const signatureName = signatureNameOf(spec.signature_name);
         return response
           .encode({ model_spec: responseModelSpec(handle.id.name, handle.id.version, signatureName), result })
           .finish();
-      } finally {
-        handle.release();
-      }
+      });
     });
 
   return {
@@ -109,38 +113,41 @@ export function predictionService(
 
     // The first task's ModelSpec picks the servable; every task must name the same model.
     MultiInference: unaryHandler(async (bytes) => {
-      const request = decodeRequest<MultiInferenceRequestEnvelope>(Protos.MultiInferenceRequestEnvelope, bytes);
-      const handle = manager.getServableHandle<InferenceServable>(servableRequestOf(request.tasks[0]?.model_spec));
-      try {
-        const { tasks, input } = request;
+      const { tasks, input } = decodeRequest<MultiInferenceRequestEnvelope>(
+        Protos.MultiInferenceRequestEnvelope,
+        bytes,
+      );
+      return withServable(manager, servableRequestOf(tasks[0]?.model_spec), async (handle) => {
         const results = await multiInference(handle.servable, handle.id.version, tasks, input, options);
         return Protos.MultiInferenceResponse.encode({ results }).finish();
-      } finally {
-        handle.release();
-      }
+      });
     }),
 
-    Predict: unaryHandler(async (bytes, metadata, trailer) => {
+    Predict: unaryHandler(async (bytes, call) => {
       const request = decodeRequest<PredictEnvelope>(Protos.PredictRequestEnvelope, bytes);
-      const handle = manager.getServableHandle<InferenceServable>(servableRequestOf(request.model_spec));
-      try {
+      return withServable(manager, servableRequestOf(request.model_spec), async (handle) => {
         const signatureName = request.model_spec?.signature_name || DEFAULT_SIGNATURE_NAME;
-        const timings = timingsRequested(metadata.get(CHAIN_TIMING_HEADER));
-        const outputs = await handle.servable.run({
+        const timings = timingsRequested(call.metadata.get(CHAIN_TIMING_HEADER));
+        const outputs = await predict(handle.servable, {
           signatureName,
           inputs: predictInputs(request.inputs),
           outputFilter: request.output_filter,
-          encoding: outputEncoding(metadata, options),
+          encoding: outputEncoding(call.metadata, options),
           timings,
+          deadlineUs: call.deadlineUs,
         });
-        for (const [key, value] of stepTimingHeaders(timings)) trailer.set(key, value);
-        return Protos.PredictResponseEnvelope.encode({
-          outputs: Object.fromEntries(outputs),
-          model_spec: responseModelSpec(handle.id.name, handle.id.version, signatureName),
-        }).finish();
-      } finally {
-        handle.release();
-      }
+        if (timings) {
+          call.trailer = new Metadata();
+          for (const [key, value] of stepTimingHeaders(timings)) call.trailer.set(key, value);
+        }
+        // 'fields' and 'content' runs answer TensorProto bytes.
+        return encodePredictResponse(
+          outputs as Map<string, Uint8Array>,
+          handle.id.name,
+          handle.id.version,
+          signatureName,
+        );
+      });
     }),
 
     GetModelMetadata: unaryHandler(async (bytes) => {
@@ -152,9 +159,8 @@ export function predictionService(
       for (const field of request.metadata_field) {
         if (field !== 'signature_def') throw invalidArgument(`Metadata field ${field} is not supported`);
       }
-      const handle = manager.getServableHandle<InferenceServable>(servableRequest);
-      try {
-        return Protos.GetModelMetadataResponse.encode({
+      return withServable(manager, servableRequest, async (handle) =>
+        Protos.GetModelMetadataResponse.encode({
           model_spec: responseModelSpec(handle.id.name, handle.id.version),
           metadata: {
             signature_def: {
@@ -162,10 +168,8 @@ export function predictionService(
               value: encodeSignatureDefMap(handle.servable.signatures),
             },
           },
-        }).finish();
-      } finally {
-        handle.release();
-      }
+        }).finish(),
+      );
     }),
   };
 }

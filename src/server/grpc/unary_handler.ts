@@ -1,22 +1,50 @@
-import { type handleUnaryCall, Metadata } from '@grpc/grpc-js';
+import type { handleUnaryCall, Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
 import { ServingError } from '../../errors/serving_error';
+import { monotonicMicros } from '../../servables/run_deadline';
 import { toGrpcError } from './grpc_errors';
 
+/** What a handler gets besides the request bytes. */
+export interface UnaryCall {
+  metadata: Metadata;
+  /** The call's deadline on the native run's clock (RunRequest.deadlineUs); absent: none. */
+  deadlineUs?: number;
+  /** Trailing metadata of a successful call, when the handler has some. */
+  trailer?: Metadata;
+}
+
 /**
- * Adapts an async bytes-in/bytes-out handler to grpc-js; every error becomes a status. What the
- * handler adds to `trailer` goes back as trailing metadata of a successful call.
+ * Adapts an async bytes-in/bytes-out handler to grpc-js; every error becomes a status. A call
+ * already cancelled, or past its deadline, is answered CANCELLED or DEADLINE_EXCEEDED without
+ * running anything, as a C++ gRPC server answers it; the deadline goes on with the call, so
+ * that a run still queued when it passes is not started either.
  */
 export function unaryHandler(
-  handle: (request: Buffer, metadata: Metadata, trailer: Metadata) => Promise<Uint8Array>,
+  handle: (request: Buffer, call: UnaryCall) => Promise<Uint8Array>,
 ): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
-    const trailer = new Metadata();
-    handle(call.request, call.metadata, trailer).then(
-      (response) => callback(null, Buffer.from(response.buffer, response.byteOffset, response.byteLength), trailer),
+    let context: UnaryCall;
+    try {
+      context = { metadata: call.metadata, deadlineUs: deadlineOf(call) };
+    } catch (error) {
+      return callback(toGrpcError(error));
+    }
+    handle(call.request, context).then(
+      (response) =>
+        callback(null, Buffer.from(response.buffer, response.byteOffset, response.byteLength), context.trailer),
       (error) => callback(toGrpcError(error)),
     );
   };
+}
+
+/** The call's deadline as RunRequest.deadlineUs; throws CANCELLED or DEADLINE_EXCEEDED when it is already over. */
+function deadlineOf(call: ServerUnaryCall<Buffer, Buffer>): number | undefined {
+  if (call.cancelled) throw new ServingError('CANCELLED', 'Cancelled');
+  const deadline = call.getDeadline();
+  if (deadline === Infinity) return undefined;
+  const left = +deadline - Date.now();
+  if (left <= 0) throw new ServingError('DEADLINE_EXCEEDED', 'Deadline Exceeded');
+  return monotonicMicros() + left * 1000;
 }
 
 /** Decodes request bytes; unparseable bytes get INTERNAL, as a C++ gRPC server answers them. */

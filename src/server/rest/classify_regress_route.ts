@@ -8,17 +8,16 @@
  * The examples run through the same classify/regress as the gRPC API (src/servables/).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { ServableHandle } from '../../core/servable_handle';
 import { classify } from '../../servables/classifier';
 import type { InferenceServable } from '../../servables/inference_servable';
 import { regress } from '../../servables/regressor';
 import { ExamplesDocument, parseExamplesDocument } from '../../tensors/json_examples';
 import { classificationResultJson, regressionResultJson } from '../../tensors/json_examples_response';
-import { withDeadline } from './deadline';
 import { sendJson } from './json_reply';
 import { ModelParams, modelParamsSchema, modelPaths, servableRequestOf, verbSuffix } from './model_paths';
 import { bodyText } from './request_body';
 import type { RestRouteDeps } from './route_deps';
+import { withServable } from '../with_servable';
 
 const schema = { params: modelParamsSchema } as const;
 
@@ -36,17 +35,14 @@ export const classifyRegressRoute: FastifyPluginAsync<RestRouteDeps> = async (ap
         // TF-Serving's order: the path, then the JSON, then the servable, then the signature.
         const servableRequest = servableRequestOf(request.params as ModelParams);
         const document = parseExamplesDocument(bodyText(request.body));
-        const handle = deps.manager.getServableHandle<InferenceServable>(servableRequest);
-        const running = answers[verb](handle.servable, document);
-        releaseWhenSettled(handle, running);
-        return sendJson(reply, await withDeadline(running, deps.timeoutMs));
+        const answer = await withServable(
+          deps.manager,
+          servableRequest,
+          ({ servable }) => answers[verb](servable, document),
+          { timeoutMs: deps.timeoutMs },
+        );
+        return sendJson(reply, answer);
       });
     }
   }
 };
-
-/** A run that outlived its deadline still holds the model: release once it is done. */
-function releaseWhenSettled(handle: ServableHandle, running: Promise<unknown>): void {
-  const release = () => handle.release();
-  running.then(release, release);
-}

@@ -4,11 +4,11 @@
  * (so no "@type"), both printed with proto field names and default values.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { InferenceServable } from '../../servables/inference_servable';
 import { signatureDefMapJson } from '../../servables/signature_def';
 import { sendJson } from './json_reply';
 import { ModelParams, modelParamsSchema, modelPaths, servableRequestOf } from './model_paths';
 import type { RestRouteDeps } from './route_deps';
+import { withServable } from '../with_servable';
 
 /** tensorflow.serving.GetModelMetadataResponse as the REST API returns it. */
 export interface ModelMetadataResponse {
@@ -35,16 +35,13 @@ const metadataSchema = {
 export const modelMetadataRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { manager }) => {
   for (const path of modelPaths('/metadata')) {
     app.get(path, { schema: metadataSchema }, async (request, reply) => {
-      const handle = manager.getServableHandle<InferenceServable>(servableRequestOf(request.params as ModelParams));
-      try {
-        const response: ModelMetadataResponse = {
+      const text = await withServable(manager, servableRequestOf(request.params as ModelParams), async (handle) =>
+        metadataText({
           model_spec: { name: handle.id.name, signature_name: '', version: String(handle.id.version) },
           metadata: { signature_def: signatureDefMapJson(handle.servable.signatures) },
-        };
-        return sendJson(reply, metadataText(response));
-      } finally {
-        handle.release();
-      }
+        }),
+      );
+      return sendJson(reply, text);
     });
   }
 };

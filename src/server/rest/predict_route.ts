@@ -9,17 +9,26 @@
  * The body is read whatever its Content-Type, as TF-Serving does (request_body.ts).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { ServableHandle } from '../../core/servable_handle';
-import type { InferenceServable } from '../../servables/inference_servable';
+import { predict } from '../../servables/predictor';
+import type { SignatureMap } from '../../servables/signature';
+import { deadlineInMs } from '../../servables/run_deadline';
 import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
-import { withDeadline } from './deadline';
+import { withServable } from '../with_servable';
 import { sendJson } from './json_reply';
 import { ModelParams, modelParamsSchema, modelPaths, servableRequestOf, verbSuffix } from './model_paths';
-import { predictResponseBytes, readPredictBody, signatureInputs } from './predict_json';
+import { predictResponseBytes, readPredictBody, type SignatureInputs, signatureInputs } from './predict_json';
 import { bodyBytes } from './request_body';
 import type { RestRouteDeps } from './route_deps';
 
 const predictSchema = { params: modelParamsSchema } as const;
+
+/** What reading a body needs of a version's signatures: made once per loaded version, not per request. */
+const inputSpecs = new WeakMap<SignatureMap, SignatureInputs>();
+function inputSpecsOf(signatures: SignatureMap): SignatureInputs {
+  let specs = inputSpecs.get(signatures);
+  if (!specs) inputSpecs.set(signatures, (specs = signatureInputs(signatures)));
+  return specs;
+}
 
 export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { manager, timeoutMs }) => {
   for (const path of modelPaths(verbSuffix('predict'))) {
@@ -28,35 +37,29 @@ export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { man
       // JSON is read with the servable's signatures at hand (off the event loop when large:
       // predict_json.ts), so the servable is looked up first and its error waits for the JSON's.
       const servableRequest = servableRequestOf(request.params as ModelParams);
-      let handle: ServableHandle<InferenceServable> | undefined;
-      let lookupError: unknown;
-      try {
-        handle = manager.getServableHandle<InferenceServable>(servableRequest);
-      } catch (error) {
-        lookupError = error;
-      }
-      let running: Promise<unknown> | undefined;
-      try {
-        const signatures = handle && signatureInputs(handle.servable.signatures);
-        const predict = await readPredictBody(bodyBytes(request.body), signatures);
-        if (!handle || !predict) throw lookupError;
-        const { signatureName, format, inputs } = predict;
-        const timings = timingsRequested(request.headers[CHAIN_TIMING_HEADER]);
-        const run = handle.servable.run({ signatureName, inputs, outputFilter: [], encoding: 'host', timings });
-        running = run;
-        const outputs = await withDeadline(run, timeoutMs);
-        for (const [name, value] of stepTimingHeaders(timings)) reply.header(name, value);
-        return sendJson(reply, await predictResponseBytes(outputs, format));
-      } finally {
-        if (handle) releaseWhenSettled(handle, running);
-      }
+      const body = bodyBytes(request.body);
+      const deadlineUs = deadlineInMs(timeoutMs);
+      const outputs = await withServable(
+        manager,
+        servableRequest,
+        async ({ servable }) => {
+          const specs = inputSpecsOf(servable.signatures);
+          const { signatureName, format, inputs } = (await readPredictBody(body, specs))!;
+          const timings = timingsRequested(request.headers[CHAIN_TIMING_HEADER]);
+          const run = {
+            signatureName,
+            inputs,
+            outputFilter: [] as string[],
+            encoding: 'host' as const,
+            timings,
+            deadlineUs,
+          };
+          return { format, timings, outputs: await predict(servable, run) };
+        },
+        { timeoutMs, beforeLookupError: () => readPredictBody(body, undefined) },
+      );
+      for (const [name, value] of stepTimingHeaders(outputs.timings)) reply.header(name, value);
+      return sendJson(reply, await predictResponseBytes(outputs.outputs, outputs.format));
     });
   }
 };
-
-/** A run that outlived its deadline still holds the model: release once it is done. */
-function releaseWhenSettled(handle: ServableHandle, running: Promise<unknown> | undefined): void {
-  if (!running) return handle.release();
-  const release = () => handle.release();
-  running.then(release, release);
-}

@@ -20,6 +20,7 @@ import {
   tensorFlowFixture,
   writeChain,
 } from './chain_server';
+import { predict } from '../../../src/servables/predictor';
 
 const GOOD = `
 input { name: "x" }
@@ -193,7 +194,7 @@ describe('loading chain versions', () => {
     );
     const dir = writeChain(scratch, 'pinned', { 1: pinned }).basePath;
     const chain = await chainPlatform(server.manager).load(path.join(dir, '1'));
-    const outputs = await chain.run({
+    const outputs = await predict(chain, {
       signatureName: '',
       inputs: new Map([['x', floatInput([2], [1])]]),
       outputFilter: [],

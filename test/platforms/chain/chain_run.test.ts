@@ -25,6 +25,7 @@ import {
   tensorFlowFixture,
   writeChain,
 } from './chain_server';
+import { predict } from '../../../src/servables/predictor';
 
 const FEATURES_TO_RANKER = `
 input { name: "x" }
@@ -91,10 +92,10 @@ function tracingManager(manager: Manager, events: string[]): Manager {
         const handle = target.getServableHandle<InferenceServable>(request);
         const servable: InferenceServable = {
           signatures: handle.servable.signatures,
-          async run(runRequest) {
+          async runChecked(run) {
             events.push(`start ${request.name}`);
             try {
-              return await handle.servable.run(runRequest);
+              return await handle.servable.runChecked(run);
             } finally {
               events.push(`end ${request.name}`);
             }
@@ -191,7 +192,7 @@ describe('chain runs', () => {
     const events: string[] = [];
     const tracing = tracingManager(server.manager, events);
     const chain = await chainPlatform(tracing).load(path.join(scratch, 'fan', '1'));
-    await chain.run({
+    await predict(chain, {
       signatureName: '',
       inputs: new Map([['x', floatInput([1, 4], [2])]]),
       outputFilter: [],
@@ -302,7 +303,10 @@ describe('chain runs', () => {
       server.run('features_to_ranker', { inputs: new Map([['x', { dtype: 3, shape: [1], data: new Int32Array(1) }]]) }),
     );
     assert.equal(wrongDtype.code, 'INVALID_ARGUMENT');
-    assert.equal(wrongDtype.message, 'Expects arg[0] to be float but int32 is provided');
+    assert.equal(
+      wrongDtype.message,
+      "step 'featurize' (model features): Expects arg[0] to be float but int32 is provided",
+    );
     const unknown = await rejection(
       server.run('features_to_ranker', { inputs: new Map([['y', floatInput([1], [1])]]) }),
     );

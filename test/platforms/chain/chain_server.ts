@@ -15,6 +15,7 @@ import { platformRegistry } from '../../../src/platforms/registry';
 import type { InferenceServable, RunRequest } from '../../../src/servables/inference_servable';
 import { ServerCore } from '../../../src/server/server_core';
 import { REPO_ROOT, tensorFlowFixtures } from '../tensorflow/fixtures';
+import { predict } from '../../../src/servables/predictor';
 
 export const EXAMPLES = path.join(REPO_ROOT, 'var', 'models', 'examples');
 
@@ -120,7 +121,7 @@ export async function startChainServer(models: ServedModel[], options: ChainServ
     async run(name, request) {
       const handle: ServableHandle<InferenceServable> = started.manager.getServableHandle({ name });
       try {
-        return await handle.servable.run({ signatureName: '', outputFilter: [], encoding: 'host', ...request });
+        return await predict(handle.servable, { signatureName: '', outputFilter: [], encoding: 'host', ...request });
       } finally {
         handle.release();
       }

@@ -16,6 +16,7 @@ import type { LoadedServable } from '../../../src/platforms/platform';
 import { loadPyTorchModel, pyTorchPlatform } from '../../../src/platforms/pytorch/pytorch_platform';
 import { aotiCases, aotiModel } from './aoti_fixtures';
 import { assertHostEquals, assertRejectsWith, TensorJson, tensorProtoBytes, tensorSource } from './torch_fixtures';
+import { predict } from '../../../src/servables/predictor';
 
 // The compiled kernels may order float sums differently from eager PyTorch.
 const TOLERANCE = 1e-4;
@@ -53,7 +54,7 @@ describe('AOTInductor packages: running', () => {
     for (const form of ['object', 'TensorProto'] as const) {
       it(`${name}: answers as the ExportedProgram for every batch size (${form} inputs)`, async () => {
         for (const { reference, inputs } of casesAsRequests(name, form)) {
-          const outputs = await servables.get(name)!.run(request(inputs));
+          const outputs = await predict(servables.get(name)!, request(inputs));
           assert.deepEqual([...outputs.keys()].sort(), Object.keys(reference.outputs).sort());
           for (const [alias, expected] of Object.entries(reference.outputs)) {
             assertHostEquals(outputs.get(alias)!, expected, TOLERANCE);
@@ -65,7 +66,7 @@ describe('AOTInductor packages: running', () => {
 
   it('returns only the outputs asked for, as TensorProto bytes too', async () => {
     const [{ inputs }] = casesAsRequests('multi_io', 'TensorProto');
-    const outputs = await servables.get('multi_io')!.run(request(inputs, ['total'], 'content'));
+    const outputs = await predict(servables.get('multi_io')!, request(inputs, ['total'], 'content'));
     assert.deepEqual([...outputs.keys()], ['total']);
     assert.ok(outputs.get('total') instanceof Uint8Array);
   });
@@ -85,7 +86,7 @@ describe('AOTInductor packages: running', () => {
       };
       for (const form of ['object', 'TensorProto'] as const) {
         await assertRejectsWith(
-          mlp.run(request({ x: sourceOf(tensor, form) })),
+          predict(mlp, request({ x: sourceOf(tensor, form) })),
           'INVALID_ARGUMENT',
           new RegExp(`input x: shape \\[${text}\\] does not match the signature's \\[-1,4\\]`),
         );
@@ -95,7 +96,8 @@ describe('AOTInductor packages: running', () => {
     const [{ reference }] = casesAsRequests('multi_io', 'object');
     const ids: TensorJson = { dtype: 'DT_INT64', shape: [1, 4], values: [1, 2, 3, 4] };
     await assertRejectsWith(
-      servables.get('multi_io')!.run(
+      predict(
+        servables.get('multi_io')!,
         request({
           ...Object.fromEntries(Object.entries(reference.inputs).map(([k, v]) => [k, tensorSource(v)])),
           ids: tensorSource(ids),
@@ -111,27 +113,27 @@ describe('AOTInductor packages: running', () => {
     const addon = loadBackendAddon('pytorch');
     const [reference] = aotiCases('dynamic_mlp');
     const fitting = await addon.decode(tensorSource(reference.inputs.x));
-    const outputs = await mlp.run(request({ x: fitting.handle }));
+    const outputs = await predict(mlp, request({ x: fitting.handle }));
     assertHostEquals(outputs.get('output_0')!, reference.outputs.output_0, TOLERANCE);
     // The model's own output, [1, 2], is no input for it.
     const chained = outputs.get('output_0') as HostTensorOutput;
     await assertRejectsWith(
-      mlp.run(request({ x: chained.handle })),
+      predict(mlp, request({ x: chained.handle })),
       'INVALID_ARGUMENT',
       /input x: shape \[1,2\] does not match/,
     );
     const ids = await addon.decode(tensorSource({ dtype: 'DT_INT64', shape: [1, 4], values: [1, 2, 3, 4] }));
     await assertRejectsWith(
-      mlp.run(request({ x: ids.handle })),
+      predict(mlp, request({ x: ids.handle })),
       'INVALID_ARGUMENT',
-      /input x: dtype int64 where the signature takes float/,
+      /^Expects arg\[0\] to be float but int64 is provided$/,
     );
   });
 
   it('refuses a dtype the package was not compiled for', async () => {
     const doubles: TensorJson = { dtype: 'DT_DOUBLE', shape: [1, 4], values: [1, 2, 3, 4] };
     await assertRejectsWith(
-      servables.get('dynamic_mlp')!.run(request({ x: tensorProtoBytes(doubles) })),
+      predict(servables.get('dynamic_mlp')!, request({ x: tensorProtoBytes(doubles) })),
       'INVALID_ARGUMENT',
       /Expects arg\[0\] to be float but double is provided/,
     );
@@ -139,7 +141,7 @@ describe('AOTInductor packages: running', () => {
 
   it('accepts an empty batch', async () => {
     const empty: TensorJson = { dtype: 'DT_FLOAT', shape: [0, 4], values: [] };
-    const outputs = await servables.get('dynamic_mlp')!.run(request({ x: tensorSource(empty) }));
+    const outputs = await predict(servables.get('dynamic_mlp')!, request({ x: tensorSource(empty) }));
     assertHostEquals(outputs.get('output_0')!, { dtype: 'DT_FLOAT', shape: [0, 2], values: [] });
   });
 
@@ -147,7 +149,7 @@ describe('AOTInductor packages: running', () => {
     const cases = casesAsRequests('dynamic_mlp', 'TensorProto');
     const mlp = servables.get('dynamic_mlp')!;
     const runs = Array.from({ length: 96 }, (_, i) => cases[i % cases.length]);
-    const answers = await Promise.all(runs.map(({ inputs }) => mlp.run(request(inputs))));
+    const answers = await Promise.all(runs.map(({ inputs }) => predict(mlp, request(inputs))));
     answers.forEach((outputs, i) =>
       assertHostEquals(outputs.get('output_0')!, runs[i].reference.outputs.output_0, TOLERANCE),
     );

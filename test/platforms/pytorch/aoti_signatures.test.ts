@@ -1,7 +1,7 @@
 /**
  * How an AOTInductor package's call spec, recorded signature and signature.json become its
  * SignatureMap (src/platforms/pytorch/aoti_signatures.ts), on descriptions written here in the
- * form torch 2.15 writes them; and reading a request tensor's shape without decoding it.
+ * form torch 2.15 writes them.
  */
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,9 +9,7 @@ import { describe, it } from 'node:test';
 import { ServingError } from '../../../src/errors/serving_error';
 import { AotiDescription, buildAotiSignatures } from '../../../src/platforms/pytorch/aoti_signatures';
 import { parseTreeSpec } from '../../../src/platforms/pytorch/pytree_spec';
-import { tensorProtoShape } from '../../../src/platforms/pytorch/tensor_proto_shape';
 import { DataType } from '../../../src/tensors/data_type';
-import { tensorProtoBytes } from './torch_fixtures';
 
 const { DT_INVALID, DT_FLOAT, DT_INT64 } = DataType;
 
@@ -185,17 +183,5 @@ describe('AOTInductor signatures', () => {
       [{ index: 0 }, { key: 'a' }],
       [{ index: 1 }, { key: 'k' }],
     ]);
-  });
-});
-
-describe('tensorProtoShape', () => {
-  it('reads dims without decoding the tensor, and a scalar as []', () => {
-    assert.deepEqual(
-      tensorProtoShape(tensorProtoBytes({ dtype: 'DT_FLOAT', shape: [3, 0, 2], values: [] })),
-      [3, 0, 2],
-    );
-    assert.deepEqual(tensorProtoShape(tensorProtoBytes({ dtype: 'DT_FLOAT', shape: [], values: [1] })), []);
-    assert.equal(tensorProtoShape(Uint8Array.from([0x12, 0x05, 0x01])), undefined, 'truncated bytes');
-    assert.equal(tensorProtoShape(Uint8Array.from([0x12, 0x02, 0x18, 0x01])), undefined, 'unknown_rank');
   });
 });

@@ -12,6 +12,7 @@ import { PlatformLoader } from '../../../src/platforms/platform_loader';
 import type { LoadedServable } from '../../../src/platforms/platform';
 import { pyTorchPlatform } from '../../../src/platforms/pytorch/pytorch_platform';
 import { assertHostEquals, tensorSource, torchModel, torchReference } from './torch_fixtures';
+import { predict } from '../../../src/servables/predictor';
 
 /** Fixture -> the outputs its signature lists (in order), or null where only a run can tell. */
 const EXPECTED: Record<string, string[] | null> = {
@@ -72,7 +73,7 @@ describe('TorchScript output names', () => {
       const reference = torchReference(name);
       const { servable } = models.get(name)!;
       const listed = [...servable.signatures.get('serving_default')!.outputs.keys()];
-      const outputs = await servable.run({
+      const outputs = await predict(servable, {
         signatureName: '',
         inputs: referenceInputs(name),
         outputFilter: [],
@@ -89,7 +90,7 @@ describe('TorchScript output names', () => {
     for (const [name, expected] of Object.entries(EXPECTED)) {
       for (const output of [...(expected ?? [])].reverse()) {
         const { servable } = models.get(name)!;
-        const outputs = await servable.run({
+        const outputs = await predict(servable, {
           signatureName: '',
           inputs: referenceInputs(name),
           outputFilter: [output],
@@ -141,11 +142,11 @@ describe('TorchScript output names', () => {
   it('fails a run that returns None for an Optional[Tensor] output, and keeps serving', async () => {
     const { servable } = models.get('optional_out')!;
     const empty = new Map([['x', { dtype: 1, shape: [0], data: new Float32Array(0) }]]);
-    await assert.rejects(servable.run({ signatureName: '', inputs: empty, outputFilter: [], encoding: 'host' }), {
+    await assert.rejects(predict(servable, { signatureName: '', inputs: empty, outputFilter: [], encoding: 'host' }), {
       code: 'INVALID_ARGUMENT',
       message: /forward\(\) returned a None; duoserve serves a Tensor/,
     });
-    const outputs = await servable.run({
+    const outputs = await predict(servable, {
       signatureName: '',
       inputs: referenceInputs('optional_out'),
       outputFilter: [],

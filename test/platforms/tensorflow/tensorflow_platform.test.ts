@@ -14,6 +14,7 @@ import {
 } from '../../../src/platforms/tensorflow/tensorflow_platform';
 import { readReference, versionDir } from './fixtures';
 import { assertTensorMatches, fieldsSource, plainOutput } from './tensors';
+import { predict } from '../../../src/servables/predictor';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-tf-platform-'));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -193,7 +194,7 @@ describe('tensorFlowPlatform', () => {
     const servable = await platform.load(versionDir('two_signatures'));
     try {
       const reference = readReference('two_signatures').cases.find((c) => c.signature === 'add')!;
-      const outputs = await servable.run({
+      const outputs = await predict(servable, {
         signatureName: 'add',
         inputs: new Map(Object.entries(reference.inputs).map(([alias, t]) => [alias, fieldsSource(t)])),
         outputFilter: [],

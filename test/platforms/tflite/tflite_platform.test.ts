@@ -18,6 +18,7 @@ import { PREDICT_METHOD_NAME } from '../../../src/servables/signature';
 import { DataType } from '../../../src/tensors/data_type';
 import { Reference, REPO_ROOT } from '../tensorflow/fixtures';
 import { assertTensorMatches, fieldsSource, plainOutput } from '../tensorflow/tensors';
+import { predict } from '../../../src/servables/predictor';
 
 const FIXTURES = path.join(REPO_ROOT, 'var', 'models', 'test', 'tflite');
 const MODELS = ['half_plus_two', 'half_plus_two_v1', 'half_plus_two_both', 'two_signatures'] as const;
@@ -206,12 +207,12 @@ describe('preferTfLite', () => {
   const tensorflow = tensorFlowPlatform(OPTIONS);
   const preferred = preferTfLite(tensorflow, { ...OPTIONS, preferTfLiteModel: true, numTfLitePools: 2 });
   /** y for x = [1, 2, 5]: the SavedModel gives x/2 + 2, the model.tflite beside it x/2 + 3. */
-  const predict = async (platform: typeof tensorflow, dir: string) => {
+  const predictY = async (platform: typeof tensorflow, dir: string) => {
     const servable = await platform.load(dir);
     try {
       const x = { dtype: DataType.DT_FLOAT, shape: [3], data: Float32Array.from([1, 2, 5]) };
       const request = { signatureName: '', inputs: new Map([['x', x]]), outputFilter: [], encoding: 'host' as const };
-      const outputs = await servable.run(request);
+      const outputs = await predict(servable, request);
       return plainOutput(outputs.get('y')!).values;
     } finally {
       servable.unload();
@@ -238,7 +239,7 @@ describe('preferTfLite', () => {
   });
 
   test('a version with both files is served from model.tflite only when preferred', async () => {
-    assert.deepEqual(await predict(tensorflow, versionDir('half_plus_two_both')), [2.5, 3, 4.5]);
-    assert.deepEqual(await predict(preferred, versionDir('half_plus_two_both')), [3.5, 4, 5.5]);
+    assert.deepEqual(await predictY(tensorflow, versionDir('half_plus_two_both')), [2.5, 3, 4.5]);
+    assert.deepEqual(await predictY(preferred, versionDir('half_plus_two_both')), [3.5, 4, 5.5]);
   });
 });

@@ -18,6 +18,7 @@ import { replayPredict } from '../../../src/servables/warmup/predict_replayer';
 import { WARMUP_FILE } from '../../../src/servables/warmup/replay_warmup';
 import type { WarmupReplayer } from '../../../src/servables/warmup/warmup_replayer';
 import { REPO_ROOT, tempDir, warmupFiles, type WarmupFileName, type WarmupFiles } from './warmup_files';
+import { predict } from '../../../src/servables/predictor';
 
 const EXAMPLES = [
   { framework: 'tensorflow', model: 'half_plus_two' },
@@ -38,7 +39,7 @@ function observedPlatform(framework: Framework): { platform: Platform; unloads: 
       const loaded = await real.load(dir);
       const observed: LoadedServable = {
         signatures: loaded.signatures,
-        run: (request) => loaded.run(request),
+        runChecked: (run) => loaded.runChecked(run),
         unload: () => {
           unloads++;
           loaded.unload();
@@ -82,7 +83,7 @@ function recorder(): { log: Log; lines: string[] } {
 const copies = (framework: Framework) => loadBackendAddon(framework).copyStats().copies;
 
 const halfPlusTwo = (servable: InferenceServable) =>
-  servable.run({
+  predict(servable, {
     signatureName: '',
     inputs: new Map([['x', { dtype: 1, shape: [2], data: new Float32Array([2, 4]) }]]),
     outputFilter: [],

@@ -31,7 +31,7 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
     [tf1, tf2] = await Promise.all([loadExampleModel('examples_tf1'), loadExampleModel('examples_tf2')]);
     const slow = new FakeServable(
       tf1.signatures,
-      (request) => new Promise((resolve) => setTimeout(() => resolve(tf1.run(request)), 300)),
+      (request) => new Promise((resolve) => setTimeout(() => resolve(tf1.runChecked(request)), 300)),
     );
     manager
       .addVersion('tf1', { version: 4, servable: tf1 })

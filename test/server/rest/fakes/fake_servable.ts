@@ -9,23 +9,23 @@ import type {
   NativeOutput,
   TensorSource,
 } from '../../../../src/native/backend_addon';
-import type { InferenceServable, RunRequest } from '../../../../src/servables/inference_servable';
+import type { CheckedRun, InferenceServable } from '../../../../src/servables/inference_servable';
 import { PREDICT_METHOD_NAME, Signature, SignatureMap, TensorSpec } from '../../../../src/servables/signature';
 import { DataType } from '../../../../src/tensors/data_type';
 
-export type Compute = (request: RunRequest) => Map<string, NativeOutput> | Promise<Map<string, NativeOutput>>;
+export type Compute = (run: CheckedRun) => Map<string, NativeOutput> | Promise<Map<string, NativeOutput>>;
 
 export class FakeServable implements InferenceServable {
-  readonly requests: RunRequest[] = [];
+  readonly requests: CheckedRun[] = [];
 
   constructor(
     readonly signatures: SignatureMap,
     private readonly compute: Compute,
   ) {}
 
-  async run(request: RunRequest): Promise<Map<string, NativeOutput>> {
-    this.requests.push(request);
-    return this.compute(request);
+  async runChecked(run: CheckedRun): Promise<Map<string, NativeOutput>> {
+    this.requests.push(run);
+    return this.compute(run);
   }
 }
 

@@ -1,0 +1,85 @@
+/**
+ * PredictResponse bytes written straight from the outputs' TensorProto bytes: one copy of each
+ * into a buffer sized up front. protobufjs's writer (the PredictResponseEnvelope) copies each
+ * twice, once into its chunk list and again when finishing: 12 µs against 3-4 µs of the JS
+ * thread for an [8, 512] float output, 1.0 against 0.7 µs for three floats. The bytes are the
+ * envelope's, field for field (test/server/grpc/predict_response.test.ts).
+ */
+
+const LENGTH_DELIMITED = 2;
+const tag = (field: number) => (field << 3) | LENGTH_DELIMITED;
+// PredictResponse: outputs = 1 (map entry: key = 1, value = 2), model_spec = 2.
+const OUTPUTS = tag(1);
+const ENTRY_KEY = tag(1);
+const ENTRY_VALUE = tag(2);
+const MODEL_SPEC = tag(2);
+// ModelSpec: name = 1, version = 2 (Int64Value: value = 1, a varint), signature_name = 3.
+const SPEC_NAME = tag(1);
+const SPEC_VERSION = tag(2);
+const INT64_VALUE = 1 << 3;
+const SPEC_SIGNATURE_NAME = tag(3);
+
+function varintLength(value: number): number {
+  let length = 1;
+  for (; value >= 0x80; length++) value = Math.floor(value / 0x80);
+  return length;
+}
+
+function writeVarint(buffer: Buffer, at: number, value: number): number {
+  for (; value >= 0x80; value = Math.floor(value / 0x80)) buffer[at++] = (value % 0x80) | 0x80;
+  buffer[at++] = value;
+  return at;
+}
+
+function writeString(buffer: Buffer, at: number, fieldTag: number, text: string, bytes: number): number {
+  buffer[at++] = fieldTag;
+  at = writeVarint(buffer, at, bytes);
+  return at + buffer.write(text, at, 'utf8');
+}
+
+/** A field of `length` bytes, with its tag and length. */
+const fieldLength = (length: number) => 1 + varintLength(length) + length;
+
+/** The response for `outputs` (TensorProto bytes by alias) from version `version` of `name`. */
+export function encodePredictResponse(
+  outputs: ReadonlyMap<string, Uint8Array>,
+  name: string,
+  version: number,
+  signatureName: string,
+): Buffer {
+  // proto3: a scalar at its default (0, '') is not written, the Int64Value message always is.
+  const nameBytes = Buffer.byteLength(name);
+  const signatureBytes = Buffer.byteLength(signatureName);
+  const versionBytes = version === 0 ? 0 : 1 + varintLength(version);
+  const specBytes =
+    (nameBytes ? fieldLength(nameBytes) : 0) +
+    fieldLength(versionBytes) +
+    (signatureBytes ? fieldLength(signatureBytes) : 0);
+  let total = fieldLength(specBytes);
+  for (const [alias, tensor] of outputs) {
+    total += fieldLength(fieldLength(Buffer.byteLength(alias)) + fieldLength(tensor.byteLength));
+  }
+  const buffer = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const [alias, tensor] of outputs) {
+    const aliasBytes = Buffer.byteLength(alias);
+    buffer[at++] = OUTPUTS;
+    at = writeVarint(buffer, at, fieldLength(aliasBytes) + fieldLength(tensor.byteLength));
+    at = writeString(buffer, at, ENTRY_KEY, alias, aliasBytes);
+    buffer[at++] = ENTRY_VALUE;
+    at = writeVarint(buffer, at, tensor.byteLength);
+    buffer.set(tensor, at);
+    at += tensor.byteLength;
+  }
+  buffer[at++] = MODEL_SPEC;
+  at = writeVarint(buffer, at, specBytes);
+  if (nameBytes) at = writeString(buffer, at, SPEC_NAME, name, nameBytes);
+  buffer[at++] = SPEC_VERSION;
+  at = writeVarint(buffer, at, versionBytes);
+  if (version !== 0) {
+    buffer[at++] = INT64_VALUE;
+    at = writeVarint(buffer, at, version);
+  }
+  if (signatureBytes) writeString(buffer, at, SPEC_SIGNATURE_NAME, signatureName, signatureBytes);
+  return buffer;
+}
