@@ -4,8 +4,11 @@
  * the output encoding the server asks for ('fields', as TF-Serving answers Predict). What is
  * left out compared with the server is exactly the serving layer: transport, envelope, lookup.
  */
+import * as os from 'node:os';
+import { type ThreadBudget, threadBudget } from '../src/config/thread_budget';
 import type { BackendAddon, ModelHandle, NativeOutput } from '../src/native/backend_addon';
-import { loadPyTorchModel } from '../src/platforms/pytorch/pytorch_platform';
+import { loadPyTorchModel, torchThreadOptions } from '../src/platforms/pytorch/pytorch_platform';
+import { sessionConfigFromFlags } from '../src/platforms/tensorflow/session_config';
 import { loadTensorFlowModel } from '../src/platforms/tensorflow/tensorflow_platform';
 import { DEFAULT_SIGNATURE_NAME, type SignatureMap } from '../src/servables/signature';
 import type { BenchModel } from './models';
@@ -21,12 +24,38 @@ interface Loaded {
   addon: BackendAddon;
 }
 
+/**
+ * The thread budget bin/duoserve takes with no thread flag (src/config/thread_budget.ts), with
+ * libuv's pool sized to it: the in-process call runs under the same threads as the server. Call
+ * before anything uses the pool (it is fixed from then on).
+ */
+export function useServerThreadBudget(): ThreadBudget {
+  const budget = threadBudget({
+    cores: os.availableParallelism(),
+    uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE,
+    tensorflowIntraOpParallelism: 0,
+    tensorflowInterOpParallelism: 0,
+    tensorflowSessionParallelism: 0,
+    torchIntraOpThreads: 0,
+    torchInterOpThreads: 0,
+  });
+  process.env.UV_THREADPOOL_SIZE = String(budget.concurrentRuns);
+  serverBudget = budget;
+  return budget;
+}
+
+let serverBudget: ThreadBudget | undefined;
+
 async function load(model: BenchModel): Promise<Loaded> {
+  const budget = serverBudget ?? useServerThreadBudget();
   switch (model.platform) {
     case 'tensorflow':
-      return loadTensorFlowModel(model.versionDir, { tags: ['serve'] });
+      return loadTensorFlowModel(model.versionDir, {
+        tags: ['serve'],
+        sessionConfig: sessionConfigFromFlags({ configFile: '', ...budget.tensorflow }),
+      });
     case 'pytorch':
-      return loadPyTorchModel(model.versionDir);
+      return loadPyTorchModel(model.versionDir, torchThreadOptions(budget.torch));
     default:
       throw new Error(`no in-process loader for platform ${model.platform}`);
   }

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startDuoserve } from './duoserve_process';
 import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
-import { type InProcessModel, loadInProcess } from './in_process';
+import { type InProcessModel, loadInProcess, useServerThreadBudget } from './in_process';
 import { type Call, measureInterleaved } from './load_loop';
 import { benchModels, readModelConfig, type BenchModel } from './models';
 import { parseOptions, REPO_ROOT } from './options';
@@ -103,7 +103,7 @@ function comparisons(rows: Row[]) {
 
 async function main(): Promise<void> {
   const started = process.hrtime.bigint();
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.min(Math.max(4, os.availableParallelism() * 2), 1024)); // as src/main.ts
+  useServerThreadBudget();
   const options = parseOptions(process.argv.slice(2), {
     ...process.env,
     BENCH_MODELS: process.env.BENCH_MODELS ?? PAIRS.flat().join(','),

@@ -12,7 +12,7 @@ import { measureDecodeCost, type DecodeCost } from './decode_cost';
 import { type DuoserveProcess, startDuoserve } from './duoserve_process';
 import { ECHO_PATH, type EchoServers, restEchoPath, startEchoServers } from './echo_servers';
 import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
-import { type InProcessModel, loadInProcess } from './in_process';
+import { type InProcessModel, loadInProcess, useServerThreadBudget } from './in_process';
 import { type Call, measureInterleaved } from './load_loop';
 import { type BenchModel, benchModels } from './models';
 import { type BenchOptions, parseOptions, REPO_ROOT } from './options';
@@ -248,13 +248,9 @@ async function measureAll(
  * The in-process runs use libuv's pool as duoserve does (src/main.ts sizes it the same way);
  * it must be sized before its first use.
  */
-function sizeWorkerPoolLikeDuoserve(): void {
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.min(Math.max(4, os.availableParallelism() * 2), 1024));
-}
-
 async function main(): Promise<void> {
   const started = process.hrtime.bigint();
-  sizeWorkerPoolLikeDuoserve();
+  useServerThreadBudget();
   // TensorFlow's INFO and WARNING lines (load steps, CPU features) would bury the tables.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const options = parseOptions(process.argv.slice(2));

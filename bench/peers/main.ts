@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { startDuoserve } from '../duoserve_process';
 import { ECHO_PATH, restEchoPath, startEchoServers } from '../echo_servers';
 import { PREDICT_PATH, RawGrpcClient } from '../grpc_client';
-import { loadInProcess } from '../in_process';
+import { loadInProcess, useServerThreadBudget } from '../in_process';
 import { measureInterleaved } from '../load_loop';
 import { type BenchModel, benchModels } from '../models';
 import { REPO_ROOT } from '../options';
@@ -202,6 +202,7 @@ function requireTools(tools: PeerTools, names: string[]): void {
 }
 
 async function main(): Promise<void> {
+  useServerThreadBudget();
   const started = process.hrtime.bigint();
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const options = parsePeersOptions(process.argv.slice(2));
