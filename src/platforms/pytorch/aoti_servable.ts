@@ -3,11 +3,18 @@
  * compiled for and checks none of them (a wrong shape reads past the request's buffer), so
  * every input is checked against the signature's shape here, before it reaches the addon:
  * TensorProto bytes and typed arrays from what they carry, a chained tensor (HostTensorHandle)
- * through the addon's decode(), which hands it back as it is with its dtype and shape.
+ * through the tensor codec's decode(), which hands it back as it is with its dtype and shape.
  * ModelServable then checks names and dtypes as for any model.
  */
 import { invalidArgument } from '../../errors/serving_error';
-import type { BackendAddon, ModelHandle, NativeOutput, TensorSource } from '../../native/backend_addon';
+import {
+  type BackendAddon,
+  loadTensorCodec,
+  type ModelHandle,
+  type NativeOutput,
+  type TensorCodec,
+  type TensorSource,
+} from '../../native/backend_addon';
 import type { RunRequest } from '../../servables/inference_servable';
 import { ModelServable } from '../../servables/model_servable';
 import { DEFAULT_SIGNATURE_NAME, type SignatureMap, type TensorSpec } from '../../servables/signature';
@@ -19,11 +26,10 @@ function fits(shape: number[], expected: number[]): boolean {
 }
 
 export class AotiServable extends ModelServable {
-  private readonly codec: Pick<BackendAddon, 'decode'>;
+  private readonly codec: Pick<TensorCodec, 'decode'> = loadTensorCodec();
 
   constructor(addon: BackendAddon, handle: ModelHandle, signatures: SignatureMap) {
     super(addon, handle, signatures);
-    this.codec = addon;
   }
 
   override async run(request: RunRequest): Promise<Map<string, NativeOutput>> {
