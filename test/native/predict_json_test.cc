@@ -73,6 +73,17 @@ TEST(JsonDecimalTest, MatchesPrintfOnRandomBitPatterns) {
   }
 }
 
+TEST(JsonDecimalTest, MatchesPrintfOnLargeWholeNumbers) {
+  EXPECT_EQ(Float32Text(-744979008.0f), "-7.44979e+08");  // six digits read back; all nine would be the plain form
+  std::mt19937 random(11);
+  for (int i = 0; i < 200000; ++i) {
+    const double value = static_cast<double>(random() % 1000000) * std::pow(10.0, random() % 40);
+    ASSERT_EQ(Float64Text(value), ReferenceDecimal(value)) << value;
+    const auto single = static_cast<float>(value);
+    ASSERT_EQ(Float32Text(single), ReferenceDecimal(single)) << value;
+  }
+}
+
 TEST(JsonDecimalTest, MatchesPrintfOnShortDecimalsAndTies) {
   std::mt19937 random(7);
   for (int i = 0; i < 200000; ++i) {
@@ -127,7 +138,8 @@ TEST(PredictJsonReaderTest, ReadsNamedInstancesAndColumns) {
   EXPECT_EQ(static_cast<const int64_t*>(row.inputs[0].tensor->data)[1], -2);
   EXPECT_EQ(row.inputs[1].tensor->shape, (std::vector<int64_t>{2}));
   JsonPredictRequest columns;
-  ASSERT_TRUE(Read(R"({"signature_name": "other", "inputs": {"z": [[1.0, 2e0]], "extra": "ignored"}})", spec, &columns));
+  ASSERT_TRUE(
+      Read(R"({"signature_name": "other", "inputs": {"z": [[1.0, 2e0]], "extra": "ignored"}})", spec, &columns));
   EXPECT_EQ(columns.signature_name, "other");
   EXPECT_EQ(columns.format, JsonPredictFormat::kColumnar);
   EXPECT_EQ(columns.inputs[0].tensor->shape, (std::vector<int64_t>{1, 2}));
@@ -157,7 +169,7 @@ TEST(PredictJsonReaderTest, DeclinesWhatTypeScriptReportsOrReads) {
       {"[1]", &one},
       {R"({"instances": [1]} x)", &one},
       {std::string("{\"instances\": [1]}\0 ", 20), &one},  // rapidjson stops at NUL; JavaScript does not
-      {R"({"instances": [1], "instances": [2]})", &one},  // duplicate keys: JavaScript keeps the last
+      {R"({"instances": [1], "instances": [2]})", &one},   // duplicate keys: JavaScript keeps the last
       {R"({"instances": []})", &one},
       {R"({"instances": [1], "inputs": [1]})", &one},
       {R"({"signature_name": 1, "instances": [1]})", &one},
@@ -188,8 +200,8 @@ TEST(PredictJsonReaderTest, DeclinesWhatTypeScriptReportsOrReads) {
     EXPECT_FALSE(Read(body, *spec, &request)) << body.substr(0, 80);
   }
   const JsonPredictSpec ints = Spec({{"x", DType::kInt32}});
-  for (const std::string body : {R"({"inputs": [1.5]})", R"({"inputs": [2147483648]})", R"({"inputs": [true]})",
-                                 R"({"inputs": [NaN]})"}) {
+  for (const std::string body :
+       {R"({"inputs": [1.5]})", R"({"inputs": [2147483648]})", R"({"inputs": [true]})", R"({"inputs": [NaN]})"}) {
     JsonPredictRequest request;
     EXPECT_FALSE(Read(body, ints, &request)) << body;
   }
@@ -220,16 +232,17 @@ TEST(PredictJsonWriterTest, WritesPrettyWriterLayout) {
             "        {\n            \"a\": [3.0, 4.0],\n            \"b\": 6.0\n        }\n    ]\n}");
   std::string columns;
   ASSERT_TRUE(WritePredictJson({FloatTensor("y", {2, 1}, {1, 2})}, JsonPredictFormat::kColumnar, &columns));
-  EXPECT_EQ(columns,
-            "{\n    \"outputs\": [\n        [\n            1.0\n        ],\n        [\n            2.0\n        ]\n    ]\n}");
+  EXPECT_EQ(
+      columns,
+      "{\n    \"outputs\": [\n        [\n            1.0\n        ],\n        [\n            2.0\n        ]\n    ]\n}");
 }
 
 TEST(PredictJsonWriterTest, DeclinesWhatTypeScriptReportsOrWrites) {
   std::string out;
   EXPECT_FALSE(WritePredictJson({}, JsonPredictFormat::kRow, &out));
   EXPECT_FALSE(WritePredictJson({FloatTensor("y", {}, {1})}, JsonPredictFormat::kRow, &out));
-  EXPECT_FALSE(WritePredictJson({FloatTensor("a", {2}, {1, 2}), FloatTensor("b", {1}, {1})}, JsonPredictFormat::kRow,
-                                &out));
+  EXPECT_FALSE(
+      WritePredictJson({FloatTensor("a", {2}, {1, 2}), FloatTensor("b", {1}, {1})}, JsonPredictFormat::kRow, &out));
   EXPECT_FALSE(WritePredictJson({FloatTensor("a\"b", {1}, {1})}, JsonPredictFormat::kRow, &out));
   auto strings = HostTensor::Allocate(DType::kString, {1});
   EXPECT_FALSE(WritePredictJson({{"s", strings}}, JsonPredictFormat::kColumnar, &out));
