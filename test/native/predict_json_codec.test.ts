@@ -19,8 +19,8 @@ import {
 import { predictBodyFromText, signatureInputs } from '../../src/server/rest/predict_json';
 import type { Signature, SignatureMap, TensorSpec } from '../../src/servables/signature';
 import { DataType } from '../../src/tensors/data_type';
-import type { JsonTensor } from '../../src/tensors/json_tensors';
-import { predictResponseJson } from '../../src/tensors/json_tensors_response';
+import type { JsonTensor } from '../../src/server/rest/json/json_tensors';
+import { predictResponseJson } from '../../src/server/rest/json/json_tensors_response';
 
 const SEED = Number(process.env.DUOSERVE_FUZZ_SEED ?? 20261201);
 const BODIES = 3_000;
@@ -117,7 +117,7 @@ function randomShape(random: Random): number[] {
 function bodyText(random: Random, map: SignatureMap): { text: string; duplicateKey: boolean } {
   let duplicateKey = false;
   const signatureName = random.pick(['', 'serving_default', 'other', 'missing']);
-  const aliases = [...map.get(signatureName || 'serving_default')?.inputs.keys() ?? ['x']];
+  const aliases = [...(map.get(signatureName || 'serving_default')?.inputs.keys() ?? ['x'])];
   const uniform = random.next() < 0.8;
   const parts: string[] = [];
   if (signatureName || random.next() < 0.1) parts.push(`"signature_name": ${JSON.stringify(signatureName)}`);
@@ -153,7 +153,11 @@ function mutate(random: Random, text: Buffer): Buffer {
     case 1:
       return bytes.subarray(0, at);
     case 2:
-      return Buffer.concat([bytes.subarray(0, at), Buffer.from([random.pick([0, 0x22, 0x2c, 0x5b, 0x5d, 0x7b, 0xff])]), bytes.subarray(at)]);
+      return Buffer.concat([
+        bytes.subarray(0, at),
+        Buffer.from([random.pick([0, 0x22, 0x2c, 0x5b, 0x5d, 0x7b, 0xff])]),
+        bytes.subarray(at),
+      ]);
     case 3:
       return Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1)]);
     default:
@@ -187,7 +191,8 @@ describe(`native Predict JSON codec against the TypeScript one (seed ${SEED})`, 
         rejection = error as Error;
       }
       // What the native reader is for: accepted bodies of numeric inputs without duplicate keys.
-      const numeric = expected && [...expected.inputs.values()].every((tensor) => NUMERIC.includes((tensor as JsonTensor).dtype));
+      const numeric =
+        expected && [...expected.inputs.values()].every((tensor) => NUMERIC.includes((tensor as JsonTensor).dtype));
       // (JavaScript keeps a repeated key's last value; the native reader declines.)
       if (numeric && !(duplicateKey && body === valid)) numericAccepted++;
       if (!native) continue;
@@ -235,7 +240,23 @@ describe(`native Predict JSON codec against the TypeScript one (seed ${SEED})`, 
       DataType.DT_COMPLEX64,
       DataType.DT_COMPLEX128,
     ];
-    const sizes: Record<number, number> = { 1: 4, 2: 8, 3: 4, 4: 1, 5: 2, 6: 1, 8: 8, 9: 8, 10: 1, 14: 2, 17: 2, 18: 16, 19: 2, 22: 4, 23: 8 };
+    const sizes: Record<number, number> = {
+      1: 4,
+      2: 8,
+      3: 4,
+      4: 1,
+      5: 2,
+      6: 1,
+      8: 8,
+      9: 8,
+      10: 1,
+      14: 2,
+      17: 2,
+      18: 16,
+      19: 2,
+      22: 4,
+      23: 8,
+    };
     for (let i = 0; i < OUTPUTS; i++) {
       const count = 1 + random.int(3);
       const batch = random.int(4);
@@ -284,7 +305,11 @@ function numberLike(random: Random): number {
 /** The native spec for `inputs`, made as predict_json.ts makes it. */
 function nativeSpecOf(inputs: Map<string, Map<string, TensorSpec>>) {
   const list = [...inputs].map(
-    ([name, specs]) => [name, [...specs].map(([alias, spec]) => [alias, spec.dtype] as [string, number])] as [string, Array<[string, number]>],
+    ([name, specs]) =>
+      [name, [...specs].map(([alias, spec]) => [alias, spec.dtype] as [string, number])] as [
+        string,
+        Array<[string, number]>,
+      ],
   );
   return codec.predictJsonSpec('serving_default', list);
 }

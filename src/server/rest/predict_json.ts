@@ -16,7 +16,6 @@ import { Piscina } from 'piscina';
 import { invalidArgument, ServingError } from '../../errors/serving_error';
 import type { StatusCodeName } from '../../errors/status_code';
 import {
-  type HostTensorOutput,
   loadTensorCodec,
   type HostTensorHandle,
   type NativeOutput,
@@ -25,13 +24,9 @@ import {
 } from '../../native/backend_addon';
 import { DataType } from '../../tensors/data_type';
 import { DEFAULT_SIGNATURE_NAME, type SignatureMap, type TensorSpec } from '../../servables/signature';
-import { elementCount, type JsonTensor } from '../../tensors/json_tensors';
-import {
-  type JsonPredictFormat,
-  parsePredictDocument,
-  predictInputsFromJson,
-} from '../../tensors/json_tensors_request';
-import { predictResponseJson } from '../../tensors/json_tensors_response';
+import { elementCount, type JsonTensor } from './json/json_tensors';
+import { type JsonPredictFormat, parsePredictDocument, predictInputsFromJson } from './json/json_tensors_request';
+import { predictResponseJson } from './json/json_tensors_response';
 
 export interface PredictBody {
   signatureName: string;
@@ -135,7 +130,7 @@ async function writeNatively(
   const tensors: Array<[string, HostTensorHandle]> = [];
   for (const [alias, output] of outputs) {
     // Strings are the TypeScript writer's; a Buffer is not a host tensor (its error is too).
-    if (Buffer.isBuffer(output) || (output as HostTensorOutput).dtype === DataType.DT_STRING) return undefined;
+    if (Buffer.isBuffer(output) || output.dtype === DataType.DT_STRING) return undefined;
     tensors.push([alias, output.handle]);
   }
   return (await codec().writePredictJson(tensors, format)) ?? undefined;

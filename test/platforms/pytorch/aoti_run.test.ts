@@ -7,7 +7,6 @@ import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  loadBackendAddon,
   loadTensorCodec,
   type HostTensorOutput,
   type OutputEncoding,

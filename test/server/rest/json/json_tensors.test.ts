@@ -4,7 +4,12 @@ import { ServingError } from '../../../../src/errors/serving_error';
 import type { HostTensorHandle, HostTensorOutput } from '../../../../src/native/backend_addon';
 import { DataType } from '../../../../src/tensors/data_type';
 import { parseJsonText } from '../../../../src/tensors/json_parse';
-import { inferDataType, InstanceBatch, JsonTensor, tensorFromJson } from '../../../../src/server/rest/json/json_tensors';
+import {
+  inferDataType,
+  InstanceBatch,
+  JsonTensor,
+  tensorFromJson,
+} from '../../../../src/server/rest/json/json_tensors';
 import { predictResponseJson } from '../../../../src/server/rest/json/json_tensors_response';
 import type { JsonValue } from '../../../../src/server/rest/json/json_value';
 
