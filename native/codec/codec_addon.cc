@@ -54,7 +54,8 @@ HostTensorPtr HandleArg(Napi::Value value, const char* what) {
   std::vector<Napi::ObjectReference> unused;
   (void)ReadTensorSource(value, &source, &unused);
   const HostTensorPtr* tensor = std::get_if<HostTensorPtr>(&source);
-  if (tensor == nullptr || *tensor == nullptr) ThrowTypeError(value.Env(), std::string(what) + " must be a HostTensorHandle");
+  if (tensor == nullptr || *tensor == nullptr)
+    ThrowTypeError(value.Env(), std::string(what) + " must be a HostTensorHandle");
   return *tensor;
 }
 
@@ -242,7 +243,8 @@ Napi::Value ReadPredictJsonOf(const Napi::CallbackInfo& info) {
   if (!spec.IsExternal() || !spec.As<Napi::External<SpecSlot>>().CheckTypeTag(&kPredictJsonSpecTag)) {
     ThrowTypeError(env, "readPredictJson() takes a spec from predictJsonSpec()");
   }
-  return Start(std::make_unique<ReadPredictJsonWorker>(env, info[0].As<Napi::Uint8Array>(), *spec.As<Napi::External<SpecSlot>>().Data()));
+  return Start(std::make_unique<ReadPredictJsonWorker>(env, info[0].As<Napi::Uint8Array>(),
+                                                       *spec.As<Napi::External<SpecSlot>>().Data()));
 }
 
 Napi::Value WritePredictJsonOf(const Napi::CallbackInfo& info) {

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <limits>
+#include <string>
 #include <string_view>
 
 #include <rapidjson/error/error.h>
@@ -160,9 +160,7 @@ bool NumberValue(std::string_view text, double* value) {
   return std::isfinite(*value);
 }
 
-bool IsIntegerLiteral(std::string_view text) {
-  return text.find_first_of(".eEIN") == std::string_view::npos;
-}
+bool IsIntegerLiteral(std::string_view text) { return text.find_first_of(".eEIN") == std::string_view::npos; }
 
 // Fills a HostTensor with scalars converted to its dtype (json_tensors.ts storageFor).
 class TensorFiller {
