@@ -73,6 +73,22 @@ TEST(JsonDecimalTest, MatchesPrintfOnRandomBitPatterns) {
   }
 }
 
+// Floats with more than six significant digits take the double-arithmetic %.9g: every float
+// of a random sample, and every float near powers of ten (the decade edges).
+TEST(JsonDecimalTest, MatchesPrintfOnNineDigitFloats) {
+  std::mt19937 random(3);
+  for (int i = 0; i < 2000000; ++i) {
+    const uint32_t bits = random();
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    ASSERT_EQ(Float32Text(f), ReferenceDecimal(f)) << "float bits " << bits;
+  }
+  for (int e = -45; e <= 38; ++e) {
+    float f = std::nextafter(static_cast<float>(std::pow(10.0, e)), 0.0f);
+    for (int i = 0; i < 64; ++i, f = std::nextafter(f, INFINITY)) ASSERT_EQ(Float32Text(f), ReferenceDecimal(f)) << f;
+  }
+}
+
 TEST(JsonDecimalTest, MatchesPrintfOnLargeWholeNumbers) {
   EXPECT_EQ(Float32Text(-744979008.0f), "-7.44979e+08");  // six digits read back; all nine would be the plain form
   std::mt19937 random(11);
