@@ -11,7 +11,6 @@
 #include <string_view>
 
 #include <rapidjson/error/error.h>
-#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include "codec/predict_json.h"
@@ -25,15 +24,15 @@ struct Node {
   enum Kind : uint8_t { kNull, kFalse, kTrue, kNumber, kString, kArray, kObject } kind;
   uint32_t subtree = 1;  // nodes in this value's subtree, itself included
   uint32_t count = 0;    // elements of an array, members of an object
-  uint32_t text = 0;     // kNumber, kString: offset of the text in the document's arena
+  uint32_t text = 0;     // kNumber, kString: offset of the text in the document's text
   uint32_t length = 0;
 };
 
 struct Document {
   std::vector<Node> nodes;
-  std::string arena;  // number and string texts, as rapidjson hands them over
+  std::string text;  // the body, parsed in place: strings unescaped in it, numbers as written
 
-  std::string_view Text(const Node& node) const { return {arena.data() + node.text, node.length}; }
+  std::string_view Text(const Node& node) const { return {text.data() + node.text, node.length}; }
   // The first child (element, or first member's key) of the container at `index`.
   static uint32_t FirstChild(uint32_t index) { return index + 1; }
   uint32_t Next(uint32_t index) const { return index + nodes[index].subtree; }
@@ -62,11 +61,10 @@ class DocumentBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, D
     return true;
   }
   bool Text(Node::Kind kind, const char* text, rapidjson::SizeType length) {
-    if (document_->arena.size() + length >= std::numeric_limits<uint32_t>::max() || !Leaf(kind)) return false;
+    if (!Leaf(kind)) return false;
     Node& node = document_->nodes.back();
-    node.text = static_cast<uint32_t>(document_->arena.size());
+    node.text = static_cast<uint32_t>(text - document_->text.data());
     node.length = length;
-    document_->arena.append(text, length);
     return true;
   }
   bool Open(Node::Kind kind) {
@@ -85,16 +83,18 @@ class DocumentBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, D
   std::vector<uint32_t> open_;
 };
 
-// The same flags as TF-Serving and src/server/rest/json/json_parse.ts, iterative so that deep
-// nesting cannot exhaust a worker thread's stack.
-constexpr unsigned kParseFlags =
-    rapidjson::kParseIterativeFlag | rapidjson::kParseNanAndInfFlag | rapidjson::kParseNumbersAsStringsFlag;
+// The same flags as TF-Serving and src/tensors/json_parse.ts, iterative so that deep nesting
+// cannot exhaust a worker thread's stack; in place (a copy of the body), so that no text is
+// copied again.
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseNanAndInfFlag |
+                                 rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseInsituFlag;
 
 bool Parse(const char* body, size_t size, Document* document) {
+  if (size >= std::numeric_limits<uint32_t>::max()) return false;
   // A JSON value takes at least one byte; a number also its text: a bound, not an estimate.
   document->nodes.reserve(std::min<size_t>(size / 2 + 1, 1 << 20));
-  document->arena.reserve(size);
-  rapidjson::MemoryStream stream(body, size);
+  document->text.assign(body, size);  // NUL-terminated, as the in-place stream needs
+  rapidjson::InsituStringStream stream(document->text.data());
   DocumentBuilder builder(document);
   rapidjson::Reader reader;
   // rapidjson stops at a NUL byte as at the end; JavaScript reads on (and finds an error).
