@@ -80,15 +80,6 @@ OutputEncoding ReadEncoding(Napi::Value value) {
   ThrowTypeError(value.Env(), "encoding must be 'fields', 'content' or 'host', not '" + name + "'");
 }
 
-// A Buffer over `bytes` that frees them when collected: the encoded proto is not copied.
-Napi::Buffer<char> BufferTaking(Napi::Env env, std::unique_ptr<std::string> bytes) {
-  std::string* raw = bytes.get();
-  auto buffer = Napi::Buffer<char>::New(
-      env, raw->data(), raw->size(), [](Napi::Env, char*, std::string* owned) { delete owned; }, raw);
-  bytes.release();
-  return buffer;
-}
-
 // Hands an unloaded model's freed memory back to the OS. Without it, glibc keeps the pages in
 // its per-thread arenas and a server that swaps TF versions grows for many cycles (measured by
 // bench/lifecycle.ts: mlp_tf 402 -> 486 MiB over 100 load/unload cycles). Costs ~1 ms, once
@@ -256,48 +247,6 @@ class RunWorker : public PromiseWorker {
   std::vector<std::unique_ptr<std::string>> encoded_;
 };
 
-// decode(): one TensorSource made a HostTensor once, for a caller that feeds it to several
-// runs (a chain input used by two steps) instead of having each run decode it again.
-class DecodeWorker : public PromiseWorker {
- public:
-  explicit DecodeWorker(Napi::Env env) : PromiseWorker(env, "duoserve.decode") {}
-
-  // JS thread: TypeError for a malformed source, FailEarly for bad data.
-  void ReadArguments(Napi::Value source) {
-    Status status = ReadTensorSource(source, &source_, &keep_alive_);
-    if (!status.ok()) FailEarly(status);
-  }
-
- private:
-  Status Work() override { return MaterializeInput(source_, &tensor_); }
-  Napi::Value Result(Napi::Env env) override { return HostTensorToJs(env, tensor_); }
-
-  InputSource source_;
-  std::vector<Napi::ObjectReference> keep_alive_;  // JS buffers the source borrows from
-  HostTensorPtr tensor_;
-};
-
-// encode(): a 'host' tensor as TensorProto bytes, for a caller that got it from one run and
-// answers it over gRPC (a chain's last step) without running anything again.
-class EncodeWorker : public PromiseWorker {
- public:
-  EncodeWorker(Napi::Env env, HostTensorPtr tensor, ProtoEncoding encoding)
-      : PromiseWorker(env, "duoserve.encode"), tensor_(std::move(tensor)), encoding_(encoding) {}
-
- private:
-  Status Work() override {
-    bytes_ = std::make_unique<std::string>();
-    EncodeTensorProto(*tensor_, encoding_, bytes_.get());
-    tensor_.reset();
-    return Status::Ok();
-  }
-  Napi::Value Result(Napi::Env env) override { return BufferTaking(env, std::move(bytes_)); }
-
-  HostTensorPtr tensor_;
-  ProtoEncoding encoding_;
-  std::unique_ptr<std::string> bytes_;
-};
-
 // Drops a model's last reference on a worker thread: closing a session can take a while.
 class ReleaseWorker : public Napi::AsyncWorker {
  public:
@@ -356,27 +305,6 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   return Start(std::move(worker));
 }
 
-Napi::Value Decode(const Napi::CallbackInfo& info) {
-  auto worker = std::make_unique<DecodeWorker>(info.Env());
-  worker->ReadArguments(info[0]);
-  return Start(std::move(worker));
-}
-
-Napi::Value Encode(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsExternal()) ThrowTypeError(env, "encode() takes a HostTensorHandle");
-  InputSource source;  // an External is a HostTensorHandle, or ReadTensorSource throws
-  std::vector<Napi::ObjectReference> unused;
-  (void)ReadTensorSource(info[0], &source, &unused);
-  const HostTensorPtr* tensor = std::get_if<HostTensorPtr>(&source);
-  if (tensor == nullptr || *tensor == nullptr) ThrowTypeError(env, "encode() takes a HostTensorHandle");
-  const OutputEncoding encoding = ReadEncoding(info[1]);
-  if (encoding == OutputEncoding::kHost) ThrowTypeError(env, "encode() encodes to 'fields' or 'content'");
-  const ProtoEncoding proto_encoding =
-      encoding == OutputEncoding::kFields ? ProtoEncoding::kTypedFields : ProtoEncoding::kTensorContent;
-  return Start(std::make_unique<EncodeWorker>(env, *tensor, proto_encoding));
-}
-
 Napi::Value Unload(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelSlot& model = *ModelSlotOf(info[0]);
@@ -389,15 +317,6 @@ Napi::Value Unload(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value CopyStatsOf(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const CopyStats& stats = GlobalCopyStats();
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("copies", Napi::Number::New(env, static_cast<double>(stats.copies.load())));
-  result.Set("bytes", Napi::Number::New(env, static_cast<double>(stats.bytes.load())));
-  return result;
-}
-
 }  // namespace
 
 Napi::Object InitBackendAddon(Napi::Env env, Napi::Object exports, std::unique_ptr<Backend> backend) {
@@ -408,9 +327,6 @@ Napi::Object InitBackendAddon(Napi::Env env, Napi::Object exports, std::unique_p
   exports.Set("describe", Napi::Function::New(env, Describe, "describe", state));
   exports.Set("run", Napi::Function::New(env, Run, "run", state));
   exports.Set("unload", Napi::Function::New(env, Unload, "unload", state));
-  exports.Set("decode", Napi::Function::New(env, Decode, "decode", state));
-  exports.Set("encode", Napi::Function::New(env, Encode, "encode", state));
-  exports.Set("copyStats", Napi::Function::New(env, CopyStatsOf, "copyStats", state));
   return exports;
 }
 

@@ -19,12 +19,8 @@
 //                 'host'    -> Output is {dtype, shape, data?: ArrayBuffer, strings?: Buffer[],
 //                              handle: HostTensorHandle}; `data` views the tensor's memory
 //   unload(model): void    (the model is freed once the runs in flight finish)
-//   decode(source: TensorSource): Promise<Output of 'host'>
-//       the tensor a source stands for, decoded (or copied) once on a worker thread, so that
-//       a caller feeding one request tensor to several runs hands each the same handle
-//   encode(tensor: HostTensorHandle, encoding: 'fields' | 'content'): Promise<Buffer>
-//       a 'host' output as TensorProto bytes, encoded on a worker thread (as run() would)
-//   copyStats(): {copies: number, bytes: number}
+//   (the tensor kit, decode/encode/copyStats and the REST JSON codec, is its own addon:
+//   native/codec/codec_addon.cc)
 //
 // Errors reject with an Error whose `code` is the Status code name ('INVALID_ARGUMENT',
 // 'NOT_FOUND', ...) and whose stack is the caller's (captured before the async call); an

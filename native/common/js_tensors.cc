@@ -82,15 +82,6 @@ HostTensorPtr HostTensorOfHandle(Napi::Value value) {
   return *handle.Data();
 }
 
-Napi::External<HostTensorPtr> MakeHostTensorHandle(Napi::Env env, const HostTensorPtr& tensor) {
-  auto owned = std::make_unique<HostTensorPtr>(tensor);
-  auto handle =
-      Napi::External<HostTensorPtr>::New(env, owned.get(), [](Napi::Env, HostTensorPtr* kept) { delete kept; });
-  owned.release();
-  handle.TypeTag(&kHostTensorTag);
-  return handle;
-}
-
 // Strings are copied here, on the JS thread, element by element (a conversion, not counted).
 Status ReadStrings(Napi::Value value, std::vector<int64_t> shape, InputSource* out) {
   Napi::Env env = value.Env();
@@ -191,6 +182,23 @@ Status CheckExpectedInput(size_t index, const ExpectedInput& expected, const Hos
   return Status::Ok();
 }
 
+Napi::External<HostTensorPtr> HostTensorHandle(Napi::Env env, const HostTensorPtr& tensor) {
+  auto owned = std::make_unique<HostTensorPtr>(tensor);
+  auto handle =
+      Napi::External<HostTensorPtr>::New(env, owned.get(), [](Napi::Env, HostTensorPtr* kept) { delete kept; });
+  owned.release();
+  handle.TypeTag(&kHostTensorTag);
+  return handle;
+}
+
+Napi::Buffer<char> BufferTaking(Napi::Env env, std::unique_ptr<std::string> bytes) {
+  std::string* raw = bytes.get();
+  auto buffer = Napi::Buffer<char>::New(
+      env, raw->data(), raw->size(), [](Napi::Env, char*, std::string* owned) { delete owned; }, raw);
+  bytes.release();
+  return buffer;
+}
+
 Status ReadTensorSource(Napi::Value value, InputSource* out, std::vector<Napi::ObjectReference>* keep_alive) {
   Napi::Env env = value.Env();
   if (value.IsExternal()) {
@@ -273,7 +281,7 @@ Napi::Object HostTensorToJs(Napi::Env env, const HostTensorPtr& tensor) {
   } else {
     result.Set("data", ArrayBufferOver(env, tensor));
   }
-  result.Set("handle", MakeHostTensorHandle(env, tensor));
+  result.Set("handle", HostTensorHandle(env, tensor));
   return result;
 }
 

@@ -3,6 +3,7 @@
 // the worker thread needs later are borrowed, with a reference that keeps their buffer alive.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -59,5 +60,10 @@ Status CheckExpectedInput(size_t index, const ExpectedInput& expected, const Hos
 // A 'host' output: {dtype, shape, data?: ArrayBuffer viewing the tensor's memory,
 // strings?: Buffer[], handle: HostTensorHandle}. The memory lives as long as any of them.
 Napi::Object HostTensorToJs(Napi::Env env, const HostTensorPtr& tensor);
+// A HostTensorHandle alone (the `handle` of a 'host' output), for a tensor JavaScript only passes on.
+Napi::External<HostTensorPtr> HostTensorHandle(Napi::Env env, const HostTensorPtr& tensor);
+
+// A Buffer over `bytes` that frees them when collected: encoded bytes are not copied.
+Napi::Buffer<char> BufferTaking(Napi::Env env, std::unique_ptr<std::string> bytes);
 
 }  // namespace duo

@@ -1,6 +1,7 @@
 /**
- * The JavaScript surface of a framework addon (native/common/addon_kit.h), and the one place
- * that loads `.node` files. Every framework addon has exactly this surface.
+ * The JavaScript surface of the framework addons (native/common/addon_kit.h) and of the tensor
+ * codec (native/codec/codec_addon.cc), and the one place that loads `.node` files. Every
+ * framework addon has exactly the BackendAddon surface.
  */
 import * as path from 'node:path';
 
@@ -52,20 +53,44 @@ export interface BackendAddon {
     deadlineUs?: number,
   ): Promise<Array<[string, NativeOutput]>>;
   unload(model: ModelHandle): void;
+}
+
+/** Predict's JSON formats: row ("instances" -> "predictions") or columnar ("inputs" -> "outputs"). */
+export type JsonPredictFormat = 'row' | 'columnar';
+
+/** What reading a Predict body needs of a servable's signatures, made once per servable. */
+export type PredictJsonSpec = { readonly __brand: 'PredictJsonSpec' };
+
+export interface NativePredictBody {
+  signatureName: string;
+  format: JsonPredictFormat;
+  /** By input alias, in the signature's order. */
+  inputs: Array<[string, HostTensorHandle]>;
+}
+
+/**
+ * The framework-neutral tensor kit, its own addon (duoserve_codec.node): tensors in and out of
+ * the wire forms without running a model. Its HostTensorHandles feed any framework's run.
+ */
+export interface TensorCodec {
   /** The tensor `source` stands for, decoded once off the JS thread, to feed several runs. */
   decode(source: TensorSource): Promise<HostTensorOutput>;
   /** A 'host' output as TensorProto bytes, encoded off the JS thread. */
   encode(tensor: HostTensorHandle, encoding: Exclude<OutputEncoding, 'host'>): Promise<Buffer>;
+  /** Tensor payload copies so far, in every addon (they share one counter). */
   copyStats(): { copies: number; bytes: number };
+  /** `signatures`: [name, [alias, dtype][]] in the signatures' order (DT_INVALID: inferred). */
+  predictJsonSpec(defaultSignature: string, signatures: Array<[string, Array<[string, number]>]>): PredictJsonSpec;
+  /**
+   * A Predict body read into tensors off the JS thread; null when the native reader declines it
+   * (any error, and the cases native/codec/predict_json.h lists), for the TypeScript reader.
+   */
+  readPredictJson(body: Uint8Array, spec: PredictJsonSpec): Promise<NativePredictBody | null>;
+  /** The Predict response body, written off the JS thread; null when declined, as above. */
+  writePredictJson(outputs: Array<[string, HostTensorHandle]>, format: JsonPredictFormat): Promise<Buffer | null>;
 }
 
-/** The framework-neutral part of the surface: every addon carries the same tensor kit. */
-export type TensorCodec = Pick<BackendAddon, 'decode' | 'encode' | 'copyStats'>;
-
-/** Framework addons, in the order loadTensorCodec tries them. */
-const FRAMEWORK_ADDONS = ['tensorflow', 'pytorch'];
-
-const loaded = new Map<string, BackendAddon>();
+const loaded = new Map<string, unknown>();
 
 /** Build directories searched, in order, for `duoserve_<name>.node`. */
 export function addonSearchPaths(name: string): string[] {
@@ -76,13 +101,22 @@ export function addonSearchPaths(name: string): string[] {
 
 /** Loads (once) the addon of one framework; a failure lists every path tried and why. */
 export function loadBackendAddon(name: string): BackendAddon {
+  return loadAddon<BackendAddon>(name);
+}
+
+/** The tensor kit, for code that handles tensors without running a model of its own. */
+export function loadTensorCodec(): TensorCodec {
+  return loadAddon<TensorCodec>('codec');
+}
+
+function loadAddon<T>(name: string): T {
   const cached = loaded.get(name);
-  if (cached) return cached;
+  if (cached) return cached as T;
   const failures: string[] = [];
   for (const candidate of addonSearchPaths(name)) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const addon = require(candidate) as BackendAddon;
+      const addon = require(candidate) as T;
       loaded.set(name, addon);
       return addon;
     } catch (error) {
@@ -90,20 +124,4 @@ export function loadBackendAddon(name: string): BackendAddon {
     }
   }
   throw new Error(`cannot load the ${name} addon (run scripts/setup.sh to build it); tried:\n${failures.join('\n')}`);
-}
-
-/**
- * The tensor kit (decode/encode of HostTensors), for code that handles tensors without
- * running a model of its own (chains). Any framework addon carries it: the first that loads.
- */
-export function loadTensorCodec(): TensorCodec {
-  const failures: string[] = [];
-  for (const name of FRAMEWORK_ADDONS) {
-    try {
-      return loadBackendAddon(name);
-    } catch (error) {
-      failures.push((error as Error).message);
-    }
-  }
-  throw new Error(`no framework addon loads, so no tensor kit:\n${failures.join('\n')}`);
 }

@@ -7,7 +7,15 @@
  * tokens, long integers that JSON.parse would round, or an error to describe).
  */
 import { invalidArgument, ServingError } from '../errors/serving_error';
-import type { JsonObject, JsonValue } from './json_value';
+
+/**
+ * A JSON document as read here. Integers beyond 2^53 are kept exact as bigint (int64/uint64
+ * inputs need every digit); NaN and ±Infinity are numbers, as TF-Serving accepts them.
+ */
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
 
 /**
  * What JSON.parse would get wrong: integer literals long enough to exceed 2^53 (it rounds

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   loadBackendAddon,
+  loadTensorCodec,
   type BackendAddon,
   type HostTensorOutput,
   type ModelHandle,
@@ -12,13 +13,14 @@ import {
  * (test/native/echo_backend.cc: every requested output is the input of that name).
  */
 const addon: BackendAddon = loadBackendAddon('echo_test');
+const codec = loadTensorCodec();
 
 const FLOAT_2X2_CONTENT = Buffer.from('08011208120208021202080222100000803f000000400000404000008040', 'hex');
 const FLOAT_2X2_FIELDS = Buffer.from('0801120812020802120208022a100000803f000000400000404000008040', 'hex');
 
 function copiesDuring<T>(action: () => Promise<T>): Promise<{ result: T; copies: number }> {
-  const before = addon.copyStats().copies;
-  return action().then((result) => ({ result, copies: addon.copyStats().copies - before }));
+  const before = codec.copyStats().copies;
+  return action().then((result) => ({ result, copies: codec.copyStats().copies - before }));
 }
 
 async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {

@@ -1,8 +1,8 @@
 /**
  * Copies of tensor payloads on the request path are a budget (docs/design.md): this test
  * fails when a change adds one where none is needed. It runs the bundled example models
- * (var/models/examples, exported by setup) through both framework addons and reads the
- * addons' copy counter around each step.
+ * (var/models/examples, exported by setup) through both framework addons and the tensor codec
+ * and reads the one copy counter they share around each step.
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -11,6 +11,7 @@ import * as protobuf from 'protobufjs';
 
 import {
   loadBackendAddon,
+  loadTensorCodec,
   type BackendAddon,
   type HostTensorOutput,
   type ModelHandle,
@@ -63,19 +64,38 @@ describe('copy budget of the request path', () => {
     pytorch.unload(mlpTorch);
   });
 
-  /** The copies (count, bytes) that `step` makes. Both addons share one counter. */
+  const codec = loadTensorCodec();
+
+  /** The copies (count, bytes) that `step` makes. Every addon shares one counter. */
   async function copiesDuring(step: () => Promise<unknown>): Promise<{ copies: number; bytes: number }> {
-    const before = tensorflow.copyStats();
+    const before = codec.copyStats();
     await step();
-    const after = pytorch.copyStats();
+    const after = codec.copyStats();
     return { copies: after.copies - before.copies, bytes: after.bytes - before.bytes };
   }
 
   const tfInput = 'serving_default_x:0';
   const tfOutput = 'StatefulPartitionedCall:0';
 
-  it('shares one counter between the two addons', () => {
-    assert.deepEqual(tensorflow.copyStats(), pytorch.copyStats());
+  it('REST JSON in, JSON out through the native codec: no copy (reading and writing are conversions)', async () => {
+    const rows = Array.from({ length: ROWS }, (_, r) => Array.from(input.subarray(r * WIDTH, (r + 1) * WIDTH)));
+    const body = Buffer.from(JSON.stringify({ instances: rows }));
+    const spec = codec.predictJsonSpec('serving_default', [['serving_default', [['x', DT_FLOAT]]]]);
+    let text = '';
+    const copies = await copiesDuring(async () => {
+      const read = await codec.readPredictJson(body, spec);
+      assert.ok(read, 'the native reader reads a plain float body');
+      const [[, output]] = (await pytorch.run(mlpTorch, [['x', read.inputs[0][1]]], ['output_0'], 'host')) as Array<
+        [string, HostTensorOutput]
+      >;
+      const written = await codec.writePredictJson([['y', output.handle]], 'row');
+      assert.ok(written, 'the native writer writes float outputs');
+      text = written.toString('utf8');
+    });
+    assert.deepEqual(copies, { copies: 0, bytes: 0 });
+    const predictions = (JSON.parse(text) as { predictions: number[][] }).predictions;
+    assert.equal(predictions.length, ROWS);
+    assert.equal(predictions[0].length, WIDTH);
   });
 
   it('gRPC with tensor_content in, typed fields out: one copy, of the input', async () => {

@@ -2,17 +2,17 @@
  * POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress
  *
  * Request:  {"signature_name"?: string, "context"?: {feature: value|list},
- *            "examples": [{feature: value|list}, ...]}   (src/tensors/json_examples.ts)
+ *            "examples": [{feature: value|list}, ...]}   (json/json_examples.ts)
  * Response: {"results": [[[label, score], ...], ...]} for :classify,
- *           {"results": [value, ...]} for :regress        (src/tensors/json_examples_response.ts)
+ *           {"results": [value, ...]} for :regress        (json/json_examples_response.ts)
  * The examples run through the same classify/regress as the gRPC API (src/servables/).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { classify } from '../../servables/classifier';
 import type { InferenceServable } from '../../servables/inference_servable';
 import { regress } from '../../servables/regressor';
-import { ExamplesDocument, parseExamplesDocument } from '../../tensors/json_examples';
-import { classificationResultJson, regressionResultJson } from '../../tensors/json_examples_response';
+import { ExamplesDocument, parseExamplesDocument } from './json/json_examples';
+import { classificationResultJson, regressionResultJson } from './json/json_examples_response';
 import { sendJson } from './json_reply';
 import { ModelParams, modelParamsSchema, modelPaths, servableRequestOf, verbSuffix } from './model_paths';
 import { bodyText } from './request_body';

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ServingError, unimplemented } from '../../errors/serving_error';
 import { httpStatusOf } from '../../errors/status_code';
-import { errorJson } from '../../tensors/json_tensors_response';
+import { errorJson } from './json/json_tensors_response';
 
 const TF_SERVING_METHODS = new Set(['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 

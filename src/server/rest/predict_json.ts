@@ -1,38 +1,75 @@
 /**
- * Predict's JSON both ways, kept off the event loop when large. Reading a body follows
+ * Predict's JSON both ways, off the event loop. The native codec (native/codec/predict_json.h)
+ * reads a body straight into tensors and writes outputs as JSON on a libuv worker thread, with
+ * no per-value JavaScript; it declines what it does not cover (every malformed or invalid body,
+ * DT_STRING and 16-bit/complex inputs, DT_STRING outputs), and the TypeScript codec
+ * (./json/) then reads or writes it with TF-Serving's exact messages. Reading follows
  * TF-Serving's order: the JSON first (its errors come before the servable's), then the
- * signature, then the inputs. A body from OFF_THREAD_BODY_BYTES up is read, and outputs from
- * OFF_THREAD_OUTPUT_ELEMENTS up are written, on a worker thread (piscina): 50 MB of JSON takes
- * ~1.5 s to read and 6 M floats ~5 s to write, which on the event loop would hold every other
- * request. Tensors read there come back moved, not copied.
+ * signature, then the inputs. On the TypeScript path a body from OFF_THREAD_BODY_BYTES up is
+ * read, and outputs from OFF_THREAD_OUTPUT_ELEMENTS up are written, on a worker thread
+ * (piscina): 50 MB of JSON takes ~1.5 s to read there, which on the event loop would hold
+ * every other request. Tensors read there come back moved, not copied.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import { invalidArgument, ServingError } from '../../errors/serving_error';
 import type { StatusCodeName } from '../../errors/status_code';
-import type { NativeOutput } from '../../native/backend_addon';
-import { DEFAULT_SIGNATURE_NAME, type SignatureMap, type TensorSpec } from '../../servables/signature';
-import { elementCount, type JsonTensor } from '../../tensors/json_tensors';
 import {
-  type JsonPredictFormat,
-  parsePredictDocument,
-  predictInputsFromJson,
-} from '../../tensors/json_tensors_request';
-import { predictResponseJson } from '../../tensors/json_tensors_response';
+  loadTensorCodec,
+  type HostTensorHandle,
+  type NativeOutput,
+  type PredictJsonSpec,
+  type TensorCodec,
+} from '../../native/backend_addon';
+import { DataType } from '../../tensors/data_type';
+import { DEFAULT_SIGNATURE_NAME, type SignatureMap, type TensorSpec } from '../../servables/signature';
+import { elementCount, type JsonTensor } from './json/json_tensors';
+import { type JsonPredictFormat, parsePredictDocument, predictInputsFromJson } from './json/json_tensors_request';
+import { predictResponseJson } from './json/json_tensors_response';
 
 export interface PredictBody {
   signatureName: string;
   format: JsonPredictFormat;
-  /** By input alias. */
-  inputs: Map<string, JsonTensor>;
+  /** By input alias: typed arrays from the TypeScript reader, HostTensorHandles from the native one. */
+  inputs: Map<string, JsonTensor | HostTensorHandle>;
 }
 
 /** Input specs by signature name: what reading the inputs needs from the servable. */
 export type SignatureInputs = Map<string, Map<string, TensorSpec>>;
 
+const inputsOfSignatures = new WeakMap<SignatureMap, SignatureInputs>();
+const nativeSpecs = new WeakMap<SignatureInputs, PredictJsonSpec>();
+
+/** The same object for the same servable's signatures, so that its native spec is made once. */
 export function signatureInputs(signatures: SignatureMap): SignatureInputs {
-  return new Map([...signatures].map(([name, signature]) => [name, signature.inputs]));
+  let inputs = inputsOfSignatures.get(signatures);
+  if (!inputs) {
+    inputs = new Map([...signatures].map(([name, signature]) => [name, signature.inputs]));
+    inputsOfSignatures.set(signatures, inputs);
+  }
+  return inputs;
+}
+
+function nativeSpec(signatures: SignatureInputs): PredictJsonSpec {
+  let spec = nativeSpecs.get(signatures);
+  if (!spec) {
+    const list = [...signatures].map(
+      ([name, inputs]) =>
+        [name, [...inputs].map(([alias, tensor]) => [alias, tensor.dtype] as [string, number])] as [
+          string,
+          Array<[string, number]>,
+        ],
+    );
+    spec = codec().predictJsonSpec(DEFAULT_SIGNATURE_NAME, list);
+    nativeSpecs.set(signatures, spec);
+  }
+  return spec;
+}
+
+let loadedCodec: TensorCodec | undefined;
+function codec(): TensorCodec {
+  return (loadedCodec ??= loadTensorCodec());
 }
 
 /**
@@ -50,6 +87,10 @@ export async function readPredictBody(
   body: Buffer,
   signatures: SignatureInputs | undefined,
 ): Promise<PredictBody | undefined> {
+  if (signatures) {
+    const read = await codec().readPredictJson(body, nativeSpec(signatures));
+    if (read) return { signatureName: read.signatureName, format: read.format, inputs: new Map(read.inputs) };
+  }
   if (body.byteLength < OFF_THREAD_BODY_BYTES) return predictBodyFromText(body.toString('utf8'), signatures);
   const task: ReadTask = { body, signatures };
   const transferList = ownsItsMemory(body) ? [body.buffer as ArrayBuffer] : [];
@@ -61,6 +102,8 @@ export async function predictResponseBytes(
   outputs: Map<string, NativeOutput>,
   format: JsonPredictFormat,
 ): Promise<Buffer> {
+  const written = await writeNatively(outputs, format);
+  if (written) return written;
   let elements = 0;
   for (const output of outputs.values()) if (!Buffer.isBuffer(output)) elements += elementCount(output.shape);
   if (elements < OFF_THREAD_OUTPUT_ELEMENTS) return Buffer.from(predictResponseJson(outputs, format), 'utf8');
@@ -79,7 +122,21 @@ export async function predictResponseBytes(
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The reading itself, on whichever thread. */
+/** The native writer's bytes; undefined where TypeScript writes (or reports) them. */
+async function writeNatively(
+  outputs: Map<string, NativeOutput>,
+  format: JsonPredictFormat,
+): Promise<Buffer | undefined> {
+  const tensors: Array<[string, HostTensorHandle]> = [];
+  for (const [alias, output] of outputs) {
+    // Strings are the TypeScript writer's; a Buffer is not a host tensor (its error is too).
+    if (Buffer.isBuffer(output) || output.dtype === DataType.DT_STRING) return undefined;
+    tensors.push([alias, output.handle]);
+  }
+  return (await codec().writePredictJson(tensors, format)) ?? undefined;
+}
+
+/** The TypeScript reading, on whichever thread. */
 export function predictBodyFromText(text: string, signatures: SignatureInputs | undefined): PredictBody | undefined {
   const predict = parsePredictDocument(text);
   if (!signatures) return undefined;

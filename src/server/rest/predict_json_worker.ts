@@ -2,7 +2,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { toServingError } from '../../errors/serving_error';
 import type { NativeOutput } from '../../native/backend_addon';
-import { predictResponseJson } from '../../tensors/json_tensors_response';
+import { predictResponseJson } from './json/json_tensors_response';
 import {
   ownsItsMemory,
   predictBodyFromText,

@@ -5,7 +5,7 @@
  *        or {"signature_name"?: string, "inputs": value | {alias: value}}  (columnar)
  *           binary strings as {"b64": "..."}; NaN/Infinity accepted.
  * Response: {"predictions": [...]} for row requests, {"outputs": ...} for columnar ones
- *           (see src/tensors/json_tensors_response.ts).
+ *           (see json/json_tensors_response.ts).
  * The body is read whatever its Content-Type, as TF-Serving does (request_body.ts).
  */
 import type { FastifyPluginAsync } from 'fastify';

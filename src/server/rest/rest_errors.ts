@@ -8,7 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidArgument, ServingError, toServingError } from '../../errors/serving_error';
 import { httpStatusOf } from '../../errors/status_code';
 import { boundedStatusMessage } from '../../errors/status_message';
-import { errorJson } from '../../tensors/json_tensors_response';
+import { errorJson } from './json/json_tensors_response';
 import { sendJson } from './json_reply';
 
 const PAYLOAD_TOO_LARGE = 413;

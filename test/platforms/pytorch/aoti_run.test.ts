@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  loadBackendAddon,
+  loadTensorCodec,
   type HostTensorOutput,
   type OutputEncoding,
   type TensorSource,
@@ -110,9 +110,9 @@ describe('AOTInductor packages: running', () => {
 
   it('checks a chained tensor (HostTensorHandle) like any other input', async () => {
     const mlp = servables.get('dynamic_mlp')!;
-    const addon = loadBackendAddon('pytorch');
+    const codec = loadTensorCodec();
     const [reference] = aotiCases('dynamic_mlp');
-    const fitting = await addon.decode(tensorSource(reference.inputs.x));
+    const fitting = await codec.decode(tensorSource(reference.inputs.x));
     const outputs = await predict(mlp, request({ x: fitting.handle }));
     assertHostEquals(outputs.get('output_0')!, reference.outputs.output_0, TOLERANCE);
     // The model's own output, [1, 2], is no input for it.
@@ -122,7 +122,7 @@ describe('AOTInductor packages: running', () => {
       'INVALID_ARGUMENT',
       /input x: shape \[1,2\] does not match/,
     );
-    const ids = await addon.decode(tensorSource({ dtype: 'DT_INT64', shape: [1, 4], values: [1, 2, 3, 4] }));
+    const ids = await codec.decode(tensorSource({ dtype: 'DT_INT64', shape: [1, 4], values: [1, 2, 3, 4] }));
     await assertRejectsWith(
       predict(mlp, request({ x: ids.handle })),
       'INVALID_ARGUMENT',
@@ -194,9 +194,9 @@ describe('AOTInductor packages: running', () => {
         ['input_1', tensorProtoBytes(reference.inputs.offset)],
       ];
       const copiesFor = async (output: string) => {
-        const before = loaded.addon.copyStats().copies;
+        const before = loadTensorCodec().copyStats().copies;
         await loaded.addon.run(loaded.handle, inputs, [output], 'host');
-        return loaded.addon.copyStats().copies - before;
+        return loadTensorCodec().copyStats().copies - before;
       };
       assert.equal(await copiesFor('output_0'), 2, 'the two decoded inputs, nothing more');
       // features.t(): the compiled code writes the transposed tensor densely, so it needs no copy either.

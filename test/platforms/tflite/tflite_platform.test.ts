@@ -10,7 +10,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ServingError } from '../../../src/errors/serving_error';
-import { loadBackendAddon, type ModelHandle, type TensorSource } from '../../../src/native/backend_addon';
+import {
+  loadBackendAddon,
+  loadTensorCodec,
+  type ModelHandle,
+  type TensorSource,
+} from '../../../src/native/backend_addon';
 import type { PlatformOptions } from '../../../src/platforms/platform';
 import { tensorFlowPlatform } from '../../../src/platforms/tensorflow/tensorflow_platform';
 import { loadTfLiteModel, preferTfLite } from '../../../src/platforms/tflite/tflite_platform';
@@ -184,10 +189,14 @@ describe('TFLite addon', () => {
       const { x } = reference('half_plus_two').signatures.serving_default.inputs;
       const { y } = reference('half_plus_two').signatures.serving_default.outputs;
       const values = Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i));
-      const decoded = await addon.decode({ dtype: DataType.DT_FLOAT, shape: [values.length], data: values });
-      const before = addon.copyStats();
+      const decoded = await loadTensorCodec().decode({
+        dtype: DataType.DT_FLOAT,
+        shape: [values.length],
+        data: values,
+      });
+      const before = loadTensorCodec().copyStats();
       const [[, out]] = await addon.run(handle, [[x.name, decoded.handle]], [y.name], 'host');
-      assert.deepEqual(addon.copyStats(), before);
+      assert.deepEqual(loadTensorCodec().copyStats(), before);
       assert.equal(plainOutput(out).values[1], Math.fround(Math.fround(Math.sin(1)) * 0.5 + 2));
     });
   });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { Log } from '../../../src/core/log';
 import { ServingError } from '../../../src/errors/serving_error';
-import { loadBackendAddon } from '../../../src/native/backend_addon';
+import { loadTensorCodec } from '../../../src/native/backend_addon';
 import type { LoadedServable, Platform } from '../../../src/platforms/platform';
 import { PlatformLoader, type ModelWarmupOptions } from '../../../src/platforms/platform_loader';
 import { platformRegistry } from '../../../src/platforms/registry';
@@ -79,8 +79,8 @@ function recorder(): { log: Log; lines: string[] } {
   return { log: (_severity, message) => lines.push(message), lines };
 }
 
-/** Copies the framework's addon made so far: one per input decoded, per output encoded. */
-const copies = (framework: Framework) => loadBackendAddon(framework).copyStats().copies;
+/** Copies the addons made so far: one per input decoded, per output encoded. */
+const copies = () => loadTensorCodec().copyStats().copies;
 
 const halfPlusTwo = (servable: InferenceServable) =>
   predict(servable, {
@@ -114,10 +114,10 @@ describe('model warmup', () => {
       // Copies of one request of the warmup file, measured on a version without warmup.
       const probe = new PlatformLoader(platforms.get(framework)!, exampleVersion(framework), recorder().log);
       await probe.load();
-      const beforeOne = copies(framework);
+      const beforeOne = copies();
       const request = Buffer.from(files.manifest.requests.predict[0] as string, 'base64');
       await replayPredict(probe.servable() as InferenceServable, request);
-      const perRequest = copies(framework) - beforeOne;
+      const perRequest = copies() - beforeOne;
       await probe.unload();
       assert.ok(perRequest >= 1);
 
@@ -125,9 +125,9 @@ describe('model warmup', () => {
         const dir = exampleVersion(framework, file('predict'));
         const { log, lines } = recorder();
         const loader = new PlatformLoader(platforms.get(framework)!, dir, { log, numRequestIterations: iterations });
-        const before = copies(framework);
+        const before = copies();
         await loader.load();
-        assert.equal(copies(framework) - before, 2 * iterations * perRequest, `${iterations} iterations`);
+        assert.equal(copies() - before, 2 * iterations * perRequest, `${iterations} iterations`);
         const times = iterations > 1 ? `, ${iterations} times each` : '';
         assert.ok(
           lines.some((line) =>

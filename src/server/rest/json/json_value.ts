@@ -1,15 +1,9 @@
-/**
- * JSON documents as the REST API sees them. Integers beyond 2^53 are kept exact as bigint
- * (int64/uint64 inputs need every digit); NaN and ±Infinity are numbers, as TF-Serving
- * accepts them in requests.
- */
+/** JSON documents (tensors/json_parse.ts's) as the REST API reads them and quotes them in errors. */
+import type { JsonObject, JsonValue } from '../../../tensors/json_parse';
 import { formatFloat64 } from './json_decimal';
 import { PrettyJsonWriter } from './json_pretty_writer';
 
-export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | JsonObject;
-export interface JsonObject {
-  [key: string]: JsonValue;
-}
+export type { JsonObject, JsonValue };
 
 export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

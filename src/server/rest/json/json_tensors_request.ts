@@ -4,14 +4,14 @@
  * entry per instance, batched along a new dimension 0) or {"inputs": ...} (columnar: one
  * tensor, or an object of named tensors). Messages follow TF-Serving's, word for word.
  */
-import { invalidArgument, ServingError, toServingError } from '../errors/serving_error';
-import type { TensorSpec } from '../servables/signature';
-import { parseJsonText } from './json_parse';
+import { invalidArgument, ServingError, toServingError } from '../../../errors/serving_error';
+import type { JsonPredictFormat } from '../../../native/backend_addon';
+import type { TensorSpec } from '../../../servables/signature';
+import { parseJsonText } from '../../../tensors/json_parse';
 import { InstanceBatch, JsonTensor, tensorFromJson } from './json_tensors';
 import { hasMember, isBase64Object, isJsonObject, JsonObject, JsonValue, jsonValueText } from './json_value';
 
-/** Row ("instances" -> "predictions") or columnar ("inputs" -> "outputs"). */
-export type JsonPredictFormat = 'row' | 'columnar';
+export type { JsonPredictFormat };
 
 export interface PredictDocument {
   /** '' when the request names none (the default signature). */

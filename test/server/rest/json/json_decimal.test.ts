@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatFloat32, formatFloat64, formatG } from '../../src/tensors/json_decimal';
+import { formatFloat32, formatFloat64, formatG } from '../../../../src/server/rest/json/json_decimal';
 
 describe('formatFloat32 / formatFloat64 (TF-Serving WriteDecimal)', () => {
   it('writes six digits when they read back as the same float', () => {

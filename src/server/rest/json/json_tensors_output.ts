@@ -4,11 +4,11 @@
  * DT_STRING as text, or as {"b64": ...} when the output's alias ends in "_bytes".
  * half/bfloat16 are written as the float32 they widen to; complex values as [real, imaginary].
  */
-import { internal, invalidArgument } from '../errors/serving_error';
-import type { HostTensorOutput } from '../native/backend_addon';
-import { DataType } from './data_type';
-import { dataTypeString } from './data_type_string';
-import { bfloat16ToNumber, halfToNumber } from './float16';
+import { internal, invalidArgument } from '../../../errors/serving_error';
+import type { HostTensorOutput } from '../../../native/backend_addon';
+import { DataType } from '../../../tensors/data_type';
+import { dataTypeString } from '../../../tensors/data_type_string';
+import { bfloat16ToNumber, halfToNumber } from '../../../tensors/float16';
 import { formatFloat32, formatFloat64 } from './json_decimal';
 import type { PrettyJsonWriter } from './json_pretty_writer';
 import { elementCount } from './json_tensors';

@@ -6,11 +6,11 @@
  * numbers a float_list, strings and {"b64": ...} a bytes_list; one list may not mix them.
  * Messages follow TF-Serving's, word for word.
  */
-import { invalidArgument } from '../errors/serving_error';
-import { Protos } from '../protos';
-import type { SerializedInput } from '../servables/serialized_input';
+import { invalidArgument } from '../../../errors/serving_error';
+import { Protos } from '../../../protos';
+import type { SerializedInput } from '../../../servables/serialized_input';
 import { formatFloat64 } from './json_decimal';
-import { parseJsonText } from './json_parse';
+import { parseJsonText } from '../../../tensors/json_parse';
 import { decodeBase64Object } from './json_tensors';
 import { hasMember, isBase64Object, isJsonObject, JsonValue, jsonTypeName, jsonValueText } from './json_value';
 

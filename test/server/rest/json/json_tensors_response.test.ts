@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ServingError } from '../../src/errors/serving_error';
-import type { HostTensorHandle, HostTensorOutput, NativeOutput } from '../../src/native/backend_addon';
-import { DataType } from '../../src/tensors/data_type';
-import { errorJson, predictResponseJson } from '../../src/tensors/json_tensors_response';
+import { ServingError } from '../../../../src/errors/serving_error';
+import type { HostTensorHandle, HostTensorOutput, NativeOutput } from '../../../../src/native/backend_addon';
+import { DataType } from '../../../../src/tensors/data_type';
+import { errorJson, predictResponseJson } from '../../../../src/server/rest/json/json_tensors_response';
 
 const handle = {} as HostTensorHandle;
 const floats = (shape: number[], values: number[]): HostTensorOutput => ({

@@ -6,8 +6,8 @@
  *   {"results": [value, ...]}                   one value per example
  * A label the model does not produce is "", a score 0.0.
  */
-import type { ClassificationResultMessage } from '../servables/classifier';
-import type { RegressionResultMessage } from '../servables/regressor';
+import type { ClassificationResultMessage } from '../../../servables/classifier';
+import type { RegressionResultMessage } from '../../../servables/regressor';
 import { formatFloat32 } from './json_decimal';
 import { PrettyJsonWriter } from './json_pretty_writer';
 

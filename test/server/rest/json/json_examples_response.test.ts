@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { classificationResultJson, regressionResultJson } from '../../src/tensors/json_examples_response';
+import {
+  classificationResultJson,
+  regressionResultJson,
+} from '../../../../src/server/rest/json/json_examples_response';
 
 describe('classificationResultJson', () => {
   test("TF-Serving's layout: one line of [label, score] pairs per example", () => {

@@ -1,9 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ServingError } from '../../src/errors/serving_error';
-import type { TensorSpec } from '../../src/servables/signature';
-import { DataType } from '../../src/tensors/data_type';
-import { parsePredictDocument, predictInputsFromJson, PredictInputs } from '../../src/tensors/json_tensors_request';
+import { ServingError } from '../../../../src/errors/serving_error';
+import type { TensorSpec } from '../../../../src/servables/signature';
+import { DataType } from '../../../../src/tensors/data_type';
+import {
+  parsePredictDocument,
+  predictInputsFromJson,
+  PredictInputs,
+} from '../../../../src/server/rest/json/json_tensors_request';
 
 const specs = (entries: Record<string, [number, number[] | null]>) =>
   new Map<string, TensorSpec>(

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Protos } from '../../src/protos';
-import { parseExamplesDocument } from '../../src/tensors/json_examples';
+import { Protos } from '../../../../src/protos';
+import { parseExamplesDocument } from '../../../../src/server/rest/json/json_examples';
 
 type Features = Record<string, Record<string, { value: unknown[] }>>;
 

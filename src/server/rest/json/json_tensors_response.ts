@@ -4,8 +4,8 @@
  * instances (a list of objects when there are several outputs, a plain list for one);
  * columnar {"outputs": ...} writes whole tensors (an object when there are several).
  */
-import { internal, invalidArgument } from '../errors/serving_error';
-import type { HostTensorOutput, NativeOutput } from '../native/backend_addon';
+import { internal, invalidArgument } from '../../../errors/serving_error';
+import type { HostTensorOutput, NativeOutput } from '../../../native/backend_addon';
 import { PrettyJsonWriter } from './json_pretty_writer';
 import type { JsonPredictFormat } from './json_tensors_request';
 import { OutputTensorJson } from './json_tensors_output';

@@ -9,10 +9,10 @@
  * numbers (stored as 16-bit patterns), and complex values are [real, imaginary] pairs, so a
  * complex tensor's JSON nests one level deeper than its shape.
  */
-import { invalidArgument, unimplemented } from '../errors/serving_error';
-import { DataType } from './data_type';
-import { dataTypeString } from './data_type_string';
-import { bfloat16Bits, halfBits } from './float16';
+import { invalidArgument, unimplemented } from '../../../errors/serving_error';
+import { DataType } from '../../../tensors/data_type';
+import { dataTypeString } from '../../../tensors/data_type_string';
+import { bfloat16Bits, halfBits } from '../../../tensors/float16';
 import { isBase64Object, isJsonObject, JsonValue, jsonTypeName, jsonValueText } from './json_value';
 
 export type JsonTensor =

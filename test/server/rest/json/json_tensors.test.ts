@@ -1,12 +1,17 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ServingError } from '../../src/errors/serving_error';
-import type { HostTensorHandle, HostTensorOutput } from '../../src/native/backend_addon';
-import { DataType } from '../../src/tensors/data_type';
-import { parseJsonText } from '../../src/tensors/json_parse';
-import { inferDataType, InstanceBatch, JsonTensor, tensorFromJson } from '../../src/tensors/json_tensors';
-import { predictResponseJson } from '../../src/tensors/json_tensors_response';
-import type { JsonValue } from '../../src/tensors/json_value';
+import { ServingError } from '../../../../src/errors/serving_error';
+import type { HostTensorHandle, HostTensorOutput } from '../../../../src/native/backend_addon';
+import { DataType } from '../../../../src/tensors/data_type';
+import { parseJsonText } from '../../../../src/tensors/json_parse';
+import {
+  inferDataType,
+  InstanceBatch,
+  JsonTensor,
+  tensorFromJson,
+} from '../../../../src/server/rest/json/json_tensors';
+import { predictResponseJson } from '../../../../src/server/rest/json/json_tensors_response';
+import type { JsonValue } from '../../../../src/server/rest/json/json_value';
 
 function asHostOutput(tensor: JsonTensor): HostTensorOutput {
   const handle = {} as HostTensorHandle;
