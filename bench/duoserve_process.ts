@@ -48,23 +48,40 @@ export function logTail(logPath: string, chars = 4000): string {
   }
 }
 
-export function stopGroup(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const signal = (name: NodeJS.Signals) => {
-      try {
-        process.kill(-child.pid!, name);
-      } catch {
-        // already gone
-      }
-    };
-    const timer = setTimeout(() => signal('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    signal('SIGTERM');
-  });
+/** True while any process of the group `pgid` lives (signal 0 only probes). */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ends the process group a detached child leads: SIGTERM, then SIGKILL after 5 s. Returns once the
+ * whole group is gone, not only its leader: TorchServe's launcher exits before its JVM, whose pid
+ * file would make the next start answer "TorchServe is already running".
+ */
+export async function stopGroup(child: ChildProcess): Promise<void> {
+  const pgid = child.pid!;
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, name);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGTERM');
+  const started = Date.now();
+  let killed = false;
+  while (groupAlive(pgid) && Date.now() - started < 15_000) {
+    if (!killed && Date.now() - started > 5_000) {
+      signal('SIGKILL');
+      killed = true;
+    }
+    await sleep(50);
+  }
 }
 
 async function restAnswers(port: number, model: string): Promise<boolean> {

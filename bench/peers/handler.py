@@ -4,11 +4,18 @@ REST: the same body as duoserve's REST predict, {"instances": rows}, answered {"
 gRPC: the part "tensor" holds the rows as raw little-endian float32 (what duoserve's gRPC requests carry
 as tensor_content), answered the same way; the row width comes from model-config.yaml.
 A batch (TorchServe's batching on) runs as one forward over every request's rows.
+
+Written for speed as a TorchServe user would: TorchServe's worker has already parsed the JSON body
+(Content-Type application/json); the rows go to float32 through numpy, and the answer goes back as
+JSON text with float32's 9 significant digits (the digits duoserve and TF-Serving write, which read
+back as the very same float32 values). A dict answer would be re-encoded by TorchServe with
+json.dumps(indent=2): the pure-Python encoder, 17-digit doubles, one value a line (5-6 ms a call).
 """
 
 import json
 import os
 
+import numpy as np
 import torch
 
 
@@ -16,6 +23,7 @@ class MlpHandler:
     def __init__(self):
         self.model = None
         self.row_width = 0
+        self.row_format = ""
 
     def initialize(self, context):
         options = (context.model_yaml_config or {}).get("handler", {})
@@ -26,6 +34,8 @@ class MlpHandler:
         except RuntimeError:  # only settable before the process's first parallel work
             pass
         self.row_width = int(options["row_width"])
+        # One row of the answer in one %-format: the model is an MLP, its outputs are finite.
+        self.row_format = "[" + ",".join(["%.9g"] * self.row_width) + "]"
         model_dir = context.system_properties["model_dir"]
         serialized = context.manifest["model"]["serializedFile"]
         self.model = torch.jit.load(os.path.join(model_dir, serialized), map_location="cpu").eval()
@@ -35,9 +45,13 @@ class MlpHandler:
             raw = request["tensor"]
             return torch.frombuffer(bytearray(raw), dtype=torch.float32).view(-1, self.row_width), True
         body = request.get("body", request.get("data"))
-        if isinstance(body, (bytes, bytearray)):
+        if isinstance(body, (bytes, bytearray)):  # a client that sent no application/json
             body = json.loads(body)
-        return torch.tensor(body["instances"], dtype=torch.float32), False
+        return torch.from_numpy(np.asarray(body["instances"], dtype=np.float32)), False
+
+    def _json_answer(self, rows):
+        text = ",".join(self.row_format % tuple(row) for row in rows.tolist())
+        return '{"predictions":[' + text + "]}"
 
     def handle(self, data, context):
         parsed = [self._rows(request) for request in data]
@@ -51,6 +65,7 @@ class MlpHandler:
                 context.set_response_content_type(index, "application/octet-stream")
                 answers.append(part.contiguous().numpy().tobytes())
             else:
+                # A str goes out as it is (TorchServe re-encodes only dicts and lists).
                 context.set_response_content_type(index, "application/json")
-                answers.append({"predictions": part.tolist()})
+                answers.append(self._json_answer(part))
         return answers
