@@ -251,7 +251,10 @@ describe(':predict deadline (--rest_api_timeout_in_ms)', () => {
       assert.match(response.json().error, /Deadline exceeded/);
       assert.equal(manager.outstanding, 1, 'the run still holds the model');
       finish();
-      await new Promise((resolve) => setImmediate(resolve));
+      // The fake's outputs become real HostTensors through the codec (a worker-thread hop) first.
+      for (let waited = 0; manager.outstanding > 0 && waited < 2_000; waited += 5) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       assert.equal(manager.outstanding, 0);
     } finally {
       await app.close();
