@@ -47,13 +47,14 @@ python_env() {
 
 npm_packages() { npm ci --no-audit --no-fund --loglevel=error; }
 native_build() { npx cmake-js compile --log-level warn; }
-ts_build() { npx tsc -p tsconfig.json; }
+# From a clean dist/: a compiled test whose source is gone would otherwise still run.
+ts_build() { rm -rf dist && npx tsc -p tsconfig.json; }
 export_models() { .venv/bin/python scripts/export_models.py --out var/models; }
 
 step debian third_party/debian-packages.txt -- debian_packages
 step python third_party/requirements.txt -- python_env
 step npm package.json package-lock.json -- npm_packages
 step native CMakeLists.txt $(find native third_party -type f | sort) .setup-stamps/python .setup-stamps/npm -- native_build
-step typescript tsconfig.json $(find src test -name '*.ts' | sort) .setup-stamps/npm -- ts_build
+step typescript tsconfig.json $(find src test bench -name '*.ts' | sort) .setup-stamps/npm -- ts_build
 step models scripts/export_models.py $(find scripts/models test/fixtures -type f -not -name "*.pyc" 2>/dev/null | sort) .setup-stamps/python -- export_models
 log "ready"
