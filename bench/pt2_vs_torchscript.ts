@@ -15,7 +15,7 @@ import { startDuoserve } from './duoserve_process';
 import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
 import { type InProcessModel, loadInProcess, useServerThreadBudget } from './in_process';
 import { type Call, measureInterleaved } from './load_loop';
-import { benchModels, readModelConfig, type BenchModel } from './models';
+import { benchModels, type BenchModel, writeModelConfig } from './models';
 import { parseOptions, REPO_ROOT } from './options';
 import { buildPayload, decodeTensorProto, predictResponseOutput, type Payload } from './payloads';
 import { assertClose } from './sanity';
@@ -44,21 +44,6 @@ function log(line: string): void {
 
 function formatOf(model: string): Row['format'] {
   return model.endsWith('_pt2') ? 'pt2' : 'torchscript';
-}
-
-/** A model config serving just the benchmarked models (a faster start than every example). */
-function writeModelConfig(configFile: string, names: string[], outDir: string): string {
-  const entries = readModelConfig(configFile).filter((entry) => names.includes(entry.name));
-  const text = entries
-    .map(
-      (e) =>
-        `  config {\n    name: "${e.name}"\n    base_path: "${e.basePath}"\n    model_platform: "${e.platform}"\n  }`,
-    )
-    .join('\n');
-  const file = path.join(outDir, 'pt2_vs_torchscript.config');
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(file, `model_config_list {\n${text}\n}\n`);
-  return file;
 }
 
 function table(rows: Row[]): string {
@@ -123,7 +108,7 @@ async function main(): Promise<void> {
     writeModelConfig(
       options.modelConfigFile,
       models.map((m) => m.name),
-      path.dirname(options.out),
+      path.join(path.dirname(options.out), 'pt2_vs_torchscript.config'),
     ),
     models.map((m) => m.name),
     options.serverArgs,

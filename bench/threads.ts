@@ -18,7 +18,7 @@ import { parseCliArgs } from './cli_args';
 import { startDuoserve } from './duoserve_process';
 import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
 import { measureInterleaved } from './load_loop';
-import { benchModels, readModelConfig } from './models';
+import { benchModels, writeModelConfig } from './models';
 import { REPO_ROOT } from './options';
 import { buildPayload, predictResponseOutput } from './payloads';
 import { assertClose } from './sanity';
@@ -143,20 +143,6 @@ function table(rows: Row[]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }
 
-function writeModelConfig(configFile: string, names: string[], outDir: string): string {
-  const entries = readModelConfig(configFile).filter((entry) => names.includes(entry.name));
-  const text = entries
-    .map(
-      (e) =>
-        `  config {\n    name: "${e.name}"\n    base_path: "${e.basePath}"\n    model_platform: "${e.platform}"\n  }`,
-    )
-    .join('\n');
-  const file = path.join(outDir, 'threads.config');
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(file, `model_config_list {\n${text}\n}\n`);
-  return file;
-}
-
 async function main(): Promise<void> {
   const started = process.hrtime.bigint();
   const { flags } = parseCliArgs(process.argv.slice(2), HELP, {});
@@ -188,7 +174,7 @@ async function main(): Promise<void> {
   const configFile = writeModelConfig(
     modelConfigFile,
     models.map((m) => m.name),
-    path.dirname(out),
+    path.join(path.dirname(out), 'threads.config'),
   );
   log(
     `${sweep.length} settings x ${rounds} round(s); per model and concurrency ${warmupMs} ms warm-up + ` +

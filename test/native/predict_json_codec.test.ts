@@ -21,26 +21,12 @@ import type { Signature, SignatureMap, TensorSpec } from '../../src/servables/si
 import { DataType } from '../../src/tensors/data_type';
 import type { JsonTensor } from '../../src/server/rest/json/json_tensors';
 import { predictResponseJson } from '../../src/server/rest/json/json_tensors_response';
+import { prng, type Random } from '../seeded_random';
 
 const SEED = Number(process.env.DUOSERVE_FUZZ_SEED ?? 20261201);
 const BODIES = 3_000;
 const OUTPUTS = 1_500;
 const codec = loadTensorCodec();
-
-/** mulberry32, as test/server/fuzz_requests.test.ts. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(items: readonly T[]): T => items[int(items.length)] };
-}
-type Random = ReturnType<typeof prng>;
 
 const NUMERIC: number[] = [
   DataType.DT_FLOAT,

@@ -24,6 +24,7 @@ import {
   startDuoserve,
   waitForStates,
 } from './lifecycle_helpers';
+import { prng, type Random } from '../seeded_random';
 
 const SEED = Number(process.env.DUOSERVE_FUZZ_SEED ?? 20261201);
 const GRPC_REQUESTS = 4_000;
@@ -40,21 +41,6 @@ const IN_FLIGHT = 16;
  * exceeds it.
  */
 const RSS_GROWTH_LIMIT_MIB = 128;
-
-/** mulberry32: a tiny seeded PRNG, so that a failing run replays exactly. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(items: readonly T[]): T => items[int(items.length)] };
-}
-type Random = ReturnType<typeof prng>;
 
 const EXAMPLES = path.join(REPO_ROOT, 'var', 'models', 'examples');
 const MODELS = [
