@@ -6,13 +6,13 @@
  *
  * Parent side: startCeilingServer(). Child side: this file run with node (forked, IPC channel).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 // The module object itself (a default import; an import namespace's properties are read-only), to wrap createServer.
 import http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
-import { serveGrpcEcho } from './echo_servers';
+import { serveGrpcEcho, stopChild } from './echo_servers';
 
 export interface CeilingVariant {
   name: string;
@@ -187,18 +187,6 @@ function childMain(): void {
         ? primaryMain(start, processes)
         : serve(start).then((port) => ({ port, pids: [process.pid] }));
     ready.then((message) => process.send!(message), failed);
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
   });
 }
 

@@ -35,10 +35,6 @@ namespace {
 // Tags a PredictJsonSpec, so that any other External is refused rather than misread.
 constexpr napi_type_tag kPredictJsonSpecTag = {0x5b0e'93d2'6a1f'47c8ULL, 0xa7d3'1c9e'04b6'52f1ULL};
 
-[[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message) {
-  throw Napi::TypeError::New(env, message);
-}
-
 // Starts a worker built on the JS thread: the queue owns it from here on.
 template <typename Worker>
 Napi::Promise Start(std::unique_ptr<Worker> worker) {
@@ -57,16 +53,6 @@ HostTensorPtr HandleArg(Napi::Value value, const char* what) {
   if (tensor == nullptr || *tensor == nullptr)
     ThrowTypeError(value.Env(), std::string(what) + " must be a HostTensorHandle");
   return *tensor;
-}
-
-std::string StringArg(Napi::Value value, const char* what) {
-  if (!value.IsString()) ThrowTypeError(value.Env(), std::string(what) + " must be a string");
-  return value.As<Napi::String>().Utf8Value();
-}
-
-Napi::Array ArrayArg(Napi::Value value, const char* what) {
-  if (!value.IsArray()) ThrowTypeError(value.Env(), std::string(what) + " must be an array");
-  return value.As<Napi::Array>();
 }
 
 // decode(): one TensorSource made a HostTensor once, for a caller that feeds it to several

@@ -27,25 +27,11 @@ struct AddonState {
   std::shared_ptr<Backend> backend;
 };
 
-[[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message) {
-  throw Napi::TypeError::New(env, message);
-}
-
 ModelSlot* ModelSlotOf(Napi::Value value) {
   if (!value.IsExternal() || !value.As<Napi::External<ModelSlot>>().CheckTypeTag(&kModelTag)) {
     ThrowTypeError(value.Env(), "expected a ModelHandle from load()");
   }
   return value.As<Napi::External<ModelSlot>>().Data();
-}
-
-std::string StringArg(Napi::Value value, const char* what) {
-  if (!value.IsString()) ThrowTypeError(value.Env(), std::string(what) + " must be a string");
-  return value.As<Napi::String>().Utf8Value();
-}
-
-Napi::Array ArrayArg(Napi::Value value, const char* what) {
-  if (!value.IsArray()) ThrowTypeError(value.Env(), std::string(what) + " must be an array");
-  return value.As<Napi::Array>();
 }
 
 // {key: string | Buffer}; Buffer values arrive as raw bytes.

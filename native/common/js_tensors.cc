@@ -7,6 +7,21 @@
 #include "common/tensor_proto.h"
 
 namespace duo {
+
+[[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message) {
+  throw Napi::TypeError::New(env, message);
+}
+
+std::string StringArg(Napi::Value value, const char* what) {
+  if (!value.IsString()) ThrowTypeError(value.Env(), std::string(what) + " must be a string");
+  return value.As<Napi::String>().Utf8Value();
+}
+
+Napi::Array ArrayArg(Napi::Value value, const char* what) {
+  if (!value.IsArray()) ThrowTypeError(value.Env(), std::string(what) + " must be an array");
+  return value.As<Napi::Array>();
+}
+
 namespace {
 
 // Tags a HostTensorHandle, so that any other External is refused rather than misread.
@@ -14,10 +29,6 @@ constexpr napi_type_tag kHostTensorTag = {0x2f6a'0c1d'8e54'b7a3ULL, 0x91c4'7e20'
 
 // 2^53: the largest dim a JS number carries exactly.
 constexpr double kMaxExactDim = 9007199254740992.0;
-
-[[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message) {
-  throw Napi::TypeError::New(env, message);
-}
 
 Status Invalid(std::string message) { return Status::Error(Code::kInvalidArgument, std::move(message)); }
 

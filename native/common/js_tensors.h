@@ -15,6 +15,12 @@
 
 namespace duo {
 
+// Argument readers for the addons' bindings: an argument of the wrong form is a bug of the
+// TypeScript caller, thrown as a TypeError (never a Status).
+[[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message);
+std::string StringArg(Napi::Value value, const char* what);
+Napi::Array ArrayArg(Napi::Value value, const char* what);
+
 // TensorProto bytes, decoded on the worker thread.
 struct ProtoBytes {
   const uint8_t* data = nullptr;
