@@ -41,6 +41,34 @@ export interface HostTensorOutput {
 
 export type NativeOutput = Buffer | HostTensorOutput;
 
+/** One request of a batch (runBatch): its inputs, with the same names in the same order in every task. */
+export interface BatchTask {
+  inputs: RunInput[];
+  /** As run()'s: a task still queued then is answered DEADLINE_EXCEEDED and never run. */
+  deadlineUs?: number;
+}
+
+/** How runBatch merges its tasks (BatchingParameters). */
+export interface BatchRunOptions {
+  /** allowed_batch_sizes: the merged batch is padded up to the first size that holds its rows; empty: no padding. */
+  allowedBatchSizes: number[];
+  /** pad_variable_length_inputs: dims >= 1 that differ across tasks are padded (TF-Serving's batching_util). */
+  padVariableLengthInputs: boolean;
+}
+
+export interface BatchRunResult {
+  /**
+   * One entry per task, in order: its outputs as run() resolves them, or the Error (with
+   * `code`, as run()'s rejections) that failed this task alone (its decoding, dtype or shape,
+   * an expired deadline). The other tasks ran without it.
+   */
+  results: Array<Array<[string, NativeOutput]> | Error>;
+  /** Rows of the batch that ran, padding included; 0 when no task was left to run. */
+  batchRows: number;
+  /** Of batchRows, the padding rows added for allowedBatchSizes. */
+  paddingRows: number;
+}
+
 export interface BackendAddon {
   load(modelPath: string, options: Record<string, string | Buffer>): Promise<ModelHandle>;
   describe(model: ModelHandle): Buffer;
@@ -52,6 +80,19 @@ export interface BackendAddon {
     encoding: OutputEncoding,
     deadlineUs?: number,
   ): Promise<Array<[string, NativeOutput]>>;
+  /**
+   * Runs several requests as one: on a worker thread each task's inputs are decoded and checked,
+   * concatenated on dim 0 into one tensor per input (one copy into the batch tensor), run once,
+   * and each output is split back by the tasks' rows without a copy. Rejects (every task fails)
+   * when the run fails or an output cannot be split (TF-Serving's BatchingSession messages).
+   */
+  runBatch(
+    model: ModelHandle,
+    tasks: BatchTask[],
+    outputNames: string[],
+    encoding: OutputEncoding,
+    options: BatchRunOptions,
+  ): Promise<BatchRunResult>;
   unload(model: ModelHandle): void;
 }
 
@@ -77,6 +118,12 @@ export interface TensorCodec {
   decode(source: TensorSource): Promise<HostTensorOutput>;
   /** A 'host' output as TensorProto bytes, encoded off the JS thread. */
   encode(tensor: HostTensorHandle, encoding: Exclude<OutputEncoding, 'host'>): Promise<Buffer>;
+  /**
+   * The size of dim 0 of the tensor `source` stands for, read on the JS thread without decoding
+   * its values (of TensorProto bytes only tensor_shape is read, by the decoder's own shape
+   * reader): -1 for a scalar, -2 for TensorProto bytes that cannot be read (the run says why).
+   */
+  leadingDim(source: TensorSource): number;
   /** Tensor payload copies so far, in every addon (they share one counter). */
   copyStats(): { copies: number; bytes: number };
   /** `signatures`: [name, [alias, dtype][]] in the signatures' order (DT_INVALID: inferred). */
