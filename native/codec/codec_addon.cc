@@ -6,6 +6,10 @@
 //       a caller feeding one request tensor to several runs hands each the same handle
 //   encode(tensor: HostTensorHandle, encoding: 'fields' | 'content'): Promise<Buffer>
 //       a 'host' output as TensorProto bytes, encoded on a worker thread (as run() would)
+//   leadingDim(source: TensorSource): number
+//       dim 0 of the tensor a source stands for, read on the JS thread from its shape alone
+//       (TensorProto bytes: only tensor_shape): -1 for a scalar, -2 when it cannot be read;
+//       what batching counts a request's rows with before the request is queued
 //   copyStats(): {copies: number, bytes: number}   (the one counter of libduoserve_tensor)
 //   predictJsonSpec(defaultSignature: string, signatures: [name, [alias, dtype][]][]): PredictJsonSpec
 //       what reading a Predict body needs of a servable's signatures, made once per servable
@@ -184,6 +188,10 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   return Start(std::make_unique<EncodeWorker>(env, std::move(tensor), proto_encoding));
 }
 
+Napi::Value LeadingDimOf(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(LeadingDim(info[0])));
+}
+
 Napi::Value CopyStatsOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const CopyStats& stats = GlobalCopyStats();
@@ -249,6 +257,7 @@ Napi::Value WritePredictJsonOf(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decode", Napi::Function::New(env, Decode, "decode"));
   exports.Set("encode", Napi::Function::New(env, Encode, "encode"));
+  exports.Set("leadingDim", Napi::Function::New(env, LeadingDimOf, "leadingDim"));
   exports.Set("copyStats", Napi::Function::New(env, CopyStatsOf, "copyStats"));
   exports.Set("predictJsonSpec", Napi::Function::New(env, PredictJsonSpecOf, "predictJsonSpec"));
   exports.Set("readPredictJson", Napi::Function::New(env, ReadPredictJsonOf, "readPredictJson"));

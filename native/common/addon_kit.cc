@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/batch_tensors.h"
 #include "common/js_tensors.h"
 #include "common/promise_worker.h"
 #include "common/tensor_proto.h"
@@ -116,6 +117,93 @@ class LoadWorker : public PromiseWorker {
   std::shared_ptr<LoadedModel> model_;
 };
 
+// process.hrtime()'s clock (CLOCK_MONOTONIC, which steady_clock reads on Linux), in µs.
+double NowMicros() {
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// A run that waited in the queue past its caller's deadline is not started: the caller has
+// been answered already (as a C++ gRPC server answers an expired call). 0: no deadline.
+bool Expired(double deadline_us, double now_us) { return deadline_us > 0 && now_us >= deadline_us; }
+Status DeadlineExceeded() { return Status::Error(Code::kDeadlineExceeded, "Deadline Exceeded"); }
+
+Status InInput(const std::string& name, const Status& status) {
+  return Status::Error(status.code, "input '" + name + "': " + status.message);
+}
+
+// One input of run() (or of one runBatch task) as read on the JS thread.
+struct PendingInput {
+  std::string name;
+  InputSource source;
+  ExpectedInput expected;
+};
+
+// Reads one [name, TensorSource, dtype?, shape?, alias?] entry into `out` (its name even when
+// the source's data is bad, which the returned Status says).
+Status ReadPendingInput(Napi::Value value, PendingInput* out, std::vector<Napi::ObjectReference>* keep_alive) {
+  const uint32_t length = value.IsArray() ? value.As<Napi::Array>().Length() : 0;
+  if (length < 2 || length > 5) {
+    ThrowTypeError(value.Env(), "inputs must be an array of [name, TensorSource, dtype?, shape?, alias?] entries");
+  }
+  Napi::Array entry = value.As<Napi::Array>();
+  out->name = StringArg(entry.Get(0u), "an input name");
+  Status status = ReadTensorSource(entry.Get(1u), &out->source, keep_alive);
+  if (!status.ok()) return InInput(out->name, status);
+  out->expected = ReadExpectedInput(entry);
+  return Status::Ok();
+}
+
+std::vector<std::string> ReadOutputNames(Napi::Array output_names) {
+  std::vector<std::string> names;
+  names.reserve(output_names.Length());
+  for (uint32_t i = 0; i < output_names.Length(); ++i) {
+    names.push_back(StringArg(output_names.Get(i), "an output name"));
+  }
+  return names;
+}
+
+Status CheckOutputsPresent(const std::vector<NamedTensor>& outputs) {
+  for (const NamedTensor& output : outputs) {
+    if (output.tensor == nullptr) {
+      return Status::Error(Code::kInternal, "the backend returned no tensor for output '" + output.name + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+// Worker thread: outputs as TensorProto bytes for 'fields' and 'content' (each tensor is
+// released once encoded); 'host' leaves them as they are.
+void EncodeOutputs(OutputEncoding encoding, std::vector<NamedTensor>* outputs,
+                   std::vector<std::unique_ptr<std::string>>* encoded) {
+  if (encoding == OutputEncoding::kHost) return;
+  const ProtoEncoding proto_encoding =
+      encoding == OutputEncoding::kFields ? ProtoEncoding::kTypedFields : ProtoEncoding::kTensorContent;
+  encoded->reserve(outputs->size());
+  for (NamedTensor& output : *outputs) {
+    auto bytes = std::make_unique<std::string>();
+    EncodeTensorProto(*output.tensor, proto_encoding, bytes.get());
+    encoded->push_back(std::move(bytes));
+    output.tensor.reset();
+  }
+}
+
+// JS thread: run()'s answer, [name, Output][].
+Napi::Array OutputsToJs(Napi::Env env, OutputEncoding encoding, const std::vector<NamedTensor>& outputs,
+                        std::vector<std::unique_ptr<std::string>>* encoded) {
+  Napi::Array result = Napi::Array::New(env, outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    Napi::Array entry = Napi::Array::New(env, 2);
+    entry.Set(0u, Napi::String::New(env, outputs[i].name));
+    if (encoding == OutputEncoding::kHost) {
+      entry.Set(1u, HostTensorToJs(env, outputs[i].tensor));
+    } else {
+      entry.Set(1u, BufferTaking(env, std::move((*encoded)[i])));
+    }
+    result.Set(static_cast<uint32_t>(i), entry);
+  }
+  return result;
+}
+
 class RunWorker : public PromiseWorker {
  public:
   RunWorker(Napi::Env env, std::shared_ptr<LoadedModel> model)
@@ -129,54 +217,23 @@ class RunWorker : public PromiseWorker {
       if (!deadline.IsNumber()) ThrowTypeError(env, "deadline must be a number of microseconds");
       deadline_us_ = deadline.As<Napi::Number>().DoubleValue();
     }
-    inputs_.reserve(inputs.Length());
+    inputs_.resize(inputs.Length());
     for (uint32_t i = 0; i < inputs.Length(); ++i) {
-      Napi::Value value = inputs.Get(i);
-      const uint32_t length = value.IsArray() ? value.As<Napi::Array>().Length() : 0;
-      if (length < 2 || length > 5) {
-        ThrowTypeError(env, "inputs must be an array of [name, TensorSource, dtype?, shape?, alias?] entries");
-      }
-      Napi::Array entry = value.As<Napi::Array>();
-      std::string name = StringArg(entry.Get(0u), "an input name");
-      InputSource source;
-      Status status = ReadTensorSource(entry.Get(1u), &source, &keep_alive_);
+      Status status = ReadPendingInput(inputs.Get(i), &inputs_[i], &keep_alive_);
       if (!status.ok()) {
-        FailEarly(InInput(name, status));
+        FailEarly(status);
         return;
       }
-      inputs_.push_back({std::move(name), std::move(source), ReadExpectedInput(entry)});
     }
-    output_names_.reserve(output_names.Length());
-    for (uint32_t i = 0; i < output_names.Length(); ++i) {
-      output_names_.push_back(StringArg(output_names.Get(i), "an output name"));
-    }
+    output_names_ = ReadOutputNames(output_names);
   }
 
  private:
-  struct PendingInput {
-    std::string name;
-    InputSource source;
-    ExpectedInput expected;
-  };
-
-  // process.hrtime()'s clock (CLOCK_MONOTONIC, which steady_clock reads on Linux), in µs.
-  static double NowMicros() {
-    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  }
-
-  static Status InInput(const std::string& name, const Status& status) {
-    return Status::Error(status.code, "input '" + name + "': " + status.message);
-  }
-
   Status Work() override {
     // The model is released here, off the JS thread, if unload() came while this ran.
     std::shared_ptr<LoadedModel> model = std::move(model_);
     if (model == nullptr) return Status::Error(Code::kFailedPrecondition, "the model was unloaded");
-    // A run that waited in the queue past its caller's deadline is not started: the caller has
-    // been answered already (as a C++ gRPC server answers an expired call).
-    if (deadline_us_ > 0 && NowMicros() >= deadline_us_) {
-      return Status::Error(Code::kDeadlineExceeded, "Deadline Exceeded");
-    }
+    if (Expired(deadline_us_, NowMicros())) return DeadlineExceeded();
     std::vector<NamedTensor> inputs;
     inputs.reserve(inputs_.size());
     for (size_t i = 0; i < inputs_.size(); ++i) {
@@ -190,38 +247,12 @@ class RunWorker : public PromiseWorker {
     inputs_.clear();
     DUO_RETURN_IF_ERROR(model->Run(inputs, output_names_, &outputs_));
     inputs.clear();  // frees decoded inputs before the outputs are encoded
-    for (const NamedTensor& output : outputs_) {
-      if (output.tensor == nullptr) {
-        return Status::Error(Code::kInternal, "the backend returned no tensor for output '" + output.name + "'");
-      }
-    }
-    if (encoding_ == OutputEncoding::kHost) return Status::Ok();
-    const ProtoEncoding proto_encoding =
-        encoding_ == OutputEncoding::kFields ? ProtoEncoding::kTypedFields : ProtoEncoding::kTensorContent;
-    encoded_.reserve(outputs_.size());
-    for (NamedTensor& output : outputs_) {
-      auto bytes = std::make_unique<std::string>();
-      EncodeTensorProto(*output.tensor, proto_encoding, bytes.get());
-      encoded_.push_back(std::move(bytes));
-      output.tensor.reset();
-    }
+    DUO_RETURN_IF_ERROR(CheckOutputsPresent(outputs_));
+    EncodeOutputs(encoding_, &outputs_, &encoded_);
     return Status::Ok();
   }
 
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array result = Napi::Array::New(env, outputs_.size());
-    for (size_t i = 0; i < outputs_.size(); ++i) {
-      Napi::Array entry = Napi::Array::New(env, 2);
-      entry.Set(0u, Napi::String::New(env, outputs_[i].name));
-      if (encoding_ == OutputEncoding::kHost) {
-        entry.Set(1u, HostTensorToJs(env, outputs_[i].tensor));
-      } else {
-        entry.Set(1u, BufferTaking(env, std::move(encoded_[i])));
-      }
-      result.Set(static_cast<uint32_t>(i), entry);
-    }
-    return result;
-  }
+  Napi::Value Result(Napi::Env env) override { return OutputsToJs(env, encoding_, outputs_, &encoded_); }
 
   std::shared_ptr<LoadedModel> model_;
   OutputEncoding encoding_ = OutputEncoding::kFields;
@@ -231,6 +262,216 @@ class RunWorker : public PromiseWorker {
   std::vector<std::string> output_names_;
   std::vector<NamedTensor> outputs_;
   std::vector<std::unique_ptr<std::string>> encoded_;
+};
+
+// An AOTInductor input's expected shape with dim 0 free: a task brings its own rows, and the
+// merged batch is checked against the whole shape (a package compiled for one batch size
+// takes only batches of that size).
+ExpectedInput AnyRows(ExpectedInput expected) {
+  if (expected.check_shape && !expected.shape.empty()) expected.shape[0] = -1;
+  return expected;
+}
+
+// runBatch(): several run()s as one (native/common/batch_tensors.h does the tensor work). A
+// task that cannot join (expired, bad input, shape unlike the first task's) is answered its
+// own error and left out; the others run as one batch. TF-Serving fails the whole batch for a
+// shape mismatch; failing only the task that differs keeps one bad client from failing others.
+class BatchWorker : public PromiseWorker {
+ public:
+  BatchWorker(Napi::Env env, std::shared_ptr<LoadedModel> model)
+      : PromiseWorker(env, "duoserve.runBatch"), model_(std::move(model)) {}
+
+  // JS thread: TypeError for a malformed argument; a task's bad data fails that task only.
+  void ReadArguments(Napi::Array tasks, Napi::Array output_names, OutputEncoding encoding, Napi::Value options) {
+    Napi::Env env = tasks.Env();
+    encoding_ = encoding;
+    ReadOptions(options);
+    tasks_.resize(tasks.Length());
+    for (uint32_t t = 0; t < tasks.Length(); ++t) {
+      Napi::Value value = tasks.Get(t);
+      if (!value.IsObject()) ThrowTypeError(env, "a batch task must be an object {inputs, deadlineUs?}");
+      Napi::Object object = value.As<Napi::Object>();
+      Task& task = tasks_[t];
+      Napi::Value deadline = object.Get("deadlineUs");
+      if (!deadline.IsUndefined()) {
+        if (!deadline.IsNumber()) ThrowTypeError(env, "a task's deadlineUs must be a number of microseconds");
+        task.deadline_us = deadline.As<Napi::Number>().DoubleValue();
+      }
+      Napi::Array inputs = ArrayArg(object.Get("inputs"), "a task's inputs");
+      if (t > 0 && inputs.Length() != tasks_[0].inputs.size()) {
+        ThrowTypeError(env, "every batch task must have the same inputs");
+      }
+      task.inputs.resize(inputs.Length());
+      for (uint32_t i = 0; i < inputs.Length(); ++i) {
+        Status status = ReadPendingInput(inputs.Get(i), &task.inputs[i], &keep_alive_);
+        if (task.status.ok()) task.status = status;
+        if (t > 0 && task.inputs[i].name != tasks_[0].inputs[i].name) {
+          ThrowTypeError(env, "every batch task must name the same inputs in the same order");
+        }
+      }
+    }
+    output_names_ = ReadOutputNames(output_names);
+  }
+
+ private:
+  struct Task {
+    std::vector<PendingInput> inputs;
+    double deadline_us = 0;  // 0: none
+    Status status;           // this task's own failure
+    std::vector<HostTensorPtr> tensors;  // its inputs, decoded, in input order
+    int64_t rows = 0;
+    std::vector<NamedTensor> outputs;
+    std::vector<std::unique_ptr<std::string>> encoded;
+  };
+
+  void ReadOptions(Napi::Value value) {
+    Napi::Env env = value.Env();
+    if (!value.IsObject()) ThrowTypeError(env, "runBatch options must be an object");
+    Napi::Object options = value.As<Napi::Object>();
+    Napi::Array sizes = ArrayArg(options.Get("allowedBatchSizes"), "allowedBatchSizes");
+    for (uint32_t i = 0; i < sizes.Length(); ++i) {
+      Napi::Value size = sizes.Get(i);
+      if (!size.IsNumber()) ThrowTypeError(env, "allowedBatchSizes must be an array of numbers");
+      allowed_batch_sizes_.push_back(size.As<Napi::Number>().Int64Value());
+    }
+    Napi::Value pad = options.Get("padVariableLengthInputs");
+    if (!pad.IsBoolean()) ThrowTypeError(env, "padVariableLengthInputs must be a boolean");
+    pad_ = pad.As<Napi::Boolean>().Value();
+  }
+
+  // Decodes and checks one task's inputs, as run() does, and counts its rows
+  // (ComputeTensorBatchSize's rules and messages).
+  static Status PrepareTask(double now_us, Task* task) {
+    if (Expired(task->deadline_us, now_us)) return DeadlineExceeded();
+    if (task->inputs.empty()) {
+      return Status::Error(Code::kInvalidArgument, "Batching Run() must have at least one input tensor");
+    }
+    for (size_t i = 0; i < task->inputs.size(); ++i) {
+      const PendingInput& input = task->inputs[i];
+      HostTensorPtr tensor;
+      Status status = MaterializeInput(input.source, &tensor);
+      if (!status.ok()) return InInput(input.name, status);
+      DUO_RETURN_IF_ERROR(CheckExpectedInput(i, AnyRows(input.expected), *tensor));
+      if (tensor->shape.empty()) {
+        return Status::Error(Code::kInvalidArgument, "Batching Run() input tensors must have at least one dimension");
+      }
+      if (i > 0 && tensor->shape[0] != task->rows) {
+        return Status::Error(Code::kInvalidArgument, "Batching Run() input tensors must have equal 0th-dimension size");
+      }
+      task->rows = tensor->shape[0];
+      task->tensors.push_back(std::move(tensor));
+    }
+    return Status::Ok();
+  }
+
+  // Fails each task whose inputs cannot join the first joining task's.
+  void CheckShapesJoin() {
+    const Task* first = nullptr;
+    for (Task& task : tasks_) {
+      if (!task.status.ok()) continue;
+      for (size_t i = 0; i < task.tensors.size() && task.status.ok(); ++i) {
+        const HostTensor& reference = first != nullptr ? *first->tensors[i] : *task.tensors[i];
+        task.status = CheckJoinsBatch(task.inputs[i].name, reference, *task.tensors[i], pad_);
+      }
+      if (task.status.ok() && first == nullptr) first = &task;
+    }
+  }
+
+  // With padding: the largest dims of each input over the joining tasks, failing (and then
+  // leaving out) any task that needs padding it cannot have, until none does.
+  std::vector<std::vector<int64_t>> LargestDimsOfJoining() {
+    std::vector<std::vector<int64_t>> largest;
+    for (bool changed = true; changed;) {
+      changed = false;
+      largest.assign(tasks_[0].inputs.size(), {});
+      for (size_t i = 0; i < largest.size(); ++i) largest[i] = LargestDims(InputOfJoining(i));
+      for (Task& task : tasks_) {
+        for (size_t i = 0; i < task.tensors.size() && task.status.ok(); ++i) {
+          task.status = CheckPaddable(*task.tensors[i], largest[i]);
+          changed |= !task.status.ok();
+        }
+      }
+    }
+    return largest;
+  }
+
+  std::vector<HostTensorPtr> InputOfJoining(size_t index) const {
+    std::vector<HostTensorPtr> tensors;
+    for (const Task& task : tasks_) {
+      if (task.status.ok()) tensors.push_back(task.tensors[index]);
+    }
+    return tensors;
+  }
+
+  Status Work() override {
+    std::shared_ptr<LoadedModel> model = std::move(model_);
+    if (model == nullptr) return Status::Error(Code::kFailedPrecondition, "the model was unloaded");
+    const double now_us = NowMicros();
+    for (Task& task : tasks_) {
+      if (task.status.ok()) task.status = PrepareTask(now_us, &task);
+    }
+    CheckShapesJoin();
+    std::vector<std::vector<int64_t>> largest;
+    if (pad_ && !tasks_.empty()) largest = LargestDimsOfJoining();
+    std::vector<Task*> joining;
+    std::vector<int64_t> rows_of_task;
+    int64_t rows = 0;
+    for (Task& task : tasks_) {
+      if (!task.status.ok()) continue;
+      joining.push_back(&task);
+      rows_of_task.push_back(task.rows);
+      rows += task.rows;
+    }
+    if (joining.empty()) return Status::Ok();
+    batch_rows_ = RoundToAllowedBatchSize(allowed_batch_sizes_, rows);
+    padding_rows_ = batch_rows_ - rows;
+
+    std::vector<NamedTensor> inputs;
+    const std::vector<PendingInput>& names = joining[0]->inputs;
+    for (size_t i = 0; i < names.size(); ++i) {
+      HostTensorPtr batch = MergeBatch(InputOfJoining(i), pad_ ? largest[i] : std::vector<int64_t>{}, padding_rows_);
+      DUO_RETURN_IF_ERROR(CheckExpectedInput(i, names[i].expected, *batch));
+      inputs.push_back({names[i].name, std::move(batch)});
+    }
+    for (Task* task : joining) task->tensors.clear();  // the batch holds what the run needs
+    std::vector<NamedTensor> outputs;
+    DUO_RETURN_IF_ERROR(model->Run(inputs, output_names_, &outputs));
+    inputs.clear();
+    DUO_RETURN_IF_ERROR(CheckOutputsPresent(outputs));
+    std::vector<HostTensorPtr> parts;
+    for (const NamedTensor& output : outputs) {
+      DUO_RETURN_IF_ERROR(SplitBatch(output.tensor, rows_of_task, padding_rows_, &parts));
+      for (size_t k = 0; k < joining.size(); ++k) joining[k]->outputs.push_back({output.name, std::move(parts[k])});
+    }
+    outputs.clear();
+    for (Task* task : joining) EncodeOutputs(encoding_, &task->outputs, &task->encoded);
+    return Status::Ok();
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array results = Napi::Array::New(env, tasks_.size());
+    for (size_t t = 0; t < tasks_.size(); ++t) {
+      Task& task = tasks_[t];
+      results.Set(static_cast<uint32_t>(t), task.status.ok()
+                                                ? Napi::Value(OutputsToJs(env, encoding_, task.outputs, &task.encoded))
+                                                : CallerError(env, task.status).Value());
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("results", results);
+    result.Set("batchRows", Napi::Number::New(env, static_cast<double>(batch_rows_)));
+    result.Set("paddingRows", Napi::Number::New(env, static_cast<double>(padding_rows_)));
+    return result;
+  }
+
+  std::shared_ptr<LoadedModel> model_;
+  OutputEncoding encoding_ = OutputEncoding::kFields;
+  std::vector<int64_t> allowed_batch_sizes_;
+  bool pad_ = false;
+  std::vector<Task> tasks_;
+  std::vector<Napi::ObjectReference> keep_alive_;  // JS buffers the inputs borrow from
+  std::vector<std::string> output_names_;
+  int64_t batch_rows_ = 0;
+  int64_t padding_rows_ = 0;
 };
 
 // Drops a model's last reference on a worker thread: closing a session can take a while.
@@ -291,6 +532,21 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   return Start(std::move(worker));
 }
 
+Napi::Value RunBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ModelSlot& model = *ModelSlotOf(info[0]);
+  Napi::Array tasks = ArrayArg(info[1], "tasks");
+  Napi::Array output_names = ArrayArg(info[2], "outputNames");
+  const OutputEncoding encoding = ReadEncoding(info[3]);
+  auto worker = std::make_unique<BatchWorker>(env, model);
+  if (model == nullptr) {
+    worker->FailEarly(Status::Error(Code::kFailedPrecondition, "the model was unloaded"));
+  } else {
+    worker->ReadArguments(tasks, output_names, encoding, info[4]);
+  }
+  return Start(std::move(worker));
+}
+
 Napi::Value Unload(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelSlot& model = *ModelSlotOf(info[0]);
@@ -312,6 +568,7 @@ Napi::Object InitBackendAddon(Napi::Env env, Napi::Object exports, std::unique_p
   exports.Set("load", Napi::Function::New(env, Load, "load", state));
   exports.Set("describe", Napi::Function::New(env, Describe, "describe", state));
   exports.Set("run", Napi::Function::New(env, Run, "run", state));
+  exports.Set("runBatch", Napi::Function::New(env, RunBatch, "runBatch", state));
   exports.Set("unload", Napi::Function::New(env, Unload, "unload", state));
   return exports;
 }

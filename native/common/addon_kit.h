@@ -18,6 +18,14 @@
 //                 'content' -> Output is a Buffer holding a TensorProto with tensor_content
 //                 'host'    -> Output is {dtype, shape, data?: ArrayBuffer, strings?: Buffer[],
 //                              handle: HostTensorHandle}; `data` views the tensor's memory
+//   runBatch(model, tasks: {inputs, deadlineUs?}[], outputNames, encoding,
+//            options: {allowedBatchSizes: number[], padVariableLengthInputs: boolean})
+//       : Promise<{results: ([name, Output][] | Error)[], batchRows, paddingRows}>
+//       several run()s as one: each task's inputs (as run()'s, same names in the same order)
+//       are decoded and checked, merged on dim 0 into one tensor per input, run once, and each
+//       output is split back by the tasks' rows (common/batch_tensors.h). A task that cannot
+//       join (expired, bad input, shape unlike the first task's) gets its own Error in
+//       `results`; the batch rejects as a whole when the run or an output's split fails.
 //   unload(model): void    (the model is freed once the runs in flight finish)
 //   (the tensor kit, decode/encode/copyStats and the REST JSON codec, is its own addon:
 //   native/codec/codec_addon.cc)

@@ -253,6 +253,22 @@ Status ReadTensorSource(Napi::Value value, InputSource* out, std::vector<Napi::O
   return Status::Ok();
 }
 
+int64_t LeadingDim(Napi::Value value) {
+  std::vector<int64_t> shape;
+  const uint8_t* proto = nullptr;
+  size_t proto_size = 0;
+  if (value.IsExternal()) {
+    shape = HostTensorOfHandle(value)->shape;
+  } else if (Uint8View(value, &proto, &proto_size)) {
+    if (!ReadTensorProtoShape(proto, proto_size, &shape).ok()) return -2;
+  } else if (value.IsObject() && !value.IsTypedArray()) {
+    if (!ReadShape(value.As<Napi::Object>().Get("shape"), &shape).ok()) return -2;
+  } else {
+    ThrowTypeError(value.Env(), "leadingDim() takes a TensorSource");
+  }
+  return shape.empty() ? -1 : shape[0];
+}
+
 Status MaterializeInput(const InputSource& source, HostTensorPtr* out) {
   if (const auto* ready = std::get_if<HostTensorPtr>(&source)) {
     *out = *ready;

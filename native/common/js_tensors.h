@@ -42,6 +42,12 @@ using InputSource = std::variant<HostTensorPtr, ProtoBytes, DenseBytes>;
 // are added to `keep_alive`, which must outlive the use of `out`.
 Status ReadTensorSource(Napi::Value value, InputSource* out, std::vector<Napi::ObjectReference>* keep_alive);
 
+// JS thread: dim 0 of the tensor `value` (a TensorSource) stands for, read from its shape
+// alone (of TensorProto bytes only tensor_shape is read, by the decoder's shape reader; no
+// value is decoded or copied): -1 for a scalar, -2 when the shape cannot be read (the run
+// says why). Throws Napi::TypeError when `value` has none of the TensorSource forms.
+int64_t LeadingDim(Napi::Value value);
+
 // Worker thread: the HostTensor `source` stands for.
 Status MaterializeInput(const InputSource& source, HostTensorPtr* out);
 

@@ -46,8 +46,10 @@ void PromiseWorker::Reject(const Status& status) {
   deferred_.Reject(StatusError(Env(), status, call_site_.Value()).Value());
 }
 
-Napi::Error StatusError(Napi::Env env, const Status& status, Napi::Object call_site) {
-  Napi::Object error = call_site;
+namespace {
+
+// Gives `error` the message and `code` of `status` and the frames of `call_site`'s stack.
+Napi::Error WithCallerStack(Napi::Env env, Napi::Object error, const Status& status, Napi::Object call_site) {
   error.Set("message", status.message);
   error.Set("code", CodeName(status.code));
   // The captured stack starts with the line "Error" (made without a message); the frames
@@ -61,6 +63,16 @@ Napi::Error StatusError(Napi::Env env, const Status& status, Napi::Object call_s
   }
   error.Set("stack", stack);
   return Napi::Error(env, error);
+}
+
+}  // namespace
+
+Napi::Error PromiseWorker::CallerError(Napi::Env env, const Status& status) const {
+  return WithCallerStack(env, Napi::Error::New(env, "").Value(), status, call_site_.Value());
+}
+
+Napi::Error StatusError(Napi::Env env, const Status& status, Napi::Object call_site) {
+  return WithCallerStack(env, call_site, status, call_site);
 }
 
 void ThrowStatus(Napi::Env env, const Status& status) {

@@ -19,6 +19,9 @@ class PromiseWorker : public Napi::AsyncWorker {
   void FailEarly(Status status) { status_ = std::move(status); }
 
  protected:
+  // JS thread: a fresh Error for `status` with the caller's stack, for a result that carries
+  // failures of its own (runBatch's tasks) beside what it resolves.
+  Napi::Error CallerError(Napi::Env env, const Status& status) const;
   // Worker thread. May throw; exceptions become kInternal (kResourceExhausted for bad_alloc).
   virtual Status Work() = 0;
   // JS thread, after Work() succeeded.

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/host_tensor.h"
 #include "common/status.h"
@@ -17,6 +18,11 @@ namespace duo {
 // vs shape, negative or overflowing dims, unsupported dtype, malformed bytes);
 // kResourceExhausted when the memory is not there. Runs on any thread.
 Status DecodeTensorProto(const uint8_t* bytes, size_t size, HostTensorPtr* out);
+
+// The shape DecodeTensorProto would give, read by its own shape reader and checked by its
+// rules (negative dims, too many dims or elements), without touching the values: what
+// batching needs to count a request's rows before it is decoded. Errors as above.
+Status ReadTensorProtoShape(const uint8_t* bytes, size_t size, std::vector<int64_t>* shape);
 
 enum class ProtoEncoding {
   kTypedFields,    // what TF-Serving's Predict returns (Tensor::AsProtoField): float_val, ...

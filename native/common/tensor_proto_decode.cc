@@ -55,6 +55,15 @@ void ReadShape(protozero::pbf_reader shape_message, std::vector<int64_t>* shape)
   }
 }
 
+// One occurrence of TensorProto.tensor_shape. Repeated occurrences of a message field merge,
+// which for the shape appends dims.
+void ReadShapeField(protozero::pbf_reader& reader, std::vector<int64_t>* shape) {
+  if (reader.wire_type() != protozero::pbf_wire_type::length_delimited) {
+    throw MalformedProto("tensor_shape is not a message");
+  }
+  ReadShape(reader.get_message(), shape);
+}
+
 ProtoHeader ReadHeader(protozero::data_view message) {
   ProtoHeader header;
   protozero::pbf_reader reader(message);
@@ -65,13 +74,7 @@ ProtoHeader ReadHeader(protozero::data_view message) {
         if (wire != protozero::pbf_wire_type::varint) throw MalformedProto("dtype is not a varint");
         header.dtype = reader.get_enum();
         break;
-      case kShapeField:
-        // Repeated occurrences of a message field merge, which for the shape appends dims.
-        if (wire != protozero::pbf_wire_type::length_delimited) {
-          throw MalformedProto("tensor_shape is not a message");
-        }
-        ReadShape(reader.get_message(), &header.shape);
-        break;
+      case kShapeField: ReadShapeField(reader, &header.shape); break;
       case kContentField:
         if (wire != protozero::pbf_wire_type::length_delimited) {
           throw MalformedProto("tensor_content is not bytes");
@@ -293,11 +296,26 @@ Status Decode(protozero::data_view message, HostTensorPtr* out) {
   return Status::Ok();
 }
 
-}  // namespace
+// Only tensor_shape, for a caller that needs the rows before the values are decoded: every
+// other field is skipped, not read (its wire type is still checked by the full decode).
+Status ReadShapeOnly(protozero::data_view message, std::vector<int64_t>* shape) {
+  shape->clear();
+  protozero::pbf_reader reader(message);
+  while (reader.next()) {
+    if (reader.tag() == kShapeField) {
+      ReadShapeField(reader, shape);
+    } else {
+      reader.skip();
+    }
+  }
+  return CheckShape(*shape);
+}
 
-Status DecodeTensorProto(const uint8_t* bytes, size_t size, HostTensorPtr* out) {
+// What a protozero or MalformedProto exception (or a failed allocation) in `read` means.
+template <typename Read>
+Status CatchingMalformed(Read read) {
   try {
-    return Decode(protozero::data_view(reinterpret_cast<const char*>(bytes), size), out);
+    return read();
   } catch (const MalformedProto& e) {
     return Invalid(std::string("malformed TensorProto: ") + e.what());
   } catch (const protozero::exception& e) {
@@ -307,6 +325,20 @@ Status DecodeTensorProto(const uint8_t* bytes, size_t size, HostTensorPtr* out) 
   } catch (const std::length_error&) {
     return Status::Error(Code::kResourceExhausted, "TensorProto too large to decode");
   }
+}
+
+protozero::data_view ViewOf(const uint8_t* bytes, size_t size) {
+  return {reinterpret_cast<const char*>(bytes), size};
+}
+
+}  // namespace
+
+Status DecodeTensorProto(const uint8_t* bytes, size_t size, HostTensorPtr* out) {
+  return CatchingMalformed([&] { return Decode(ViewOf(bytes, size), out); });
+}
+
+Status ReadTensorProtoShape(const uint8_t* bytes, size_t size, std::vector<int64_t>* shape) {
+  return CatchingMalformed([&] { return ReadShapeOnly(ViewOf(bytes, size), shape); });
 }
 
 }  // namespace duo

@@ -403,6 +403,56 @@ TEST(DecodeTensorProtoTest, MalformedBytes) {
   ExpectInvalid(wrong_wire.bytes, "wrong wire type");
 }
 
+// --- the shape alone (batching's row count) ----------------------------------------------------
+
+std::vector<int64_t> ShapeOf(const std::string& bytes, Status* status) {
+  std::vector<int64_t> shape;
+  *status = ReadTensorProtoShape(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &shape);
+  return shape;
+}
+
+TEST(ReadTensorProtoShapeTest, ReadsTheShapeTheDecoderGives) {
+  Status status;
+  ProtoBuilder proto(1, {3, 2});
+  proto.writer.add_bytes(4, std::string(24, '\0'));
+  EXPECT_EQ(ShapeOf(proto.bytes, &status), (std::vector<int64_t>{3, 2}));
+  EXPECT_TRUE(status.ok());
+  // Repeated tensor_shape fields merge, as in the full decode.
+  ProtoBuilder twice(1, {3});
+  std::string dim;
+  protozero::pbf_writer(dim).add_int64(1, 5);
+  std::string shape;
+  protozero::pbf_writer(shape).add_message(2, dim);
+  twice.writer.add_message(2, shape);
+  EXPECT_EQ(ShapeOf(twice.bytes, &status), (std::vector<int64_t>{3, 5}));
+  EXPECT_EQ(MustDecode(twice.bytes)->shape, (std::vector<int64_t>{3, 5}));
+  EXPECT_TRUE(ShapeOf(ProtoBuilder(1, {}).bytes, &status).empty());
+  EXPECT_TRUE(status.ok());
+}
+
+TEST(ReadTensorProtoShapeTest, RefusesWhatTheDecoderRefusesAboutTheShape) {
+  Status status;
+  ShapeOf(ProtoBuilder(1, {2, -1}).bytes, &status);
+  EXPECT_EQ(status.code, Code::kInvalidArgument);
+  EXPECT_NE(status.message.find("dim 1 is -1"), std::string::npos) << status.message;
+  ShapeOf(ProtoBuilder(1, std::vector<int64_t>(255, 1)).bytes, &status);
+  EXPECT_NE(status.message.find("at most 254"), std::string::npos) << status.message;
+  ShapeOf("\x12\x05\x12", &status);  // tensor_shape cut short
+  EXPECT_EQ(status.code, Code::kInvalidArgument);
+  EXPECT_NE(status.message.find("malformed TensorProto"), std::string::npos) << status.message;
+  ShapeOf(std::string("\x15\x01\x00\x00\x00", 5), &status);  // tensor_shape as fixed32
+  EXPECT_NE(status.message.find("tensor_shape is not a message"), std::string::npos) << status.message;
+}
+
+TEST(ReadTensorProtoShapeTest, CopiesNoValues) {
+  const std::string bytes =
+      Encode(*MakeTensor<float>(DType::kFloat, {2, 2}, {1, 2, 3, 4}), ProtoEncoding::kTensorContent);
+  const uint64_t before = GlobalCopyStats().copies.load();
+  Status status;
+  EXPECT_EQ(ShapeOf(bytes, &status), (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(GlobalCopyStats().copies.load(), before);
+}
+
 // --- the copy budget -------------------------------------------------------------------------
 
 struct CopyCounter {
