@@ -316,8 +316,8 @@ class BatchWorker : public PromiseWorker {
  private:
   struct Task {
     std::vector<PendingInput> inputs;
-    double deadline_us = 0;  // 0: none
-    Status status;           // this task's own failure
+    double deadline_us = 0;              // 0: none
+    Status status;                       // this task's own failure
     std::vector<HostTensorPtr> tensors;  // its inputs, decoded, in input order
     int64_t rows = 0;
     std::vector<NamedTensor> outputs;

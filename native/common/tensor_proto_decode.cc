@@ -327,9 +327,7 @@ Status CatchingMalformed(Read read) {
   }
 }
 
-protozero::data_view ViewOf(const uint8_t* bytes, size_t size) {
-  return {reinterpret_cast<const char*>(bytes), size};
-}
+protozero::data_view ViewOf(const uint8_t* bytes, size_t size) { return {reinterpret_cast<const char*>(bytes), size}; }
 
 }  // namespace
 
