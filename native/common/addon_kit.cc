@@ -349,7 +349,8 @@ class BatchWorker : public PromiseWorker {
     for (size_t i = 0; i < task->inputs.size(); ++i) {
       const PendingInput& input = task->inputs[i];
       HostTensorPtr tensor;
-      Status status = MaterializeInput(input.source, &tensor);
+      // Viewed, not copied: the merge is this tensor's one copy, into the batch.
+      Status status = BorrowInput(input.source, &tensor);
       if (!status.ok()) return InInput(input.name, status);
       DUO_RETURN_IF_ERROR(CheckExpectedInput(i, AnyRows(input.expected), *tensor));
       if (tensor->shape.empty()) {

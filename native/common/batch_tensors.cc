@@ -164,6 +164,8 @@ HostTensorPtr MergeBatch(const std::vector<HostTensorPtr>& tensors, const std::v
     if (tensor->shape[0] > 0) last_row = offset;
     offset += tensor->shape[0] * row_elements;
   }
+  // Inputs may view bytes as a client sent them (BorrowInput); the batch's bools are 0 or 1.
+  NormalizeBools(batch.get());
   // TF pads with the first row of the last task; with no row anywhere the padding stays zeros.
   if (last_row >= 0 && row_elements > 0) {
     for (int64_t r = 0; r < padding_rows; ++r, offset += row_elements) {

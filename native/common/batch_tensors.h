@@ -36,6 +36,7 @@ Status CheckPaddable(const HostTensor& tensor, const std::vector<int64_t>& large
 // already) with its own first element, then `padding_rows` copies of the last tensor's first
 // (padded) row. Numeric data is copied once per tensor (once per contiguous run when padded)
 // and once per padding row, through CountedCopy; strings are assigned element by element.
+// kBool bytes are made 0 or 1 (a tensor may view a client's raw bytes).
 // The tensors have passed CheckJoinsBatch and CheckPaddable; the last one has a row when
 // padding_rows > 0. Throws std::bad_alloc when the memory is not there.
 HostTensorPtr MergeBatch(const std::vector<HostTensorPtr>& tensors, const std::vector<int64_t>& largest,

@@ -288,6 +288,21 @@ Status MaterializeInput(const InputSource& source, HostTensorPtr* out) {
   return Status::Ok();
 }
 
+Status BorrowInput(const InputSource& source, HostTensorPtr* out) {
+  if (const auto* proto = std::get_if<ProtoBytes>(&source)) {
+    return DecodeTensorProtoBorrowing(proto->data, proto->size, out);
+  }
+  const auto* dense = std::get_if<DenseBytes>(&source);
+  if (dense == nullptr) return MaterializeInput(source, out);
+  auto view = std::make_shared<HostTensor>();
+  view->dtype = dense->dtype;
+  view->shape = dense->shape;
+  view->data = const_cast<void*>(dense->data);  // read only, as every HostTensor
+  view->byte_size = dense->size;
+  *out = std::move(view);
+  return Status::Ok();
+}
+
 Napi::Object HostTensorToJs(Napi::Env env, const HostTensorPtr& tensor) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("dtype", Napi::Number::New(env, static_cast<int32_t>(tensor->dtype)));

@@ -51,6 +51,11 @@ int64_t LeadingDim(Napi::Value value);
 // Worker thread: the HostTensor `source` stands for.
 Status MaterializeInput(const InputSource& source, HostTensorPtr* out);
 
+// Worker thread: MaterializeInput for a caller that copies the tensor before the JS buffers
+// `source` borrows can go (runBatch's merge): dense bytes and a TensorProto's tensor_content
+// are viewed, not copied; kBool bytes are as sent (the copy makes them 0 or 1).
+Status BorrowInput(const InputSource& source, HostTensorPtr* out);
+
 // What the signature expects of one input, read from a run() input entry's optional tail
 // ([name, source, dtype, shape, alias]): checked once, after the input is decoded.
 struct ExpectedInput {

@@ -19,6 +19,12 @@ namespace duo {
 // kResourceExhausted when the memory is not there. Runs on any thread.
 Status DecodeTensorProto(const uint8_t* bytes, size_t size, HostTensorPtr* out);
 
+// DecodeTensorProto for a caller that copies the tensor at once (batching's merge): a
+// numeric tensor_content is not copied but viewed (the tensor's data points into `bytes`,
+// which must outlive it; kBool bytes are as sent, not made 0 or 1). Typed fields and strings
+// are decoded as above.
+Status DecodeTensorProtoBorrowing(const uint8_t* bytes, size_t size, HostTensorPtr* out);
+
 // The shape DecodeTensorProto would give, read by its own shape reader and checked by its
 // rules (negative dims, too many dims or elements), without touching the values: what
 // batching needs to count a request's rows before it is decoded. Errors as above.

@@ -253,7 +253,10 @@ Status CheckShape(const std::vector<int64_t>& shape) {
 
 constexpr uint64_t kMaxDecodedTensorBytes = (uint64_t{1} << 31) - 1;
 
-Status Decode(protozero::data_view message, HostTensorPtr* out) {
+// What Decode does with a numeric tensor_content.
+enum class Content { kCopy, kBorrow };
+
+Status Decode(protozero::data_view message, Content content, HostTensorPtr* out) {
   ProtoHeader header = ReadHeader(message);
   if (!IsSupportedDType(header.dtype)) {
     return Invalid("TensorProto dtype " + std::to_string(header.dtype) + (header.dtype == 0 ? " (DT_INVALID)" : "") +
@@ -280,6 +283,15 @@ Status Decode(protozero::data_view message, HostTensorPtr* out) {
       return Invalid("tensor_content has " + std::to_string(header.content.size()) + " bytes but shape " +
                      ShapeString(header.shape) + " of " + DTypeName(dtype) + " needs " + std::to_string(needed));
     }
+  }
+  if (content == Content::kBorrow && elements > 0 && !header.content.empty() && dtype != DType::kString) {
+    auto view = std::make_shared<HostTensor>();
+    view->dtype = dtype;
+    view->shape = std::move(header.shape);
+    view->data = const_cast<char*>(header.content.data());  // read only, as every HostTensor
+    view->byte_size = header.content.size();
+    *out = std::move(view);
+    return Status::Ok();
   }
   std::shared_ptr<HostTensor> tensor = HostTensor::Allocate(dtype, std::move(header.shape));
   if (elements > 0) {
@@ -332,7 +344,11 @@ protozero::data_view ViewOf(const uint8_t* bytes, size_t size) { return {reinter
 }  // namespace
 
 Status DecodeTensorProto(const uint8_t* bytes, size_t size, HostTensorPtr* out) {
-  return CatchingMalformed([&] { return Decode(ViewOf(bytes, size), out); });
+  return CatchingMalformed([&] { return Decode(ViewOf(bytes, size), Content::kCopy, out); });
+}
+
+Status DecodeTensorProtoBorrowing(const uint8_t* bytes, size_t size, HostTensorPtr* out) {
+  return CatchingMalformed([&] { return Decode(ViewOf(bytes, size), Content::kBorrow, out); });
 }
 
 Status ReadTensorProtoShape(const uint8_t* bytes, size_t size, std::vector<int64_t>* shape) {

@@ -78,6 +78,18 @@ TEST(MergeBatch, StringsMergeAndPadElementByElement) {
   EXPECT_EQ(batch->strings, (std::vector<std::string>{"a", "a", "b", "c", "d", "e", "b", "c"}));
 }
 
+TEST(MergeBatch, BoolsFromRawBytesBecomeZeroOrOne) {
+  uint8_t raw[] = {0, 2, 255};
+  auto view = std::make_shared<HostTensor>();  // as BorrowInput makes it: a client's bytes
+  view->dtype = DType::kBool;
+  view->shape = {3};
+  view->data = raw;
+  view->byte_size = sizeof(raw);
+  HostTensorPtr batch = MergeBatch({view}, {}, 0);
+  const auto* bytes = static_cast<const uint8_t*>(batch->data);
+  EXPECT_EQ(std::vector<uint8_t>(bytes, bytes + 3), (std::vector<uint8_t>{0, 1, 1}));
+}
+
 TEST(CheckJoinsBatch, WithoutPaddingDimsAfterTheFirstMustMatch) {
   HostTensorPtr first = Floats({1, 2}, {1, 2});
   EXPECT_TRUE(CheckJoinsBatch("x", *first, *Floats({3, 2}, {1, 2, 3, 4, 5, 6}), false).ok());

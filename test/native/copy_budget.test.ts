@@ -146,4 +146,31 @@ describe('copy budget of the request path', () => {
     );
     assert.deepEqual(copies, { copies: 1, bytes: inputBytes });
   });
+
+  describe('runBatch: one copy per task, into the batch tensor, and none out', () => {
+    const TASKS = 4;
+    const options = { allowedBatchSizes: [], padVariableLengthInputs: false };
+    const sources = {
+      'TensorProto tensor_content': () => floatTensorProto(input, true),
+      'TensorProto float_val': () => floatTensorProto(input, false),
+      '{dtype, shape, data}': () => ({ dtype: DT_FLOAT, shape: [ROWS, WIDTH], data: input }),
+    };
+    for (const [form, source] of Object.entries(sources)) {
+      it(`${form} in, host and typed fields out: ${TASKS} copies of ${TASKS} tasks`, async () => {
+        for (const encoding of ['host', 'fields'] as const) {
+          const tasks = Array.from({ length: TASKS }, () => ({ inputs: [['x', source()] as [string, Uint8Array]] }));
+          const copies = await copiesDuring(() => pytorch.runBatch(mlpTorch, tasks, ['output_0'], encoding, options));
+          assert.deepEqual(copies, { copies: TASKS, bytes: TASKS * inputBytes }, encoding);
+        }
+      });
+    }
+
+    it('HostTensorHandles in: one copy each; padding rows one copy each', async () => {
+      const handle = (await codec.decode(floatTensorProto(input, false))).handle;
+      const tasks = Array.from({ length: TASKS }, () => ({ inputs: [[tfInput, handle] as [string, typeof handle]] }));
+      const padded = { allowedBatchSizes: [TASKS * ROWS + 2], padVariableLengthInputs: false };
+      const copies = await copiesDuring(() => tensorflow.runBatch(mlpTf, tasks, [tfOutput], 'host', padded));
+      assert.deepEqual(copies, { copies: TASKS + 2, bytes: TASKS * inputBytes + 2 * WIDTH * 4 });
+    });
+  });
 });

@@ -453,6 +453,29 @@ TEST(ReadTensorProtoShapeTest, CopiesNoValues) {
   EXPECT_EQ(GlobalCopyStats().copies.load(), before);
 }
 
+TEST(DecodeTensorProtoBorrowingTest, ViewsTensorContentAndDecodesTypedFields) {
+  const std::string content =
+      Encode(*MakeTensor<float>(DType::kFloat, {2, 2}, {1, 2, 3, 4}), ProtoEncoding::kTensorContent);
+  const uint64_t before = GlobalCopyStats().copies.load();
+  HostTensorPtr view;
+  ASSERT_TRUE(DecodeTensorProtoBorrowing(reinterpret_cast<const uint8_t*>(content.data()), content.size(), &view).ok());
+  EXPECT_EQ(GlobalCopyStats().copies.load(), before);
+  EXPECT_GE(static_cast<const char*>(view->data), content.data());
+  EXPECT_LT(static_cast<const char*>(view->data), content.data() + content.size());
+  EXPECT_EQ(Values<float>(*view), (std::vector<float>{1, 2, 3, 4}));
+  const std::string fields = Encode(*MakeTensor<float>(DType::kFloat, {2}, {5, 6}), ProtoEncoding::kTypedFields);
+  HostTensorPtr decoded;
+  ASSERT_TRUE(
+      DecodeTensorProtoBorrowing(reinterpret_cast<const uint8_t*>(fields.data()), fields.size(), &decoded).ok());
+  EXPECT_EQ(Values<float>(*decoded), (std::vector<float>{5, 6}));
+  ProtoBuilder short_content(1, {2});
+  short_content.writer.add_bytes(4, std::string(4, '\0'));
+  HostTensorPtr refused;
+  Status status = DecodeTensorProtoBorrowing(reinterpret_cast<const uint8_t*>(short_content.bytes.data()),
+                                             short_content.bytes.size(), &refused);
+  EXPECT_EQ(status.code, Code::kInvalidArgument);
+}
+
 // --- the copy budget -------------------------------------------------------------------------
 
 struct CopyCounter {
