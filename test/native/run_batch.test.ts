@@ -383,6 +383,64 @@ describe('runBatch on every framework addon', () => {
     }
   });
 
+  it('fuzz: damaged TensorProto bytes fail their own task only, with the status run() gives them', async () => {
+    const model = MODELS[0]; // elementwise: answers agree with run() alone bit for bit
+    const addon = addonOf(model.addon);
+    const handle = handles.get(model.label)!;
+    const spec = model.inputs[0];
+    const random = prng(SEED + 4);
+    for (let round = 0; round < 40; round++) {
+      const tasks: BatchTask[] = [{ inputs: [runInput(spec, tensorProtoBytes(randomTensor(random, spec, 2)))] }];
+      for (let t = 0; t < 5; t++) {
+        const bytes = Buffer.from(tensorProtoBytes(randomTensor(random, spec, 1 + random.int(3)), random.next() < 0.5));
+        const damaged = random.next() < 0.5 ? bytes.subarray(0, random.int(bytes.length)) : bytes;
+        for (let flips = random.int(3); flips > 0; flips--) damaged[random.int(damaged.length)] = random.int(256);
+        tasks.push({ inputs: [runInput(spec, damaged)] });
+      }
+      const batch = await addon.runBatch(handle, tasks, model.outputs, 'fields', {
+        allowedBatchSizes: [],
+        padVariableLengthInputs: false,
+      });
+      for (const [t, task] of tasks.entries()) {
+        const what = `round ${round} task ${t}`;
+        const result = batch.results[t];
+        let decoded: HostTensorOutput | null = null;
+        try {
+          decoded = await codec.decode(task.inputs[0][1]);
+        } catch {
+          // the batch and run() alone must refuse it alike
+        }
+        const refusedAlike = decoded === null || decoded.dtype !== spec.dtype || decoded.shape.length === 0;
+        if (decoded && !refusedAlike && (decoded.shape.length !== 2 || decoded.shape[1] !== 3)) {
+          assert.equal((result as Error & { code: string }).code, 'FAILED_PRECONDITION', what);
+          continue;
+        }
+        let alone: Array<[string, NativeOutput]> | (Error & { code?: string });
+        try {
+          alone = await addon.run(handle, task.inputs, model.outputs, 'fields');
+        } catch (error) {
+          alone = error as Error & { code?: string };
+        }
+        if (decoded?.shape.length === 0) {
+          assert.equal(
+            (result as Error).message,
+            'Batching Run() input tensors must have at least one dimension',
+            what,
+          );
+        } else if (alone instanceof Error) {
+          assert.ok(result instanceof Error, `${what}: ${alone.message}`);
+          assert.deepEqual(
+            [(result as Error & { code: string }).code, result.message],
+            [alone.code, alone.message],
+            what,
+          );
+        } else {
+          assertSameOutputs(result, alone);
+        }
+      }
+    }
+  });
+
   it('every task failing runs nothing: batchRows is 0', async () => {
     const model = MODELS[0];
     const spec = model.inputs[0];
