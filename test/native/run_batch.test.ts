@@ -441,7 +441,7 @@ describe('runBatch on every framework addon', () => {
     }
   });
 
-  it('every task failing runs nothing: batchRows is 0', async () => {
+  it('every task failing (or none at all) runs nothing: batchRows is 0', async () => {
     const model = MODELS[0];
     const spec = model.inputs[0];
     const batch = await addonOf(model.addon).runBatch(
@@ -453,6 +453,11 @@ describe('runBatch on every framework addon', () => {
     );
     assert.deepEqual([batch.batchRows, batch.paddingRows], [0, 0]);
     assert.equal((batch.results[0] as Error & { code: string }).code, 'DEADLINE_EXCEEDED');
+    const none = await addonOf(model.addon).runBatch(handles.get(model.label)!, [], model.outputs, 'host', {
+      allowedBatchSizes: [4],
+      padVariableLengthInputs: false,
+    });
+    assert.deepEqual(none, { results: [], batchRows: 0, paddingRows: 0 });
   });
 
   it('a .pt2 with a dynamic batch takes each task with its own dim 0 and refuses other dims alone', async () => {
