@@ -6,6 +6,14 @@
  */
 import * as os from 'node:os';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
+import {
+  describeBatchingParameters,
+  readBatchingParametersFile,
+  schedulerOptions,
+  SERVER_DEFAULT_BATCHING_PARAMETERS,
+} from './batching/batching_parameters';
+import type { Batching, BatchingSettings } from './batching/batching_platform';
+import { SharedBatchScheduler } from './batching/shared_batch_scheduler';
 import { UsageError } from './config/config_error';
 import {
   checkServerFlags,
@@ -50,10 +58,14 @@ function platformSettings(
   warnings: string[];
 } {
   const xlaCpuCompilationEnabled = flags.xlaCpuCompilationEnabled || flags.xlaGpuCompilationEnabled;
+  const batching = startBatching(batchingFromFlags(flags), budget, 'TensorFlow and PyTorch');
   if (flags.platformConfigFile !== '') {
     const configs = readPlatformConfigFile(flags.platformConfigFile);
+    const { tensorflow } = configs;
+    // The file's batching_parameters are the "tensorflow" platform's; PyTorch keeps the flags'.
+    if (tensorflow) tensorflow.options.batching = startBatching(tensorflow.batching, budget, 'TensorFlow');
     return {
-      options: { savedModelTags: [], xlaCpuCompilationEnabled, torchThreads: budget.torch },
+      options: { savedModelTags: [], xlaCpuCompilationEnabled, torchThreads: budget.torch, batching },
       configs,
       warnings: configs.warnings,
     };
@@ -74,9 +86,36 @@ function platformSettings(
       preferTfLiteModel: flags.preferTfLiteModel,
       numTfLitePools: flags.numTfLitePools,
       torchThreads: budget.torch,
+      batching,
     },
     warnings: precisionWarning === undefined ? [] : [precisionWarning],
   };
+}
+
+/** What --enable_batching asks for (server.cc): the file's parameters, or TF-Serving's defaults. */
+function batchingFromFlags(flags: ServerFlags): BatchingSettings | undefined {
+  if (!flags.enableBatching) return undefined;
+  const parameters =
+    flags.batchingParametersFile === ''
+      ? SERVER_DEFAULT_BATCHING_PARAMETERS
+      : readBatchingParametersFile(flags.batchingParametersFile);
+  return { parameters, perModel: flags.enablePerModelBatchingParameters };
+}
+
+/**
+ * The batch scheduler for `settings` (TF's CreateBatchScheduler, which refuses a bad
+ * num_batch_threads at start-up), said in the log. Its default thread count is libuv's pool
+ * size (TF's is the CPU count): the pool is what runs the batches.
+ */
+function startBatching(
+  settings: BatchingSettings | undefined,
+  budget: ThreadBudget,
+  platforms: string,
+): Batching | undefined {
+  if (!settings) return undefined;
+  const options = schedulerOptions(settings.parameters, budget.concurrentRuns);
+  consoleLog('INFO', describeBatchingParameters(settings.parameters, options, settings.perModel, platforms));
+  return { ...settings, scheduler: new SharedBatchScheduler(options) };
 }
 
 /**

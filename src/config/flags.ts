@@ -23,6 +23,8 @@ export interface ServerFlags {
   restApiTimeoutInMs: number;
   enableBatching: boolean;
   batchingParametersFile: string;
+  /** --enable_per_model_batching_parameters: each version's batching_params.pbtxt, none: not batched. */
+  enablePerModelBatchingParameters: boolean;
   /** --model_config_file: when non-empty, --model_name and --model_base_path are ignored. */
   modelConfigFile: string;
   /** 0: the config file is read once. */
@@ -245,6 +247,7 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     restApiTimeoutInMs: int('rest_api_timeout_in_ms'),
     enableBatching: bool('enable_batching'),
     batchingParametersFile: str('batching_parameters_file'),
+    enablePerModelBatchingParameters: bool('enable_per_model_batching_parameters'),
     modelConfigFile: str('model_config_file'),
     modelConfigFilePollWaitSeconds: int('model_config_file_poll_wait_seconds'),
     modelName: str('model_name'),

@@ -14,7 +14,7 @@ import type * as protobuf from 'protobufjs';
 import { ServingError } from '../errors/serving_error';
 import type { StatusCodeName } from '../errors/status_code';
 import { ConfigError } from './config_error';
-import { parseTextFormat } from './text_format';
+import { parseTextFormat, type TextFormatOptions } from './text_format';
 import { TextFormatError } from './text_format_tokenizer';
 
 /** Reads and parses `file` as a `type` message (start-up: synchronous). */
@@ -28,21 +28,33 @@ export function readTextProtoFile(type: protobuf.Type, file: string): protobuf.M
   return parseTextProtoFile(type, text, file);
 }
 
-/** The same, off the event loop (for files re-read while serving). */
-export async function readTextProtoFileAsync(type: protobuf.Type, file: string): Promise<protobuf.Message> {
+/**
+ * The same, off the event loop (for files re-read while serving, and files of model versions,
+ * read with `{ quoteText: false }`: their errors reach clients).
+ */
+export async function readTextProtoFileAsync(
+  type: protobuf.Type,
+  file: string,
+  options: TextFormatOptions = {},
+): Promise<protobuf.Message> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (error) {
     throw fileReadError(file, error as NodeJS.ErrnoException);
   }
-  return parseTextProtoFile(type, text, file);
+  return parseTextProtoFile(type, text, file, options);
 }
 
 /** `text`, the contents of `file`, as a `type` message. */
-export function parseTextProtoFile(type: protobuf.Type, text: string, file: string): protobuf.Message {
+export function parseTextProtoFile(
+  type: protobuf.Type,
+  text: string,
+  file: string,
+  options: TextFormatOptions = {},
+): protobuf.Message {
   try {
-    return parseTextFormat(type, text, file);
+    return parseTextFormat(type, text, file, options);
   } catch (error) {
     if (!(error instanceof TextFormatError)) throw error;
     const typeName = type.fullName.replace(/^\./, '');

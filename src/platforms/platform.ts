@@ -1,3 +1,4 @@
+import type { Batching } from '../batching/batching_platform';
 import type { FrameworkThreads } from '../config/thread_budget';
 import type { Log } from '../core/log';
 import type { InferenceServable } from '../servables/inference_servable';
@@ -19,6 +20,8 @@ export interface PlatformOptions {
   numTfLitePools?: number;
   /** libtorch's process-wide thread counts (src/config/thread_budget.ts); absent: libtorch's defaults. */
   torchThreads?: FrameworkThreads;
+  /** --enable_batching (or the platform config's batching_parameters): versions' runs are batched. */
+  batching?: Batching;
 }
 
 /** The part of the warmup settings a platform may set for its own versions. */

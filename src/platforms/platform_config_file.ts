@@ -13,12 +13,16 @@
  *   (empty: "serve"), enable_model_warmup (default false, as in the proto),
  *   model_warmup_options.num_request_iterations, mixed_precision ("bfloat16"),
  *   remove_unused_fields_from_bundle_metagraph, prefer_tflite_model and num_tflite_pools
- *   (num_tflite_interpreters when 0). session_target (a remote session) is refused; any other
+ *   (num_tflite_interpreters when 0), batching_parameters and enable_per_model_batching_params (as
+ *   --enable_batching's file and --enable_per_model_batching_parameters). session_target (a remote session) is refused; any other
  *   field that is set is named in one warning and ignored.
  * - "pytorch" and "chain": no source adapter config exists for them; an entry without one
  *   enables the platform with the command line's settings (warmup flags included).
  */
+import { batchingParametersFromMessage } from '../batching/batching_parameters';
+import type { BatchingSettings } from '../batching/batching_platform';
 import type { PlainMessage } from '../config/text_format';
+import type * as protobuf from 'protobufjs';
 import { readTextProtoFile } from '../config/text_proto_file';
 import { invalidArgument } from '../errors/serving_error';
 import { Protos } from '../protos';
@@ -29,8 +33,11 @@ import { mixedPrecisionWarning, withMixedPrecision } from './tensorflow/session_
 export interface PlatformConfigs {
   /** The platforms the map names, in its order. */
   names: string[];
-  /** The "tensorflow" platform's settings, when it is named. */
-  tensorflow?: { options: PlatformOptions; warmup: PlatformWarmup };
+  /**
+   * The "tensorflow" platform's settings, when it is named; `batching` when its legacy_config sets
+   * batching_parameters (the composition root starts its scheduler into options.batching).
+   */
+  tensorflow?: { options: PlatformOptions; warmup: PlatformWarmup; batching?: BatchingSettings };
   /** One line per platform whose config sets fields duoserve ignores. */
   warnings: string[];
 }
@@ -47,6 +54,8 @@ const HONOURED_LEGACY_FIELDS = new Set([
   'prefer_tflite_model',
   'num_tflite_pools',
   'num_tflite_interpreters',
+  'batching_parameters',
+  'enable_per_model_batching_params',
 ]);
 
 export function readPlatformConfigFile(file: string): PlatformConfigs {
@@ -80,7 +89,10 @@ export function readPlatformConfigFile(file: string): PlatformConfigs {
 
 function tensorFlowSettings(bytes: Uint8Array, warnings: string[]): NonNullable<PlatformConfigs['tensorflow']> {
   const type = Protos.SavedModelBundleSourceAdapterConfig;
-  const adapterConfig = type.toObject(type.decode(bytes), { longs: String });
+  const decoded = type.decode(bytes) as protobuf.Message & {
+    legacy_config?: { batching_parameters?: protobuf.Message };
+  };
+  const adapterConfig = type.toObject(decoded, { longs: String });
   const legacy = (adapterConfig.legacy_config ?? {}) as PlainMessage;
   if (legacy.session_target) {
     throw invalidArgument('--platform_config_file: session_target is not supported: duoserve runs local sessions only');
@@ -117,5 +129,15 @@ function tensorFlowSettings(bytes: Uint8Array, warnings: string[]): NonNullable<
       numTfLitePools: Math.max(1, ((legacy.num_tflite_pools || legacy.num_tflite_interpreters) ?? 0) as number),
     },
     warmup,
+    batching: legacyBatching(decoded.legacy_config?.batching_parameters, legacy),
+  };
+}
+
+/** As SavedModelBundleFactory: batching when batching_parameters is set, per model if asked. */
+function legacyBatching(parameters: protobuf.Message | undefined, legacy: PlainMessage): BatchingSettings | undefined {
+  if (!parameters) return undefined;
+  return {
+    parameters: batchingParametersFromMessage(parameters),
+    perModel: legacy.enable_per_model_batching_params === true,
   };
 }

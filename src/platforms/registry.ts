@@ -2,6 +2,7 @@
  * The platform config map: `model_platform` -> Platform. The one place a framework is
  * registered; the lifecycle core never sees these names.
  */
+import { withBatching } from '../batching/batching_platform';
 import type { Manager } from '../core/manager';
 import { chainPlatform } from './chain/chain_platform';
 import type { Platform, PlatformOptions } from './platform';
@@ -13,8 +14,10 @@ import { preferTfLite } from './tflite/tflite_platform';
 /**
  * `manager` serves the models that chains run (the "chain" platform looks them up in it);
  * without one the map has no chain platform. `configs` (from --platform_config_file) replaces
- * the default map: only the platforms it names, "tensorflow" with its own options, whose
- * xlaCpuCompilationEnabled still comes from `options` (a command-line flag either way).
+ * the default map: only the platforms it names, "tensorflow" with its own options (batching
+ * included), whose xlaCpuCompilationEnabled still comes from `options` (a command-line flag
+ * either way). Model platforms are batched as their options say; a chain is not (its steps
+ * join their models' queues).
  */
 export function platformRegistry(
   options: PlatformOptions,
@@ -26,8 +29,8 @@ export function platformRegistry(
     ? { ...fromConfig.options, xlaCpuCompilationEnabled: options.xlaCpuCompilationEnabled }
     : options;
   const platforms = [
-    preferTfLite(tensorFlowPlatform(tensorflow, fromConfig?.warmup), tensorflow),
-    pyTorchPlatform(options.torchThreads),
+    withBatching(preferTfLite(tensorFlowPlatform(tensorflow, fromConfig?.warmup), tensorflow), tensorflow.batching),
+    withBatching(pyTorchPlatform(options.torchThreads), options.batching),
   ];
   if (manager) platforms.push(chainPlatform(manager));
   const named = configs ? platforms.filter((platform) => configs.names.includes(platform.name)) : platforms;

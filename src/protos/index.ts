@@ -74,4 +74,5 @@ export const Protos = {
   ConfigProto: protoType('tensorflow.ConfigProto'),
   PlatformConfigMap: protoType('tensorflow.serving.PlatformConfigMap'),
   SavedModelBundleSourceAdapterConfig: protoType('tensorflow.serving.SavedModelBundleSourceAdapterConfig'),
+  BatchingParameters: protoType('tensorflow.serving.BatchingParameters'),
 };

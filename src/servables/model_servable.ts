@@ -1,7 +1,22 @@
-import { toServingError } from '../errors/serving_error';
-import type { BackendAddon, ModelHandle, NativeOutput, RunInput } from '../native/backend_addon';
+import { type ServingError, toServingError } from '../errors/serving_error';
+import type {
+  BackendAddon,
+  BatchRunOptions,
+  ModelHandle,
+  NativeOutput,
+  OutputEncoding,
+  RunInput,
+} from '../native/backend_addon';
 import type { CheckedInput, CheckedRun, InferenceServable } from './inference_servable';
 import type { SignatureMap } from './signature';
+
+/** What runBatch answers: per run its outputs by alias, or the error that failed it alone. */
+export interface BatchOutcome {
+  results: Array<Map<string, NativeOutput> | ServingError>;
+  /** Rows of the batch that ran, padding included (0: none ran). */
+  batchRows: number;
+  paddingRows: number;
+}
 
 export interface ModelServableOptions {
   /**
@@ -29,22 +44,47 @@ export class ModelServable implements InferenceServable {
     this.checkShapes = options.checkShapes ?? false;
   }
 
+  /** Whether runs check input shapes against the signature's (an AOTInductor package). */
+  get checksShapes(): boolean {
+    return this.checkShapes;
+  }
+
   async runChecked(run: CheckedRun): Promise<Map<string, NativeOutput>> {
     const inputs = run.checkedInputs.map((input) => this.nativeInput(input));
-    const outputs = run.signature.outputs;
-    const outputNames = run.outputAliases.map((alias) => outputs.get(alias)!.name);
-    let results: Array<[string, NativeOutput]>;
+    const outputNames = outputNamesOf(run);
     try {
-      results = await this.addon.run(this.handle, inputs, outputNames, run.encoding, run.deadlineUs);
+      const results = await this.addon.run(this.handle, inputs, outputNames, run.encoding, run.deadlineUs);
+      return byAlias(run, outputNames, results);
     } catch (error) {
       throw toServingError(error);
     }
-    // Outputs come back in the order asked for. A signature that lists no outputs (e.g. a
-    // PyTorch dict return without signature.json) returns whatever the model produced, under
-    // the model's own names.
-    const byAlias = new Map<string, NativeOutput>();
-    results.forEach(([name, output], i) => byAlias.set(outputNames[i] === name ? run.outputAliases[i] : name, output));
-    return byAlias;
+  }
+
+  /**
+   * Runs checked requests of one batching signature (the same input and output tensor names) as
+   * one batch, every output in `encoding`. Rejects (every run fails) when the batch cannot run.
+   */
+  async runBatch(runs: CheckedRun[], encoding: OutputEncoding, options: BatchRunOptions): Promise<BatchOutcome> {
+    // Every task lists its inputs in one order: by tensor name.
+    const tasks = runs.map((run) => ({
+      inputs: run.checkedInputs
+        .map((input) => this.nativeInput(input))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      deadlineUs: run.deadlineUs,
+    }));
+    const outputNames = outputNamesOf(runs[0]);
+    try {
+      const batch = await this.addon.runBatch(this.handle, tasks, outputNames, encoding, options);
+      return {
+        results: batch.results.map((result, i) =>
+          result instanceof Error ? toServingError(result) : byAlias(runs[i], outputNames, result),
+        ),
+        batchRows: batch.batchRows,
+        paddingRows: batch.paddingRows,
+      };
+    } catch (error) {
+      throw toServingError(error);
+    }
   }
 
   private nativeInput({ alias, spec, source }: CheckedInput): RunInput {
@@ -55,4 +95,29 @@ export class ModelServable implements InferenceServable {
   unload(): void {
     this.addon.unload(this.handle);
   }
+}
+
+function outputNamesOf(run: CheckedRun): string[] {
+  const outputs = run.signature.outputs;
+  return run.outputAliases.map((alias) => outputs.get(alias)!.name);
+}
+
+/**
+ * Outputs by alias, in the run's own alias order. They come back in the order `outputNames`
+ * asked for; a signature that lists no outputs (e.g. a PyTorch dict return without
+ * signature.json) returns whatever the model produced, under the model's own names.
+ */
+function byAlias(
+  run: CheckedRun,
+  outputNames: string[],
+  results: Array<[string, NativeOutput]>,
+): Map<string, NativeOutput> {
+  const outputs = run.signature.outputs;
+  const aliasOf = new Map(run.outputAliases.map((alias) => [outputs.get(alias)!.name, alias]));
+  const found = new Map<string, NativeOutput>();
+  results.forEach(([name, output], i) => found.set(outputNames[i] === name ? aliasOf.get(name)! : name, output));
+  const ordered = new Map<string, NativeOutput>();
+  for (const alias of run.outputAliases) if (found.has(alias)) ordered.set(alias, found.get(alias)!);
+  for (const [key, output] of found) if (!ordered.has(key)) ordered.set(key, output);
+  return ordered;
 }
