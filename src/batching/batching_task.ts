@@ -50,15 +50,20 @@ export function requestTask(
 /** The split_input_task_func of a queue whose tasks are BatchingTasks made by requestTask(). */
 export function taskSplitter(codec: TensorCodec) {
   return (task: BatchingTask, firstPieceSize: number, maxPieceSize: number): BatchingTask[] => {
-    const sizes: number[] = [];
-    let left = task.size;
-    if (firstPieceSize > 0) {
-      sizes.push(Math.min(firstPieceSize, left));
-      left -= sizes[0];
-    }
-    for (; left > 0; left -= maxPieceSize) sizes.push(Math.min(maxPieceSize, left));
-    return new SplitRequest(task, sizes, codec).pieces;
+    return new SplitRequest(task, pieceSizes(task.size, firstPieceSize, maxPieceSize), codec).pieces;
   };
+}
+
+/** The sizes TF's SplitInputTask cuts `size` rows into: `first` (when > 0), then `max` each, the last the rest. */
+export function pieceSizes(size: number, first: number, max: number): number[] {
+  const sizes: number[] = [];
+  let left = size;
+  if (first > 0) {
+    sizes.push(Math.min(first, left));
+    left -= sizes[0];
+  }
+  for (; left > 0; left -= max) sizes.push(Math.min(max, left));
+  return sizes;
 }
 
 class SplitRequest {

@@ -129,15 +129,20 @@ function tensorFlowSettings(bytes: Uint8Array, warnings: string[]): NonNullable<
       numTfLitePools: Math.max(1, ((legacy.num_tflite_pools || legacy.num_tflite_interpreters) ?? 0) as number),
     },
     warmup,
-    batching: legacyBatching(decoded.legacy_config?.batching_parameters, legacy),
+    ...legacyBatching(decoded.legacy_config?.batching_parameters, legacy),
   };
 }
 
 /** As SavedModelBundleFactory: batching when batching_parameters is set, per model if asked. */
-function legacyBatching(parameters: protobuf.Message | undefined, legacy: PlainMessage): BatchingSettings | undefined {
-  if (!parameters) return undefined;
+function legacyBatching(
+  parameters: protobuf.Message | undefined,
+  legacy: PlainMessage,
+): { batching?: BatchingSettings } {
+  if (!parameters) return {};
   return {
-    parameters: batchingParametersFromMessage(parameters),
-    perModel: legacy.enable_per_model_batching_params === true,
+    batching: {
+      parameters: batchingParametersFromMessage(parameters),
+      perModel: legacy.enable_per_model_batching_params === true,
+    },
   };
 }

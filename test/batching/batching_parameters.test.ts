@@ -72,14 +72,24 @@ describe('BatchingParameters', () => {
     const splitting = queueOptions(params('max_batch_size { value: 64 } enable_large_batch_splitting { value: true }'));
     assert.equal(splitting.queue.maxExecutionBatchSize, 64);
     // Without splitting the execution limit IS max_batch_size, whatever max_execution_batch_size says.
-    assert.equal(queueOptions(params('max_batch_size { value: 8 } max_execution_batch_size { value: 2 }')).queue.maxExecutionBatchSize, 8);
+    assert.equal(
+      queueOptions(params('max_batch_size { value: 8 } max_execution_batch_size { value: 2 }')).queue
+        .maxExecutionBatchSize,
+      8,
+    );
     // An explicit value is honoured, even against the thread budget.
     assert.equal(schedulerOptions(params('num_batch_threads { value: 1 }'), 16).numBatchThreads, 1);
   });
 
   test('num_batch_threads is checked at server start', () => {
-    assert.throws(() => schedulerOptions(params('num_batch_threads { value: 0 }'), 4), invalid('num_batch_threads must be positive; was 0'));
-    assert.throws(() => schedulerOptions(params('num_batch_threads { value: -3 }'), 4), invalid('num_batch_threads must be positive; was -3'));
+    assert.throws(
+      () => schedulerOptions(params('num_batch_threads { value: 0 }'), 4),
+      invalid('num_batch_threads must be positive; was 0'),
+    );
+    assert.throws(
+      () => schedulerOptions(params('num_batch_threads { value: -3 }'), 4),
+      invalid('num_batch_threads must be positive; was -3'),
+    );
   });
 
   test("each version's load checks the rest, with TF's messages", () => {
@@ -93,13 +103,18 @@ describe('BatchingParameters', () => {
       invalid('Last entry in allowed_batch_sizes must match max_batch_size; last entry was 32; expected 1000'),
     );
     assert.throws(check('max_batch_size { value: 0 }'), invalid('input_batch_size_limit must be positive; was 0'));
-    assert.throws(check('batch_timeout_micros { value: -5 }'), invalid('batch_timeout_micros must be non-negative; was -5'));
+    assert.throws(
+      check('batch_timeout_micros { value: -5 }'),
+      invalid('batch_timeout_micros must be non-negative; was -5'),
+    );
     assert.throws(
       check('max_enqueued_batches { value: 0 } enable_large_batch_splitting { value: true }'),
       invalid('max_enqueued_batches must be positive; was 0'),
     );
     assert.throws(
-      check('max_batch_size { value: 8 } enable_large_batch_splitting { value: true } max_execution_batch_size { value: 16 }'),
+      check(
+        'max_batch_size { value: 8 } enable_large_batch_splitting { value: true } max_execution_batch_size { value: 16 }',
+      ),
       invalid(
         'When enable_large_batch_splitting is true, input_batch_size_limit must be greater than or equal to ' +
           'max_execution_batch_size.',
@@ -114,7 +129,10 @@ describe('BatchingParameters', () => {
     const secret = file('max_batch_size { value: hunter2 }');
     await assert.rejects(readBatchingParametersFileAsync(secret), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'INVALID_ARGUMENT');
-      assert.match(error.message, /^Invalid protobuf file: '.*': Error parsing text-format tensorflow.serving.BatchingParameters: 1:/);
+      assert.match(
+        error.message,
+        /^Invalid protobuf file: '.*': Error parsing text-format tensorflow.serving.BatchingParameters: 1:/,
+      );
       assert.doesNotMatch(error.message, /hunter2/);
       return true;
     });
@@ -122,7 +140,9 @@ describe('BatchingParameters', () => {
   });
 
   test('the start-up line states the parameters in effect', () => {
-    const given = params('max_batch_size { value: 32 } batch_timeout_micros { value: 1000 } allowed_batch_sizes: [8, 32]');
+    const given = params(
+      'max_batch_size { value: 32 } batch_timeout_micros { value: 1000 } allowed_batch_sizes: [8, 32]',
+    );
     assert.equal(
       describeBatchingParameters(given, schedulerOptions(given, 4), false, 'TensorFlow and PyTorch'),
       'Batching TensorFlow and PyTorch model versions: max_batch_size 32, batch_timeout_micros 1000, ' +

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Batch, QueueOptions, SizedTask } from '../../src/batching/batch_queue';
+import { pieceSizes } from '../../src/batching/batching_task';
 import { SharedBatchScheduler } from '../../src/batching/shared_batch_scheduler';
 import { ServingError } from '../../src/errors/serving_error';
 import { monotonicMicros } from '../../src/servables/run_deadline';
@@ -65,14 +66,30 @@ describe('SharedBatchScheduler', () => {
   test('a task that does not fit closes the open batch; closed batches run first, one per free slot', async () => {
     const { ran, pending, addQueue, releaseAll } = harness(1);
     const queue = addQueue('q', queueOptions());
-    for (const [id, size] of [['a', 3], ['b', 2], ['c', 2], ['d', 1]] as const) queue.schedule(task(id, size), now());
+    for (const [id, size] of [
+      ['a', 3],
+      ['b', 2],
+      ['c', 2],
+      ['d', 1],
+    ] as const)
+      queue.schedule(task(id, size), now());
     await turn();
-    assert.deepEqual(ran.map((r) => r.ids), [['a']], 'one slot: one batch at a time');
+    assert.deepEqual(
+      ran.map((r) => r.ids),
+      [['a']],
+      'one slot: one batch at a time',
+    );
     pending.shift()!();
     await turn();
-    assert.deepEqual(ran.map((r) => r.ids), [['a'], ['b', 'c']]);
+    assert.deepEqual(
+      ran.map((r) => r.ids),
+      [['a'], ['b', 'c']],
+    );
     await releaseAll();
-    assert.deepEqual(ran.map((r) => r.ids), [['a'], ['b', 'c'], ['d']]);
+    assert.deepEqual(
+      ran.map((r) => r.ids),
+      [['a'], ['b', 'c'], ['d']],
+    );
   });
 
   test('an open batch waits out batch_timeout_micros unless it fills up', async () => {
@@ -120,7 +137,10 @@ describe('SharedBatchScheduler', () => {
     await turn();
     queue.schedule(task('c', 4), now());
     await releaseAll();
-    assert.deepEqual(ran.map((r) => r.ids), [['running'], ['a'], ['b'], ['c']]);
+    assert.deepEqual(
+      ran.map((r) => r.ids),
+      [['running'], ['a'], ['b'], ['c']],
+    );
   });
 
   test('a task larger than max_batch_size is INVALID_ARGUMENT', () => {
@@ -138,15 +158,16 @@ describe('SharedBatchScheduler', () => {
     const pieces: Array<[string, number, number]> = [];
     const split = (whole: Task, first: number, max: number): Task[] => {
       pieces.push([whole.id, first, max]);
-      const sizes = [];
-      let left = whole.size;
-      if (first > 0) (sizes.push(first), (left -= first));
-      for (; left > 0; left -= max) sizes.push(Math.min(max, left));
-      return sizes.map((size, i) => task(`${whole.id}${i}`, size));
+      return pieceSizes(whole.size, first, max).map((size, i) => task(`${whole.id}${i}`, size));
     };
     const queue = addQueue(
       'q',
-      queueOptions({ maxBatchSize: 12, enableLargeBatchSplitting: true, maxExecutionBatchSize: 4, maxEnqueuedBatches: 3 }),
+      queueOptions({
+        maxBatchSize: 12,
+        enableLargeBatchSplitting: true,
+        maxExecutionBatchSize: 4,
+        maxEnqueuedBatches: 3,
+      }),
       split,
     );
     queue.schedule(task('a', 1), now());
@@ -203,7 +224,10 @@ describe('SharedBatchScheduler', () => {
     assert.equal(ran.length, 0);
     queue.close();
     await turn();
-    assert.deepEqual(ran.map((r) => r.ids), [['a']]);
+    assert.deepEqual(
+      ran.map((r) => r.ids),
+      [['a']],
+    );
     assert.throws(() => queue.schedule(task('b', 1), now()), { code: 'UNAVAILABLE' });
     await releaseAll();
     assert.ok(queue.finished);
@@ -230,7 +254,14 @@ describe('SharedBatchScheduler', () => {
       }
     }
     await releaseAll();
-    assert.deepEqual(ran.flatMap((r) => r.ids), accepted, `seed ${seed}`);
-    assert.ok(ran.every((r) => r.size <= 8), `seed ${seed}`);
+    assert.deepEqual(
+      ran.flatMap((r) => r.ids),
+      accepted,
+      `seed ${seed}`,
+    );
+    assert.ok(
+      ran.every((r) => r.size <= 8),
+      `seed ${seed}`,
+    );
   });
 });

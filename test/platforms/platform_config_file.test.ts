@@ -89,15 +89,28 @@ describe('readPlatformConfigFile', () => {
     const { warnings } = readPlatformConfigFile(
       configFile(
         tensorflowEntry(`
-          batching_parameters { max_batch_size { value: 8 } }
           num_tflite_interpreters_per_pool: 2
           model_warmup_options { num_model_warmup_threads { value: 2 } }`),
       ),
     );
     assert.deepEqual(warnings, [
-      '--platform_config_file: tensorflow legacy_config fields batching_parameters, num_tflite_interpreters_per_pool, ' +
+      '--platform_config_file: tensorflow legacy_config fields num_tflite_interpreters_per_pool, ' +
         'model_warmup_options.num_model_warmup_threads are not supported by duoserve and are ignored',
     ]);
+  });
+
+  test('batching_parameters and enable_per_model_batching_params batch the tensorflow platform', () => {
+    const { tensorflow, warnings } = readPlatformConfigFile(
+      configFile(
+        tensorflowEntry(`
+          batching_parameters { max_batch_size { value: 8 } allowed_batch_sizes: [4, 8] }
+          enable_per_model_batching_params: true`),
+      ),
+    );
+    assert.deepEqual(warnings, []);
+    assert.equal(tensorflow!.batching!.perModel, true);
+    assert.equal(tensorflow!.batching!.parameters.maxBatchSize, 8);
+    assert.deepEqual(tensorflow!.batching!.parameters.allowedBatchSizes, [4, 8]);
   });
 
   test('mixed_precision: "bfloat16" reaches the session config; another mode is warned about', () => {
