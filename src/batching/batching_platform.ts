@@ -36,12 +36,12 @@ export function withBatching(platform: Platform, batching: Batching | undefined)
   if (!batching) return platform;
   return {
     ...platform,
-    async load(versionDir, log = silentLog) {
+    async load(versionDir, log = silentLog, id) {
       const parameters = batching.perModel ? await perModelParameters(versionDir) : batching.parameters;
-      if (!parameters) return platform.load(versionDir, log);
+      if (!parameters) return platform.load(versionDir, log, id);
       // Checked before the load, with the messages TF-Serving gives after it: the version fails either way.
       const { queue, merge } = queueOptions(parameters);
-      const loaded = await platform.load(versionDir, log);
+      const loaded = await platform.load(versionDir, log, id);
       if (!(loaded instanceof ModelServable)) return loaded;
       try {
         return new BatchingServable(loaded, {
@@ -49,9 +49,10 @@ export function withBatching(platform: Platform, batching: Batching | undefined)
           queue,
           merge,
           codec: loadTensorCodec(),
-          // Labels of the per-queue figures: the model's base path name and the version's.
-          model: path.basename(path.dirname(versionDir)),
-          version: path.basename(versionDir),
+          versionDir,
+          // Labels of the per-queue figures; loaded outside the lifecycle (tests), the directories' names.
+          model: id?.name ?? path.basename(path.dirname(versionDir)),
+          version: String(id?.version ?? path.basename(versionDir)),
           log,
         });
       } catch (error) {

@@ -27,6 +27,8 @@ export interface BatchingServableOptions {
   queue: QueueOptions;
   merge: MergeOptions;
   codec: TensorCodec;
+  /** Named in the load log. */
+  versionDir: string;
   /** The per-queue figures' labels. */
   model: string;
   version: string;
@@ -58,7 +60,7 @@ export class BatchingServable implements LoadedServable {
       this.signatureNames.set(key, name);
       const reason = unbatchableReason(signature, model.checksShapes);
       if (reason !== undefined) {
-        options.log('INFO', `${options.model} version ${options.version}: signature ${name} is not batched: ${reason}`);
+        options.log('INFO', `${options.versionDir}: signature ${name} is not batched: ${reason}`);
         this.queues.set(key, null);
       } else {
         this.queues.set(key, this.addQueue(name));
@@ -68,10 +70,7 @@ export class BatchingServable implements LoadedServable {
       .filter(([, queue]) => queue !== null)
       .map(([key]) => this.signatureNames.get(key)!);
     const tensors = batched.map((name) => `${name} ${describeTensorSignature(model.signatures.get(name)!)}`);
-    options.log(
-      'INFO',
-      `${options.model} version ${options.version}: batching ${tensors.join('; ') || 'no signature'}`,
-    );
+    options.log('INFO', `${options.versionDir}: batching ${tensors.join('; ') || 'no signature'}`);
   }
 
   async runChecked(run: CheckedRun): Promise<Map<string, NativeOutput>> {

@@ -1,6 +1,7 @@
 import type { Batching } from '../batching/batching_platform';
 import type { FrameworkThreads } from '../config/thread_budget';
 import type { Log } from '../core/log';
+import type { ServableId } from '../core/servable_id';
 import type { InferenceServable } from '../servables/inference_servable';
 import type { ModelWarmupOptions } from './platform_loader';
 import type { SessionConfig } from './tensorflow/session_config';
@@ -52,6 +53,9 @@ export interface Platform {
    * src/core/settle_period.ts), so load() must say what is missing, in this platform's words.
    */
   isVersionDir(versionDir: string): boolean;
-  /** `log` takes what the load log should show about the version (the loader passes its own). */
-  load(versionDir: string, log?: Log): Promise<LoadedServable>;
+  /**
+   * `log` takes what the load log should show about the version (the loader passes its own);
+   * `id` is the version's servable id, when the lifecycle loads it (figures are labelled by it).
+   */
+  load(versionDir: string, log?: Log, id?: ServableId): Promise<LoadedServable>;
 }

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Loader } from '../core/loader';
 import type { Log } from '../core/log';
+import type { ServableId } from '../core/servable_id';
 import { replayWarmup, WARMUP_FILE } from '../servables/warmup/replay_warmup';
 import type { WarmupReplayers } from '../servables/warmup/warmup_replayer';
 import type { LoadedServable, Platform } from './platform';
@@ -17,6 +18,8 @@ export interface ModelWarmupOptions {
 
 export interface PlatformLoaderOptions extends ModelWarmupOptions {
   log: Log;
+  /** The version's servable id, handed to the platform's load. */
+  id?: ServableId;
 }
 
 /**
@@ -40,7 +43,7 @@ export class PlatformLoader implements Loader {
   async load(): Promise<void> {
     const { log } = this.options;
     const started = process.hrtime.bigint();
-    const loaded = await this.platform.load(this.versionDir, log);
+    const loaded = await this.platform.load(this.versionDir, log, this.options.id);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     log('INFO', `Loaded ${this.platform.name} model from ${this.versionDir} in ${ms.toFixed(1)} ms`);
     try {

@@ -90,8 +90,8 @@ export class ServerCore {
     this.router = new DynamicSourceRouter<string>(routesOf(this.models), options.log);
     for (const platform of this.platforms.values()) {
       const adapter = new SourceAdapter<string, Loader>(
-        (_id, versionDir) =>
-          new PlatformLoader(platform, versionDir, { ...options.warmup, ...platform.warmup, log: options.log }),
+        (id, versionDir) =>
+          new PlatformLoader(platform, versionDir, { ...options.warmup, ...platform.warmup, log: options.log, id }),
       );
       connectSourceToTarget(this.router.output(platform.name), adapter);
       connectSourceToTarget(adapter, this.manager);

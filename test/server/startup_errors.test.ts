@@ -147,6 +147,38 @@ describe('bin/duoserve startup', { timeout: 60_000 }, () => {
     });
   });
 
+  it('refuses batching parameters as TF-Serving does: num_batch_threads at start, the rest at each load', () => {
+    const paramsFile = (text: string) => {
+      const file = path.join(dirs.root, `batching-${Math.random().toString(36).slice(2)}.pbtxt`);
+      dirs.writeFile(file, text);
+      return file;
+    };
+    const base = dirs.basePath('batched');
+    dirs.addVersion(base, tensorflow, 1);
+    const batched = (text: string) =>
+      run(
+        [{ name: 'batched', base_path: base, model_platform: 'tensorflow' }],
+        ['--enable_batching', `--batching_parameters_file=${paramsFile(text)}`, '--max_num_load_retries=0'],
+      );
+    const threads = batched('num_batch_threads { value: 0 }');
+    assert.equal(threads.status, 255);
+    assert.ok(
+      threads.stdout.includes(
+        'Failed to start server. Error: INVALID_ARGUMENT: num_batch_threads must be positive; was 0',
+      ),
+      threads.stdout,
+    );
+    const sizes = batched('max_batch_size { value: 16 } allowed_batch_sizes: [4, 8]');
+    assert.equal(sizes.status, 255);
+    assert.ok(
+      sizes.stdout.includes(
+        '{{{name: batched version: 1} due to error: INVALID_ARGUMENT: Last entry in allowed_batch_sizes must match ' +
+          'max_batch_size; last entry was 8; expected 16',
+      ),
+      sizes.stdout,
+    );
+  });
+
   it("answers a flag value it cannot read with TensorFlow's flag parser text and the usage", () => {
     const { status, stdout } = duoserve(['--port=abc', '--model_base_path=/m']);
     assert.equal(status, 255);
