@@ -218,6 +218,18 @@ describe('batching on real models', () => {
       code: 'INVALID_ARGUMENT',
       message: 'Task size 5 is larger than maximum input batch size 4',
     });
+    const multiInput = await load(withBatching(pytorch, batching('')), path.join(MODELS, 'aoti', 'multi_io', '1'));
+    const floatsOf = (shape: number[]): Uint8Array =>
+      tensorProtoBytes({ dtype: 'DT_FLOAT', shape, values: new Array(shape[0] * shape[1]).fill(0) });
+    const inputs = new Map([
+      ['x', floatsOf([2, 4])],
+      ['ids', floatsOf([1, 3])],
+      ['mask', floatsOf([2, 3])],
+    ]);
+    await assert.rejects(predict(multiInput, { signatureName: '', inputs, outputFilter: [], encoding: 'fields' }), {
+      code: 'INVALID_ARGUMENT',
+      message: 'Batching Run() input tensors must have equal 0th-dimension size',
+    });
     // Not a TensorProto: the ordinary run's decoder says what is wrong.
     await assert.rejects(predict(batched, request(c, Uint8Array.from([0xff, 0xff, 0xff]))), {
       code: 'INVALID_ARGUMENT',
