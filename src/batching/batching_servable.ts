@@ -47,30 +47,23 @@ export class BatchingServable implements LoadedServable {
   readonly signatures: SignatureMap;
   /** By run key; null: that signature's runs are not batched. */
   private readonly queues = new Map<string, BatchQueue<BatchingTask> | null>();
-  private readonly signatureNames = new Map<string, string>();
 
   constructor(
     private readonly model: ModelServable,
     private readonly options: BatchingServableOptions,
   ) {
     this.signatures = model.signatures;
+    const batched: string[] = [];
     for (const [name, signature] of model.signatures) {
       const key = signatureKey(signature);
-      if (this.queues.has(key)) continue;
-      this.signatureNames.set(key, name);
+      if (this.queues.has(key)) continue; // one queue per TensorSignature
       const reason = unbatchableReason(signature, model.checksShapes);
-      if (reason !== undefined) {
+      if (reason !== undefined)
         options.log('INFO', `${options.versionDir}: signature ${name} is not batched: ${reason}`);
-        this.queues.set(key, null);
-      } else {
-        this.queues.set(key, this.addQueue(name));
-      }
+      else batched.push(`${name} ${describeTensorSignature(signature)}`);
+      this.queues.set(key, reason === undefined ? this.addQueue(name) : null);
     }
-    const batched = [...this.queues]
-      .filter(([, queue]) => queue !== null)
-      .map(([key]) => this.signatureNames.get(key)!);
-    const tensors = batched.map((name) => `${name} ${describeTensorSignature(model.signatures.get(name)!)}`);
-    options.log('INFO', `${options.versionDir}: batching ${tensors.join('; ') || 'no signature'}`);
+    options.log('INFO', `${options.versionDir}: batching ${batched.join('; ') || 'no signature'}`);
   }
 
   async runChecked(run: CheckedRun): Promise<Map<string, NativeOutput>> {
