@@ -14,8 +14,8 @@
  *   model_warmup_options.num_request_iterations, mixed_precision ("bfloat16"),
  *   remove_unused_fields_from_bundle_metagraph, prefer_tflite_model and num_tflite_pools
  *   (num_tflite_interpreters when 0), batching_parameters and enable_per_model_batching_params (as
- *   --enable_batching's file and --enable_per_model_batching_parameters). session_target (a remote session) is refused; any other
- *   field that is set is named in one warning and ignored.
+ *   --enable_batching's file and --enable_per_model_batching_parameters). session_target (a
+ *   remote session) is refused; any other field that is set is named in one warning and ignored.
  * - "pytorch" and "chain": no source adapter config exists for them; an entry without one
  *   enables the platform with the command line's settings (warmup flags included).
  */
