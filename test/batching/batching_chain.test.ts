@@ -3,6 +3,7 @@
  * model's queue, so steps of concurrent chain requests run as one batch of that model.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { queueBatchRows } from '../../src/batching/batching_metrics';
@@ -69,7 +70,10 @@ describe('batching and chains', () => {
     numLoadThreads: 2,
     log: () => undefined,
   });
-  after(() => core.shutdown());
+  after(async () => {
+    await core.shutdown();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
 
   const run = async (name: string, x: number[]) => {
     const handle: ServableHandle<InferenceServable> = core.manager.getServableHandle({ name });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import {
   type BatchingParameters,
   describeBatchingParameters,
@@ -14,6 +14,7 @@ import {
 } from '../../src/batching/batching_parameters';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-batching-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const file = (text: string) => {
   const name = path.join(dir, `params${files++}.pbtxt`);

@@ -80,7 +80,11 @@ const CASES: Case[] = [
 ];
 
 const loaded: LoadedServable[] = [];
-after(() => loaded.forEach((servable) => servable.unload()));
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-batching-models-'));
+after(() => {
+  loaded.forEach((servable) => servable.unload());
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
 
 async function load(platform: Platform, versionDir: string, log?: Log): Promise<LoadedServable> {
   const servable = await platform.load(versionDir, log);
@@ -320,7 +324,7 @@ describe('batching on real models', () => {
 
   test("per model: a version's batching_params.pbtxt batches it; a version without one is not batched", async () => {
     const c = CASES[1];
-    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-per-model-'));
+    const base = path.join(scratch, 'per_model');
     const withFile = path.join(base, 'mlp', '1');
     const withoutFile = path.join(base, 'mlp', '2');
     const badFile = path.join(base, 'mlp', '3');
@@ -342,7 +346,7 @@ describe('batching on real models', () => {
 
   test('an AOTInductor signature compiled for a fixed dim 0 is not batched, and the load log says so', async () => {
     const c = CASES[2];
-    const versionDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-fixed-dim0-')), 'fixed_mlp', '1');
+    const versionDir = path.join(scratch, 'fixed_mlp', '1');
     fs.cpSync(c.versionDir, versionDir, { recursive: true });
     const signature = { inputs: { x: { name: 'x', dtype: 'DT_FLOAT', shape: [2, 4] } } };
     fs.writeFileSync(path.join(versionDir, 'signature.json'), JSON.stringify(signature));
