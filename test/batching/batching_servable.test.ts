@@ -176,6 +176,30 @@ describe('batching on real models', () => {
     assert.ok(rowsRun / batches > 1, `${batches} batches for ${rowsRun} rows`);
   });
 
+  test('allowed_batch_sizes pads the batch; the padding rows are recorded and never answered', async () => {
+    const c = CASES[0];
+    const plain = await load(c.platform, c.versionDir);
+    const batched = await load(
+      withBatching(c.platform, batching('max_batch_size { value: 8 } allowed_batch_sizes: [4, 8]')),
+      c.versionDir,
+    );
+    const tensor = rows(prng(SEED + 6), 1, c.columns);
+    const padding = async () => {
+      const values = (await metrics.queuePaddingRows.get()).values.filter(
+        (value) => value.labels.model === 'keras_dense',
+      );
+      return values.filter((value) => value.metricName?.endsWith('_sum')).reduce((sum, value) => sum + value.value, 0);
+    };
+    const before = { padding: await padding(), ...(await batchFigures(c.versionDir)) };
+    const answer = await predict(batched, request(c, tensor));
+    assert.deepEqual(bytesOf(answer), bytesOf(await predict(plain, request(c, tensor))));
+    const figures = await batchFigures(c.versionDir);
+    assert.deepEqual(
+      { padding: (await padding()) - before.padding, rows: figures.rows - before.rows },
+      { padding: 3, rows: 4 },
+    );
+  });
+
   test('a bad request fails alone; the rest of its batch is answered', async () => {
     const c = CASES[0];
     const plain = await load(c.platform, c.versionDir);
