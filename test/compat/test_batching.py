@@ -53,6 +53,8 @@ max_batch_size {{ value: {FLOOD_ROWS} }}
 batch_timeout_micros {{ value: 0 }}
 max_enqueued_batches {{ value: 1 }}
 """
+# A version that fails to load fails at once (TF-Serving retries 5 times a minute apart by default).
+NO_LOAD_RETRIES = ("--max_num_load_retries=0",)
 BATCHED_MODELS = [("mlp_tf", "tensorflow"), ("mlp_torch", "pytorch"), ("mlp_pt2", "pytorch")]
 CHAIN = [("features", "tensorflow"), ("ranker", "pytorch"), ("features_to_ranker", "chain")]
 
@@ -110,7 +112,7 @@ def per_model():
     ]
     # The shared scheduler takes num_batch_threads from the common file (TF-Serving's
     # CreateBatchScheduler); the per-model files set each queue.
-    flags = ("--enable_per_model_batching_parameters", "--file_system_poll_wait_seconds=1")
+    flags = ("--enable_per_model_batching_parameters", "--file_system_poll_wait_seconds=1", *NO_LOAD_RETRIES)
     try:
         with batching_server(entries, log_name="batching_per_model.log", flags=flags,
                              parameters="num_batch_threads { value: 1 }\n") as server:
@@ -189,15 +191,17 @@ def test_rest_requests_of_different_dims_are_padded_as_tf_serving_pads(common):
         assert reply.json() == {"predictions": expected.tolist()}
 
 
-def batch_with_witness(seed: int, width: int, row_counts=(1, 2, 1, 3)):
+def batch_with_witness(seed: int, width: int, row_counts=(1, 2, 1, 3), witness=True):
     """Inputs [rows, width] per row count, then the witness: one row of width / 2, which the model
     can only run padded to `width` in a batch with the others. At most MAX_BATCH_SIZE rows: one
     batch. Returns (inputs, the inputs the unbatched model must get for the same answers)."""
     rng = np.random.default_rng(seed)
     inputs = [rng.standard_normal((rows, width)).astype(np.float32) for rows in row_counts]
-    witness = rng.standard_normal((1, width // 2)).astype(np.float32)
-    assert sum(row_counts) + 1 <= MAX_BATCH_SIZE
-    return [*inputs, witness], [*inputs, tf_serving_padded(witness, (width,))]
+    assert sum(row_counts) + witness <= MAX_BATCH_SIZE
+    if not witness:
+        return inputs, inputs
+    narrow = rng.standard_normal((1, width // 2)).astype(np.float32)
+    return [*inputs, narrow], [*inputs, tf_serving_padded(narrow, (width,))]
 
 
 def unbatched_answers(server, model, inputs, output):
@@ -209,15 +213,33 @@ def unbatched_answers(server, model, inputs, output):
     return [answer[output] for answer in answers]
 
 
+def assert_answers_are_the_batch_run_unbatched(server, model, batched, unbatched_inputs, output, bit_exact=True):
+    """Bit for bit, each batched answer is its rows of the unbatched run of every request's rows
+    together (the batch, in the order sent); each is also within float32 rounding of the request
+    run alone: a matrix product's last bits depend on how many rows it multiplies (the
+    framework's kernels block the rows differently), so a row need not come out the same in a
+    batch of 8 as alone, in TF-Serving either."""
+    [together] = unbatched_answers(server, model, [np.concatenate(unbatched_inputs)], output)
+    alone = unbatched_answers(server, model, unbatched_inputs, output)
+    start = 0
+    for got, x, want_alone in zip(batched, unbatched_inputs, alone):
+        assert not isinstance(got, grpc.RpcError), got
+        rows = x.shape[0]
+        if bit_exact:
+            assert got[output].tobytes() == together[start:start + rows].tobytes()
+        np.testing.assert_allclose(got[output], want_alone, rtol=1e-4, atol=1e-5)
+        start += rows
+
+
 @pytest.mark.parametrize("model", [name for name, _ in BATCHED_MODELS])
 def test_batched_answers_equal_unbatched_answers_bit_for_bit(common, per_model, model):
-    inputs, unbatched_inputs = batch_with_witness(11, 512)
+    # An AOTInductor package checks shapes before its queue (its [-1, 512] refuses the narrow
+    # witness): there, bit equality with the batch run as one is what shows the batch.
+    pt2 = model.endswith("_pt2")
+    inputs, unbatched_inputs = batch_with_witness(11, 512, row_counts=(1, 2, 1, 3, 1) if pt2 else (1, 2, 1, 3),
+                                                  witness=not pt2)
     batched = predict_together(stub_for(common), [predict_request(model, {"x": content_tensor(x)}) for x in inputs])
-    unbatched = unbatched_answers(per_model[0], f"{model}_plain", unbatched_inputs, "y")
-    for got, want in zip(batched, unbatched):
-        assert not isinstance(got, grpc.RpcError), got
-        assert got["y"].shape == want.shape
-        assert got["y"].tobytes() == want.tobytes()
+    assert_answers_are_the_batch_run_unbatched(per_model[0], f"{model}_plain", batched, unbatched_inputs, "y")
 
 
 def test_a_chain_whose_steps_are_batched_answers_as_unbatched(common, per_model):
@@ -225,10 +247,7 @@ def test_a_chain_whose_steps_are_batched_answers_as_unbatched(common, per_model)
     inputs, unbatched_inputs = batch_with_witness(12, 32, row_counts=(1, 4, 2))
     batched = predict_together(stub_for(common), [
         predict_request("features_to_ranker", {"x": content_tensor(x)}) for x in inputs])
-    unbatched = unbatched_answers(per_model[0], "features_to_ranker", unbatched_inputs, "score")
-    for got, want in zip(batched, unbatched):
-        assert not isinstance(got, grpc.RpcError), got
-        assert got["score"].tobytes() == want.tobytes()
+    assert_answers_are_the_batch_run_unbatched(per_model[0], "features_to_ranker", batched, unbatched_inputs, "score")
 
 
 def expect_error(answer, code: grpc.StatusCode, message: str) -> None:
@@ -262,8 +281,8 @@ def test_padding_is_refused_above_rank_six(common):
 
 @pytest.mark.parametrize("model", ["mlp_tf", "mlp_torch"])
 def test_a_request_of_the_wrong_dtype_fails_alone(common, per_model, model):
-    # TF-Serving would fail the whole batch (its concat needs one dtype); duoserve refuses the
-    # request before it joins the queue, with the status it has unbatched.
+    # TF-Serving would fail the whole batch (its concat needs one dtype); in duoserve the request
+    # fails with the status it has unbatched and the others are answered.
     inputs, unbatched_inputs = batch_with_witness(13, 512, row_counts=(1, 2, 1, 2))
     wrong = np.ones((1, 512), np.int64)
     answers = predict_together(stub_for(common), [
@@ -272,10 +291,9 @@ def test_a_request_of_the_wrong_dtype_fails_alone(common, per_model, model):
         predict_request(f"{model}_plain", {"x": tf.make_tensor_proto(wrong)})])
     assert isinstance(unbatched_wrong, grpc.RpcError)
     expect_error(answers[1], unbatched_wrong.code(), unbatched_wrong.details())
-    unbatched = unbatched_answers(per_model[0], f"{model}_plain", unbatched_inputs, "y")
-    for answer, want in zip([answers[0], *answers[2:]], unbatched):
-        assert not isinstance(answer, grpc.RpcError), answer
-        assert answer["y"].tobytes() == want.tobytes()
+    # Its row still counts in the batch's size (7 rows run, padded to 8): close, not bit for bit.
+    assert_answers_are_the_batch_run_unbatched(per_model[0], f"{model}_plain", [answers[0], *answers[2:]],
+                                               unbatched_inputs, "y", bit_exact=False)
 
 
 def test_a_full_queue_sheds_with_unavailable_and_the_server_keeps_serving(per_model):
@@ -312,7 +330,7 @@ def model_status(server, model):
         return {s.version: s for s in statuses.model_version_status}
 
 
-@pytest.mark.parametrize("version, parameters, message", [
+@pytest.mark.parametrize("version, parameters, message", ids=["allowed_batch_sizes", "unparsable"], argvalues=[
     (2, f"max_batch_size {{ value: {MAX_BATCH_SIZE} }}\nallowed_batch_sizes: 2\nallowed_batch_sizes: 4\n",
      f"Last entry in allowed_batch_sizes must match max_batch_size; last entry was 4; expected {MAX_BATCH_SIZE}"),
     (3, "max_batch_size: 8\n", "Invalid protobuf file: '{file}'"),
@@ -337,7 +355,8 @@ def test_a_version_with_bad_parameters_fails_to_load_with_tf_servings_message(pe
     np.testing.assert_array_equal(answer["y"], matrix_half_plus_two(MATRIX_REQUESTS[1]))
 
 
-@pytest.mark.parametrize("parameters, message", [
+@pytest.mark.parametrize("parameters, message", ids=[
+    "num_batch_threads", "allowed_batch_sizes", "batch_timeout_micros", "max_batch_size", "unparsable"], argvalues=[
     ("num_batch_threads { value: 0 }\n", "num_batch_threads must be positive; was 0"),
     ("allowed_batch_sizes: 2\nallowed_batch_sizes: 4\n",
      "Last entry in allowed_batch_sizes must match max_batch_size; last entry was 4; expected 1000"),
@@ -351,7 +370,7 @@ def test_a_bad_parameters_file_stops_the_server_with_tf_servings_message(tmp_pat
     config = tmp_path / "models.config"
     config.write_text(model_config_text([("matrix_half_plus_two", MATRIX, "tensorflow")]))
     server = DuoserveProcess.start(config=config, log_name="batching_bad_parameters.log", flags=(
-        "--enable_batching", f"--batching_parameters_file={parameters_file}"))
+        "--enable_batching", f"--batching_parameters_file={parameters_file}", *NO_LOAD_RETRIES))
     try:
         with pytest.raises(RuntimeError, match="exited with code"):
             server.wait_until_available(60)
