@@ -318,6 +318,12 @@ async function main(): Promise<void> {
             const body = await rest.post(predictPath(MODEL_NAME), payload.restBody);
             run.check(`${contender} REST vs in-process`, restPredictions(body), reference);
             duoserveRestBody = body.toString('utf8');
+            await run.checkConcurrent(
+              `${contender}: ${ROWS} concurrent REST requests of different rows`,
+              `http://127.0.0.1:${server.restPort}${predictPath(MODEL_NAME)}`,
+              model,
+              reference,
+            );
           } finally {
             grpc.close();
             rest.close();
