@@ -380,3 +380,30 @@ def test_a_bad_parameters_file_stops_the_server_with_tf_servings_message(tmp_pat
         assert message.format(file=parameters_file) in output, output[-3000:]
     finally:
         server.stop()
+
+
+def test_a_platform_config_files_batching_parameters_batch_its_tensorflow_models(tmp_path):
+    # TF-Serving's other way in: SessionBundleConfig.batching_parameters of the tensorflow platform.
+    platform_config = tmp_path / "platform.config"
+    platform_config.write_text(f"""platform_configs {{
+  key: "tensorflow"
+  value {{ source_adapter_config {{
+    [type.googleapis.com/tensorflow.serving.SavedModelBundleSourceAdapterConfig] {{
+      legacy_config {{ batching_parameters {{ {" ".join(COMMON_PARAMETERS.split())} }} }}
+    }}
+  }} }}
+}}
+""")
+    config = tmp_path / "models.config"
+    config.write_text(model_config_text([("matrix_half_plus_two", MATRIX, "tensorflow")]))
+    server = DuoserveProcess.start(config=config, log_name="batching_platform_config.log",
+                                   flags=(f"--platform_config_file={platform_config}",))
+    try:
+        server.wait_until_available(60)
+        answers = predict_together(stub_for(server), [
+            predict_request("matrix_half_plus_two", {"x": content_tensor(x)}) for x in MATRIX_REQUESTS])
+        for answer, expected in zip(answers, expected_padded_answers(MATRIX_REQUESTS)):
+            assert not isinstance(answer, grpc.RpcError), answer
+            np.testing.assert_array_equal(answer["y"], expected)
+    finally:
+        server.stop()
