@@ -12,6 +12,7 @@ tensor is padded at the end of every dim >= 1 up to the batch's largest, with it
 element, before the model runs; answers keep the padded shape.
 """
 import contextlib
+import functools
 import shutil
 import tempfile
 import time
@@ -122,7 +123,13 @@ def per_model():
 
 
 def stub_for(server) -> prediction_service_pb2_grpc.PredictionServiceStub:
-    channel = grpc.insecure_channel(server.grpc_target, options=[("grpc.max_receive_message_length", -1)])
+    return stub_at(server.grpc_target)
+
+
+@functools.cache
+def stub_at(target: str) -> prediction_service_pb2_grpc.PredictionServiceStub:
+    """One channel per server for the whole module (its ports are not reused while it runs)."""
+    channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", -1)])
     return prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
 
@@ -232,7 +239,7 @@ def assert_answers_are_the_batch_run_unbatched(server, model, batched, unbatched
 
 
 @pytest.mark.parametrize("model", [name for name, _ in BATCHED_MODELS])
-def test_batched_answers_equal_unbatched_answers_bit_for_bit(common, per_model, model):
+def test_batched_answers_are_the_batch_run_unbatched_bit_for_bit(common, per_model, model):
     # An AOTInductor package checks shapes before its queue (its [-1, 512] refuses the narrow
     # witness): there, bit equality with the batch run as one is what shows the batch.
     pt2 = model.endswith("_pt2")
