@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { startDuoserve } from '../duoserve_process';
 import { ECHO_PATH, restEchoPath, startEchoServers } from '../echo_servers';
 import { PREDICT_PATH, RawGrpcClient } from '../grpc_client';
-import { loadInProcess, useServerThreadBudget } from '../in_process';
+import { readBatchingParametersFile } from '../../src/batching/batching_parameters';
+import { loadInProcess, loadInProcessBatched, useServerThreadBudget } from '../in_process';
 import { measureInterleaved } from '../load_loop';
 import { type BenchModel, benchModels } from '../models';
 import { REPO_ROOT } from '../options';
@@ -262,8 +263,8 @@ async function main(): Promise<void> {
       `${os.cpus().length} CPUs, load ${load()}; TorchServe ${JSON.stringify(options.torchserve)}`,
   );
   const batchingArgs: string[] = [];
+  const parametersFile = path.join(WORK_DIR, 'batching_parameters.pbtxt');
   if (options.batchingParameters !== null) {
-    const parametersFile = path.join(WORK_DIR, 'batching_parameters.pbtxt');
     fs.writeFileSync(parametersFile, options.batchingParameters);
     batchingArgs.push('--enable_batching=true', `--batching_parameters_file=${parametersFile}`);
     log(
@@ -275,10 +276,21 @@ async function main(): Promise<void> {
   // The reference answer, from the addon in this process; unloaded before any server runs.
   const inProcess = await loadInProcess(model, payload.tensorProto);
   const reference = decodeTensorProto((await inProcess.run())[0][1] as Buffer);
+  // With batching, the in-process contender is the server's batching in this process.
+  const batchedInProcess = options.batching
+    ? await loadInProcessBatched(model, payload.tensorProto, readBatchingParametersFile(parametersFile))
+    : undefined;
+  if (batchedInProcess)
+    run.check(
+      'in-process batched vs in-process',
+      decodeTensorProto((await batchedInProcess.run()).get(model.outputAlias) as Buffer),
+      reference,
+    );
+  const inProcessCall = batchedInProcess ? batchedInProcess.run : inProcess.run;
   for (run.round = 1; run.round <= options.rounds; run.round++) {
     await run.phase('in_process', async () => {
       for (const concurrency of options.concurrencies) {
-        const [outcome] = await measureInterleaved([inProcess.run], {
+        const [outcome] = await measureInterleaved([inProcessCall], {
           concurrency,
           warmupMs: options.warmupS * 1000,
           durationMs: options.durationS * 1000,
@@ -428,12 +440,13 @@ async function main(): Promise<void> {
     });
   }
   inProcess.unload();
+  batchedInProcess?.unload();
 
   const merged = mergeRounds(run.measurements);
   const targets = options.batching ? batchingTargets(merged) : peerTargets(merged);
   console.log(
     `\nmlp_torch, x float32 [${ROWS}, ${WIDTH}]; REST: wrk -t1, c connections; gRPC: ghz, c concurrent calls over ` +
-      `one connection (--cpus=1); in-process: c concurrent addon calls. Each point: ${options.rounds} round(s) of ` +
+      `one connection (--cpus=1); in-process: c concurrent ${options.batching ? "callers of the server's batching (scheduler + runBatch)" : 'addon calls'}. Each point: ${options.rounds} round(s) of ` +
       `${options.durationS} s pooled (p50, p99: the rounds' mean). Load average at the end: ${load()}`,
   );
   console.log(peersTable(merged));

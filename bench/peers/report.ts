@@ -71,7 +71,7 @@ export function contenderLabel(contender: Contender, path: PeerPath): string {
     case 'echo':
       return path === 'rest' ? 'bare fastify route' : 'bare grpc-js echo';
     case 'in_process':
-      return 'addon call, no server';
+      return 'in-process, no server';
   }
 }
 
