@@ -46,6 +46,7 @@ allowed_batch_sizes: 4
 allowed_batch_sizes: {MAX_BATCH_SIZE}
 pad_variable_length_inputs: true
 """
+UNPADDED_PARAMETERS = COMMON_PARAMETERS.replace("pad_variable_length_inputs: true", "pad_variable_length_inputs: false")
 # The flood model: one batch thread (the per-model server's shared scheduler), one batch of
 # FLOOD_ROWS rows at a time, no waiting; each request fills a batch by itself.
 FLOOD_ROWS = 8192
@@ -100,12 +101,14 @@ def common():
 @pytest.fixture(scope="module")
 def per_model():
     """matrix_plain and the *_plain models: no batching_params.pbtxt, so not batched;
-    matrix_padded (the common parameters) and mlp_flood (FLOOD_PARAMETERS): batched."""
+    matrix_padded and matrix_versions (the common parameters), matrix_unpadded (padding off) and
+    mlp_flood (FLOOD_PARAMETERS): batched."""
     root = Path(tempfile.mkdtemp(prefix="duoserve-per-model-"))
     entries = [
         ("matrix_plain", MATRIX, "tensorflow"),
         ("matrix_padded", copy_with_parameters(MATRIX, root / "matrix_padded", COMMON_PARAMETERS), "tensorflow"),
         ("matrix_versions", copy_with_parameters(MATRIX, root / "matrix_versions", COMMON_PARAMETERS), "tensorflow"),
+        ("matrix_unpadded", copy_with_parameters(MATRIX, root / "matrix_unpadded", UNPADDED_PARAMETERS), "tensorflow"),
         ("mlp_flood", copy_with_parameters(EXAMPLES / "mlp_torch", root / "mlp_flood", FLOOD_PARAMETERS), "pytorch"),
         *((f"{name}_plain", EXAMPLES / name, platform) for name, platform in BATCHED_MODELS),
         # The chain's steps by the names its chain.pbtxt calls, unbatched here.
@@ -301,6 +304,21 @@ def test_a_request_of_the_wrong_dtype_fails_alone(common, per_model, model):
     # Its row still counts in the batch's size (7 rows run, padded to 8): close, not bit for bit.
     assert_answers_are_the_batch_run_unbatched(per_model[0], f"{model}_plain", [answers[0], *answers[2:]],
                                                unbatched_inputs, "y", bit_exact=False)
+
+
+def test_without_padding_a_request_of_other_dims_fails_alone(per_model):
+    # TF-Serving fails the whole batch with this message; duoserve fails the tasks that differ
+    # from the first one kept, and runs the others.
+    square, small = MATRIX_REQUESTS[1], MATRIX_REQUESTS[0]
+    answers = predict_together(stub_for(per_model[0]), [
+        predict_request("matrix_unpadded", {"x": content_tensor(x)}) for x in (square, small, square)])
+    expect_error(answers[1], Code.FAILED_PRECONDITION,
+                 "Tensors with name 'x:0' from different tasks have different shapes and padding is turned off. Set "
+                 "pad_variable_length_inputs to true, or ensure that all tensors with the same name have equal "
+                 "dimensions starting with the first dim.")
+    for answer in (answers[0], answers[2]):
+        assert not isinstance(answer, grpc.RpcError), answer
+        np.testing.assert_array_equal(answer["y"], matrix_half_plus_two(square))
 
 
 def test_a_full_queue_sheds_with_unavailable_and_the_server_keeps_serving(per_model):
