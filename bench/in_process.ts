@@ -3,18 +3,31 @@
  * by calling the addon directly, with the input TensorProto bytes the server would hand it and
  * the output encoding the server asks for ('fields', as TF-Serving answers Predict). What is
  * left out compared with the server is exactly the serving layer: transport, envelope, lookup.
+ * Batched (loadInProcessBatched): the server's own platform registry with --enable_batching's
+ * parameters, its shared batch scheduler and predict(), so that concurrent callers in this
+ * process share batches as concurrent requests do.
  */
 import * as os from 'node:os';
+import type { BatchingParameters } from '../src/batching/batching_parameters';
+import { schedulerOptions } from '../src/batching/batching_parameters';
+import { SharedBatchScheduler } from '../src/batching/shared_batch_scheduler';
 import { type ThreadBudget, threadBudget } from '../src/config/thread_budget';
 import type { BackendAddon, ModelHandle, NativeOutput } from '../src/native/backend_addon';
 import { loadPyTorchModel, torchThreadOptions } from '../src/platforms/pytorch/pytorch_platform';
 import { sessionConfigFromFlags } from '../src/platforms/tensorflow/session_config';
+import { platformRegistry } from '../src/platforms/registry';
 import { loadTensorFlowModel } from '../src/platforms/tensorflow/tensorflow_platform';
+import { predict } from '../src/servables/predictor';
 import { DEFAULT_SIGNATURE_NAME, type SignatureMap } from '../src/servables/signature';
 import type { BenchModel } from './models';
 
 export interface InProcessModel {
   run(): Promise<Array<[string, NativeOutput]>>;
+  unload(): void;
+}
+
+export interface InProcessBatchedModel {
+  run(): Promise<Map<string, NativeOutput>>;
   unload(): void;
 }
 
@@ -76,4 +89,29 @@ export async function loadInProcess(model: BenchModel, tensorProto: Buffer): Pro
     run: () => addon.run(handle, [[input, tensorProto]], [output], 'fields'),
     unload: () => addon.unload(handle),
   };
+}
+
+/** The model as the server batches it (its platform, scheduler and predict()), in this process. */
+export async function loadInProcessBatched(
+  model: BenchModel,
+  tensorProto: Buffer,
+  parameters: BatchingParameters,
+): Promise<InProcessBatchedModel> {
+  const budget = serverBudget ?? useServerThreadBudget();
+  const scheduler = new SharedBatchScheduler(schedulerOptions(parameters, budget.concurrentRuns));
+  const platform = platformRegistry({
+    savedModelTags: ['serve'],
+    sessionConfig: sessionConfigFromFlags({ configFile: '', ...budget.tensorflow }),
+    torchThreads: budget.torch,
+    batching: { parameters, perModel: false, scheduler },
+  }).get(model.platform);
+  if (!platform) throw new Error(`no in-process platform ${model.platform}`);
+  const servable = await platform.load(model.versionDir);
+  const request = {
+    signatureName: DEFAULT_SIGNATURE_NAME,
+    inputs: new Map([[model.inputAlias, tensorProto]]),
+    outputFilter: [],
+    encoding: 'fields' as const,
+  };
+  return { run: () => predict(servable, request), unload: () => servable.unload() };
 }

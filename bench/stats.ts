@@ -7,6 +7,10 @@ export interface LatencySummary {
   meanUs: number;
   /** Completed requests per second over the timed part (all loops together). */
   throughput: number;
+  /** 95th percentile, where the samples or the generator's report give it. */
+  p95Us?: number;
+  /** CPU time the load generator spent per completed request, where it was measured. */
+  clientCpuUsPerRequest?: number;
 }
 
 /** Nearest-rank percentile of ascending `sorted` (0 < p <= 1). */
@@ -21,6 +25,7 @@ export function summarize(latenciesNs: number[], elapsedNs: number): LatencySumm
   return {
     requests: sorted.length,
     p50Us: percentile(sorted, 0.5) / 1e3,
+    p95Us: percentile(sorted, 0.95) / 1e3,
     p99Us: percentile(sorted, 0.99) / 1e3,
     meanUs: sorted.length ? total / sorted.length / 1e3 : NaN,
     throughput: elapsedNs > 0 ? sorted.length / (elapsedNs / 1e9) : NaN,

@@ -17,14 +17,49 @@ export interface LoadPoint {
   durationS: number;
 }
 
-function run(file: string, args: string[], timeoutMs: number): Promise<string> {
+interface GeneratorRun {
+  stdout: string;
+  /** The generator's own CPU time (user + system), seconds. */
+  cpuS: number;
+}
+
+/** `times` of the bash that ran the generator: its own line, then its children's. */
+const TIMES_LINE = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/;
+
+export function childCpuSeconds(stderr: string): number {
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((line) => TIMES_LINE.test(line));
+  const children = lines.at(-1)?.match(TIMES_LINE);
+  if (!children) throw new Error(`no CPU times in: ${stderr.slice(-300)}`);
+  const [, userMin, userS, sysMin, sysS] = children.map(Number);
+  return userMin * 60 + userS + sysMin * 60 + sysS;
+}
+
+/** Runs a generator under bash, whose `times` then says what the generator cost in CPU. */
+function run(file: string, args: string[], timeoutMs: number): Promise<GeneratorRun> {
+  const script = '"$@"; status=$?; times >&2; exit $status';
   return new Promise((resolve, reject) =>
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 64 * 2 ** 20 }, (error, stdout, stderr) =>
-      error
-        ? reject(new Error(`${path.basename(file)} failed: ${(stderr.trim() || error.message).slice(-2000)}`))
-        : resolve(stdout),
+    execFile(
+      'bash',
+      ['-c', script, path.basename(file), file, ...args],
+      { timeout: timeoutMs, maxBuffer: 64 * 2 ** 20 },
+      (error, stdout, stderr) => {
+        const output = stderr
+          .split('\n')
+          .filter((line) => !TIMES_LINE.test(line))
+          .join('\n');
+        if (error) reject(new Error(`${path.basename(file)} failed: ${(output.trim() || error.message).slice(-2000)}`));
+        else resolve({ stdout, cpuS: childCpuSeconds(stderr) });
+      },
     ),
   );
+}
+
+/** The summary with the generator's CPU per completed request beside it. */
+function withClientCpu(summary: LatencySummary, cpuS: number): LatencySummary {
+  return { ...summary, clientCpuUsPerRequest: (cpuS * 1e6) / summary.requests };
 }
 
 /**
@@ -92,7 +127,8 @@ export async function runWrk(wrk: string, url: string, bodyFile: string, point: 
     bodyFile,
   ];
   await warmUp(wrk, args(point.warmupS), point.warmupS);
-  return parseWrkOutput(await run(wrk, args(point.durationS), (point.durationS + 60) * 1000));
+  const { stdout, cpuS } = await run(wrk, args(point.durationS), (point.durationS + 60) * 1000);
+  return withClientCpu(parseWrkOutput(stdout), cpuS);
 }
 
 interface GhzReport {
@@ -161,5 +197,6 @@ export async function runGhz(ghz: string, call: GhzCall, point: LoadPoint): Prom
     call.target,
   ];
   await warmUp(ghz, args(point.warmupS), point.warmupS);
-  return parseGhzReport(await run(ghz, args(point.durationS), (point.durationS + 60) * 1000));
+  const { stdout, cpuS } = await run(ghz, args(point.durationS), (point.durationS + 60) * 1000);
+  return withClientCpu(parseGhzReport(stdout), cpuS);
 }

@@ -3,7 +3,9 @@
  * a time, both driven by the same independent load generators (wrk over REST, ghz over gRPC on
  * one connection), beside the floors: the bare echo servers (same generators, same bytes) and
  * the in-process addon call. Answers are checked before anything is timed. Prints one table and
- * issue 9's targets; writes the run to var/bench/peers.json. `--help` lists the knobs.
+ * issue 9's targets (issue 11's with --batching: both servers batch with the same limits, duoserve
+ * is measured unbatched too, and the in-process call goes through the server's batch scheduler);
+ * writes the run to var/bench/peers.json. `--help` lists the knobs.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,7 +14,8 @@ import * as path from 'node:path';
 import { startDuoserve } from '../duoserve_process';
 import { ECHO_PATH, restEchoPath, startEchoServers } from '../echo_servers';
 import { PREDICT_PATH, RawGrpcClient } from '../grpc_client';
-import { loadInProcess, useServerThreadBudget } from '../in_process';
+import { readBatchingParametersFile } from '../../src/batching/batching_parameters';
+import { loadInProcess, loadInProcessBatched, useServerThreadBudget } from '../in_process';
 import { measureInterleaved } from '../load_loop';
 import { type BenchModel, benchModels } from '../models';
 import { REPO_ROOT } from '../options';
@@ -29,11 +32,12 @@ import { RestClient, predictPath } from '../rest_client';
 import { assertClose } from '../sanity';
 import { type LatencySummary, round } from '../stats';
 import { type GhzCall, type LoadPoint, PEERS_DIR, runGhz, runWrk } from './load_generators';
-import { type Contender, parsePeersOptions, type PeersOptions } from './options';
+import { type Contender, parsePeersOptions, type PeersOptions, ROWS_PER_REQUEST } from './options';
 import {
   type PeerMeasurement,
   type RoundMeasurement,
   contenderLabel,
+  batchingTargets,
   mergeRounds,
   peersTable,
   peerTargets,
@@ -48,7 +52,7 @@ import {
 } from './torchserve';
 
 const MODEL_NAME = 'mlp_torch';
-const ROWS = 8;
+const ROWS = ROWS_PER_REQUEST;
 const WIDTH = 512;
 const BENCH_PROTO_DIR = path.join(REPO_ROOT, 'bench', 'protos');
 const WORK_DIR = path.join(REPO_ROOT, 'var/bench/peers');
@@ -188,6 +192,36 @@ class Run {
     assertClose(what, actual, expected);
     this.checks.add(what);
   }
+
+  /**
+   * With batching: ROWS REST requests at once, request i holding the input's rows rotated by i,
+   * each answered with the reference's rows rotated alike (the MLP maps each row on its own), so
+   * that a server that merged or split a batch wrongly answers someone else's rows.
+   */
+  async checkConcurrent(what: string, url: string, model: BenchModel, reference: DenseTensor): Promise<void> {
+    if (!this.options.batching) return;
+    const answers = await Promise.all(
+      Array.from({ length: ROWS }, async (_, by) => {
+        const body = buildPayload({ ...model, values: rotateRows(model.values, by) }, 'content').restBody;
+        const reply = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const text = Buffer.from(await reply.arrayBuffer());
+        if (reply.status !== 200) throw new Error(`${what}: HTTP ${reply.status} ${text.toString().slice(0, 300)}`);
+        return restPredictions(text);
+      }),
+    );
+    for (const [by, answer] of answers.entries())
+      assertClose(`${what}, request ${by}`, answer, { ...reference, values: rotateRows(reference.values, by) });
+    this.checks.add(what);
+  }
+}
+
+/** The rows of a [ROWS, WIDTH] tensor, rotated by `by` rows. */
+function rotateRows(values: Float32Array, by: number): Float32Array {
+  const split = (by % ROWS) * WIDTH;
+  const rotated = new Float32Array(values.length);
+  rotated.set(values.subarray(split));
+  rotated.set(values.subarray(0, split), values.length - split);
+  return rotated;
 }
 
 function installPeers(options: PeersOptions): void {
@@ -228,18 +262,35 @@ async function main(): Promise<void> {
       `${Math.ceil((points * options.rounds * pointS) / 60)} min plus server start-ups); ` +
       `${os.cpus().length} CPUs, load ${load()}; TorchServe ${JSON.stringify(options.torchserve)}`,
   );
-  if (options.batching)
+  const batchingArgs: string[] = [];
+  const parametersFile = path.join(WORK_DIR, 'batching_parameters.pbtxt');
+  if (options.batchingParameters !== null) {
+    fs.writeFileSync(parametersFile, options.batchingParameters);
+    batchingArgs.push('--enable_batching=true', `--batching_parameters_file=${parametersFile}`);
     log(
-      'batching ON: TorchServe batches; duoserve gets --enable_batching (it warns and does not batch before issue 11)',
+      `batching ON: TorchServe batchSize ${options.torchserve.batchSize}, maxBatchDelay ` +
+        `${options.torchserve.maxBatchDelayMs} ms; duoserve ${options.batchingParameters.trim().replace(/\n/g, ', ')}`,
     );
+  }
 
   // The reference answer, from the addon in this process; unloaded before any server runs.
   const inProcess = await loadInProcess(model, payload.tensorProto);
   const reference = decodeTensorProto((await inProcess.run())[0][1] as Buffer);
+  // With batching, the in-process contender is the server's batching in this process.
+  const batchedInProcess = options.batching
+    ? await loadInProcessBatched(model, payload.tensorProto, readBatchingParametersFile(parametersFile))
+    : undefined;
+  if (batchedInProcess)
+    run.check(
+      'in-process batched vs in-process',
+      decodeTensorProto((await batchedInProcess.run()).get(model.outputAlias) as Buffer),
+      reference,
+    );
+  const inProcessCall = batchedInProcess ? batchedInProcess.run : inProcess.run;
   for (run.round = 1; run.round <= options.rounds; run.round++) {
     await run.phase('in_process', async () => {
       for (const concurrency of options.concurrencies) {
-        const [outcome] = await measureInterleaved([inProcess.run], {
+        const [outcome] = await measureInterleaved([inProcessCall], {
           concurrency,
           warmupMs: options.warmupS * 1000,
           durationMs: options.durationS * 1000,
@@ -261,38 +312,47 @@ async function main(): Promise<void> {
       binaryFile: files.predictRequest,
       target,
     });
-    await run.phase('duoserve', async () => {
-      const server = await startDuoserve(configFile, [MODEL_NAME], options.serverArgs, 180_000, WORK_DIR);
-      log(
-        `duoserve: AVAILABLE after ${round(server.startupS)} s (gRPC ${server.grpcTarget}, REST :${server.restPort})`,
-      );
-      try {
-        const grpc = new RawGrpcClient(server.grpcTarget);
-        const rest = new RestClient('127.0.0.1', server.restPort, 1);
-        try {
-          run.check(
-            'duoserve gRPC vs in-process',
-            predictResponseOutput(await grpc.call(PREDICT_PATH, payload.predictRequest, 30_000), model.outputAlias),
-            reference,
-          );
-          const body = await rest.post(predictPath(MODEL_NAME), payload.restBody);
-          run.check('duoserve REST vs in-process', restPredictions(body), reference);
-          duoserveRestBody = body.toString('utf8');
-        } finally {
-          grpc.close();
-          rest.close();
-        }
-        await run.measureServer(
-          'duoserve',
-          tools,
-          { url: `http://127.0.0.1:${server.restPort}${predictPath(MODEL_NAME)}`, bodyFile: files.restBody },
-          duoserveGrpc(server.grpcTarget),
+    const duoservePhase = (contender: 'duoserve' | 'duoserve_unbatched', serverArgs: string[]) =>
+      run.phase(contender, async () => {
+        const server = await startDuoserve(configFile, [MODEL_NAME], serverArgs, 180_000, WORK_DIR);
+        log(
+          `duoserve: AVAILABLE after ${round(server.startupS)} s (gRPC ${server.grpcTarget}, REST :${server.restPort})`,
         );
-        return { startupS: round(server.startupS), log: server.logPath, serverArgs: options.serverArgs };
-      } finally {
-        await server.stop();
-      }
-    });
+        try {
+          const grpc = new RawGrpcClient(server.grpcTarget);
+          const rest = new RestClient('127.0.0.1', server.restPort, 1);
+          try {
+            run.check(
+              `${contender} gRPC vs in-process`,
+              predictResponseOutput(await grpc.call(PREDICT_PATH, payload.predictRequest, 30_000), model.outputAlias),
+              reference,
+            );
+            const body = await rest.post(predictPath(MODEL_NAME), payload.restBody);
+            run.check(`${contender} REST vs in-process`, restPredictions(body), reference);
+            duoserveRestBody = body.toString('utf8');
+            await run.checkConcurrent(
+              `${contender}: ${ROWS} concurrent REST requests of different rows`,
+              `http://127.0.0.1:${server.restPort}${predictPath(MODEL_NAME)}`,
+              model,
+              reference,
+            );
+          } finally {
+            grpc.close();
+            rest.close();
+          }
+          await run.measureServer(
+            contender,
+            tools,
+            { url: `http://127.0.0.1:${server.restPort}${predictPath(MODEL_NAME)}`, bodyFile: files.restBody },
+            duoserveGrpc(server.grpcTarget),
+          );
+          return { startupS: round(server.startupS), log: server.logPath, serverArgs };
+        } finally {
+          await server.stop();
+        }
+      });
+    await duoservePhase('duoserve', [...batchingArgs, ...options.serverArgs]);
+    await duoservePhase('duoserve_unbatched', options.serverArgs);
 
     await run.phase('echo', async () => {
       // The REST echo answers duoserve's recorded answer (or, without duoserve, the same rows as JSON).
@@ -343,6 +403,12 @@ async function main(): Promise<void> {
           if (reply.status !== 200)
             throw new Error(`TorchServe REST: HTTP ${reply.status} ${body.toString().slice(0, 300)}`);
           run.check('TorchServe REST vs in-process', restPredictions(body), reference);
+          await run.checkConcurrent(
+            `TorchServe: ${ROWS} concurrent REST requests of different rows`,
+            server.restUrl,
+            model,
+            reference,
+          );
           const grpcPath = `/${PREDICTIONS_METHOD.replace(/\.(\w+)$/, '/$1')}`;
           const response = PredictionResponse.toObject(
             PredictionResponse.decode(await grpc.call(grpcPath, torchServeRequest, 30_000)),
@@ -374,19 +440,26 @@ async function main(): Promise<void> {
     });
   }
   inProcess.unload();
+  batchedInProcess?.unload();
 
   const merged = mergeRounds(run.measurements);
-  const targets = peerTargets(merged);
+  const targets = options.batching ? batchingTargets(merged) : peerTargets(merged);
   console.log(
     `\nmlp_torch, x float32 [${ROWS}, ${WIDTH}]; REST: wrk -t1, c connections; gRPC: ghz, c concurrent calls over ` +
-      `one connection (--cpus=1); in-process: c concurrent addon calls. Each point: ${options.rounds} round(s) of ` +
+      `one connection (--cpus=1); in-process: c concurrent ${options.batching ? "callers of the server's batching (scheduler + runBatch)" : 'addon calls'}. Each point: ${options.rounds} round(s) of ` +
       `${options.durationS} s pooled (p50, p99: the rounds' mean). Load average at the end: ${load()}`,
   );
   console.log(peersTable(merged));
   console.log(
-    `\nTargets (issue 9, set for neither server batching; batching ${options.batching ? 'ON' : 'off'} in this run)`,
+    options.batching
+      ? '\nTargets (issue 11: both servers batching with the same limits; the gRPC target is the unbatched ratio of this run)'
+      : '\nTargets (issue 9, set for neither server batching)',
   );
   console.log(ratioTable(targets));
+  console.log(
+    '\ngenerator CPU µs/req: what the load generator itself spent (user + system CPU, bash `times`) per ' +
+      'completed request; it shares the cores with the server',
+  );
   console.log(`\nanswers checked (tolerance 1e-4): ${[...run.checks].join('; ') || 'none'}`);
 
   const result = {

@@ -4,7 +4,8 @@ import { parseCliArgs } from '../cli_args';
 import { REPO_ROOT } from '../options';
 
 export type ApiPath = 'rest' | 'grpc';
-export type Contender = 'duoserve' | 'torchserve' | 'echo' | 'in_process';
+/** duoserve_unbatched: with --batching, duoserve measured again without it, in the same run. */
+export type Contender = 'duoserve' | 'duoserve_unbatched' | 'torchserve' | 'echo' | 'in_process';
 
 export interface TorchServeTuning {
   workers: number;
@@ -25,10 +26,15 @@ export interface PeersOptions {
   concurrencies: number[];
   contenders: Contender[];
   skipInstall: boolean;
-  /** Both servers batch: TorchServe's batchSize > 1 and duoserve's --enable_batching (issue 11). */
+  /**
+   * Both servers batch: TorchServe's batchSize > 1, and duoserve's --enable_batching with
+   * batchingParameters as its --batching_parameters_file (issue 11).
+   */
   batching: boolean;
+  /** Text-format BatchingParameters equal to TorchServe's tuning; null when not batching. */
+  batchingParameters: string | null;
   torchserve: TorchServeTuning;
-  /** Extra bin/duoserve flags. */
+  /** Extra bin/duoserve flags (both duoserve contenders). */
   serverArgs: string[];
   out: string;
 }
@@ -44,20 +50,38 @@ const HELP = `usage: npm run bench:peers -- [flags]
                             load lands on both) and pool each point's rounds, default 2
   --paths=rest,grpc         APIs to measure, default both
   --concurrency=1,16,64     closed-loop connections (wrk) / concurrent calls (ghz), default 1,16,64
-  --only=duoserve,torchserve,echo,in_process
-                            contenders to run, default all
+  --only=duoserve,duoserve_unbatched,torchserve,echo,in_process
+                            contenders to run, default all (duoserve_unbatched only with --batching)
   --skip-install            use var/peers as it is (no bench/peers/install.sh)
   --torchserve-workers=N    default 2 (fair for 2 cores: workers x threads = cores)
   --torchserve-threads=N    torch threads per worker, default 1
-  --batching                both servers batch: TorchServe's batchSize (default 8 then) and duoserve's
-                            --enable_batching; off by default, as duoserve does not batch yet (issue 11)
+  --batching                both servers batch with the same limits: TorchServe's batchSize (default 8
+                            then) and maxBatchDelay, duoserve's --enable_batching with a
+                            --batching_parameters_file of max_batch_size = batchSize x 8 rows (TF-Serving
+                            counts rows, TorchServe requests) and batch_timeout_micros = maxBatchDelay;
+                            duoserve is also measured unbatched (duoserve_unbatched) and the in-process
+                            call batched (the server's scheduler, in this process)
   --torchserve-batch-size=N TorchServe's batchSize, default 1 (off) or 8 with --batching
   --torchserve-batch-delay-ms=MS  its maxBatchDelay when batching, default 5
   --server-arg=FLAG         extra bin/duoserve flag, repeatable
   --out=FILE                JSON result, default var/bench/peers.json`;
 
 const PATHS: ApiPath[] = ['rest', 'grpc'];
-const CONTENDERS: Contender[] = ['duoserve', 'torchserve', 'echo', 'in_process'];
+const CONTENDERS: Contender[] = ['duoserve', 'duoserve_unbatched', 'torchserve', 'echo', 'in_process'];
+/** Rows of every benchmark request (x float32 [8, 512]). */
+export const ROWS_PER_REQUEST = 8;
+
+/**
+ * duoserve's BatchingParameters for TorchServe's batching: the same batch (batchSize requests of
+ * ROWS_PER_REQUEST rows; TF-Serving's max_batch_size counts rows) and the same wait.
+ */
+export function batchingParametersFor(tuning: TorchServeTuning): string {
+  return [
+    `max_batch_size { value: ${tuning.batchSize * ROWS_PER_REQUEST} }`,
+    `batch_timeout_micros { value: ${tuning.maxBatchDelayMs * 1000} }`,
+    '',
+  ].join('\n');
+}
 
 function list<T extends string>(flag: string, text: string | undefined, allowed: T[]): T[] {
   if (text === undefined) return allowed;
@@ -94,6 +118,15 @@ export function parsePeersOptions(argv: string[]): PeersOptions {
   ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}\n${HELP}`);
   const batching = flags.get('batching') === 'true';
+  const contenders = list('only', flags.get('only'), CONTENDERS).filter(
+    (contender) => batching || contender !== 'duoserve_unbatched',
+  );
+  const torchserve: TorchServeTuning = {
+    workers: count('torchserve-workers', flags.get('torchserve-workers'), 2),
+    threads: count('torchserve-threads', flags.get('torchserve-threads'), 1),
+    batchSize: count('torchserve-batch-size', flags.get('torchserve-batch-size'), batching ? 8 : 1),
+    maxBatchDelayMs: count('torchserve-batch-delay-ms', flags.get('torchserve-batch-delay-ms'), 5),
+  };
   const concurrencies = (flags.get('concurrency') ?? '1,16,64')
     .split(',')
     .filter(Boolean)
@@ -104,16 +137,12 @@ export function parsePeersOptions(argv: string[]): PeersOptions {
     rounds: count('rounds', flags.get('rounds'), 2),
     paths: list('paths', flags.get('paths'), PATHS),
     concurrencies,
-    contenders: list('only', flags.get('only'), CONTENDERS),
+    contenders,
     skipInstall: flags.get('skip-install') === 'true',
     batching,
-    torchserve: {
-      workers: count('torchserve-workers', flags.get('torchserve-workers'), 2),
-      threads: count('torchserve-threads', flags.get('torchserve-threads'), 1),
-      batchSize: count('torchserve-batch-size', flags.get('torchserve-batch-size'), batching ? 8 : 1),
-      maxBatchDelayMs: count('torchserve-batch-delay-ms', flags.get('torchserve-batch-delay-ms'), 5),
-    },
-    serverArgs: [...(batching ? ['--enable_batching=true'] : []), ...repeated.get('server-arg')!],
+    batchingParameters: batching ? batchingParametersFor(torchserve) : null,
+    torchserve,
+    serverArgs: repeated.get('server-arg')!,
     out: path.resolve(flags.get('out') ?? path.join(REPO_ROOT, 'var/bench/peers.json')),
   };
 }

@@ -37,6 +37,11 @@ export function mergeRounds(measurements: RoundMeasurement[]): PeerMeasurement[]
     const requests = results.reduce((sum, r) => sum + r.requests, 0);
     const seconds = results.reduce((sum, r) => sum + r.requests / r.throughput, 0);
     const mean = (pick: (r: LatencySummary) => number) => results.reduce((sum, r) => sum + pick(r), 0) / results.length;
+    const byRequests = (pick: (r: LatencySummary) => number) =>
+      results.reduce((sum, r) => sum + pick(r) * r.requests, 0) / requests;
+    const clientCpu = results.every((r) => r.clientCpuUsPerRequest !== undefined)
+      ? { clientCpuUsPerRequest: byRequests((r) => r.clientCpuUsPerRequest!) }
+      : {};
     return {
       contender,
       path,
@@ -44,9 +49,10 @@ export function mergeRounds(measurements: RoundMeasurement[]): PeerMeasurement[]
       result: {
         requests,
         throughput: requests / seconds,
-        meanUs: results.reduce((sum, r) => sum + r.meanUs * r.requests, 0) / requests,
+        meanUs: byRequests((r) => r.meanUs),
         p50Us: mean((r) => r.p50Us),
         p99Us: mean((r) => r.p99Us),
+        ...clientCpu,
       },
     };
   });
@@ -58,12 +64,14 @@ export function contenderLabel(contender: Contender, path: PeerPath): string {
   switch (contender) {
     case 'duoserve':
       return 'duoserve';
+    case 'duoserve_unbatched':
+      return 'duoserve unbatched';
     case 'torchserve':
       return 'TorchServe';
     case 'echo':
       return path === 'rest' ? 'bare fastify route' : 'bare grpc-js echo';
     case 'in_process':
-      return 'addon call, no server';
+      return 'in-process, no server';
   }
 }
 
@@ -77,7 +85,7 @@ function find(
     ?.result;
 }
 
-const ORDER: Contender[] = ['duoserve', 'torchserve', 'echo', 'in_process'];
+const ORDER: Contender[] = ['duoserve', 'duoserve_unbatched', 'torchserve', 'echo', 'in_process'];
 const PATH_ORDER: PeerPath[] = ['rest', 'grpc', 'in_process'];
 
 /**
@@ -94,7 +102,7 @@ export function peersTable(measurements: PeerMeasurement[]): string {
   const rows = sorted.map((m) => {
     const cells = [PATH_LABELS[m.path], String(m.concurrency), contenderLabel(m.contender, m.path)];
     const r = m.result;
-    if (!r) return [...cells, 'error', '', '', '', ''];
+    if (!r) return [...cells, 'error', '', '', '', '', ''];
     const duoserve =
       m.contender === 'duoserve'
         ? undefined
@@ -106,13 +114,14 @@ export function peersTable(measurements: PeerMeasurement[]): string {
       String(round(r.p50Us)),
       String(round(r.p99Us)),
       String(r.requests),
+      r.clientCpuUsPerRequest === undefined ? '' : String(round(r.clientCpuUsPerRequest)),
       versus,
     ];
   });
   const body = table(
-    ['path', 'c', 'server', 'req/s', 'p50 µs', 'p99 µs', 'requests', 'duoserve/this req/s'],
+    ['path', 'c', 'server', 'req/s', 'p50 µs', 'p99 µs', 'requests', 'generator CPU µs/req', 'duoserve/this req/s'],
     rows,
-    'lrlrrrrr',
+    'lrlrrrrrr',
   );
   const errors = measurements
     .filter((m) => m.error)
@@ -127,8 +136,8 @@ const MODEL = 'mlp_torch';
 
 /** Issue 9's targets, at c=16 (null value where a side was not measured). */
 export function peerTargets(measurements: PeerMeasurement[], concurrency = 16): Ratio[] {
-  const at = (contender: Contender, path: ApiPath) => find(measurements, contender, path, concurrency);
-  const rps = (contender: Contender, path: ApiPath) => at(contender, path)?.throughput;
+  const at = (contender: Contender, path: PeerPath) => find(measurements, contender, path, concurrency);
+  const rps = (contender: Contender, path: PeerPath) => at(contender, path)?.throughput;
   const p99 = (contender: Contender, path: ApiPath) => at(contender, path)?.p99Us;
   const c = `c=${concurrency}`;
   return [
@@ -156,5 +165,68 @@ export function peerTargets(measurements: PeerMeasurement[], concurrency = 16): 
       op: '<=',
       bound: 1,
     }),
+  ];
+}
+
+/**
+ * Issue 11's targets with both servers batching, at c=16: REST req/s >= 3x TorchServe's; on gRPC
+ * the ratio to the bare echo no lower than duoserve's unbatched one of the same run (the target
+ * is that ratio); the MLP's gRPC req/s >= 0.7x the in-process batched call's.
+ */
+export function batchingTargets(measurements: PeerMeasurement[], concurrency = 16): Ratio[] {
+  const rps = (contender: Contender, path: PeerPath) => find(measurements, contender, path, concurrency)?.throughput;
+  const c = `c=${concurrency}`;
+  const echo = rps('echo', 'grpc');
+  const unbatched = ratio('', MODEL, rps('duoserve_unbatched', 'grpc'), echo, null).value;
+  return [
+    ratio(
+      `REST req/s duoserve / TorchServe, both batching, ${c}`,
+      MODEL,
+      rps('duoserve', 'rest'),
+      rps('torchserve', 'rest'),
+      { op: '>=', bound: 3 },
+    ),
+    ratio(
+      `gRPC req/s duoserve batched / bare grpc-js echo, ${c} (target: the unbatched ratio)`,
+      MODEL,
+      rps('duoserve', 'grpc'),
+      echo,
+      unbatched === null ? null : { op: '>=', bound: unbatched },
+    ),
+    ratio(
+      `gRPC req/s duoserve unbatched / bare grpc-js echo, ${c}`,
+      MODEL,
+      rps('duoserve_unbatched', 'grpc'),
+      echo,
+      null,
+    ),
+    ratio(
+      `gRPC req/s duoserve batched / TorchServe batching, ${c}`,
+      MODEL,
+      rps('duoserve', 'grpc'),
+      rps('torchserve', 'grpc'),
+      null,
+    ),
+    ratio(
+      `gRPC req/s duoserve batched / in-process batched, ${c}`,
+      MODEL,
+      rps('duoserve', 'grpc'),
+      rps('in_process', 'in_process'),
+      { op: '>=', bound: 0.7 },
+    ),
+    ratio(
+      `REST req/s duoserve batched / in-process batched, ${c}`,
+      MODEL,
+      rps('duoserve', 'rest'),
+      rps('in_process', 'in_process'),
+      null,
+    ),
+    ratio(
+      `gRPC req/s duoserve batched / unbatched, ${c}`,
+      MODEL,
+      rps('duoserve', 'grpc'),
+      rps('duoserve_unbatched', 'grpc'),
+      null,
+    ),
   ];
 }

@@ -2,9 +2,9 @@
 // issue's targets. The benchmark itself (servers, generators) stays out of the test command.
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseGhzReport, parseWrkOutput } from '../../bench/peers/load_generators';
+import { childCpuSeconds, parseGhzReport, parseWrkOutput } from '../../bench/peers/load_generators';
 import { parsePeersOptions } from '../../bench/peers/options';
-import { mergeRounds, type PeerMeasurement, peersTable, peerTargets } from '../../bench/peers/report';
+import { batchingTargets, mergeRounds, type PeerMeasurement, peersTable, peerTargets } from '../../bench/peers/report';
 import type { LatencySummary } from '../../bench/stats';
 
 // Recorded from wrk 4.1.0 with bench/peers/wrk_post.lua against the bare fastify echo.
@@ -91,17 +91,25 @@ describe('parsePeersOptions', () => {
     assert.deepEqual(options.paths, ['rest', 'grpc']);
     assert.deepEqual(options.concurrencies, [1, 16, 64]);
     assert.deepEqual(options.contenders, ['duoserve', 'torchserve', 'echo', 'in_process']);
+    assert.equal(options.batching, false);
     assert.deepEqual(options.torchserve, { workers: 2, threads: 1, batchSize: 1, maxBatchDelayMs: 5 });
     assert.deepEqual([options.rounds, options.durationS, options.warmupS], [2, 5, 2]);
     assert.equal(options.skipInstall, false);
   });
 
-  it('turns batching on for both servers with one switch', () => {
+  it('turns batching on for both servers with one switch, with the same limits on both', () => {
     const options = parsePeersOptions(['--batching', '--server-arg=--rest_api_timeout_in_ms=0']);
     assert.equal(options.torchserve.batchSize, 8);
-    assert.deepEqual(options.serverArgs, ['--enable_batching=true', '--rest_api_timeout_in_ms=0']);
-    assert.equal(parsePeersOptions(['--batching', '--torchserve-batch-size=4']).torchserve.batchSize, 4);
-    assert.deepEqual(parsePeersOptions([]).serverArgs, []);
+    assert.deepEqual(options.serverArgs, ['--rest_api_timeout_in_ms=0']);
+    // 8 requests of 8 rows, TorchServe's maxBatchDelay of 5 ms.
+    assert.equal(options.batchingParameters, 'max_batch_size { value: 64 }\nbatch_timeout_micros { value: 5000 }\n');
+    assert.ok(options.contenders.includes('duoserve_unbatched'));
+    const four = parsePeersOptions(['--batching', '--torchserve-batch-size=4', '--torchserve-batch-delay-ms=20']);
+    assert.equal(four.torchserve.batchSize, 4);
+    assert.match(four.batchingParameters!, /max_batch_size \{ value: 32 \}\nbatch_timeout_micros \{ value: 20000 \}/);
+    const off = parsePeersOptions([]);
+    assert.deepEqual([off.serverArgs, off.batchingParameters], [[], null]);
+    assert.ok(!off.contenders.includes('duoserve_unbatched'));
   });
 
   it('takes lists and whole seconds, and refuses what wrk could not run', () => {
@@ -152,6 +160,34 @@ describe('peerTargets', () => {
     const echo = get('gRPC req/s duoserve / bare grpc-js echo, c=16');
     assert.equal(echo.value, null);
     assert.equal(echo.met, null);
+  });
+});
+
+describe('childCpuSeconds', () => {
+  it("reads the children's line of bash's times, after anything the generator wrote", () => {
+    assert.equal(childCpuSeconds('warning: something\n0m0.004s 0m0.002s\n1m2.500s 0m0.250s\n'), 62.75);
+    assert.throws(() => childCpuSeconds('no times here'), /no CPU times/);
+  });
+});
+
+describe('batchingTargets', () => {
+  it("judges issue 11's targets: 3x TorchServe on REST, the unbatched echo ratio on gRPC, 0.7x in-process", () => {
+    const all: PeerMeasurement[] = [
+      ...measurements().filter((m) => m.contender !== 'echo'),
+      { contender: 'echo', path: 'grpc', concurrency: 16, result: summary(2000, 10_000) },
+      { contender: 'duoserve_unbatched', path: 'grpc', concurrency: 16, result: summary(1000, 30_000) },
+      { contender: 'in_process', path: 'in_process', concurrency: 16, result: summary(1500, 9_000) },
+    ];
+    const byName = new Map(batchingTargets(all).map((r) => [r.name, r]));
+    assert.deepEqual(byName.get('REST req/s duoserve / TorchServe, both batching, c=16')?.met, true); // 3.16
+    const echo = byName.get('gRPC req/s duoserve batched / bare grpc-js echo, c=16 (target: the unbatched ratio)')!;
+    assert.deepEqual([echo.value, echo.target, echo.met], [0.55, '>= 0.5', true]);
+    const inProcess = byName.get('gRPC req/s duoserve batched / in-process batched, c=16')!;
+    assert.deepEqual([inProcess.value, inProcess.met], [0.733, true]);
+    const unmeasured = batchingTargets(measurements()).find((r) =>
+      r.name.startsWith('gRPC req/s duoserve batched / bare'),
+    )!;
+    assert.deepEqual([unmeasured.target, unmeasured.met], [null, null]);
   });
 });
 
