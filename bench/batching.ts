@@ -15,7 +15,7 @@ import { measureInterleaved } from './load_loop';
 import { benchModels, writeModelConfig } from './models';
 import { REPO_ROOT } from './options';
 import { buildPayload, predictResponseOutput } from './payloads';
-import { ratio, ratioTable, table } from './report';
+import { loadAverages, ratio, ratioTable, table } from './report';
 import { assertClose } from './sanity';
 import { type LatencySummary, round } from './stats';
 
@@ -105,12 +105,6 @@ export function batchingParametersText(options: BatchingOptions): string {
   ].join('\n');
 }
 
-const load = () =>
-  os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
-
 interface RoundResult {
   mode: Mode;
   round: number;
@@ -149,14 +143,14 @@ async function main(): Promise<void> {
   console.log(
     `[batching] ${options.model} x float32 [${options.rows}, 512], c=${options.concurrency}, ` +
       `${batchingParametersText(options).trim().replace(/\n/g, ', ')}; ${options.rounds} round(s) of ` +
-      `${options.durationS} s per server; ${os.cpus().length} CPUs, load ${load()}`,
+      `${options.durationS} s per server; ${os.cpus().length} CPUs, load ${loadAverages()}`,
   );
 
   const results: RoundResult[] = [];
   let reference: ReturnType<typeof predictResponseOutput> | undefined;
   for (let round_ = 1; round_ <= options.rounds; round_++) {
     for (const mode of ['unbatched', 'batched'] as const) {
-      const loadBefore = load();
+      const loadBefore = loadAverages();
       const server = await startDuoserve(configFile, [options.model], args[mode], 180_000, WORK_DIR);
       const client = new RawGrpcClient(server.grpcTarget);
       try {
@@ -206,10 +200,10 @@ async function main(): Promise<void> {
     ratio('req/s batched / unbatched', options.model, summary.batched.throughput, summary.unbatched.throughput, null),
     ratio('p95 batched / unbatched', options.model, summary.batched.p95Us, summary.unbatched.p95Us, null),
   ];
-  console.log(`\n${ratioTable(ratios)}\nload average at the end: ${load()}`);
+  console.log(`\n${ratioTable(ratios)}\nload average at the end: ${loadAverages()}`);
   const result = {
     date: new Date().toISOString(),
-    host: { node: process.version, cpus: os.cpus().length, loadAtEnd: load() },
+    host: { node: process.version, cpus: os.cpus().length, loadAtEnd: loadAverages() },
     options,
     batchingParameters: batchingParametersText(options),
     rounds: results,

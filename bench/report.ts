@@ -1,4 +1,5 @@
 /** The figures of one run: the targets' ratios, and the tables printed at the end. */
+import * as os from 'node:os';
 import type { DecodeCost } from './decode_cost';
 import type { ModelSize } from './models';
 import { type LatencySummary, round } from './stats';
@@ -134,4 +135,12 @@ export function decodeTable(costs: DecodeCost[], what: string): string {
     `${c.ratio}x`,
   ]);
   return table(['input as', 'request', 'bytes', 'envelope µs', 'full decode µs', 'full/envelope'], rows, 'llrrrr');
+}
+
+/** The 1, 5 and 15 minute load averages, as `uptime` prints them: every figure is noted with it. */
+export function loadAverages(): string {
+  return os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 }

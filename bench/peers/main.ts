@@ -19,7 +19,7 @@ import { loadInProcess, loadInProcessBatched, useServerThreadBudget } from '../i
 import { measureInterleaved } from '../load_loop';
 import { type BenchModel, benchModels } from '../models';
 import { REPO_ROOT } from '../options';
-import { ratioTable } from '../report';
+import { loadAverages, ratioTable } from '../report';
 import {
   buildPayload,
   decodeTensorProto,
@@ -61,12 +61,6 @@ const PEERS_ROOT = path.join(REPO_ROOT, 'var/peers');
 function log(line: string): void {
   console.log(`[peers] ${line}`);
 }
-
-const load = () =>
-  os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
 
 interface RequestFiles {
   restBody: string;
@@ -163,11 +157,16 @@ class Run {
   /** Runs a phase; its failure is recorded for every point it would have measured. */
   async phase(contender: Contender, body: () => Promise<Record<string, unknown>>): Promise<void> {
     if (!this.options.contenders.includes(contender)) return;
-    log(`round ${this.round}: ${contender} starting (load ${load()})`);
+    log(`round ${this.round}: ${contender} starting (load ${loadAverages()})`);
     const started = Date.now();
-    const phase = { contender, round: this.round, loadBefore: load() };
+    const phase = { contender, round: this.round, loadBefore: loadAverages() };
     try {
-      this.phases.push({ ...phase, ...(await body()), loadAfter: load(), seconds: (Date.now() - started) / 1000 });
+      this.phases.push({
+        ...phase,
+        ...(await body()),
+        loadAfter: loadAverages(),
+        seconds: (Date.now() - started) / 1000,
+      });
     } catch (error) {
       const message = (error as Error).message;
       log(`round ${this.round}: ${contender} FAILED ${message}`);
@@ -260,7 +259,7 @@ async function main(): Promise<void> {
   log(
     `${points} points x ${options.rounds} round(s) of ${options.warmupS} s warm-up + ${options.durationS} s (about ` +
       `${Math.ceil((points * options.rounds * pointS) / 60)} min plus server start-ups); ` +
-      `${os.cpus().length} CPUs, load ${load()}; TorchServe ${JSON.stringify(options.torchserve)}`,
+      `${os.cpus().length} CPUs, load ${loadAverages()}; TorchServe ${JSON.stringify(options.torchserve)}`,
   );
   const batchingArgs: string[] = [];
   const parametersFile = path.join(WORK_DIR, 'batching_parameters.pbtxt');
@@ -447,7 +446,7 @@ async function main(): Promise<void> {
   console.log(
     `\nmlp_torch, x float32 [${ROWS}, ${WIDTH}]; REST: wrk -t1, c connections; gRPC: ghz, c concurrent calls over ` +
       `one connection (--cpus=1); in-process: c concurrent ${options.batching ? "callers of the server's batching (scheduler + runBatch)" : 'addon calls'}. Each point: ${options.rounds} round(s) of ` +
-      `${options.durationS} s pooled (p50, p99: the rounds' mean). Load average at the end: ${load()}`,
+      `${options.durationS} s pooled (p50, p99: the rounds' mean). Load average at the end: ${loadAverages()}`,
   );
   console.log(peersTable(merged));
   console.log(
@@ -464,7 +463,7 @@ async function main(): Promise<void> {
 
   const result = {
     date: new Date().toISOString(),
-    host: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtEnd: load() },
+    host: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtEnd: loadAverages() },
     model: { name: MODEL_NAME, shape: [ROWS, WIDTH], versionDir: model.versionDir },
     options,
     requests: {

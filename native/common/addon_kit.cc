@@ -125,6 +125,13 @@ double NowMicros() {
 // A run that waited in the queue past its caller's deadline is not started: the caller has
 // been answered already (as a C++ gRPC server answers an expired call). 0: no deadline.
 bool Expired(double deadline_us, double now_us) { return deadline_us > 0 && now_us >= deadline_us; }
+
+// A deadline argument in microseconds on process.hrtime()'s clock; undefined: none (0).
+double ReadDeadline(Napi::Value value, const char* what) {
+  if (value.IsUndefined()) return 0;
+  if (!value.IsNumber()) ThrowTypeError(value.Env(), std::string(what) + " must be a number of microseconds");
+  return value.As<Napi::Number>().DoubleValue();
+}
 Status DeadlineExceeded() { return Status::Error(Code::kDeadlineExceeded, "Deadline Exceeded"); }
 
 Status InInput(const std::string& name, const Status& status) {
@@ -211,12 +218,8 @@ class RunWorker : public PromiseWorker {
 
   // JS thread: reads the arguments; TypeError for a malformed one, FailEarly for bad data.
   void ReadArguments(Napi::Array inputs, Napi::Array output_names, OutputEncoding encoding, Napi::Value deadline) {
-    Napi::Env env = inputs.Env();
     encoding_ = encoding;
-    if (!deadline.IsUndefined()) {
-      if (!deadline.IsNumber()) ThrowTypeError(env, "deadline must be a number of microseconds");
-      deadline_us_ = deadline.As<Napi::Number>().DoubleValue();
-    }
+    deadline_us_ = ReadDeadline(deadline, "deadline");
     inputs_.resize(inputs.Length());
     for (uint32_t i = 0; i < inputs.Length(); ++i) {
       Status status = ReadPendingInput(inputs.Get(i), &inputs_[i], &keep_alive_);
@@ -292,11 +295,7 @@ class BatchWorker : public PromiseWorker {
       if (!value.IsObject()) ThrowTypeError(env, "a batch task must be an object {inputs, deadlineUs?}");
       Napi::Object object = value.As<Napi::Object>();
       Task& task = tasks_[t];
-      Napi::Value deadline = object.Get("deadlineUs");
-      if (!deadline.IsUndefined()) {
-        if (!deadline.IsNumber()) ThrowTypeError(env, "a task's deadlineUs must be a number of microseconds");
-        task.deadline_us = deadline.As<Napi::Number>().DoubleValue();
-      }
+      task.deadline_us = ReadDeadline(object.Get("deadlineUs"), "a task's deadlineUs");
       Napi::Array inputs = ArrayArg(object.Get("inputs"), "a task's inputs");
       if (t > 0 && inputs.Length() != tasks_[0].inputs.size()) {
         ThrowTypeError(env, "every batch task must have the same inputs");
