@@ -217,6 +217,7 @@ async function serve(argv: string[]): Promise<void> {
         timeoutMs: flags.restApiTimeoutInMs,
         enableSignatureMethodNameCheck: flags.enableSignatureMethodNameCheck,
         bodyLimit: flags.restMaxBodyBytes,
+        enableCorsSupport: flags.restApiEnableCorsSupport,
         drain,
       })
     : undefined;

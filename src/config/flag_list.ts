@@ -37,7 +37,7 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   // REST runs on the event loop, large bodies on a worker pool sized by measurement (src/server/rest/): warned.
   flag('rest_api_num_threads', 'int32', 4 * cpus, false, 'Threads for HTTP/REST processing (default: 4 per CPU).'),
   flag('rest_api_timeout_in_ms', 'int32', 30000, true, 'Timeout of an HTTP/REST call, in milliseconds.'),
-  flag('rest_api_enable_cors_support', 'bool', false, false, 'Add CORS headers to HTTP/REST responses.'),
+  flag('rest_api_enable_cors_support', 'bool', false, true, 'Add CORS headers to HTTP/REST responses.'),
   flag('enable_batching', 'bool', false, true,
     'Batch concurrent requests to each TensorFlow and PyTorch model version (src/batching/).'),
   flag('allow_version_labels_for_unavailable_models', 'bool', false, true,

@@ -21,6 +21,8 @@ export interface ServerFlags {
   restApiPort: number;
   restApiNumThreads: number;
   restApiTimeoutInMs: number;
+  /** --rest_api_enable_cors_support: TF-Serving's CORS headers on every /v1/ response. */
+  restApiEnableCorsSupport: boolean;
   enableBatching: boolean;
   batchingParametersFile: string;
   /** --enable_per_model_batching_parameters: each version's batching_params.pbtxt, none: not batched. */
@@ -245,6 +247,7 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     restApiPort: int('rest_api_port'),
     restApiNumThreads: int('rest_api_num_threads'),
     restApiTimeoutInMs: int('rest_api_timeout_in_ms'),
+    restApiEnableCorsSupport: bool('rest_api_enable_cors_support'),
     enableBatching: bool('enable_batching'),
     batchingParametersFile: str('batching_parameters_file'),
     enablePerModelBatchingParameters: bool('enable_per_model_batching_parameters'),

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Manager } from '../../core/manager';
 import { classifyRegressRoute } from './classify_regress_route';
+import { serveCors } from './cors';
 import { answerConnectRequests } from './http_methods';
 import { malformedRequestRoute } from './malformed_request_route';
 import { modelMetadataRoute } from './model_metadata_route';
@@ -19,6 +20,8 @@ import type { RestRouteDeps } from './route_deps';
 export interface RestApiOptions extends RestRouteDeps {
   /** Largest request body in bytes (default DEFAULT_BODY_LIMIT). */
   bodyLimit?: number;
+  /** --rest_api_enable_cors_support. */
+  enableCorsSupport?: boolean;
 }
 
 export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) => {
@@ -26,6 +29,7 @@ export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) 
   acceptAnyBodyAsBytes(app, bodyLimit);
   app.setErrorHandler(restErrorHandler(bodyLimit));
   answerConnectRequests(app.server);
+  serveCors(app, options.enableCorsSupport ?? false);
   const deps: RestRouteDeps = {
     manager: options.manager,
     timeoutMs: options.timeoutMs,

@@ -14,6 +14,8 @@ export interface RestServerOptions {
   enableSignatureMethodNameCheck?: boolean;
   /** --duoserve_rest_max_body_bytes (default DEFAULT_BODY_LIMIT). */
   bodyLimit?: number;
+  /** --rest_api_enable_cors_support. */
+  enableCorsSupport?: boolean;
   /** Admits every request; once it starts draining, requests are answered 503. */
   drain?: Drain;
 }
@@ -40,6 +42,7 @@ export async function startRestServer(manager: Manager, options: RestServerOptio
       timeoutMs: options.timeoutMs,
       enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
       bodyLimit: options.bodyLimit,
+      enableCorsSupport: options.enableCorsSupport,
     },
   );
   await app.listen({ port: options.port, host: options.listenAddress ?? '0.0.0.0' });
