@@ -1,11 +1,18 @@
-"""--rest_api_enable_cors_support and the HTTP probes, with plain HTTP against bin/duoserve.
+"""--rest_api_enable_cors_support and the HTTP probes (/healthz, /readyz), with plain HTTP
+against bin/duoserve.
 
 CORS as TF-Serving's http_server.cc: three fixed headers on every /v1/ response (errors too),
 and an OPTIONS preflight answered 200 with no body when Origin is an http(s) origin, else 400."""
+import concurrent.futures
+import os
+import shutil
+import signal
+import time
+
 import pytest
 import requests
 
-from duoserve_process import REPO, serving
+from duoserve_process import REPO, DuoserveProcess, model_config_text, serving
 
 HALF_PLUS_TWO = ("half_plus_two", str(REPO / "var" / "models" / "examples" / "half_plus_two"), "tensorflow")
 CORS_HEADERS = {
@@ -59,3 +66,61 @@ def test_no_cors_headers_by_default(rest_url):
     preflight = requests.options(f"{rest_url}/v1/models/half_plus_two", headers={"Origin": "https://a.example"},
                                  timeout=30)
     assert (preflight.status_code, preflight.content) == (200, b"")
+
+
+def probe(server, path):
+    reply = requests.get(f"{server.rest_url}{path}", timeout=30)
+    return reply.status_code, reply.headers.get("Content-Type"), reply.text
+
+
+def test_probes_follow_loads_and_the_drain(tmp_path):
+    """/healthz and /readyz: ready once every configured model has an AVAILABLE version (a model
+    added by a reload makes it not ready until it loads), not ready while draining, live throughout."""
+    examples = REPO / "var" / "models" / "examples"
+    mlp = ("mlp", str(examples / "mlp_torch"), "pytorch")
+    late_dir = tmp_path / "late"
+    late_dir.mkdir()
+    late = ("late", str(late_dir), "tensorflow")
+    config = tmp_path / "models.config"
+    config.write_text(model_config_text([HALF_PLUS_TWO, mlp]))
+    server = DuoserveProcess.start(config=config, log_name="probes.log",
+                                   flags=("--model_config_file_poll_wait_seconds=1", "--rest_api_enable_cors_support"))
+    try:
+        server.wait_until_available(120)
+        text = "text/plain; charset=utf-8"
+        assert probe(server, "/healthz") == (200, text, "ok\n")
+        assert probe(server, "/readyz") == (200, text, "ok\n")
+        # Outside /v1/: no CORS headers, as TF-Serving's other paths.
+        assert cors_headers(requests.get(f"{server.rest_url}/readyz", timeout=30)) == dict.fromkeys(CORS_HEADERS)
+
+        staged = tmp_path / "models.config.new"
+        staged.write_text(model_config_text([HALF_PLUS_TWO, mlp, late]))
+        staged.rename(config)
+        wait_for(lambda: probe(server, "/readyz")[0] == 503)
+        assert probe(server, "/readyz") == (503, text, "No AVAILABLE version yet of model(s): late\n")
+        assert probe(server, "/healthz")[0] == 200
+        shutil.copytree(examples / "half_plus_two" / "1", tmp_path / "staging")
+        (tmp_path / "staging").rename(late_dir / "1")
+        wait_for(lambda: probe(server, "/readyz")[0] == 200)
+
+        # A slow predict keeps the drain going while the probes are read.
+        rows = [[0.25] * 512] * 2000
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            running = pool.submit(requests.post, f"{server.rest_url}/v1/models/mlp:predict",
+                                  json={"instances": rows}, timeout=60)
+            time.sleep(0.5)
+            os.killpg(server.process.pid, signal.SIGTERM)
+            time.sleep(0.1)
+            assert probe(server, "/readyz") == (503, text, "The server is shutting down\n")
+            assert probe(server, "/healthz") == (200, text, "ok\n")
+            assert running.result().status_code == 200
+        assert server.process.wait(30) == 0
+    finally:
+        server.stop()
+
+
+def wait_for(condition, timeout_s=30):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)

@@ -1,7 +1,7 @@
 /**
  * SIGTERM drains bin/duoserve: the requests it is running when the signal comes all finish OK,
- * over gRPC and REST; new ones are refused at once (gRPC UNAVAILABLE, HTTP 503) and health
- * reports NOT_SERVING; then the process exits 0. Requests still running when the grace period
+ * over gRPC and REST; new ones are refused at once (gRPC UNAVAILABLE, HTTP 503), health
+ * reports NOT_SERVING and /readyz 503 (/healthz still 200); then the process exits 0. Requests still running when the grace period
  * is over are cut; a second signal exits at once.
  * The slow requests are real work: the example MLP (788k parameters) over a few thousand rows.
  */
@@ -120,6 +120,10 @@ describe('bin/duoserve on SIGTERM', { timeout: 120_000 }, () => {
       assert.equal(refusedRest.status, 503);
       assert.match(refusedRest.body.error, /shutting down/);
       assert.equal(await healthStatus(client), 'NOT_SERVING');
+      // The probes still answer: not ready (Kubernetes stops routing here), but live (not restarted).
+      const readyz = await fetch(`http://127.0.0.1:${restPort}/readyz`);
+      assert.deepEqual([readyz.status, await readyz.text()], [503, 'The server is shutting down\n']);
+      assert.equal((await fetch(`http://127.0.0.1:${restPort}/healthz`)).status, 200);
       assert.equal(server.process.exitCode, null, 'the server waits for its running requests');
 
       const outcomes = await settled;

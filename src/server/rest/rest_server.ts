@@ -2,7 +2,9 @@ import Fastify from 'fastify';
 import type { Manager } from '../../core/manager';
 import { ServingError } from '../../errors/serving_error';
 import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
+import type { Readiness } from '../readiness';
 import { registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
+import { probeRoutes } from './probe_routes';
 
 export interface RestServerOptions {
   port: number;
@@ -16,8 +18,10 @@ export interface RestServerOptions {
   bodyLimit?: number;
   /** --rest_api_enable_cors_support. */
   enableCorsSupport?: boolean;
-  /** Admits every request; once it starts draining, requests are answered 503. */
+  /** Admits every request; once it starts draining, requests are answered 503 (not the probes). */
   drain?: Drain;
+  /** Serves the liveness and readiness probes (probe_routes.ts) by this rule. */
+  readiness?: Readiness;
 }
 
 /** Starts TF-Serving's REST API on listenAddress:port. */
@@ -27,6 +31,7 @@ export async function startRestServer(manager: Manager, options: RestServerOptio
   const drain = options.drain;
   if (drain) {
     app.addHook('onRequest', async (request, reply) => {
+      if (request.routeOptions.config.probe) return; // probes answer while draining
       const finish = drain.admit();
       if (!finish) {
         reply.header('connection', 'close'); // keep-alive clients move to another replica
@@ -35,6 +40,7 @@ export async function startRestServer(manager: Manager, options: RestServerOptio
       reply.raw.once('close', finish); // sent, failed or abandoned by the client: over either way
     });
   }
+  if (options.readiness) await app.register(probeRoutes, { readiness: options.readiness });
   await registerRestRoutes(
     app,
     { manager },
