@@ -4,8 +4,8 @@
  *   on: 200 when its Origin header holds an http:// or https:// origin, else 400 (TF-Serving's
  *   FAILED_PRECONDITION "Origin header is missing in CORS preflight", which it does not send);
  * - with --rest_api_enable_cors_support, every response (errors and preflights included) gets
- *   the same three fixed headers. TF-Serving does not echo the request's origin, method or
- *   headers, which is why @fastify/cors (which does) is not used.
+ *   the same three fixed headers. @fastify/cors is not used: it writes the -Methods and
+ *   -Headers headers on preflights only, and has its own rules for which OPTIONS is one.
  * Paths outside /v1/ (the probes, metrics) get neither, as in TF-Serving.
  */
 import type { FastifyInstance } from 'fastify';
