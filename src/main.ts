@@ -34,7 +34,6 @@ import { mixedPrecisionWarning, sessionConfigFromFlags } from './platforms/tenso
 import { exampleWarmupReplayers } from './servables/example_replayers';
 import { Drain } from './server/drain';
 import { readinessOf } from './server/readiness';
-import type { HealthService } from './server/grpc/health_service';
 import { hostPart, startGrpcServer } from './server/grpc/grpc_server';
 import { pollModelConfigFile, readModelConfigFile } from './server/model_config_file';
 import { startRestServer } from './server/rest/rest_server';
@@ -186,18 +185,11 @@ async function serve(argv: string[]): Promise<void> {
     clearInterval(waiting);
   }
 
-  // grpc.health.v1 follows the readiness rule: model states change it, and so may a reload
-  // (a model added with nothing on disk yet publishes no state).
-  let health: HealthService | undefined;
-  const refreshHealth = () => health?.refresh();
   const reloadConfig = (newConfig: ModelServerConfig) =>
-    core
-      .reloadConfig(newConfig)
-      .finally(refreshHealth)
-      .catch((error: Error) => {
-        consoleLog('ERROR', `ReloadConfig failed: ${error.message}`);
-        throw error;
-      });
+    core.reloadConfig(newConfig).catch((error: Error) => {
+      consoleLog('ERROR', `ReloadConfig failed: ${error.message}`);
+      throw error;
+    });
   const drain = new Drain();
   const readiness = readinessOf({
     configuredModels: () => core.config.models.map((model) => model.name),
@@ -215,14 +207,11 @@ async function serve(argv: string[]): Promise<void> {
       socketPath: flags.grpcSocketPath || undefined,
       channelArguments: flags.grpcChannelArguments,
       enableHealthCheck: flags.enableGrpcHealthcheckService,
-      readiness,
       enableSignatureMethodNameCheck: flags.enableSignatureMethodNameCheck,
       serializeAsTensorContent: flags.enableSerializationAsTensorContent,
     },
     reloadConfig,
   );
-  health = grpc.health;
-  core.manager.monitor.subscribe(refreshHealth);
   if (grpc.port !== 0) {
     consoleLog('INFO', `Running gRPC ModelServer at ${hostPart(flags.grpcListenAddress)}:${grpc.port} ...`);
   }
@@ -245,7 +234,7 @@ async function serve(argv: string[]): Promise<void> {
       ? pollModelConfigFile({
           file: flags.modelConfigFile,
           pollWaitSeconds: flags.modelConfigFilePollWaitSeconds,
-          reloadConfig: (newConfig) => core.reloadConfig(newConfig).finally(refreshHealth),
+          reloadConfig: (newConfig) => core.reloadConfig(newConfig),
           log: consoleLog,
         })
       : undefined;

@@ -1,7 +1,8 @@
 /**
- * The one readiness rule, read by the HTTP readiness probe (rest/probe_routes.ts) and by
- * grpc.health.v1 (grpc/health_service.ts): the server
+ * The one readiness rule, read by the HTTP readiness probe (rest/probe_routes.ts): the server
  * takes requests when it is not draining and every configured model has an AVAILABLE version.
+ * grpc.health.v1 keeps TF-Serving's meaning instead (SERVING from start-up until shutdown), so
+ * that a balancer health-checking every replica does not pull them all while one model loads.
  */
 import type { Manager } from '../core/manager';
 import type { Drain } from './drain';

@@ -6,7 +6,6 @@ import type { ReloadConfigRpcMode } from '../../config/flag_checks';
 import type { Manager } from '../../core/manager';
 import { invalidArgument } from '../../errors/serving_error';
 import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
-import type { Readiness } from '../readiness';
 import { addHealthService, type HealthService } from './health_service';
 import { modelService, modelServiceDefinition, ReloadConfig } from './model_service';
 import { predictionService, predictionServiceDefinition } from './prediction_service';
@@ -22,8 +21,6 @@ export interface GrpcServerOptions {
   channelArguments: Record<string, string | number>;
   /** --enable_grpc_healthcheck_service: also serve grpc.health.v1.Health. */
   enableHealthCheck?: boolean;
-  /** The readiness rule Health's overall status follows (health.refresh() reads it again). */
-  readiness?: Readiness;
   /** --enable_signature_method_name_check, for Classify/Regress/MultiInference. */
   enableSignatureMethodNameCheck?: boolean;
   /** --enable_serialization_as_tensor_content: Predict outputs as tensor_content. */
@@ -129,7 +126,7 @@ export async function startGrpcServer(
     }),
   );
   server.addService(modelServiceDefinition, modelService(manager, reloadConfig));
-  const health = options.enableHealthCheck ? addHealthService(server, options.readiness) : undefined;
+  const health = options.enableHealthCheck ? addHealthService(server) : undefined;
   const widened = new WeakSet<http2.Http2Server>();
   const port =
     options.port === undefined

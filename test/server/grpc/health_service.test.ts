@@ -86,32 +86,6 @@ describe('grpc.health.v1.Health (--enable_grpc_healthcheck_service)', () => {
     }
   });
 
-  it('follows the readiness rule on refresh(), one Watch message per change, and stays down after shutdown', async () => {
-    let notReady: string | undefined = 'No AVAILABLE version yet of model(s): m';
-    const own = await startGrpcServer(new FakeManager(), {
-      port: 0,
-      channelArguments: {},
-      enableHealthCheck: true,
-      readiness: () => notReady,
-    });
-    const ownClient = healthClient(own.port);
-    try {
-      assert.equal(await check(ownClient, ''), 'NOT_SERVING');
-      const statuses = await watch(ownClient, '', 2, () => {
-        own.health!.refresh(); // unchanged: no message
-        notReady = undefined;
-        own.health!.refresh();
-      });
-      assert.deepEqual(statuses, ['NOT_SERVING', 'SERVING']);
-      own.health!.enterShutdown();
-      own.health!.refresh();
-      assert.equal(await check(ownClient, ''), 'NOT_SERVING');
-    } finally {
-      ownClient.close();
-      own.server.forceShutdown();
-    }
-  });
-
   it('is absent unless enabled (TF-Serving default): UNIMPLEMENTED', async () => {
     const plain = await startGrpcServer(new FakeManager(), { port: 0, channelArguments: {} });
     const plainClient = healthClient(plain.port);
