@@ -25,6 +25,7 @@ import { parseFlags, type ServerFlags } from './config/flags';
 import { singleModelConfig, type ModelServerConfig } from './config/model_server_config';
 import { describeThreadBudget, threadBudget, type ThreadBudget } from './config/thread_budget';
 import { consoleLog } from './core/log';
+import { prometheusPathOf } from './monitoring/monitoring_config';
 import type { Manager } from './core/manager';
 import { ServingError } from './errors/serving_error';
 import type { PlatformOptions } from './platforms/platform';
@@ -224,6 +225,7 @@ async function serve(argv: string[]): Promise<void> {
         enableSignatureMethodNameCheck: flags.enableSignatureMethodNameCheck,
         bodyLimit: flags.restMaxBodyBytes,
         enableCorsSupport: flags.restApiEnableCorsSupport,
+        prometheusPath: prometheusPathOf(flags.monitoringConfigFile),
         drain,
         readiness,
       })

@@ -91,7 +91,7 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('num_request_iterations_for_warmup', 'int32', 0, true,
     'Times each warmup request is replayed; 0 or less replays it once.'),
   flag('version', 'bool', false, true, 'Print the version and exit.'),
-  flag('monitoring_config_file', 'string', '', false, 'Text-format MonitoringConfig (Prometheus endpoint).'),
+  flag('monitoring_config_file', 'string', '', true, 'Text-format MonitoringConfig (Prometheus endpoint).'),
   flag('remove_unused_fields_from_bundle_metagraph', 'bool', true, true,
     'Drop MetaGraphDef fields serving does not use.'),
   flag('prefer_tflite_model', 'bool', false, true,

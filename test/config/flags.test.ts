@@ -267,12 +267,10 @@ describe('parseFlags', () => {
         '--enable_profiler=false',
         '--skip_initialize_tpu',
         '--rest_api_num_threads=3',
-        '--monitoring_config_file=/etc/monitoring.config',
       ]).warnings,
       [
         '--rest_api_num_threads=3 is not supported by duoserve yet and is ignored',
         '--per_process_gpu_memory_fraction=0.500000 is not supported by duoserve yet and is ignored',
-        '--monitoring_config_file=/etc/monitoring.config is not supported by duoserve yet and is ignored',
         '--enable_profiler=false is not supported by duoserve yet and is ignored',
         '--skip_initialize_tpu=true is not supported by duoserve yet and is ignored',
       ],

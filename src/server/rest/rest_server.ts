@@ -3,8 +3,9 @@ import type { Manager } from '../../core/manager';
 import { ServingError } from '../../errors/serving_error';
 import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
 import type { Readiness } from '../readiness';
-import { registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
+import { DEFAULT_BODY_LIMIT, registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
 import { probeRoutes } from './probe_routes';
+import { prometheusRoute } from './prometheus_route';
 
 export interface RestServerOptions {
   port: number;
@@ -18,6 +19,8 @@ export interface RestServerOptions {
   bodyLimit?: number;
   /** --rest_api_enable_cors_support. */
   enableCorsSupport?: boolean;
+  /** Where to serve the Prometheus page (--monitoring_config_file); undefined: nowhere. */
+  prometheusPath?: string;
   /** Admits every request; once it starts draining, requests are answered 503 (not the probes). */
   drain?: Drain;
   /** Serves the liveness and readiness probes (probe_routes.ts) by this rule. */
@@ -51,6 +54,12 @@ export async function startRestServer(manager: Manager, options: RestServerOptio
       enableCorsSupport: options.enableCorsSupport,
     },
   );
+  if (options.prometheusPath !== undefined) {
+    await app.register(prometheusRoute, {
+      path: options.prometheusPath,
+      bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    });
+  }
   await app.listen({ port: options.port, host: options.listenAddress ?? '0.0.0.0' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
