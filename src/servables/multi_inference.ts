@@ -8,6 +8,7 @@
  * signature (concurrently) over the same examples tensor, since InferenceServable runs one
  * signature at a time. The results are the same; a model is evaluated once per task.
  */
+import { recordRequestExampleCount } from '../monitoring/request_metrics';
 import { invalidArgument, unimplemented } from '../errors/serving_error';
 import {
   CLASSIFY_INPUTS,
@@ -58,6 +59,8 @@ export async function multiInference(
   });
   // Every run settles before the first failure (in task order) is reported.
   const settled = await Promise.allSettled(runs);
+  // TF-Serving counts the examples of a run that succeeded.
+  if (settled.every((run) => run.status === 'fulfilled')) recordRequestExampleCount(modelName, examples.shape[0]);
   return planned.map((task, index) => {
     const run = settled[index];
     if (run.status === 'rejected') throw run.reason;

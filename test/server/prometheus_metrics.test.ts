@@ -80,6 +80,59 @@ describe('bin/duoserve --monitoring_config_file', { timeout: 120_000 }, () => {
     assert.equal((await scrape(`${rest}/monitoring/prometheus/metrics/x`)).status, 404);
   });
 
+  it("counts gRPC and REST requests under TF-Serving's request_count and request_latency", async () => {
+    const page = async () => (await scrape(`${rest}/monitoring/prometheus/metrics`)).body;
+    const count = (body: string, labels: string) =>
+      samples(body, ':tensorflow:serving:request_count').get(`:tensorflow:serving:request_count{${labels}}`) ?? 0;
+    const latencyCount = (body: string, labels: string) =>
+      samples(body, ':tensorflow:serving:request_latency_count').get(
+        `:tensorflow:serving:request_latency_count{${labels}}`,
+      ) ?? 0;
+    const grpcOk = 'model_name="half_plus_two",API="Predict",entrypoint="GRPC"';
+    const restOk = 'model_name="half_plus_two",API="predict",entrypoint="REST"';
+    const before = await page();
+
+    assert.deepEqual((await server.client.predict({ name: 'half_plus_two' })).y, [2.5, 3, 4.5]);
+    await assert.rejects(server.client.predict({ name: 'no_such_model' }));
+    const predicted = await fetch(`${rest}/v1/models/half_plus_two:predict`, {
+      method: 'POST',
+      body: '{"instances": [1.0, 2.0, 5.0]}',
+    });
+    assert.equal(predicted.status, 200);
+    const bad = await fetch(`${rest}/v1/models/half_plus_two:predict`, { method: 'POST', body: '{"instances": ' });
+    assert.equal(bad.status, 400);
+    assert.equal((await fetch(`${rest}/v1/models/half_plus_two`)).status, 200);
+
+    const after = await page();
+    assert.match(after, /^# TYPE :tensorflow:serving:request_count counter$/m);
+    assert.match(after, /^# TYPE :tensorflow:serving:request_latency histogram$/m);
+    assert.match(after, /^# TYPE :tensorflow:serving:request_example_counts histogram$/m);
+    assert.match(after, /^# TYPE :tensorflow:serving:request_example_count_total counter$/m);
+    // gRPC Predict (1 OK), REST predict (1 OK, 1 bad body), REST status GET (1 OK).
+    assert.equal(
+      count(after, 'model_name="half_plus_two",status="OK"') - count(before, 'model_name="half_plus_two",status="OK"'),
+      3,
+    );
+    assert.equal(
+      count(after, 'model_name="half_plus_two",status="INVALID_ARGUMENT"') -
+        count(before, 'model_name="half_plus_two",status="INVALID_ARGUMENT"'),
+      1,
+    );
+    assert.equal(count(after, 'model_name="no_such_model",status="NOT_FOUND"'), 1);
+    assert.equal(latencyCount(after, grpcOk) - latencyCount(before, grpcOk), 1);
+    assert.equal(latencyCount(after, restOk) - latencyCount(before, restOk), 1);
+    // Only successful requests have a latency; buckets are TF-Serving's (10 µs, x1.8).
+    assert.equal(latencyCount(after, 'model_name="no_such_model",API="Predict",entrypoint="GRPC"'), 0);
+    assert.match(
+      after,
+      /^:tensorflow:serving:request_latency_bucket\{le="10",model_name="half_plus_two",API="Predict",entrypoint="GRPC"\} \d+$/m,
+    );
+    assert.match(
+      after,
+      /^:tensorflow:serving:request_latency_bucket\{le="18",model_name="half_plus_two",API="Predict",entrypoint="GRPC"\} \d+$/m,
+    );
+  });
+
   it('a configured path replaces the default; enable: false serves no page', async () => {
     const custom = await startWith('prometheus_config { enable: true path: "/metrics" }\n');
     try {

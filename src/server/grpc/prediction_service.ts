@@ -83,32 +83,40 @@ export function predictionService(
 ): UntypedServiceImplementation {
   /** Classify and Regress: a ModelSpec is required, and the response names the signature used. */
   const exampleHandler = (
+    api: 'Classify' | 'Regress',
     envelope: protobuf.Type,
     response: protobuf.Type,
     run: (servable: InferenceServable, request: ExamplesRequest) => Promise<object>,
   ) =>
-    unaryHandler(async (bytes, { deadlineUs }) => {
+    unaryHandler(async (bytes, call) => {
       const request = decodeRequest<ExampleRequestEnvelope>(envelope, bytes);
+      call.modelName = request.model_spec?.name ?? '';
       const spec = modelSpecOf(request.model_spec);
       return withServable(manager, servableRequestOf(spec), async (handle) => {
         const result = await run(handle.servable, {
           signatureName: spec.signature_name,
           input: request.input,
-          deadlineUs,
+          deadlineUs: call.deadlineUs,
         });
         const signatureName = signatureNameOf(spec.signature_name);
         return response
           .encode({ model_spec: responseModelSpec(handle.id.name, handle.id.version, signatureName), result })
           .finish();
       });
-    });
+    }, api);
 
   return {
-    Classify: exampleHandler(Protos.ClassificationRequestEnvelope, Protos.ClassificationResponse, (servable, request) =>
-      classify(servable, request, options),
+    Classify: exampleHandler(
+      'Classify',
+      Protos.ClassificationRequestEnvelope,
+      Protos.ClassificationResponse,
+      (servable, request) => classify(servable, request, options),
     ),
-    Regress: exampleHandler(Protos.RegressionRequestEnvelope, Protos.RegressionResponse, (servable, request) =>
-      regress(servable, request, options),
+    Regress: exampleHandler(
+      'Regress',
+      Protos.RegressionRequestEnvelope,
+      Protos.RegressionResponse,
+      (servable, request) => regress(servable, request, options),
     ),
 
     // The first task's ModelSpec picks the servable; every task must name the same model.
@@ -125,6 +133,7 @@ export function predictionService(
 
     Predict: unaryHandler(async (bytes, call) => {
       const request = decodeRequest<PredictEnvelope>(Protos.PredictRequestEnvelope, bytes);
+      call.modelName = request.model_spec?.name ?? '';
       return withServable(manager, servableRequestOf(request.model_spec), async (handle) => {
         const signatureName = request.model_spec?.signature_name || DEFAULT_SIGNATURE_NAME;
         const timings = timingsRequested(call.metadata.get(CHAIN_TIMING_HEADER));
@@ -148,7 +157,7 @@ export function predictionService(
           signatureName,
         );
       });
-    }),
+    }, 'Predict'),
 
     GetModelMetadata: unaryHandler(async (bytes) => {
       const request = decodeRequest<MetadataRequest>(Protos.GetModelMetadataRequest, bytes);

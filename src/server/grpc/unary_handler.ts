@@ -1,6 +1,8 @@
 import type { handleUnaryCall, Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
-import { ServingError } from '../../errors/serving_error';
+import { ServingError, toServingError } from '../../errors/serving_error';
+import type { StatusCodeName } from '../../errors/status_code';
+import { recordRequest } from '../../monitoring/request_metrics';
 import { monotonicMicros } from '../../servables/run_deadline';
 import { toGrpcError } from './grpc_errors';
 
@@ -11,6 +13,8 @@ export interface UnaryCall {
   deadlineUs?: number;
   /** Trailing metadata of a successful call, when the handler has some. */
   trailer?: Metadata;
+  /** The model the request names, set by the handler once decoded: its request_count label. */
+  modelName?: string;
 }
 
 /**
@@ -18,9 +22,13 @@ export interface UnaryCall {
  * already cancelled, or past its deadline, is answered CANCELLED or DEADLINE_EXCEEDED without
  * running anything, as a C++ gRPC server answers it; the deadline goes on with the call, so
  * that a run still queued when it passes is not started either.
+ *
+ * With `api` (TF-Serving's API label: Predict, Classify, Regress) every call the handler takes
+ * is recorded in TF-Serving's request metrics; one refused before it (as C++ gRPC would) is not.
  */
 export function unaryHandler(
   handle: (request: Buffer, call: UnaryCall) => Promise<Uint8Array>,
+  api?: string,
 ): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     let context: UnaryCall;
@@ -29,10 +37,20 @@ export function unaryHandler(
     } catch (error) {
       return callback(toGrpcError(error));
     }
+    const start = performance.now();
+    const record = (status: StatusCodeName) => {
+      if (api) recordRequest(context.modelName ?? '', api, 'GRPC', status, (performance.now() - start) * 1000);
+    };
     handle(call.request, context).then(
-      (response) =>
-        callback(null, Buffer.from(response.buffer, response.byteOffset, response.byteLength), context.trailer),
-      (error) => callback(toGrpcError(error)),
+      (response) => {
+        record('OK');
+        callback(null, Buffer.from(response.buffer, response.byteOffset, response.byteLength), context.trailer);
+      },
+      (error) => {
+        const serving = toServingError(error);
+        record(serving.code);
+        callback(toGrpcError(serving));
+      },
     );
   };
 }

@@ -15,6 +15,7 @@ import { modelStatusRoute } from './model_status_route';
 import { predictRoute } from './predict_route';
 import { acceptAnyBodyAsBytes, DEFAULT_BODY_LIMIT } from './request_body';
 import { restErrorHandler } from './rest_errors';
+import { recordRestRequests } from './rest_request_metrics';
 import type { RestRouteDeps } from './route_deps';
 
 export interface RestApiOptions extends RestRouteDeps {
@@ -28,6 +29,7 @@ export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) 
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   acceptAnyBodyAsBytes(app, bodyLimit);
   app.setErrorHandler(restErrorHandler(bodyLimit));
+  recordRestRequests(app);
   answerConnectRequests(app.server);
   serveCors(app, options.enableCorsSupport ?? false);
   const deps: RestRouteDeps = {

@@ -10,6 +10,7 @@ import { httpStatusOf } from '../../errors/status_code';
 import { boundedStatusMessage } from '../../errors/status_message';
 import { errorJson } from './json/json_tensors_response';
 import { sendJson } from './json_reply';
+import { noteFailedRequest } from './rest_request_metrics';
 
 const PAYLOAD_TOO_LARGE = 413;
 
@@ -20,11 +21,13 @@ export function restErrorHandler(bodyLimit: number) {
       const message =
         `Request body is larger than this server's limit of ${bodyLimit} bytes (--duoserve_rest_max_body_bytes); ` +
         'send large tensors over gRPC';
+      noteFailedRequest(request, 'RESOURCE_EXHAUSTED');
       // Sent before the rest of the body is read; fastify then closes the connection.
       sendJson(reply.code(PAYLOAD_TOO_LARGE), errorJson(message));
       return;
     }
     const serving = servingErrorOf(error);
+    noteFailedRequest(request, serving.code);
     const status = httpStatusOf(serving.code);
     if (status >= 500) request.log.error({ err: error }, `REST ${request.method} ${request.url} failed`);
     sendJson(reply.code(status), errorJson(boundedStatusMessage(serving.message)));

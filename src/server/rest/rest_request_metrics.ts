@@ -1,0 +1,27 @@
+/**
+ * TF-Serving's request metrics for the REST API (http_server.cc ProcessRequest): every request
+ * counted by model and status, a successful one's latency by model and API (the URL's verb:
+ * predict, classify, regress; '' for GETs), entrypoint REST.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { StatusCodeName } from '../../errors/status_code';
+import { recordRequest } from '../../monitoring/request_metrics';
+
+/** The status of each failed request, noted by the error handler (the reply knows only its HTTP status). */
+const failures = new WeakMap<FastifyRequest, StatusCodeName>();
+
+export function noteFailedRequest(request: FastifyRequest, status: StatusCodeName): void {
+  failures.set(request, status);
+}
+
+const VERB = /:(predict|classify|regress)$/;
+
+/** Records every request of the routes registered on `app` after this. */
+export function recordRestRequests(app: FastifyInstance): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const modelName = (request.params as { name?: string } | undefined)?.name ?? '';
+    const api = request.method === 'POST' ? (VERB.exec(request.url.split('?')[0])?.[1] ?? '') : '';
+    const status = failures.get(request) ?? 'OK';
+    recordRequest(modelName, api, 'REST', status, reply.elapsedTime * 1000);
+  });
+}
