@@ -9,7 +9,15 @@ import { ServingError, unimplemented } from '../../errors/serving_error';
 import { httpStatusOf } from '../../errors/status_code';
 import { errorJson } from './json/json_tensors_response';
 
-export const TF_SERVING_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+export const TF_SERVING_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'POST',
+  'HEAD',
+  'PUT',
+  'DELETE',
+  'OPTIONS',
+  'PATCH',
+]);
 
 /** The error for a method TF-Serving does not take; undefined for one it takes. */
 export function unsupportedMethodError(method: string): ServingError | undefined {
