@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { Loader } from '../core/loader';
 import type { Log } from '../core/log';
 import type { ServableId } from '../core/servable_id';
+import { recordLoadAttempt } from '../monitoring/load_metrics';
 import { replayWarmup, WARMUP_FILE } from '../servables/warmup/replay_warmup';
 import type { WarmupReplayers } from '../servables/warmup/warmup_replayer';
 import type { LoadedServable, Platform } from './platform';
@@ -24,8 +25,8 @@ export interface PlatformLoaderOptions extends ModelWarmupOptions {
 
 /**
  * A Loader for one version directory of one platform. Cheap to create; load() does the work:
- * the platform loads the version, then its warmup requests (if any) are replayed, and only
- * then does load() resolve. A failed warmup unloads the version and fails the load.
+ * the platform loads the version (recorded as TensorFlow records a SavedModel load, whatever
+ * the platform), then its warmup requests (if any) are replayed, and only then does load() resolve. A failed warmup unloads the version and fails the load.
  */
 export class PlatformLoader implements Loader {
   private loaded?: LoadedServable;
@@ -43,8 +44,16 @@ export class PlatformLoader implements Loader {
   async load(): Promise<void> {
     const { log } = this.options;
     const started = process.hrtime.bigint();
-    const loaded = await this.platform.load(this.versionDir, log, this.options.id);
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
+    let loaded: LoadedServable;
+    try {
+      loaded = await this.platform.load(this.versionDir, log, this.options.id);
+    } catch (error) {
+      recordLoadAttempt(this.versionDir, false, elapsedMs() * 1000);
+      throw error;
+    }
+    const ms = elapsedMs();
+    recordLoadAttempt(this.versionDir, true, ms * 1000);
     log('INFO', `Loaded ${this.platform.name} model from ${this.versionDir} in ${ms.toFixed(1)} ms`);
     try {
       await this.warmUp(loaded);

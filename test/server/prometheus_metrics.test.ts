@@ -8,9 +8,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type DuoserveProcess, EXAMPLE_MODELS, freePort, ModelDirs, startDuoserve } from './lifecycle_helpers';
+import {
+  type DuoserveProcess,
+  EXAMPLE_MODELS,
+  freePort,
+  ModelDirs,
+  modelConfigText,
+  serverConfigMessage,
+  startDuoserve,
+  waitUntil,
+} from './lifecycle_helpers';
 
-const [tensorflow] = EXAMPLE_MODELS;
+const [tensorflow, pytorch] = EXAMPLE_MODELS;
 
 async function scrape(url: string, init?: RequestInit) {
   const response = await fetch(url, init);
@@ -35,25 +44,27 @@ describe('bin/duoserve --monitoring_config_file', { timeout: 120_000 }, () => {
   let rest: string;
   const base = dirs.basePath('half_plus_two');
   dirs.addVersion(base, tensorflow, 1);
+  const torchBase = dirs.basePath('torch');
+  dirs.addVersion(torchBase, pytorch, 1);
+  const brokenBase = dirs.basePath('broken');
+  dirs.addCorruptVersion(brokenBase, tensorflow, 1);
   after(async () => {
     await server?.stop();
     dirs.cleanUp();
     fs.rmSync(configDir, { recursive: true, force: true });
   });
 
-  const startWith = async (config: string) => {
+  const startWith = async (
+    config: string,
+    models = ['--model_name=half_plus_two', `--model_base_path=${base}`],
+    readyModel = 'half_plus_two',
+  ) => {
     const file = path.join(configDir, `monitoring-${Math.random().toString(36).slice(2)}.config`);
     fs.writeFileSync(file, config);
     const restPort = await freePort();
     const started = await startDuoserve(
-      [
-        '--model_name=half_plus_two',
-        `--model_base_path=${base}`,
-        `--rest_api_port=${restPort}`,
-        `--monitoring_config_file=${file}`,
-        '--enable_batching',
-      ],
-      'half_plus_two',
+      [...models, `--rest_api_port=${restPort}`, `--monitoring_config_file=${file}`, '--enable_batching'],
+      readyModel,
     );
     return { started, rest: `http://127.0.0.1:${restPort}` };
   };
@@ -147,6 +158,48 @@ describe('bin/duoserve --monitoring_config_file', { timeout: 120_000 }, () => {
       assert.equal((await scrape(`${disabled.rest}/monitoring/prometheus/metrics`)).status, 404);
     } finally {
       await disabled.started.stop();
+    }
+  });
+
+  it("records every platform's loads under TensorFlow's load_attempt_count and load_latency", async () => {
+    const good = [
+      { name: 'half_plus_two', base_path: base, model_platform: 'tensorflow' },
+      { name: 'torch', base_path: torchBase, model_platform: 'pytorch' },
+    ];
+    const modelsFile = path.join(configDir, 'models.config');
+    fs.writeFileSync(modelsFile, modelConfigText(good));
+    const loads = await startWith(
+      'prometheus_config { enable: true }\n',
+      [`--model_config_file=${modelsFile}`, '--max_num_load_retries=0'],
+      'torch',
+    );
+    // A version that fails to load at start-up stops the server (as TF-Serving): add it by reload.
+    await loads.started.client
+      .reload(serverConfigMessage([...good, { name: 'broken', base_path: brokenBase, model_platform: 'tensorflow' }]))
+      .catch(() => undefined);
+    const url = `${loads.rest}/monitoring/prometheus/metrics`;
+    const attempts = (body: string, dir: string, status: string) =>
+      samples(body, ':tensorflow:cc:saved_model:load_attempt_count').get(
+        `:tensorflow:cc:saved_model:load_attempt_count{model_path="${dir}",status="${status}"}`,
+      );
+    try {
+      await waitUntil('the broken version has failed', async () => {
+        const { body } = await scrape(url);
+        return attempts(body, path.join(brokenBase, '1'), 'fail') === 1;
+      });
+      const { body } = await scrape(url);
+      assert.match(body, /^# TYPE :tensorflow:cc:saved_model:load_attempt_count counter$/m);
+      assert.match(body, /^# TYPE :tensorflow:cc:saved_model:load_latency counter$/m);
+      for (const dir of [path.join(base, '1'), path.join(torchBase, '1')]) {
+        assert.equal(attempts(body, dir, 'success'), 1, dir);
+        assert.equal(attempts(body, dir, 'fail'), undefined, dir);
+        const latency = samples(body, ':tensorflow:cc:saved_model:load_latency').get(
+          `:tensorflow:cc:saved_model:load_latency{model_path="${dir}"}`,
+        );
+        assert.ok(latency !== undefined && latency > 0, `${dir}: ${latency}`);
+      }
+    } finally {
+      await loads.started.stop();
     }
   });
 });
