@@ -4,6 +4,7 @@
  * TF-Serving's metric names and labels, and counts that move with the traffic.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +15,7 @@ import {
   freePort,
   ModelDirs,
   modelConfigText,
+  REPO_ROOT,
   serverConfigMessage,
   startDuoserve,
   waitUntil,
@@ -201,5 +203,42 @@ describe('bin/duoserve --monitoring_config_file', { timeout: 120_000 }, () => {
     } finally {
       await loads.started.stop();
     }
+  });
+
+  it("a file that does not parse or cannot be read stops start-up, in TF-Serving's words", async () => {
+    const bad = path.join(configDir, 'bad.config');
+    fs.writeFileSync(bad, 'prometheus_config { enable: yes_please }\n');
+    const missing = path.join(configDir, 'missing.config');
+    const restPort = await freePort();
+    const expected = [
+      [
+        bad,
+        `INVALID_ARGUMENT: Invalid protobuf file: '${bad}': Error parsing text-format ` +
+          "tensorflow.serving.MonitoringConfig: 1:29: invalid value for bool field 'enable': 'yes_please'",
+      ],
+      [missing, `NOT_FOUND: ${missing}; No such file or directory`],
+    ];
+    for (const [file, error] of expected) {
+      const result = spawnSync(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, 'bin', 'duoserve'),
+          `--port=${await freePort()}`,
+          `--rest_api_port=${restPort}`,
+          '--model_name=half_plus_two',
+          `--model_base_path=${base}`,
+          `--monitoring_config_file=${file}`,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      assert.equal(result.status, 255, result.stdout);
+      assert.ok(result.stdout.includes(`Failed to start server. Error: ${error}\n`), result.stdout);
+    }
+    // As in TF-Serving, the file is read only for a REST server: without one it is never opened.
+    const grpcOnly = await startDuoserve(
+      ['--model_name=half_plus_two', `--model_base_path=${base}`, `--monitoring_config_file=${missing}`],
+      'half_plus_two',
+    );
+    await grpcOnly.stop();
   });
 });
