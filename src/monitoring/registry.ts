@@ -2,7 +2,7 @@
  * The one registry of duoserve's figures (prom-client), under TF-Serving's Prometheus names where
  * TF-Serving has the figure: its monitoring names with every character outside [a-zA-Z0-9_]
  * replaced by ':' ("/tensorflow/serving/x" is ":tensorflow:serving:x"); duoserve's own figures
- * start with "duoserve_". Nothing here serves them: an exporter reads `metricsRegistry`.
+ * start with "duoserve_". src/server/rest/prometheus_route.ts serves `metricsRegistry`.
  */
 import { Registry } from 'prom-client';
 

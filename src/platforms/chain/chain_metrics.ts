@@ -1,7 +1,7 @@
 /**
- * Per-step counters of every chain in the process: runs, failures, time spent. duoserve has no
- * monitoring export yet (TF-Serving's --monitoring_config_file / Prometheus endpoint), so this
- * small registry is read in-process (tests, a future exporter) through `snapshot()`.
+ * Per-step counters of every chain in the process: runs, failures, time spent, read in-process
+ * (tests) through `snapshot()`. Not yet in the Prometheus registry (src/monitoring/registry.ts),
+ * which --monitoring_config_file serves: that is issue 12's next step.
  */
 export interface StepCounters {
   /** Runs that finished, successfully or not. */
