@@ -68,6 +68,8 @@ const NOT_IN_STOCK_PACKAGES: Record<string, string> = {
   'tensorflow.serving.BatchingParameters': 'servables/tensorflow/session_bundle_config.proto',
   'tensorflow.serving.SavedModelBundleSourceAdapterConfig':
     'servables/tensorflow/saved_model_bundle_source_adapter.proto',
+  'tensorflow.serving.MonitoringConfig': 'config/monitoring_config.proto',
+  'tensorflow.serving.PrometheusConfig': 'config/monitoring_config.proto',
 };
 
 /** Enums of which proto/ declares only part; proto3 enums are open, so other numbers still decode. */
