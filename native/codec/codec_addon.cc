@@ -39,15 +39,6 @@ namespace {
 // Tags a PredictJsonSpec, so that any other External is refused rather than misread.
 constexpr napi_type_tag kPredictJsonSpecTag = {0x5b0e'93d2'6a1f'47c8ULL, 0xa7d3'1c9e'04b6'52f1ULL};
 
-// Starts a worker built on the JS thread: the queue owns it from here on.
-template <typename Worker>
-Napi::Promise Start(std::unique_ptr<Worker> worker) {
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  worker.release();
-  return promise;
-}
-
 HostTensorPtr HandleArg(Napi::Value value, const char* what) {
   if (!value.IsExternal()) ThrowTypeError(value.Env(), std::string(what) + " must be a HostTensorHandle");
   InputSource source;  // an External is a HostTensorHandle, or ReadTensorSource throws

@@ -487,15 +487,6 @@ class ReleaseWorker : public Napi::AsyncWorker {
 
 AddonState& StateOf(const Napi::CallbackInfo& info) { return *static_cast<AddonState*>(info.Data()); }
 
-// Starts a worker built on the JS thread: the queue owns it from here on.
-template <typename Worker>
-Napi::Promise Start(std::unique_ptr<Worker> worker) {
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  worker.release();
-  return promise;
-}
-
 Napi::Value Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = StringArg(info[0], "path");

@@ -3,6 +3,8 @@
 // with an Error whose `code` is the Status code name and whose stack is the JS caller's,
 // captured when the call was made, so a native failure points at the code that asked.
 #pragma once
+#include <memory>
+
 #include <napi.h>
 
 #include "common/status.h"
@@ -43,5 +45,14 @@ class PromiseWorker : public Napi::AsyncWorker {
 Napi::Error StatusError(Napi::Env env, const Status& status, Napi::Object call_site);
 // Throws `status` as a JS Error from a synchronous binding (the stack is the current one).
 [[noreturn]] void ThrowStatus(Napi::Env env, const Status& status);
+
+// Starts a worker built on the JS thread and returns its promise: the queue owns it from here on.
+template <typename Worker>
+Napi::Promise Start(std::unique_ptr<Worker> worker) {
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  worker.release();
+  return promise;
+}
 
 }  // namespace duo
