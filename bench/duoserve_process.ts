@@ -49,7 +49,7 @@ export function logTail(logPath: string, chars = 4000): string {
 }
 
 /** True while any process of the group `pgid` lives (signal 0 only probes). */
-function groupAlive(pgid: number): boolean {
+export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return true;

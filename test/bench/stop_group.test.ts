@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stopGroup } from '../../bench/duoserve_process';
+import { groupAlive, stopGroup } from '../../bench/duoserve_process';
 
 /** Starts `sh -c script` as a group leader; the group is killed after the test whatever happens. */
 function spawnGroup(t: TestContext, script: string): ChildProcess {
@@ -13,15 +13,6 @@ function spawnGroup(t: TestContext, script: string): ChildProcess {
     if (groupAlive(child.pid!)) process.kill(-child.pid!, 'SIGKILL');
   });
   return child;
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 it('returns once a member that outlives the leader is gone too', async (t) => {
