@@ -162,7 +162,10 @@ const monitoringPath = (text: string): string => {
   }
 };
 
-/** The metric names the dashboard's queries select (`name{...}`; every selector is written with braces). */
+/**
+ * The metric names the dashboard's queries select: every `name{...}` selector, and every
+ * TF-Serving or duoserve name even where it stands without braces.
+ */
 function dashboardMetrics(): Set<string> {
   const queries: string[] = [
     ...dashboard.panels.flatMap((panel: Manifest) => (panel.targets ?? []).map((target: Manifest) => target.expr)),
@@ -172,7 +175,9 @@ function dashboardMetrics(): Set<string> {
   ];
   const names = new Set<string>();
   for (const query of queries) {
-    const found = [...query.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)\{/g)].map((match) => match[1]);
+    const found = [...query.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*(?=\{)|:tensorflow:[A-Za-z0-9_:]+|\bduoserve_\w+/g)].map(
+      (match) => match[0],
+    );
     assert.ok(found.length > 0, `no metric selector in ${query}`);
     for (const name of found) names.add(name);
   }
