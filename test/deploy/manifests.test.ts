@@ -277,7 +277,7 @@ describe('deploy/: manifests, image and dashboard', () => {
 
   it('gives the pod a termination grace period longer than preStop and the drain', () => {
     checkGracePeriod(podSpec, container);
-    // The check itself: a period equal to the drain's fails it.
+    // The check itself: a period that covers the drain but not preStop too fails it.
     const drain = Number(flagValue(container.args, 'duoserve_shutdown_grace_period_seconds'));
     assert.throws(
       () => checkGracePeriod({ ...podSpec, terminationGracePeriodSeconds: drain }, container),
@@ -323,31 +323,31 @@ describe('deploy/ on a running bin/duoserve', { timeout: 180_000 }, () => {
   let models: string[];
   before(async () => {
     // The ConfigMap's files as the pod sees them, and the models volume holding the examples it names.
-    const models_ = configFileOf('model_config_file');
+    const modelsConfig = configFileOf('model_config_file');
     const monitoring = configFileOf('monitoring_config_file');
-    const modelsMount = '/models';
-    assert.equal(volumeOf(modelsMount).persistentVolumeClaim?.readOnly, true, 'models come from a read-only volume');
+    const modelsMount: string =
+      container.volumeMounts.find((mount: Manifest) => volumeOf(mount.mountPath).persistentVolumeClaim)?.mountPath ??
+      assert.fail('no models volume');
+    assert.equal(volumeOf(modelsMount).persistentVolumeClaim.readOnly, true, 'models come from a read-only volume');
     const configDir = path.join(root, 'config');
     const modelsDir = path.join(root, 'models');
     fs.mkdirSync(configDir);
-    fs.writeFileSync(path.join(configDir, models_.key), models_.text.replaceAll(`"${modelsMount}/`, `"${modelsDir}/`));
+    fs.writeFileSync(
+      path.join(configDir, modelsConfig.key),
+      modelsConfig.text.replaceAll(`"${modelsMount}/`, `"${modelsDir}/`),
+    );
     fs.writeFileSync(path.join(configDir, monitoring.key), monitoring.text);
-    const config = parseModelServerConfigText(models_.text, models_.key);
+    const config = parseModelServerConfigText(modelsConfig.text, modelsConfig.key);
     models = config.models.map((model) => model.name);
     for (const model of config.models) {
       assert.ok(model.basePath.startsWith(`${modelsMount}/`), `${model.name} is on the models volume`);
-      fs.cpSync(
-        path.join(EXAMPLES, path.basename(model.basePath)),
-        path.join(modelsDir, path.basename(model.basePath)),
-        {
-          recursive: true,
-        },
-      );
+      const example = path.basename(model.basePath);
+      fs.cpSync(path.join(EXAMPLES, example), path.join(modelsDir, example), { recursive: true });
     }
     // Batching's figures exist only with --enable_batching, which the dashboard's Batching row names.
     deploymentRest = await start(
       [...container.args, '--enable_batching'],
-      { [models_.mountPath]: configDir, [modelsMount]: modelsDir },
+      { [modelsConfig.mountPath]: configDir, [modelsMount]: modelsDir },
       models[0],
     );
   });
