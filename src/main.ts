@@ -4,7 +4,6 @@
  * fails stops the start, as in TF-Serving). The config is then replaced by
  * HandleReloadConfigRequest and, with --model_config_file_poll_wait_seconds, by the file.
  */
-import * as os from 'node:os';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import {
   describeBatchingParameters,
@@ -24,6 +23,7 @@ import {
 import { parseFlags, type ServerFlags } from './config/flags';
 import { singleModelConfig, type ModelServerConfig } from './config/model_server_config';
 import { describeThreadBudget, threadBudget, type ThreadBudget } from './config/thread_budget';
+import { schedulableCpus } from './config/schedulable_cpus';
 import { consoleLog } from './core/log';
 import { prometheusPathOf } from './monitoring/monitoring_config';
 import type { Manager } from './core/manager';
@@ -126,7 +126,7 @@ function startBatching(
  */
 function applyThreadBudget(flags: ServerFlags, given: ReadonlySet<string>): ThreadBudget {
   const budget = threadBudget({
-    cores: os.availableParallelism(),
+    cores: schedulableCpus(),
     uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE,
     grpcMaxThreads: given.has('grpc_max_threads') ? flags.grpcMaxThreads : undefined,
     tensorflowIntraOpParallelism: flags.tensorflowIntraOpParallelism,

@@ -4,7 +4,7 @@
  * accepted so that existing command lines keep working, and produce a warning when set to anything
  * but their default.
  */
-import * as os from 'node:os';
+import { schedulableCpus } from './schedulable_cpus';
 
 export type FlagType = 'int32' | 'int64' | 'bool' | 'string' | 'float';
 export type FlagValue = number | boolean | string;
@@ -17,8 +17,8 @@ export interface FlagSpec {
   readonly supported: boolean;
 }
 
-/** TF-Serving's port::NumSchedulableCPUs(): the CPUs this process may run on. */
-const cpus = os.availableParallelism();
+/** TF-Serving's port::NumSchedulableCPUs() (the CPUs this process may run on), within its CPU quota. */
+const cpus = schedulableCpus();
 
 const flag = (name: string, type: FlagType, defaultValue: FlagValue, supported: boolean, help: string): FlagSpec => ({
   name,

@@ -10,7 +10,7 @@
  * (piscina): 50 MB of JSON takes ~1.5 s to read there, which on the event loop would hold
  * every other request. Tensors read there come back moved, not copied.
  */
-import * as os from 'node:os';
+import { schedulableCpus } from '../../config/schedulable_cpus';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import { invalidArgument, ServingError } from '../../errors/serving_error';
@@ -188,7 +188,7 @@ function workerPool(): Piscina {
   pool ??= new Piscina({
     filename: path.join(__dirname, 'predict_json_worker.js'),
     minThreads: 0,
-    maxThreads: Math.min(MAX_JSON_THREADS, os.availableParallelism()),
+    maxThreads: Math.min(MAX_JSON_THREADS, schedulableCpus()),
     idleTimeout: 5_000,
   });
   return pool;
