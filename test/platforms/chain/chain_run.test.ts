@@ -330,7 +330,9 @@ async function stepFigures(chain: string, step: string): Promise<{ runs: number;
     const { values } = await metricsRegistry.getSingleMetric(metric)!.get();
     const found = values.find(
       (value) =>
-        ((value as { metricName?: string }).metricName ?? metric) === sample && value.labels.chain === chain && value.labels.step === step,
+        ((value as { metricName?: string }).metricName ?? metric) === sample &&
+        value.labels.chain === chain &&
+        value.labels.step === step,
     );
     return found?.value ?? 0;
   };
