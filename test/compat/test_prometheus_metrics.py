@@ -136,8 +136,16 @@ def test_runtime_warmup_chain_memory_and_process_figures():
             wrong_width = np.zeros((1, 31), np.float32)
             expect_rpc_error(stub.Predict, predict_request(CHAIN, {"x": content_tensor(wrong_width)}),
                              grpc.StatusCode.INVALID_ARGUMENT)
+            # Bytes that are no PredictRequest never reach TF-Serving's handler: nothing is counted.
+            garbage = channel.unary_unary("/tensorflow.serving.PredictionService/Predict")
+            try:
+                garbage(b"\xff\xff\xff", timeout=30)
+                raise AssertionError("an unparseable request was answered OK")
+            except grpc.RpcError as error:
+                assert error.code() == grpc.StatusCode.INTERNAL, error
 
         after = requests.get(server.rest_url + PATH, timeout=30).text
+        assert not re.search(r'^:tensorflow:serving:request_count\{model_name="",', after, re.M)
         for model, runtime in runtimes.items():
             count = series(after, f"{RUNTIME}_count", model_name=model, API="Predict", runtime=runtime)
             assert count - before[model] == 2, model
