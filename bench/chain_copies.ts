@@ -58,8 +58,12 @@ export async function loadInProcessChain(dirs: {
 }): Promise<InProcessChain> {
   const features = await loadTensorFlowModel(dirs.features, { tags: ['serve'] });
   const ranker = await loadPyTorchModel(dirs.ranker);
-  const featuresServable = new ModelServable(features.addon, features.handle, features.signatures);
-  const rankerServable = new ModelServable(ranker.addon, ranker.handle, ranker.signatures);
+  const featuresServable = new ModelServable(features.addon, features.handle, features.signatures, {
+    runtime: 'TF1',
+  });
+  const rankerServable = new ModelServable(ranker.addon, ranker.handle, ranker.signatures, {
+    runtime: 'TorchScript',
+  });
   const manager = new FixedModels(
     new Map<string, InferenceServable>([
       ['features', featuresServable],

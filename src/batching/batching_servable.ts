@@ -66,6 +66,10 @@ export class BatchingServable implements LoadedServable {
     options.log('INFO', `${options.versionDir}: batching ${batched.join('; ') || 'no signature'}`);
   }
 
+  get runtime(): string {
+    return this.model.runtime;
+  }
+
   async runChecked(run: CheckedRun): Promise<Map<string, NativeOutput>> {
     const key = runKey(run);
     let queue = this.queues.get(key);

@@ -1,7 +1,8 @@
 /**
  * TF-Serving's per-request figures (servables/tensorflow/util.cc), under its names, labels and
  * buckets: every API request counted by model and status, the latency of the successful ones
- * by model, API and entry point, and the examples of each MultiInference request.
+ * by model, API and entry point, the time of each successful run in the model's runtime, and
+ * the examples of each MultiInference request.
  */
 import { Counter, Histogram } from 'prom-client';
 import type { StatusCodeName } from '../errors/status_code';
@@ -23,6 +24,14 @@ const requestLatency = new Histogram({
   name: prometheusName(`${SERVING}/request_latency`),
   help: 'Distribution of wall time (in microseconds) for Tensorflow Serving request.',
   labelNames: ['model_name', 'API', 'entrypoint'],
+  buckets: LATENCY_BUCKETS,
+  registers,
+});
+
+const runtimeLatency = new Histogram({
+  name: prometheusName(`${SERVING}/runtime_latency`),
+  help: 'Distribution of wall time (in microseconds) for Tensorflow runtime.',
+  labelNames: ['model_name', 'API', 'runtime'],
   buckets: LATENCY_BUCKETS,
   registers,
 });
@@ -59,6 +68,15 @@ export function recordRequest(
 ): void {
   requestCount.inc({ model_name: modelName, status });
   if (status === 'OK') requestLatency.observe({ model_name: modelName, API: api, entrypoint }, latencyMicros);
+}
+
+/**
+ * RecordRuntimeLatency: one successful run of a model (TF-Serving's session->Run, batching
+ * queue included), by the request's model name, its API (Predict, Classify, Regress) and the
+ * runtime that ran it (InferenceServable.runtime).
+ */
+export function recordRuntimeLatency(modelName: string, api: string, runtime: string, latencyMicros: number): void {
+  runtimeLatency.observe({ model_name: modelName, API: api, runtime }, latencyMicros);
 }
 
 /** RecordRequestExampleCount: the examples of one MultiInference request. */

@@ -3,6 +3,7 @@ import type { Loader } from '../core/loader';
 import type { Log } from '../core/log';
 import type { ServableId } from '../core/servable_id';
 import { recordLoadAttempt } from '../monitoring/load_metrics';
+import { forgetModelMemory, recordModelMemory, residentBytes } from '../monitoring/model_memory';
 import { replayWarmup, WARMUP_FILE } from '../servables/warmup/replay_warmup';
 import type { WarmupReplayers } from '../servables/warmup/warmup_replayer';
 import type { LoadedServable, Platform } from './platform';
@@ -27,6 +28,7 @@ export interface PlatformLoaderOptions extends ModelWarmupOptions {
  * A Loader for one version directory of one platform. Cheap to create; load() does the work:
  * the platform loads the version (recorded as TensorFlow records a SavedModel load, whatever
  * the platform), then its warmup requests (if any) are replayed, and only then does load() resolve. A failed warmup unloads the version and fails the load.
+ * A version loaded under its id gets a memory estimate (monitoring/model_memory.ts) until it unloads.
  */
 export class PlatformLoader implements Loader {
   private loaded?: LoadedServable;
@@ -42,7 +44,8 @@ export class PlatformLoader implements Loader {
   }
 
   async load(): Promise<void> {
-    const { log } = this.options;
+    const { log, id } = this.options;
+    const rssBefore = residentBytes();
     const started = process.hrtime.bigint();
     const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
     let loaded: LoadedServable;
@@ -62,11 +65,13 @@ export class PlatformLoader implements Loader {
       throw error;
     }
     this.loaded = loaded;
+    if (id) recordModelMemory(id, rssBefore);
   }
 
   async unload(): Promise<void> {
     this.loaded?.unload();
     this.loaded = undefined;
+    if (this.options.id) forgetModelMemory(this.options.id);
   }
 
   servable(): unknown {

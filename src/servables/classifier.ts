@@ -44,7 +44,7 @@ export async function classify(
     CLASSIFY_INPUTS,
     examples,
     outputAliases,
-    request.deadlineUs,
+    request,
   );
   return classificationResult(examples.shape[0], outputs);
 }

@@ -6,8 +6,8 @@
  */
 import { internal, invalidArgument } from '../errors/serving_error';
 import type { HostTensorOutput } from '../native/backend_addon';
-import type { InferenceServable } from './inference_servable';
-import { checkRun } from './predictor';
+import type { InferenceServable, RunOrigin, RunRequest } from './inference_servable';
+import { checkRun, runRecorded } from './predictor';
 import type { SerializedExamplesTensor, SerializedInput } from './serialized_input';
 import { DEFAULT_SIGNATURE_NAME, type Signature, type SignatureMap } from './signature';
 
@@ -27,6 +27,8 @@ export interface ExamplesRequest {
   input: SerializedInput | null | undefined;
   /** RunRequest.deadlineUs: a run still queued then is not started. */
   deadlineUs?: number;
+  /** RunRequest.origin: the API request, for runtime_latency. */
+  origin?: RunOrigin;
 }
 
 /** The signature Classify or Regress runs (GetClassificationSignatureDef / GetRegressionSignatureDef). */
@@ -50,11 +52,11 @@ export async function runOnExamples(
   inputAlias: string,
   examples: SerializedExamplesTensor,
   outputAliases: string[],
-  deadlineUs?: number,
+  { deadlineUs, origin }: Pick<RunRequest, 'deadlineUs' | 'origin'> = {},
 ): Promise<Map<string, HostTensorOutput>> {
   const inputs = new Map([[inputAlias, examples]]);
-  const request = { signatureName, inputs, outputFilter: outputAliases, encoding: 'host', deadlineUs } as const;
-  const outputs = await servable.runChecked(checkRun(signature, signatureName, request));
+  const request = { signatureName, inputs, outputFilter: outputAliases, encoding: 'host', deadlineUs, origin } as const;
+  const outputs = await runRecorded(servable, checkRun(signature, signatureName, request));
   const host = new Map<string, HostTensorOutput>();
   for (const [alias, output] of outputs) {
     if (output instanceof Uint8Array) throw internal(`Output ${alias} did not come back as a host tensor`);

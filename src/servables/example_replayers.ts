@@ -1,8 +1,8 @@
 /**
  * Warmup replayers for classify_log, regress_log and multi_inference_log records: the logged
  * request (its serialized bytes) runs through the loaded servable as the API would run it, and
- * the answer is dropped. The request's model name and version are not read: the record belongs
- * to the version being loaded. Each has warmup's WarmupReplayer shape (servable, request).
+ * the answer is dropped. The record belongs to the version being loaded: the request's model name
+ * only labels its runtime_latency, as in TF-Serving. Each has warmup's WarmupReplayer shape (servable, request).
  */
 import { invalidArgument } from '../errors/serving_error';
 import { Protos } from '../protos';
@@ -16,7 +16,7 @@ import type { WarmupReplayers } from './warmup/warmup_replayer';
 
 /** ClassificationRequest / RegressionRequest through their envelopes. */
 interface ExampleRequestEnvelope {
-  model_spec?: { signature_name?: string } | null;
+  model_spec?: { name?: string; signature_name?: string } | null;
   input?: SerializedInput | null;
 }
 
@@ -43,7 +43,8 @@ export async function replayClassify(
     'ClassificationRequest',
     request,
   );
-  await classify(servable, { signatureName: model_spec?.signature_name, input }, options);
+  const origin = { modelName: model_spec?.name ?? '', api: 'Classify' } as const;
+  await classify(servable, { signatureName: model_spec?.signature_name, input, origin }, options);
 }
 
 export async function replayRegress(
@@ -56,7 +57,8 @@ export async function replayRegress(
     'RegressionRequest',
     request,
   );
-  await regress(servable, { signatureName: model_spec?.signature_name, input }, options);
+  const origin = { modelName: model_spec?.name ?? '', api: 'Regress' } as const;
+  await regress(servable, { signatureName: model_spec?.signature_name, input, origin }, options);
 }
 
 export async function replayMultiInference(

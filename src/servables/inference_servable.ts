@@ -10,6 +10,11 @@ import type { Signature, SignatureMap, TensorSpec } from './signature';
 export interface InferenceServable {
   readonly signatures: SignatureMap;
   /**
+   * The runtime label of TF-Serving's runtime_latency for this servable's runs ('TF1' for a
+   * TensorFlow session, ...); absent (a chain): its runs are not recorded there, its steps' are.
+   */
+  readonly runtime?: string;
+  /**
    * Runs a request the predictor has checked: its signature exists, its aliases are the
    * signature's, its output filter names known outputs. The result is keyed by output alias.
    * Dtypes (and shapes, where a platform needs them) are checked by the native run after
@@ -35,6 +40,18 @@ export interface RunRequest {
    * starts. Absent: no deadline.
    */
   deadlineUs?: number;
+  /**
+   * The API request this run serves, for runtime_latency: set where TF-Serving records it
+   * (Predict, Classify, Regress and their warmup replays); absent (chain steps, MultiInference): not recorded.
+   */
+  origin?: RunOrigin;
+}
+
+/** An API request as TF-Serving's runtime_latency labels it. */
+export interface RunOrigin {
+  /** The request's model_spec.name. */
+  modelName: string;
+  api: 'Predict' | 'Classify' | 'Regress';
 }
 
 /** A RunRequest checked against its signature by the predictor. */

@@ -18,7 +18,15 @@ export interface BatchOutcome {
   paddingRows: number;
 }
 
+/**
+ * runtime_latency's runtime label of each framework: what TF-Serving records for a TensorFlow
+ * session ('TF1', its TFLite models included, as they run behind a session there too), and
+ * the runtime's own name for PyTorch's two.
+ */
+export type RuntimeName = 'TF1' | 'TorchScript' | 'AOTInductor';
+
 export interface ModelServableOptions {
+  runtime: RuntimeName;
   /**
    * The native run compares each input's shape with the signature's. TF-Serving does not (a
    * session decides); an AOTInductor package must, as its compiled code reads its inputs with
@@ -34,14 +42,16 @@ export interface ModelServableOptions {
  */
 export class ModelServable implements InferenceServable {
   private readonly checkShapes: boolean;
+  readonly runtime: RuntimeName;
 
   constructor(
     private readonly addon: BackendAddon,
     private readonly handle: ModelHandle,
     readonly signatures: SignatureMap,
-    options: ModelServableOptions = {},
+    options: ModelServableOptions,
   ) {
     this.checkShapes = options.checkShapes ?? false;
+    this.runtime = options.runtime;
   }
 
   /** Whether runs check input shapes against the signature's (an AOTInductor package). */

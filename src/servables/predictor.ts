@@ -3,9 +3,11 @@
  * gRPC, REST, warmup, Classify/Regress (runOnExamples) and every chain step call `predict()`.
  * It resolves the signature once and checks the request's input aliases and output_filter
  * once, in TF-Serving's words and order; each input's expected dtype (and, for AOTInductor,
- * shape) travels with it to the native run, which checks it once after decoding.
+ * shape) travels with it to the native run, which checks it once after decoding. Each run
+ * with an origin is recorded in TF-Serving's runtime_latency.
  */
 import { failedPrecondition, invalidArgument } from '../errors/serving_error';
+import { recordRuntimeLatency } from '../monitoring/request_metrics';
 import type { NativeOutput } from '../native/backend_addon';
 import type { CheckedInput, CheckedRun, InferenceServable, RunRequest } from './inference_servable';
 import { DEFAULT_SIGNATURE_NAME, type Signature, type SignatureMap } from './signature';
@@ -20,7 +22,22 @@ export function predict(servable: InferenceServable, request: RunRequest): Promi
   } catch (error) {
     return Promise.reject(error);
   }
-  return servable.runChecked(run);
+  return runRecorded(servable, run);
+}
+
+/**
+ * Runs a checked request on `servable`; a successful run with an origin is recorded in
+ * runtime_latency, as TF-Serving times its session->Run.
+ */
+export function runRecorded(servable: InferenceServable, run: CheckedRun): Promise<Map<string, NativeOutput>> {
+  const { origin } = run;
+  const runtime = servable.runtime;
+  if (!origin || runtime === undefined) return servable.runChecked(run);
+  const started = performance.now();
+  return servable.runChecked(run).then((outputs) => {
+    recordRuntimeLatency(origin.modelName, origin.api, runtime, (performance.now() - started) * 1000);
+    return outputs;
+  });
 }
 
 /** The signature Predict runs; an unknown one is FAILED_PRECONDITION, as in TF-Serving. */
@@ -39,6 +56,7 @@ export function checkRun(signature: Signature, signatureName: string, request: R
     encoding: request.encoding,
     timings: request.timings,
     deadlineUs: request.deadlineUs,
+    origin: request.origin,
     signature,
     checkedInputs: checkInputs(signature, request.inputs),
     outputAliases: checkOutputFilter(signature, request.outputFilter),

@@ -42,7 +42,7 @@ export async function regress(
     REGRESS_INPUTS,
     examples,
     outputAliases,
-    request.deadlineUs,
+    request,
   );
   return regressionResult(examples.shape[0], outputs);
 }

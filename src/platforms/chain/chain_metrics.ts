@@ -1,41 +1,36 @@
 /**
- * Per-step counters of every chain in the process: runs, failures, time spent, read in-process
- * (tests) through `snapshot()`. Not yet in the Prometheus registry (src/monitoring/registry.ts),
- * which --monitoring_config_file serves: that is issue 12's next step.
+ * Per-step figures of every chain, in the Prometheus registry (src/monitoring/registry.ts):
+ * each step run's wall time, failed ones included, by chain and step (a histogram in
+ * microseconds with TF-Serving's latency buckets, whose _count is the runs), and the failures.
  */
-export interface StepCounters {
-  /** Runs that finished, successfully or not. */
-  runs: number;
-  failures: number;
-  /** Wall-clock microseconds over all runs. */
-  totalUs: number;
+import { Counter, Histogram } from 'prom-client';
+import { exponentialBuckets, metricsRegistry } from '../../monitoring/registry';
+
+const registers = [metricsRegistry];
+const labelNames = ['chain', 'step'];
+
+export const CHAIN_STEP_LATENCY = 'duoserve_chain_step_latency_microseconds';
+export const CHAIN_STEP_FAILURES = 'duoserve_chain_step_failures_total';
+
+const stepLatency = new Histogram({
+  name: CHAIN_STEP_LATENCY,
+  help: 'Wall time (in microseconds) of each chain step run, failed ones included, by chain and step',
+  labelNames,
+  // request_latency's buckets: Exponential(10, 1.8, 33).
+  buckets: exponentialBuckets(10, 1.8, 33),
+  registers,
+});
+
+const stepFailures = new Counter({
+  name: CHAIN_STEP_FAILURES,
+  help: 'Chain step runs that failed, by chain and step',
+  labelNames,
+  registers,
+});
+
+/** One finished run of `step` in `chain` (its base path name). */
+export function recordChainStep(chain: string, step: string, microseconds: number, ok: boolean): void {
+  const labels = { chain, step };
+  stepLatency.observe(labels, microseconds);
+  if (!ok) stepFailures.inc(labels);
 }
-
-export interface StepMetricsEntry extends StepCounters {
-  /** The chain's base path name (its model name in the usual layout). */
-  chain: string;
-  step: string;
-}
-
-export class ChainMetrics {
-  private readonly steps = new Map<string, StepMetricsEntry>();
-
-  record(chain: string, step: string, microseconds: number, ok: boolean): void {
-    const key = `${chain}\u0000${step}`;
-    let entry = this.steps.get(key);
-    if (!entry) {
-      entry = { chain, step, runs: 0, failures: 0, totalUs: 0 };
-      this.steps.set(key, entry);
-    }
-    entry.runs++;
-    if (!ok) entry.failures++;
-    entry.totalUs += microseconds;
-  }
-
-  snapshot(): StepMetricsEntry[] {
-    return [...this.steps.values()].map((entry) => ({ ...entry }));
-  }
-}
-
-/** The process-wide registry every chain records into. */
-export const chainMetrics = new ChainMetrics();

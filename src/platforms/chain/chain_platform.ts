@@ -17,7 +17,6 @@ import type { InferenceServable } from '../../servables/inference_servable';
 import type { Signature } from '../../servables/signature';
 import type { LoadedServable, Platform } from '../platform';
 import { type ChainDefinition, type ChainStepDefinition, parseChainDefinition, stepLabel } from './chain_definition';
-import { type ChainMetrics, chainMetrics } from './chain_metrics';
 import { ChainServable } from './chain_servable';
 import { chainSignature } from './chain_signature';
 import { type ModelWait, waitForModel } from './wait_for_model';
@@ -28,8 +27,6 @@ export const CHAIN_FILE = 'chain.pbtxt';
 export interface ChainPlatformOptions {
   /** Default: wait up to 30 s for each model a step uses, looking every 50 ms. */
   modelWait?: Partial<ModelWait>;
-  /** Default: the process-wide registry. */
-  metrics?: ChainMetrics;
 }
 
 const DEFAULT_MODEL_WAIT: ModelWait = { timeoutMs: 30_000, pollMs: 50 };
@@ -40,7 +37,6 @@ const DEFAULT_MODEL_WAIT: ModelWait = { timeoutMs: 30_000, pollMs: 50 };
  */
 export function chainPlatform(manager: Manager, options: ChainPlatformOptions = {}): Platform {
   const wait = { ...DEFAULT_MODEL_WAIT, ...options.modelWait };
-  const metrics = options.metrics ?? chainMetrics;
   let codec: TensorCodec | undefined;
   return {
     name: CHAIN_PLATFORM_NAME,
@@ -52,7 +48,7 @@ export function chainPlatform(manager: Manager, options: ChainPlatformOptions = 
       const signature = chainSignature(definition, await stepSignatures(manager, definition, wait, file), file);
       codec ??= loadCodec();
       const chainName = path.basename(path.dirname(path.resolve(versionDir)));
-      return new ChainServable(definition, signature, { chainName, manager, codec, metrics });
+      return new ChainServable(definition, signature, { chainName, manager, codec });
     },
   };
 }

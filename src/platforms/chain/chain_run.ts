@@ -14,7 +14,7 @@ import type { HostTensorOutput, NativeOutput, TensorCodec, TensorSource } from '
 import type { InferenceServable, RunRequest } from '../../servables/inference_servable';
 import { predict } from '../../servables/predictor';
 import { type ChainStepDefinition, stepLabel } from './chain_definition';
-import type { ChainMetrics } from './chain_metrics';
+import { recordChainStep } from './chain_metrics';
 import type { ChainPlan } from './chain_plan';
 
 export interface ChainRunContext {
@@ -22,7 +22,6 @@ export interface ChainRunContext {
   chainName: string;
   manager: Manager;
   codec: TensorCodec;
-  metrics: ChainMetrics;
 }
 
 type StepOutputs = Map<string, NativeOutput>;
@@ -99,7 +98,7 @@ async function runStep(
     throw state.failure;
   } finally {
     const microseconds = Number(process.hrtime.bigint() - started) / 1000;
-    context.metrics.record(context.chainName, step.name, microseconds, ok);
+    recordChainStep(context.chainName, step.name, microseconds, ok);
     if (ok) timings?.set(step.name, Math.round(microseconds));
   }
 }

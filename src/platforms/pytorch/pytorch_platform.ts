@@ -121,7 +121,11 @@ export function pyTorchPlatform(threads?: FrameworkThreads): Platform {
     async load(versionDir: string, log: Log = silentLog): Promise<LoadedServable> {
       const model = await loadPyTorchModel(versionDir, options);
       for (const warning of model.warnings) log('WARNING', `${versionDir}: ${warning}`);
-      return new ModelServable(model.addon, model.handle, model.signatures, { checkShapes: model.format === 'aoti' });
+      const aoti = model.format === 'aoti';
+      return new ModelServable(model.addon, model.handle, model.signatures, {
+        runtime: aoti ? 'AOTInductor' : 'TorchScript',
+        checkShapes: aoti,
+      });
     },
   };
 }

@@ -75,7 +75,7 @@ export function tensorFlowPlatform(options: PlatformOptions, warmup?: PlatformWa
         xlaCompilation: options.xlaCpuCompilationEnabled,
         signatureDefsOnly: options.removeUnusedFieldsFromBundleMetagraph,
       });
-      return new ModelServable(model.addon, model.handle, model.signatures);
+      return new ModelServable(model.addon, model.handle, model.signatures, { runtime: 'TF1' });
     },
   };
 }

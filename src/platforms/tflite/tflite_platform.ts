@@ -67,7 +67,7 @@ export async function loadTfLiteModel(
   }
   try {
     const signatures = asServedByTfServing(parseSignatureDefs(addon.describe(handle)), versionDir, log);
-    return new ModelServable(addon, handle, signatures);
+    return new ModelServable(addon, handle, signatures, { runtime: 'TF1' });
   } catch (error) {
     addon.unload(handle);
     throw toServingError(error);

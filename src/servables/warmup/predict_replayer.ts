@@ -1,8 +1,8 @@
 /**
  * Replays a warmup predict_log: the PredictRequest runs through the loaded servable as
  * Predict runs it, through the predictor (its signature, inputs and output filter; outputs
- * encoded as TF-Serving's typed fields), and the response is dropped. The request's model name and
- * version are not read: the record belongs to the version being loaded.
+ * encoded as TF-Serving's typed fields), and the response is dropped. The record belongs to the
+ * version being loaded: the request's model name only labels its runtime_latency, as in TF-Serving.
  */
 import { invalidArgument } from '../../errors/serving_error';
 import { Protos } from '../../protos';
@@ -11,7 +11,7 @@ import { predict } from '../predictor';
 import type { WarmupReplayer } from './warmup_replayer';
 
 interface PredictRequestEnvelope {
-  model_spec?: { signature_name?: string } | null;
+  model_spec?: { name?: string; signature_name?: string } | null;
   inputs: Record<string, Uint8Array>;
   output_filter: string[];
 }
@@ -28,5 +28,7 @@ export const replayPredict: WarmupReplayer = async (servable, request) => {
     inputs: predictInputs(envelope.inputs),
     outputFilter: envelope.output_filter,
     encoding: 'fields',
+    // As in TF-Serving, where a replay is a Predict: its runtime_latency, under the record's model name.
+    origin: { modelName: envelope.model_spec?.name ?? '', api: 'Predict' },
   });
 };

@@ -3,11 +3,14 @@
  * `<version dir>/assets.extra/tf_serving_warmup_requests` (a TFRecord file of PredictionLog)
  * are replayed in order through the freshly loaded servable, each `numRequestIterations`
  * times, before the version is served, so that lazy initialization happens at load time
- * rather than on the first client request. Any failure fails the version's load.
+ * rather than on the first client request. Any failure fails the version's load. Each warmup
+ * that finds its file is recorded in TF-Serving's model_warmup_latency and
+ * model_warmup_records_read, failed ones too (as TF-Serving's multi-threaded warmup records them).
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { invalidArgument, ServingError, toServingError, unimplemented } from '../../errors/serving_error';
+import { recordWarmup } from '../../monitoring/warmup_metrics';
 import type { InferenceServable } from '../inference_servable';
 import { replayPredict } from './predict_replayer';
 import { readTFRecords } from './tfrecord_reader';
@@ -72,12 +75,19 @@ export async function replayWarmup(
     }
   } catch (error) {
     const failure = toServingError(error);
+    recordWarmup(versionDir, failure, elapsedMicros(started), records);
     if (failure.code === 'DATA_LOSS') {
       throw new ServingError('DATA_LOSS', `${failure.message}. Please verify your warmup data is in TFRecord format.`);
     }
     throw failure;
   }
-  return { file, records, iterations, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  const micros = elapsedMicros(started);
+  recordWarmup(versionDir, undefined, micros, records);
+  return { file, records, iterations, ms: micros / 1000 };
+}
+
+function elapsedMicros(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1000;
 }
 
 function decodeRecord(data: Uint8Array, where: string): WarmupLog {

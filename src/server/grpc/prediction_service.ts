@@ -97,6 +97,7 @@ export function predictionService(
           signatureName: spec.signature_name,
           input: request.input,
           deadlineUs: call.deadlineUs,
+          origin: { modelName: call.modelName!, api },
         });
         const signatureName = signatureNameOf(spec.signature_name);
         return response
@@ -144,6 +145,7 @@ export function predictionService(
           encoding: outputEncoding(call.metadata, options),
           timings,
           deadlineUs: call.deadlineUs,
+          origin: { modelName: call.modelName!, api: 'Predict' },
         });
         if (timings) {
           call.trailer = new Metadata();

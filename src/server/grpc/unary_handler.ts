@@ -24,7 +24,8 @@ export interface UnaryCall {
  * that a run still queued when it passes is not started either.
  *
  * With `api` (TF-Serving's API label: Predict, Classify, Regress) every call the handler takes
- * is recorded in TF-Serving's request metrics; one refused before it (as C++ gRPC would) is not.
+ * that decodes (the handler sets its modelName) is recorded in TF-Serving's request metrics; one
+ * refused before it (as C++ gRPC would) or whose bytes are no request (C++ gRPC's parser) is not.
  */
 export function unaryHandler(
   handle: (request: Buffer, call: UnaryCall) => Promise<Uint8Array>,
@@ -39,7 +40,10 @@ export function unaryHandler(
     }
     const start = performance.now();
     const record = (status: StatusCodeName) => {
-      if (api) recordRequest(context.modelName ?? '', api, 'GRPC', status, (performance.now() - start) * 1000);
+      // A request that did not decode never reaches TF-Serving's handler either: it has no modelName.
+      if (api && context.modelName !== undefined) {
+        recordRequest(context.modelName, api, 'GRPC', status, (performance.now() - start) * 1000);
+      }
     };
     handle(call.request, context).then(
       (response) => {

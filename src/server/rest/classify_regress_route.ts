@@ -9,9 +9,10 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { classify } from '../../servables/classifier';
+import type { ExamplesRequest } from '../../servables/example_inference';
 import type { InferenceServable } from '../../servables/inference_servable';
 import { regress } from '../../servables/regressor';
-import { ExamplesDocument, parseExamplesDocument } from './json/json_examples';
+import { parseExamplesDocument } from './json/json_examples';
 import { classificationResultJson, regressionResultJson } from './json/json_examples_response';
 import { sendJson } from './json_reply';
 import { ModelParams, modelParamsSchema, modelPaths, servableRequestOf, verbSuffix } from './model_paths';
@@ -21,15 +22,18 @@ import { withServable } from '../with_servable';
 
 const schema = { params: modelParamsSchema } as const;
 
-type Answer = (servable: InferenceServable, document: ExamplesDocument) => Promise<string>;
+type Answer = (servable: InferenceServable, request: ExamplesRequest) => Promise<string>;
 
 export const classifyRegressRoute: FastifyPluginAsync<RestRouteDeps> = async (app, deps) => {
   const options = { enableSignatureMethodNameCheck: deps.enableSignatureMethodNameCheck };
   const answers: Record<'classify' | 'regress', Answer> = {
-    classify: async (servable, document) => classificationResultJson(await classify(servable, document, options)),
-    regress: async (servable, document) => regressionResultJson(await regress(servable, document, options)),
+    classify: async (servable, request) => classificationResultJson(await classify(servable, request, options)),
+    regress: async (servable, request) => regressionResultJson(await regress(servable, request, options)),
   };
-  for (const verb of ['classify', 'regress'] as const) {
+  for (const [verb, api] of [
+    ['classify', 'Classify'],
+    ['regress', 'Regress'],
+  ] as const) {
     for (const path of modelPaths(verbSuffix(verb))) {
       app.post(path, { schema }, async (request, reply) => {
         // TF-Serving's order: the path, then the JSON, then the servable, then the signature.
@@ -38,7 +42,7 @@ export const classifyRegressRoute: FastifyPluginAsync<RestRouteDeps> = async (ap
         const answer = await withServable(
           deps.manager,
           servableRequest,
-          ({ servable }) => answers[verb](servable, document),
+          ({ servable }) => answers[verb](servable, { ...document, origin: { modelName: servableRequest.name, api } }),
           { timeoutMs: deps.timeoutMs },
         );
         return sendJson(reply, answer);

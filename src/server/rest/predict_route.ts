@@ -53,6 +53,7 @@ export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { man
             encoding: 'host' as const,
             timings,
             deadlineUs,
+            origin: { modelName: servableRequest.name, api: 'Predict' as const },
           };
           return { format, timings, outputs: await predict(servable, run) };
         },

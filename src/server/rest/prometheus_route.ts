@@ -1,10 +1,10 @@
 /**
  * TF-Serving's Prometheus page (http_server.cc, prometheus_exporter.cc): metricsRegistry in
  * Prometheus text format at exactly the configured path, on every method its server takes,
- * with Content-Type text/plain and any body ignored.
+ * with Content-Type text/plain and any body ignored; the process's own figures with them.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { metricsRegistry } from '../../monitoring/registry';
+import { collectProcessMetrics, metricsRegistry } from '../../monitoring/registry';
 import { TF_SERVING_METHODS } from './http_methods';
 import { acceptAnyBodyAsBytes } from './request_body';
 
@@ -16,6 +16,7 @@ export interface PrometheusRouteOptions {
 export const prometheusRoute: FastifyPluginAsync<PrometheusRouteOptions> = async (app, options) => {
   // TF-Serving registers such a path too, and no request path (always '/...') ever matches it.
   if (!options.path.startsWith('/')) return;
+  collectProcessMetrics();
   acceptAnyBodyAsBytes(app, options.bodyLimit);
   app.route({
     // HEAD comes with GET (fastify's exposeHeadRoutes).

@@ -10,7 +10,8 @@ import { ServingError } from '../../../src/errors/serving_error';
 import { loadTensorCodec, type HostTensorOutput, type TensorSource } from '../../../src/native/backend_addon';
 import type { Manager } from '../../../src/core/manager';
 import type { ServableRequest } from '../../../src/core/servable_request';
-import { chainMetrics } from '../../../src/platforms/chain/chain_metrics';
+import { metricsRegistry } from '../../../src/monitoring/registry';
+import { CHAIN_STEP_FAILURES, CHAIN_STEP_LATENCY } from '../../../src/platforms/chain/chain_metrics';
 import { chainPlatform } from '../../../src/platforms/chain/chain_platform';
 import { Protos } from '../../../src/protos';
 import type { InferenceServable } from '../../../src/servables/inference_servable';
@@ -258,19 +259,16 @@ describe('chain runs', () => {
     assert.deepEqual([...timings.keys()], ['featurize']);
   });
 
-  it('reports per-step timings and counts them in the metrics registry', async () => {
-    const before = chainMetrics
-      .snapshot()
-      .find((entry) => entry.chain === 'features_to_ranker' && entry.step === 'rank');
+  it('reports per-step timings and records them in the Prometheus registry', async () => {
+    const before = await stepFigures('features_to_ranker', 'rank');
     const timings = new Map<string, number>();
     await server.run('features_to_ranker', { inputs: new Map([['x', floatInput(seeded(32), [1, 32])]]), timings });
     assert.deepEqual([...timings.keys()], ['featurize', 'rank']);
     for (const microseconds of timings.values()) assert.ok(Number.isInteger(microseconds) && microseconds > 0);
-    const after = chainMetrics
-      .snapshot()
-      .find((entry) => entry.chain === 'features_to_ranker' && entry.step === 'rank')!;
-    assert.equal(after.runs, (before?.runs ?? 0) + 1);
-    assert.ok(after.totalUs > (before?.totalUs ?? 0));
+    const after = await stepFigures('features_to_ranker', 'rank');
+    assert.equal(after.runs, before.runs + 1);
+    assert.ok(after.sumUs > before.sumUs);
+    assert.equal(after.failures, before.failures);
   });
 
   it('serves the signature its steps imply', () => {
@@ -298,6 +296,14 @@ describe('chain runs', () => {
     assert.match(error.message, /^step 'featurize' \(model features\): /);
   });
 
+  it('counts a failed step run in the Prometheus registry', async () => {
+    const before = await stepFigures('features_to_ranker', 'featurize');
+    await rejection(server.run('features_to_ranker', { inputs: new Map([['x', floatInput(seeded(31), [1, 31])]]) }));
+    const after = await stepFigures('features_to_ranker', 'featurize');
+    assert.equal(after.failures, before.failures + 1);
+    assert.equal(after.runs, before.runs + 1);
+  });
+
   it('checks request inputs as a model does', async () => {
     const wrongDtype = await rejection(
       server.run('features_to_ranker', { inputs: new Map([['x', { dtype: 3, shape: [1], data: new Int32Array(1) }]]) }),
@@ -317,3 +323,22 @@ describe('chain runs', () => {
     assert.equal(signature.code, 'FAILED_PRECONDITION');
   });
 });
+
+/** A chain step's figures in the registry: runs (the latency histogram's count), their summed time, failures. */
+async function stepFigures(chain: string, step: string): Promise<{ runs: number; sumUs: number; failures: number }> {
+  const valueOf = async (metric: string, sample: string) => {
+    const { values } = await metricsRegistry.getSingleMetric(metric)!.get();
+    const found = values.find(
+      (value) =>
+        ((value as { metricName?: string }).metricName ?? metric) === sample &&
+        value.labels.chain === chain &&
+        value.labels.step === step,
+    );
+    return found?.value ?? 0;
+  };
+  return {
+    runs: await valueOf(CHAIN_STEP_LATENCY, `${CHAIN_STEP_LATENCY}_count`),
+    sumUs: await valueOf(CHAIN_STEP_LATENCY, `${CHAIN_STEP_LATENCY}_sum`),
+    failures: await valueOf(CHAIN_STEP_FAILURES, CHAIN_STEP_FAILURES),
+  };
+}

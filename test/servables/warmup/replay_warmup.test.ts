@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { Log } from '../../../src/core/log';
+import { metricsRegistry } from '../../../src/monitoring/registry';
 import { ServingError } from '../../../src/errors/serving_error';
 import { loadTensorCodec } from '../../../src/native/backend_addon';
 import type { LoadedServable, Platform } from '../../../src/platforms/platform';
@@ -169,6 +170,28 @@ describe('model warmup', () => {
     });
   }
 
+  test('each warmup is recorded as TF-Serving records it: its time and records by version and status', async () => {
+    const ok = exampleVersion('pytorch', file('predict'));
+    const loader = new PlatformLoader(platforms.get('pytorch')!, ok, recorder().log);
+    await loader.load();
+    await loader.unload();
+    const failed = exampleVersion('tensorflow', file('bad_input'));
+    await assertLoadFails(new PlatformLoader(platforms.get('tensorflow')!, failed, recorder().log), 'INVALID_ARGUMENT');
+
+    const latency = await figures(':tensorflow:serving:model_warmup_latency');
+    const records = await figures(':tensorflow:serving:model_warmup_records_read');
+    assert.equal(latency.get(`_count ${ok} OK`), 1);
+    assert.ok(latency.get(`_sum ${ok} OK`)! > 0);
+    assert.equal(records.get(` ${ok} OK`), 2);
+    // The status as absl::Status::ToString() writes it; the records that ran before the failure.
+    const failure = [...latency.keys()].find((key) => key.startsWith(`_count ${failed} `))!;
+    assert.match(failure, /INVALID_ARGUMENT: Warmup request failed \(record 1 of .*\): input tensor alias not found/);
+    assert.equal(records.get(failure.slice('_count'.length)), 1);
+    // Each replayed predict_log is a Predict in the runtime's figures, under the record's model name.
+    const runtime = await figures(':tensorflow:serving:runtime_latency', ['model_name', 'API', 'runtime']);
+    assert.ok(runtime.get('_count some_other_name Predict TorchScript')! >= 2);
+  });
+
   test('a corrupt warmup file fails the load with DATA_LOSS, naming the file and the record', async () => {
     const bytes = fs.readFileSync(file('predict'));
     bytes[bytes.length - 6] ^= 0xff;
@@ -276,3 +299,14 @@ describe('model warmup', () => {
     await withoutFile.unload();
   });
 });
+
+/** One metric's samples, keyed by "<suffix> <label values in `labels` order>" (suffix '' for a counter, _count, _sum). */
+async function figures(name: string, labels = ['model_path', 'status']): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (const value of (await metricsRegistry.getSingleMetric(name)!.get()).values) {
+    const sample = (value as { metricName?: string }).metricName ?? name;
+    const key = [sample.slice(name.length), ...labels.map((label) => String(value.labels[label]))].join(' ');
+    found.set(key, value.value);
+  }
+  return found;
+}
