@@ -67,7 +67,10 @@ describe('readSslConfigFile', () => {
     assert.deepEqual(warnings, []);
     assert.equal(tlsNote(config), ' (TLS, client certificates required)');
     const plain = readSslConfigFile(sslConfig({ key: pem('server.key'), cert: pem('server.pem') })).config;
-    assert.deepEqual([plain.customCa, plain.clientVerify, tlsNote(plain), tlsNote(undefined)], ['', false, ' (TLS)', '']);
+    assert.deepEqual(
+      [plain.customCa, plain.clientVerify, tlsNote(plain), tlsNote(undefined)],
+      ['', false, ' (TLS)', ''],
+    );
   });
 
   test('a CA bundle of several certificates is taken whole', () => {
@@ -81,13 +84,18 @@ describe('readSslConfigFile', () => {
     assert.throws(
       () => readSslConfigFile(missing),
       (error) =>
-        error instanceof ServingError && error.code === 'NOT_FOUND' && error.message === `${missing}; No such file or directory`,
+        error instanceof ServingError &&
+        error.code === 'NOT_FOUND' &&
+        error.message === `${missing}; No such file or directory`,
     );
   });
 
   test('PEM with raw line breaks does not parse (as in TF-Serving), and the error quotes none of it', () => {
     const message = refusal(configFile(`server_key: "${pem('server.key')}"\n`));
-    assert.match(message, /^Invalid protobuf file: '.*': Error parsing text-format tensorflow.serving.SSLConfig: 1:13: /);
+    assert.match(
+      message,
+      /^Invalid protobuf file: '.*': Error parsing text-format tensorflow.serving.SSLConfig: 1:13: /,
+    );
   });
 
   test('each bad field is refused by name', () => {
