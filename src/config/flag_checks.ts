@@ -94,6 +94,9 @@ export function checkServerFlags(flags: ServerFlags): string[] {
         'Skipped exporting HTTP/REST API.',
     );
   }
+  if (flags.restApiSsl && !restApiEnabled(flags)) {
+    warnings.push('--duoserve_rest_api_ssl has no effect: no HTTP/REST API is exported (--rest_api_port)');
+  }
   const ignored = flagsIgnoredWithPlatformConfig(flags);
   if (ignored.length > 0) {
     warnings.push(

@@ -58,7 +58,11 @@ describe('checkServerFlags: operations', () => {
     );
     assert.deepEqual(check(['--use_alts_credentials=false', '--ssl_config_file=']), []);
     // The file itself is read (and checked) by readSslConfigFile, before any model loads.
-    assert.deepEqual(check(['--ssl_config_file=/etc/ssl.config', '--duoserve_rest_api_ssl']), []);
+    const rest = ['--ssl_config_file=/etc/ssl.config', '--duoserve_rest_api_ssl'];
+    assert.deepEqual(check([...rest, '--rest_api_port=8501']), []);
+    assert.deepEqual(check(rest), [
+      '--duoserve_rest_api_ssl has no effect: no HTTP/REST API is exported (--rest_api_port)',
+    ]);
     // Neither flag warns "ignored": it is not.
     assert.deepEqual(parseFlags(['--ssl_config_file=/x', '--use_alts_credentials']).warnings, []);
   });
