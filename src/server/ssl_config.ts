@@ -41,27 +41,36 @@ export function readSslConfigFile(file: string, now = new Date()): { config: Ssl
     clientVerify: message.client_verify ?? false,
   };
   const refuse = (why: string) => new ConfigError(`--ssl_config_file ${file}: ${why}`);
+  for (const [field, value, required] of [
+    ['server_key', config.serverKey, true],
+    ['server_cert', config.serverCert, true],
+    ['custom_ca', config.customCa, false],
+  ] as const) {
+    if (value === '' && required) throw refuse(`${field} is empty`);
+    if (value !== '' && !value.includes('-----BEGIN ')) {
+      throw refuse(`${field} holds no PEM text (the field takes the PEM itself, not a file name)`);
+    }
+  }
   let key: crypto.KeyObject;
   try {
     key = crypto.createPrivateKey(config.serverKey);
   } catch {
     throw refuse(
-      config.serverKey === ''
-        ? 'server_key is empty'
-        : 'server_key is not a PEM private key (an encrypted key is not supported: its passphrase has no field)',
+      'server_key is not a PEM private key (an encrypted key is not supported: its passphrase has no field)',
     );
   }
   let certificate: crypto.X509Certificate;
   try {
     certificate = new crypto.X509Certificate(config.serverCert);
   } catch {
-    throw refuse(config.serverCert === '' ? 'server_cert is empty' : 'server_cert is not a PEM certificate');
+    throw refuse('server_cert is not a PEM certificate');
   }
   if (!certificate.checkPrivateKey(key)) {
     throw refuse("server_key does not match server_cert (the certificate's public key is another key's)");
   }
   if (config.clientVerify && config.customCa === '') {
-    // grpc-js (and Node's HTTPS) would fall back to the public web CAs; TF-Serving's gRPC trusts none.
+    // TF-Serving starts, and its gRPC, with no CA to check against, refuses every client; grpc-js
+    // and Node's HTTPS would check against the public web CAs instead. Neither is what was meant.
     throw refuse('client_verify is true but custom_ca is empty: name the CA that signs the client certificates');
   }
   if (config.customCa !== '') {

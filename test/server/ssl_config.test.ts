@@ -103,12 +103,18 @@ describe('readSslConfigFile', () => {
     const cert = pem('server.pem');
     const cases: Array<[Parameters<typeof sslConfig>[0], RegExp]> = [
       [{ cert }, /: server_key is empty$/],
+      [
+        { key: '/etc/ssl/server.key', cert },
+        /: server_key holds no PEM text \(the field takes the PEM itself, not a file name\)$/,
+      ],
       [{ key: cert, cert }, /: server_key is not a PEM private key/],
       [{ key }, /: server_cert is empty$/],
+      [{ key, cert: 'server.pem' }, /: server_cert holds no PEM text/],
       [{ key, cert: key }, /: server_cert is not a PEM certificate$/],
       [{ key: pem('client.key'), cert }, /: server_key does not match server_cert/],
       [{ key, cert, verify: true }, /: client_verify is true but custom_ca is empty/],
-      [{ key, cert, ca: 'not a certificate' }, /: custom_ca holds no PEM certificate$/],
+      [{ key, cert, ca: 'ca.pem' }, /: custom_ca holds no PEM text/],
+      [{ key, cert, ca: key }, /: custom_ca holds no PEM certificate$/],
       [
         { key, cert, ca: pem('ca.pem') + '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' },
         /: custom_ca's certificate 2 of 2 does not parse$/,
