@@ -12,10 +12,12 @@ import grpc
 import numpy as np
 import pytest
 import requests
-from tensorflow_serving.apis import prediction_service_pb2_grpc
+from google.protobuf import text_format
+from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
+from tensorflow_serving.config import model_server_config_pb2
 
-from duoserve_process import REPO, DuoserveProcess, TlsClient, serving
-from serving_client import content_tensor, predict_request
+from duoserve_process import REPO, DuoserveProcess, TlsClient, model_config_text, serving
+from serving_client import content_tensor, predict_request, reload
 
 EXAMPLES = REPO / "var" / "models" / "examples"
 MODEL = "half_plus_two"
@@ -54,9 +56,10 @@ def ssl_config_file(certs: Path, name: str, *, key="server.key", ca: str | None 
 
 @pytest.fixture(scope="module")
 def tls_server(certs):
-    """Server authentication only, on TCP, the unix socket and REST."""
+    """Server authentication only, on TCP, the unix socket and REST; reloads over the socket only."""
     config = ssl_config_file(certs, "tls.config")
-    flags = (f"--ssl_config_file={config}", "--duoserve_rest_api_ssl", f"--grpc_socket_path={certs / 'grpc.sock'}")
+    flags = (f"--ssl_config_file={config}", "--duoserve_rest_api_ssl", f"--grpc_socket_path={certs / 'grpc.sock'}",
+             "--duoserve_reload_config_rpc=socket_only")
     with serving(ENTRIES, log_name="tls.log", flags=flags, tls=TlsClient(certs / "ca.pem", rest_https=True)) as server:
         yield server
 
@@ -112,6 +115,17 @@ def test_unix_socket_serves_tls_as_tf_serving_does(tls_server, certs):
     target = f"unix:{certs / 'grpc.sock'}"
     assert grpc_predict(target, credentials(certs), NAME_IN_THE_CERTIFICATE) == Y
     expect_unavailable(target, None)
+
+
+def test_reload_rpc_over_the_tls_socket_only(tls_server, certs):
+    """--duoserve_reload_config_rpc=socket_only still tells a TLS unix socket from TLS over TCP."""
+    config = text_format.Parse(model_config_text(ENTRIES), model_server_config_pb2.ModelServerConfig())
+    with grpc.secure_channel(f"unix:{certs / 'grpc.sock'}", credentials(certs), NAME_IN_THE_CERTIFICATE) as channel:
+        assert reload(model_service_pb2_grpc.ModelServiceStub(channel), config).status.error_code == 0
+    with grpc.secure_channel(tls_server.grpc_target, credentials(certs)) as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            reload(model_service_pb2_grpc.ModelServiceStub(channel), config)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_rest_over_https_probes_included(tls_server, certs):
