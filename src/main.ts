@@ -38,6 +38,7 @@ import { readinessOf } from './server/readiness';
 import { hostPart, startGrpcServer } from './server/grpc/grpc_server';
 import { pollModelConfigFile, readModelConfigFile } from './server/model_config_file';
 import { startRestServer } from './server/rest/rest_server';
+import { readSslConfigFile, tlsNote } from './server/ssl_config';
 import { aspiredVersionPolicyNamed, ServerCore } from './server/server_core';
 
 const VERSION = '0.1.0';
@@ -151,6 +152,11 @@ async function serve(argv: string[]): Promise<void> {
   // TF logs every load step at INFO on stderr; keep warnings and errors unless asked.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   const config = modelServerConfig(flags);
+  // Before any model loads: a server that cannot serve the TLS it was asked for does not start.
+  const tls = flags.sslConfigFile === '' ? undefined : readSslConfigFile(flags.sslConfigFile);
+  if (tls) warnings.push(...tls.warnings);
+  const grpcSsl = tls?.config;
+  const restSsl = flags.restApiSsl ? tls?.config : undefined;
   const {
     options: platformOptions,
     configs: platformConfigs,
@@ -210,13 +216,17 @@ async function serve(argv: string[]): Promise<void> {
       enableHealthCheck: flags.enableGrpcHealthcheckService,
       enableSignatureMethodNameCheck: flags.enableSignatureMethodNameCheck,
       serializeAsTensorContent: flags.enableSerializationAsTensorContent,
+      ssl: grpcSsl,
     },
     reloadConfig,
   );
+  const grpcNote = tlsNote(grpcSsl);
   if (grpc.port !== 0) {
-    consoleLog('INFO', `Running gRPC ModelServer at ${hostPart(flags.grpcListenAddress)}:${grpc.port} ...`);
+    consoleLog('INFO', `Running gRPC ModelServer at ${hostPart(flags.grpcListenAddress)}:${grpc.port}${grpcNote} ...`);
   }
-  if (flags.grpcSocketPath) consoleLog('INFO', `Running gRPC ModelServer at UNIX socket ${flags.grpcSocketPath} ...`);
+  if (flags.grpcSocketPath) {
+    consoleLog('INFO', `Running gRPC ModelServer at UNIX socket ${flags.grpcSocketPath}${grpcNote} ...`);
+  }
   const rest = restApiEnabled(flags)
     ? await startRestServer(core.manager, {
         port: flags.restApiPort,
@@ -228,9 +238,10 @@ async function serve(argv: string[]): Promise<void> {
         prometheusPath: prometheusPathOf(flags.monitoringConfigFile),
         drain,
         readiness,
+        ssl: restSsl,
       })
     : undefined;
-  if (rest) consoleLog('INFO', `Exporting HTTP/REST API at:localhost:${rest.port} ...`);
+  if (rest) consoleLog('INFO', `Exporting HTTP/REST API at:localhost:${rest.port}${tlsNote(restSsl)} ...`);
   const configPoll =
     flags.modelConfigFile !== '' && flags.modelConfigFilePollWaitSeconds > 0
       ? pollModelConfigFile({

@@ -94,6 +94,9 @@ export function checkServerFlags(flags: ServerFlags): string[] {
         'Skipped exporting HTTP/REST API.',
     );
   }
+  if (flags.restApiSsl && !restApiEnabled(flags)) {
+    warnings.push('--duoserve_rest_api_ssl has no effect: no HTTP/REST API is exported (--rest_api_port)');
+  }
   const ignored = flagsIgnoredWithPlatformConfig(flags);
   if (ignored.length > 0) {
     warnings.push(
@@ -130,19 +133,22 @@ export function restApiEnabled(flags: ServerFlags): boolean {
 }
 
 /**
- * A flag that promises protection never degrades silently: duoserve serves no TLS yet, so a
- * server asked for it refuses to start instead of serving plaintext. TF-Serving's own check
- * (both set) comes first, in its words.
+ * A flag that promises protection never degrades silently: duoserve has no ALTS, so a server
+ * asked for it refuses to start instead of serving plaintext; HTTPS for REST needs the
+ * certificate that --ssl_config_file names. TF-Serving's own check (both set) comes first, in
+ * its words.
  */
 function checkTransportSecurityFlags(flags: ServerFlags): void {
   if (flags.useAltsCredentials && flags.sslConfigFile !== '') {
     throw new ConfigError('Either use_alts_credentials must be false or ssl_config_file must be empty.');
   }
-  const asked = flags.useAltsCredentials ? '--use_alts_credentials' : flags.sslConfigFile ? '--ssl_config_file' : '';
-  if (asked) {
+  if (flags.useAltsCredentials) {
     throw new ConfigError(
-      `${asked} is set, but duoserve serves no TLS or ALTS yet, and it refuses to start rather than serve ` +
-        'plaintext: terminate TLS in front of it (a proxy or service mesh) and remove the flag.',
+      '--use_alts_credentials is set, but duoserve has no ALTS, and it refuses to start rather than serve ' +
+        'plaintext: use --ssl_config_file, or secure the traffic in front of it (a service mesh), and remove the flag.',
     );
+  }
+  if (flags.restApiSsl && flags.sslConfigFile === '') {
+    throw new ConfigError('--duoserve_rest_api_ssl needs --ssl_config_file (the key and certificate it serves)');
   }
 }

@@ -71,11 +71,12 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('tensorflow_intra_op_parallelism', 'int64', 0, true, 'Threads inside one TensorFlow op; 0 picks automatically.'),
   flag('tensorflow_inter_op_parallelism', 'int64', 0, true,
     'TensorFlow ops run at the same time; 0 picks automatically.'),
-  // duoserve has no TLS yet: a flag that promises protection refuses the start (flag_checks.ts).
+  // duoserve has no ALTS: a flag that promises protection refuses the start (flag_checks.ts).
   flag('use_alts_credentials', 'bool', false, true,
-    'Use Google ALTS credentials for gRPC (duoserve has none yet: it refuses to start with this set).'),
+    'Use Google ALTS credentials for gRPC (duoserve has none: it refuses to start with this set).'),
   flag('ssl_config_file', 'string', '', true,
-    'Text-format SSLConfig for a secure gRPC port (duoserve has no TLS yet: it refuses to start with this set).'),
+    'Text-format SSLConfig (PEM server_key, server_cert, custom_ca; client_verify) securing the gRPC port and ' +
+      'socket with TLS; client_verify requires client certificates signed by custom_ca.'),
   flag('platform_config_file', 'string', '', true,
     'Text-format PlatformConfigMap replacing the default platforms (the TensorFlow session, tag and warmup ' +
       'settings then come from it).'),
@@ -125,6 +126,9 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('duoserve_grpc_listen_address', 'string', '0.0.0.0', true,
     'Address the gRPC port listens on (e.g. 127.0.0.1, ::); --grpc_socket_path is unaffected.'),
   flag('duoserve_rest_listen_address', 'string', '0.0.0.0', true, 'Address the HTTP/REST port listens on.'),
+  flag('duoserve_rest_api_ssl', 'bool', false, true,
+    'Serve the REST port (the probes too) over HTTPS with --ssl_config_file\'s key and certificate, and with ' +
+      'its client_verify; TF-Serving\'s REST port is plaintext only.'),
   flag('duoserve_torch_intra_op_threads', 'int32', 0, true,
     'Threads one PyTorch op may use (libtorch\'s at::set_num_threads, process-wide); 0 takes the thread ' +
       'budget\'s: the CPUs beside the JS thread per concurrent run, at least 1.'),

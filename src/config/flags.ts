@@ -83,9 +83,12 @@ export interface ServerFlags {
   enableGrpcHealthcheckService: boolean;
   /** Classify/Regress accept only signatures whose method_name says so (off: shape checks only). */
   enableSignatureMethodNameCheck: boolean;
-  /** --use_alts_credentials and --ssl_config_file: refused by checkServerFlags (no TLS yet). */
+  /** --use_alts_credentials: refused by checkServerFlags (no ALTS). */
   useAltsCredentials: boolean;
+  /** --ssl_config_file: TLS for the gRPC listeners ('' for none). */
   sslConfigFile: string;
+  /** --duoserve_rest_api_ssl: TLS for the REST port too (needs sslConfigFile). */
+  restApiSsl: boolean;
   /** --duoserve_shutdown_grace_period_seconds: how long a SIGTERM waits for running requests. */
   shutdownGracePeriodSeconds: number;
   /** --duoserve_rest_max_body_bytes: a larger HTTP body is answered 413. */
@@ -290,6 +293,7 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     restMaxBodyBytes: int('duoserve_rest_max_body_bytes'),
     grpcListenAddress: str('duoserve_grpc_listen_address'),
     restListenAddress: str('duoserve_rest_listen_address'),
+    restApiSsl: bool('duoserve_rest_api_ssl'),
     reloadConfigRpc: str('duoserve_reload_config_rpc'),
     torchIntraOpThreads: int('duoserve_torch_intra_op_threads'),
     torchInterOpThreads: int('duoserve_torch_inter_op_threads'),

@@ -18,14 +18,18 @@ import { parseTextFormat, type TextFormatOptions } from './text_format';
 import { TextFormatError } from './text_format_tokenizer';
 
 /** Reads and parses `file` as a `type` message (start-up: synchronous). */
-export function readTextProtoFile(type: protobuf.Type, file: string): protobuf.Message {
+export function readTextProtoFile(
+  type: protobuf.Type,
+  file: string,
+  options: TextFormatOptions = {},
+): protobuf.Message {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw fileReadError(file, error as NodeJS.ErrnoException);
   }
-  return parseTextProtoFile(type, text, file);
+  return parseTextProtoFile(type, text, file, options);
 }
 
 /**

@@ -27,6 +27,23 @@ LOG_DIR = REPO / "var" / "compat"
 AVAILABLE = get_model_status_pb2.ModelVersionStatus.AVAILABLE
 
 
+@dataclass
+class TlsClient:
+    """How the waiting client reaches a server started with --ssl_config_file: trusting `ca`,
+    presenting `cert`/`key` when given, and over HTTPS to REST when `rest_https`."""
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+    rest_https: bool = False
+
+    def grpc_credentials(self) -> grpc.ChannelCredentials:
+        read = lambda path: path.read_bytes() if path else None
+        return grpc.ssl_channel_credentials(read(self.ca), read(self.key), read(self.cert))
+
+    def requests_options(self) -> dict:
+        return {"verify": str(self.ca), "cert": (str(self.cert), str(self.key)) if self.cert else None}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -42,13 +59,14 @@ def model_config_text(entries) -> str:
 
 
 @contextlib.contextmanager
-def serving(entries, *, log_name: str, flags: tuple[str, ...] = (), timeout_s: float = 120):
+def serving(entries, *, log_name: str, flags: tuple[str, ...] = (), timeout_s: float = 120,
+            tls: TlsClient | None = None):
     """bin/duoserve over a config file of its own holding `entries` (see model_config_text),
     yielded once every model is AVAILABLE, stopped afterwards."""
     config_dir = Path(tempfile.mkdtemp(prefix="duoserve-config-"))
     config = config_dir / "models.config"
     config.write_text(model_config_text(entries))
-    server = DuoserveProcess.start(config=config, flags=flags, log_name=log_name)
+    server = DuoserveProcess.start(config=config, flags=flags, log_name=log_name, tls=tls)
     try:
         server.wait_until_available(timeout_s)
         yield server
@@ -70,12 +88,15 @@ class DuoserveProcess:
     unix_socket: Path | None
     log_path: Path
     models: list[str]
+    tls: TlsClient | None = None
 
     @classmethod
     def start(cls, unix_socket: Path | None = None, config: Path = MODELS_CONFIG,
-              flags: tuple[str, ...] = (), log_name: str = "duoserve.log") -> "DuoserveProcess":
+              flags: tuple[str, ...] = (), log_name: str = "duoserve.log",
+              tls: TlsClient | None = None) -> "DuoserveProcess":
         """bin/duoserve serving `config` on free ports (and on `unix_socket` when given), with
-        tensorflow_model_server's `flags` added to its command line."""
+        tensorflow_model_server's `flags` added to its command line; `tls` says how to reach it
+        when those flags ask for TLS."""
         for needed, how in ((DUOSERVE, "the lead's bin/duoserve"), (config, "scripts/setup.sh")):
             if not needed.exists():
                 raise RuntimeError(f"{needed} is missing; it comes from {how}")
@@ -91,8 +112,9 @@ class DuoserveProcess:
                 # Its own process group, so stop() also reaches children of a wrapper script.
                 start_new_session=True,
             )
-        return cls(process, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{rest_port}",
-                   unix_socket, log_path, model_names(config))
+        scheme = "https" if tls and tls.rest_https else "http"
+        return cls(process, f"127.0.0.1:{grpc_port}", f"{scheme}://127.0.0.1:{rest_port}",
+                   unix_socket, log_path, model_names(config), tls)
 
     def log_tail(self, chars: int = 6000) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -101,7 +123,8 @@ class DuoserveProcess:
     def wait_until_available(self, timeout_s: float) -> None:
         """Returns once both APIs answer and every model's version is AVAILABLE on both."""
         deadline = time.monotonic() + timeout_s
-        channel = grpc.insecure_channel(self.grpc_target)
+        channel = (grpc.secure_channel(self.grpc_target, self.tls.grpc_credentials()) if self.tls
+                   else grpc.insecure_channel(self.grpc_target))
         stub = model_service_pb2_grpc.ModelServiceStub(channel)
         waiting_for = "the server to start"
         try:
@@ -129,7 +152,8 @@ class DuoserveProcess:
             if not any(v.state == AVAILABLE for v in status.model_version_status):
                 return f"{name} to become AVAILABLE over gRPC"
             try:
-                reply = requests.get(f"{self.rest_url}/v1/models/{name}", timeout=2)
+                reply = requests.get(f"{self.rest_url}/v1/models/{name}", timeout=2,
+                                     **(self.tls.requests_options() if self.tls else {}))
             except requests.RequestException as error:
                 return f"REST /v1/models/{name}: {type(error).__name__}"
             states = [v.get("state") for v in reply.json().get("model_version_status", [])] if reply.ok else []

@@ -47,16 +47,22 @@ describe('checkServerFlags: operations', () => {
   });
 
   test('transport security duoserve cannot give is refused, never ignored', () => {
-    assert.match(
-      refusal(['--ssl_config_file=/etc/ssl.config']),
-      /^--ssl_config_file is set, but duoserve serves no TLS/,
-    );
-    assert.match(refusal(['--use_alts_credentials']), /^--use_alts_credentials is set, but duoserve serves no TLS/);
+    assert.match(refusal(['--use_alts_credentials']), /^--use_alts_credentials is set, but duoserve has no ALTS/);
     assert.equal(
       refusal(['--use_alts_credentials', '--ssl_config_file=/etc/ssl.config']),
       'Either use_alts_credentials must be false or ssl_config_file must be empty.',
     );
+    assert.equal(
+      refusal(['--duoserve_rest_api_ssl']),
+      '--duoserve_rest_api_ssl needs --ssl_config_file (the key and certificate it serves)',
+    );
     assert.deepEqual(check(['--use_alts_credentials=false', '--ssl_config_file=']), []);
+    // The file itself is read (and checked) by readSslConfigFile, before any model loads.
+    const rest = ['--ssl_config_file=/etc/ssl.config', '--duoserve_rest_api_ssl'];
+    assert.deepEqual(check([...rest, '--rest_api_port=8501']), []);
+    assert.deepEqual(check(rest), [
+      '--duoserve_rest_api_ssl has no effect: no HTTP/REST API is exported (--rest_api_port)',
+    ]);
     // Neither flag warns "ignored": it is not.
     assert.deepEqual(parseFlags(['--ssl_config_file=/x', '--use_alts_credentials']).warnings, []);
   });

@@ -71,6 +71,7 @@ describe('parseFlags', () => {
         restMaxBodyBytes: 64 * 1024 * 1024,
         grpcListenAddress: '0.0.0.0',
         restListenAddress: '0.0.0.0',
+        restApiSsl: false,
         reloadConfigRpc: 'all',
         torchIntraOpThreads: 0,
         torchInterOpThreads: 0,
@@ -127,6 +128,7 @@ describe('parseFlags', () => {
       '--duoserve_rest_max_body_bytes=1048576',
       '--duoserve_grpc_listen_address=::1',
       '--duoserve_rest_listen_address=127.0.0.1',
+      '--duoserve_rest_api_ssl',
       '--duoserve_reload_config_rpc=socket_only',
       '--duoserve_torch_intra_op_threads=3',
       '--duoserve_torch_inter_op_threads=2',
@@ -181,6 +183,7 @@ describe('parseFlags', () => {
       restMaxBodyBytes: 1048576,
       grpcListenAddress: '::1',
       restListenAddress: '127.0.0.1',
+      restApiSsl: true,
       reloadConfigRpc: 'socket_only',
       torchIntraOpThreads: 3,
       torchInterOpThreads: 2,
@@ -283,7 +286,7 @@ describe('parseFlags', () => {
   });
 
   test('every flag tensorflow_model_server knows is accepted at its default, without warnings', () => {
-    assert.equal(FLAG_LIST.length, 56); // 48 of tensorflow_model_server, then 8 duoserve_* flags
+    assert.equal(FLAG_LIST.length, 57); // 48 of tensorflow_model_server, then 9 duoserve_* flags
     const argv = FLAG_LIST.map((spec) => `--${spec.name}=${spec.defaultValue}`);
     assert.deepEqual(parseFlags(argv).warnings, []);
   });

@@ -59,8 +59,8 @@ const OMITTED_FIELDS: Record<string, Record<number, string>> = {
 
 /**
  * Messages the stock Python packages do not ship (tensorflow-serving-api has no servables/
- * protos): written from TF-Serving's session_bundle_config.proto and
- * saved_model_bundle_source_adapter.proto, and checked only for loading here.
+ * protos, nor config/monitoring_config.proto or config/ssl_config.proto): written from
+ * TF-Serving's own .proto files, and checked only for loading here.
  */
 const NOT_IN_STOCK_PACKAGES: Record<string, string> = {
   'tensorflow.serving.SessionBundleConfig': 'servables/tensorflow/session_bundle_config.proto',
@@ -70,6 +70,7 @@ const NOT_IN_STOCK_PACKAGES: Record<string, string> = {
     'servables/tensorflow/saved_model_bundle_source_adapter.proto',
   'tensorflow.serving.MonitoringConfig': 'config/monitoring_config.proto',
   'tensorflow.serving.PrometheusConfig': 'config/monitoring_config.proto',
+  'tensorflow.serving.SSLConfig': 'config/ssl_config.proto',
 };
 
 /** Enums of which proto/ declares only part; proto3 enums are open, so other numbers still decode. */

@@ -38,31 +38,46 @@ function duoserve(args: string[]) {
 describe('bin/duoserve refuses security it cannot give', { timeout: 60_000 }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-tls-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const refusal = (flag: string) =>
-    'Failed to start server. Error: INVALID_ARGUMENT: ' +
-    `${flag} is set, but duoserve serves no TLS or ALTS yet, and it refuses to start rather than serve ` +
-    'plaintext: terminate TLS in front of it (a proxy or service mesh) and remove the flag.\n';
+  const failed = 'Failed to start server. Error: ';
 
-  it('--ssl_config_file, valid-looking, garbage or missing: exit 255 before any port is bound', () => {
+  it('--ssl_config_file that cannot be served (placeholders, garbage, missing): exit 255 with the reason', () => {
     const garbage = path.join(dir, 'garbage.config');
     fs.writeFileSync(garbage, '\x00\x01 not an SSLConfig {{{');
-    const plausible = path.join(dir, 'ssl.config');
-    fs.writeFileSync(plausible, 'server_key: "k" server_cert: "c" client_verify: false\n');
-    for (const file of [plausible, garbage, path.join(dir, 'missing.config')]) {
+    const placeholders = path.join(dir, 'ssl.config');
+    fs.writeFileSync(placeholders, 'server_key: "k" server_cert: "c" client_verify: false\n');
+    const missing = path.join(dir, 'missing.config');
+    for (const [file, expected] of [
+      [
+        placeholders,
+        `INVALID_ARGUMENT: --ssl_config_file ${placeholders}: server_key holds no PEM text (the field takes the PEM ` +
+          'itself, not a file name)',
+      ],
+      [
+        garbage,
+        `INVALID_ARGUMENT: Invalid protobuf file: '${garbage}': Error parsing text-format tensorflow.serving.SSLConfig: ` +
+          '1:1: invalid character',
+      ],
+      [missing, `NOT_FOUND: ${missing}; No such file or directory`],
+    ]) {
       const { status, stdout } = duoserve([
         `--ssl_config_file=${file}`,
         '--port=1',
         `--model_base_path=${HALF_PLUS_TWO}`,
       ]);
       assert.equal(status, 255, file);
-      assert.equal(stdout, refusal('--ssl_config_file'));
+      assert.equal(stdout, `${failed}${expected}\n`);
     }
   });
 
   it("--use_alts_credentials: exit 255; with --ssl_config_file too, TF-Serving's own message", () => {
     const alts = duoserve(['--use_alts_credentials', '--port=1', `--model_base_path=${HALF_PLUS_TWO}`]);
     assert.equal(alts.status, 255);
-    assert.equal(alts.stdout, refusal('--use_alts_credentials'));
+    assert.equal(
+      alts.stdout,
+      `${failed}INVALID_ARGUMENT: --use_alts_credentials is set, but duoserve has no ALTS, and it refuses to start ` +
+        'rather than serve plaintext: use --ssl_config_file, or secure the traffic in front of it (a service mesh), ' +
+        'and remove the flag.\n',
+    );
     const both = duoserve([
       '--use_alts_credentials',
       '--ssl_config_file=/x',

@@ -6,6 +6,7 @@ import type { ReloadConfigRpcMode } from '../../config/flag_checks';
 import type { Manager } from '../../core/manager';
 import { invalidArgument } from '../../errors/serving_error';
 import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
+import type { SslConfig } from '../ssl_config';
 import { addHealthService, type HealthService } from './health_service';
 import { modelService, modelServiceDefinition, ReloadConfig } from './model_service';
 import { predictionService, predictionServiceDefinition } from './prediction_service';
@@ -29,6 +30,8 @@ export interface GrpcServerOptions {
   reloadConfigRpc?: ReloadConfigRpcMode;
   /** Admits every call but health checks; once it starts draining, calls are UNAVAILABLE. */
   drain?: Drain;
+  /** --ssl_config_file: both listeners, TCP and the Unix socket, serve TLS (as TF-Serving's do). */
+  ssl?: SslConfig;
 }
 
 // TF-Serving lifts gRPC's 4 MiB message limit to INT32_MAX for both directions.
@@ -81,10 +84,23 @@ export function widenFlowControlWindows(
   }
 }
 
+/**
+ * TF-Serving's BuildServerCredentials: insecure without an SSLConfig; else its key and chain,
+ * and with client_verify a client certificate is required and must chain to custom_ca.
+ */
+export function serverCredentials(ssl: SslConfig | undefined): grpc.ServerCredentials {
+  if (!ssl) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(
+    ssl.customCa === '' ? null : Buffer.from(ssl.customCa),
+    [{ private_key: Buffer.from(ssl.serverKey), cert_chain: Buffer.from(ssl.serverCert) }],
+    ssl.clientVerify,
+  );
+}
+
 /** Rejects as TF-Serving fails when gRPC cannot listen (INVALID_ARGUMENT), with the reason. */
-function bind(server: grpc.Server, address: string): Promise<number> {
+function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
+    server.bindAsync(address, credentials, (error, port) =>
       error
         ? reject(invalidArgument(`Failed to BuildAndStart gRPC server: cannot listen on ${address}: ${error.message}`))
         : resolve(port),
@@ -128,14 +144,15 @@ export async function startGrpcServer(
   server.addService(modelServiceDefinition, modelService(manager, reloadConfig));
   const health = options.enableHealthCheck ? addHealthService(server) : undefined;
   const widened = new WeakSet<http2.Http2Server>();
+  const credentials = serverCredentials(options.ssl);
   const port =
     options.port === undefined
       ? 0
-      : await bind(server, `${hostPart(options.listenAddress ?? '0.0.0.0')}:${options.port}`);
+      : await bind(server, `${hostPart(options.listenAddress ?? '0.0.0.0')}:${options.port}`, credentials);
   widenFlowControlWindows(server, window, widened);
   if (options.socketPath) {
     removeStaleSocket(options.socketPath);
-    await bind(server, `unix:${options.socketPath}`);
+    await bind(server, `unix:${options.socketPath}`, credentials);
     widenFlowControlWindows(server, window, widened);
   }
   return { server, port, health };

@@ -1,8 +1,9 @@
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Manager } from '../../core/manager';
 import { ServingError } from '../../errors/serving_error';
 import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
 import type { Readiness } from '../readiness';
+import { secureContextOptions, type SslConfig } from '../ssl_config';
 import { DEFAULT_BODY_LIMIT, registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
 import { probeRoutes } from './probe_routes';
 import { prometheusRoute } from './prometheus_route';
@@ -25,12 +26,18 @@ export interface RestServerOptions {
   drain?: Drain;
   /** Serves the liveness and readiness probes (probe_routes.ts) by this rule. */
   readiness?: Readiness;
+  /** --duoserve_rest_api_ssl: HTTPS with --ssl_config_file's key and certificate (probes too). */
+  ssl?: SslConfig;
 }
 
 /** Starts TF-Serving's REST API on listenAddress:port. */
 export async function startRestServer(manager: Manager, options: RestServerOptions) {
   // close() ends every connection, idle or not: it runs once the drain has let requests finish.
-  const app = Fastify({ ...REST_FASTIFY_OPTIONS, logger: false, forceCloseConnections: true });
+  const base = { ...REST_FASTIFY_OPTIONS, logger: false, forceCloseConnections: true } as const;
+  // The routes take no notice of the transport: an HTTPS instance is typed as the HTTP one they expect.
+  const app = options.ssl
+    ? (Fastify({ ...base, https: secureContextOptions(options.ssl) }) as unknown as FastifyInstance)
+    : Fastify(base);
   const drain = options.drain;
   if (drain) {
     app.addHook('onRequest', async (request, reply) => {
