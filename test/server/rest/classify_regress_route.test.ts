@@ -31,14 +31,14 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
     [tf1, tf2] = await Promise.all([loadExampleModel('examples_tf1'), loadExampleModel('examples_tf2')]);
     const slow = new FakeServable(
       tf1.signatures,
-      (request) => new Promise((resolve) => setTimeout(() => resolve(tf1.runChecked(request)), 300)),
+      (request) => new Promise((resolve) => setTimeout(() => resolve(tf1.runChecked(request)), 2000)),
     );
     manager
       .addVersion('tf1', { version: 4, servable: tf1 })
       .setLabel('tf1', 'stable', 4)
       .addVersion('tf2', { version: 1, servable: tf2 })
       .addVersion('slow', { version: 1, servable: slow });
-    app = await restApp(manager, { timeoutMs: 100 });
+    app = await restApp(manager, { timeoutMs: 1000 });
     checkedApp = await restApp(manager, { enableSignatureMethodNameCheck: true });
   });
   after(async () => {
@@ -177,7 +177,7 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
       '/v1/models/slow:classify',
       '{"examples": [{"x": 1.0}]}',
       504,
-      'Deadline exceeded: the model did not answer within 100 ms',
+      'Deadline exceeded: the model did not answer within 1000 ms',
     ],
   ];
   for (const [what, url, body, status, message] of errorCases) {
@@ -191,7 +191,10 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
   }
 
   it('releases every handle, also after a deadline once the run ends', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The slow run ends 2 s after its request started, 1 s after the deadline answered it.
+    for (let waited = 0; manager.outstanding > 0 && waited < 5000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     assert.equal(manager.outstanding, 0);
   });
 
