@@ -37,6 +37,7 @@ import { Drain } from './server/drain';
 import { readinessOf } from './server/readiness';
 import { hostPart, startGrpcServer } from './server/grpc/grpc_server';
 import { pollModelConfigFile, readModelConfigFile } from './server/model_config_file';
+import { ModelQueueBound } from './server/model_queue_bound';
 import { startRestServer } from './server/rest/rest_server';
 import { readSslConfigFile, tlsNote } from './server/ssl_config';
 import { aspiredVersionPolicyNamed, ServerCore } from './server/server_core';
@@ -203,6 +204,7 @@ async function serve(argv: string[]): Promise<void> {
     manager: core.manager,
     drain,
   });
+  const queueBound = new ModelQueueBound(flags.maxQueuedRequestsPerModel);
   const grpc = await startGrpcServer(
     core.manager,
     {
@@ -217,6 +219,7 @@ async function serve(argv: string[]): Promise<void> {
       enableSignatureMethodNameCheck: flags.enableSignatureMethodNameCheck,
       serializeAsTensorContent: flags.enableSerializationAsTensorContent,
       ssl: grpcSsl,
+      queueBound,
     },
     reloadConfig,
   );
@@ -239,6 +242,7 @@ async function serve(argv: string[]): Promise<void> {
         drain,
         readiness,
         ssl: restSsl,
+        queueBound,
       })
     : undefined;
   if (rest) consoleLog('INFO', `Exporting HTTP/REST API at:localhost:${rest.port}${tlsNote(restSsl)} ...`);

@@ -66,6 +66,11 @@ export function checkServerFlags(flags: ServerFlags): string[] {
       `--duoserve_shutdown_grace_period_seconds must be 0 or more; got ${flags.shutdownGracePeriodSeconds}`,
     );
   }
+  if (flags.maxQueuedRequestsPerModel < 0) {
+    throw new ConfigError(
+      `--duoserve_max_queued_requests_per_model must be 0 (unbounded) or more; got ${flags.maxQueuedRequestsPerModel}`,
+    );
+  }
   // A body is parsed as one string, and V8 holds none longer than this.
   if (flags.restMaxBodyBytes <= 0 || flags.restMaxBodyBytes > MAX_STRING_LENGTH) {
     throw new ConfigError(

@@ -121,6 +121,10 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('duoserve_shutdown_grace_period_seconds', 'int32', 25, true,
     'On SIGTERM or SIGINT, seconds that requests already running get to finish while new ones are refused ' +
       '(gRPC UNAVAILABLE, HTTP 503); then the server stops. A second signal stops it at once.'),
+  // 100: TorchServe's default job_queue_size (src/server/model_queue_bound.ts says why).
+  flag('duoserve_max_queued_requests_per_model', 'int32', 100, true,
+    'Inference requests one model may have waiting or running at once (each counts once; a chain\'s steps count ' +
+      'against the chain only); beyond them a request is answered UNAVAILABLE (HTTP 503) at once. 0: unbounded.'),
   flag('duoserve_rest_max_body_bytes', 'int64', 64 * 1024 * 1024, true,
     'Largest HTTP/REST request body, in bytes; a larger one is answered 413.'),
   flag('duoserve_grpc_listen_address', 'string', '0.0.0.0', true,

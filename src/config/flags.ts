@@ -93,6 +93,8 @@ export interface ServerFlags {
   shutdownGracePeriodSeconds: number;
   /** --duoserve_rest_max_body_bytes: a larger HTTP body is answered 413. */
   restMaxBodyBytes: number;
+  /** --duoserve_max_queued_requests_per_model (src/server/model_queue_bound.ts); 0: unbounded. */
+  maxQueuedRequestsPerModel: number;
   grpcListenAddress: string;
   restListenAddress: string;
   /** --duoserve_reload_config_rpc, checked by checkServerFlags. */
@@ -291,6 +293,7 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     sslConfigFile: str('ssl_config_file'),
     shutdownGracePeriodSeconds: int('duoserve_shutdown_grace_period_seconds'),
     restMaxBodyBytes: int('duoserve_rest_max_body_bytes'),
+    maxQueuedRequestsPerModel: int('duoserve_max_queued_requests_per_model'),
     grpcListenAddress: str('duoserve_grpc_listen_address'),
     restListenAddress: str('duoserve_rest_listen_address'),
     restApiSsl: bool('duoserve_rest_api_ssl'),

@@ -7,6 +7,7 @@ import type { ServableHandle } from '../core/servable_handle';
 import type { ServableRequest } from '../core/servable_request';
 import type { InferenceServable } from '../servables/inference_servable';
 import { ServingError } from '../errors/serving_error';
+import type { ModelQueueBound } from './model_queue_bound';
 
 export interface WithServableOptions {
   /**
@@ -19,11 +20,18 @@ export interface WithServableOptions {
    * the lookup fails; what it throws is reported instead of the lookup's error.
    */
   beforeLookupError?: () => Promise<unknown>;
+  /**
+   * The inference APIs' bound on each model's queued work: the request takes a place once the
+   * servable is found (an unknown model stays NOT_FOUND), before `use` decodes anything, and
+   * keeps it as long as its handle. Absent: not bounded (GetModelMetadata runs nothing).
+   */
+  queueBound?: ModelQueueBound;
 }
 
 /**
- * Runs `use` on the servable `request` names and releases the handle once `use` has settled,
- * and only then: a run that outlived the caller's timeout still holds the model until it ends.
+ * Runs `use` on the servable `request` names and releases the handle (and the request's place
+ * in its model's queue) once `use` has settled, and only then: a run that outlived the caller's
+ * timeout still holds the model, and its place, until it ends.
  */
 export function withServable<T>(
   manager: Manager,
@@ -38,14 +46,25 @@ export function withServable<T>(
   } catch (error) {
     return lookupFailed(error, options);
   }
-  let work: Promise<T>;
+  const bound = options?.queueBound;
+  const model = handle.id.name;
   try {
-    work = use(handle);
+    bound?.admit(model);
   } catch (error) {
     handle.release();
     return Promise.reject(error);
   }
-  const release = () => handle.release();
+  const release = () => {
+    handle.release();
+    bound?.release(model);
+  };
+  let work: Promise<T>;
+  try {
+    work = use(handle);
+  } catch (error) {
+    release();
+    return Promise.reject(error);
+  }
   work.then(release, release);
   return options?.timeoutMs ? withDeadline(work, options.timeoutMs) : work;
 }

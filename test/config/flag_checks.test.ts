@@ -37,6 +37,11 @@ describe('checkServerFlags: operations', () => {
       refusal(['--duoserve_shutdown_grace_period_seconds=-1']),
       '--duoserve_shutdown_grace_period_seconds must be 0 or more; got -1',
     );
+    assert.equal(
+      refusal(['--duoserve_max_queued_requests_per_model=-1']),
+      '--duoserve_max_queued_requests_per_model must be 0 (unbounded) or more; got -1',
+    );
+    assert.deepEqual(check(['--duoserve_max_queued_requests_per_model=0']), []);
     assert.match(
       refusal(['--duoserve_rest_max_body_bytes=0']),
       /^--duoserve_rest_max_body_bytes must be between 1 and \d+ \(the longest string Node.js holds\); got 0$/,

@@ -69,6 +69,7 @@ describe('parseFlags', () => {
         sslConfigFile: '',
         shutdownGracePeriodSeconds: 25,
         restMaxBodyBytes: 64 * 1024 * 1024,
+        maxQueuedRequestsPerModel: 100,
         grpcListenAddress: '0.0.0.0',
         restListenAddress: '0.0.0.0',
         restApiSsl: false,
@@ -126,6 +127,7 @@ describe('parseFlags', () => {
       '--ssl_config_file=/etc/ssl.config',
       '--duoserve_shutdown_grace_period_seconds=5',
       '--duoserve_rest_max_body_bytes=1048576',
+      '--duoserve_max_queued_requests_per_model=7',
       '--duoserve_grpc_listen_address=::1',
       '--duoserve_rest_listen_address=127.0.0.1',
       '--duoserve_rest_api_ssl',
@@ -181,6 +183,7 @@ describe('parseFlags', () => {
       sslConfigFile: '/etc/ssl.config',
       shutdownGracePeriodSeconds: 5,
       restMaxBodyBytes: 1048576,
+      maxQueuedRequestsPerModel: 7,
       grpcListenAddress: '::1',
       restListenAddress: '127.0.0.1',
       restApiSsl: true,
@@ -286,7 +289,7 @@ describe('parseFlags', () => {
   });
 
   test('every flag tensorflow_model_server knows is accepted at its default, without warnings', () => {
-    assert.equal(FLAG_LIST.length, 57); // 48 of tensorflow_model_server, then 9 duoserve_* flags
+    assert.equal(FLAG_LIST.length, 58); // 48 of tensorflow_model_server, then 10 duoserve_* flags
     const argv = FLAG_LIST.map((spec) => `--${spec.name}=${spec.defaultValue}`);
     assert.deepEqual(parseFlags(argv).warnings, []);
   });

@@ -7,6 +7,7 @@ import type { Manager } from '../../core/manager';
 import { invalidArgument } from '../../errors/serving_error';
 import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
 import type { SslConfig } from '../ssl_config';
+import type { ModelQueueBound } from '../model_queue_bound';
 import { addHealthService, type HealthService } from './health_service';
 import { modelService, modelServiceDefinition, ReloadConfig } from './model_service';
 import { predictionService, predictionServiceDefinition } from './prediction_service';
@@ -32,6 +33,8 @@ export interface GrpcServerOptions {
   drain?: Drain;
   /** --ssl_config_file: both listeners, TCP and the Unix socket, serve TLS (as TF-Serving's do). */
   ssl?: SslConfig;
+  /** --duoserve_max_queued_requests_per_model, shared with the REST API. */
+  queueBound?: ModelQueueBound;
 }
 
 // TF-Serving lifts gRPC's 4 MiB message limit to INT32_MAX for both directions.
@@ -139,6 +142,7 @@ export async function startGrpcServer(
     predictionService(manager, {
       enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
       serializeAsTensorContent: options.serializeAsTensorContent,
+      queueBound: options.queueBound,
     }),
   );
   server.addService(modelServiceDefinition, modelService(manager, reloadConfig));

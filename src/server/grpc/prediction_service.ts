@@ -16,6 +16,7 @@ import { DEFAULT_SIGNATURE_NAME } from '../../servables/signature';
 import { encodeSignatureDefMap, SIGNATURE_DEF_MAP_TYPE_URL } from '../../servables/signature_def';
 import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
 import { ModelSpecMessage, responseModelSpec, servableRequestOf } from '../model_spec';
+import type { ModelQueueBound } from '../model_queue_bound';
 import { withServable } from '../with_servable';
 import { encodePredictResponse } from './predict_response';
 import { rawUnaryMethod } from './raw_method';
@@ -75,12 +76,15 @@ export interface PredictionServiceOptions extends ExampleInferenceOptions {
    * kAsProtoContent), not only those of requests with the header.
    */
   serializeAsTensorContent?: boolean;
+  /** --duoserve_max_queued_requests_per_model, for the inference APIs (not GetModelMetadata). */
+  queueBound?: ModelQueueBound;
 }
 
 export function predictionService(
   manager: Manager,
   options: PredictionServiceOptions = {},
 ): UntypedServiceImplementation {
+  const bounded = { queueBound: options.queueBound };
   /** Classify and Regress: a ModelSpec is required, and the response names the signature used. */
   const exampleHandler = (
     api: 'Classify' | 'Regress',
@@ -92,18 +96,23 @@ export function predictionService(
       const request = decodeRequest<ExampleRequestEnvelope>(envelope, bytes);
       call.modelName = request.model_spec?.name ?? '';
       const spec = modelSpecOf(request.model_spec);
-      return withServable(manager, servableRequestOf(spec), async (handle) => {
-        const result = await run(handle.servable, {
-          signatureName: spec.signature_name,
-          input: request.input,
-          deadlineUs: call.deadlineUs,
-          origin: { modelName: call.modelName!, api },
-        });
-        const signatureName = signatureNameOf(spec.signature_name);
-        return response
-          .encode({ model_spec: responseModelSpec(handle.id.name, handle.id.version, signatureName), result })
-          .finish();
-      });
+      return withServable(
+        manager,
+        servableRequestOf(spec),
+        async (handle) => {
+          const result = await run(handle.servable, {
+            signatureName: spec.signature_name,
+            input: request.input,
+            deadlineUs: call.deadlineUs,
+            origin: { modelName: call.modelName!, api },
+          });
+          const signatureName = signatureNameOf(spec.signature_name);
+          return response
+            .encode({ model_spec: responseModelSpec(handle.id.name, handle.id.version, signatureName), result })
+            .finish();
+        },
+        bounded,
+      );
     }, api);
 
   return {
@@ -126,39 +135,49 @@ export function predictionService(
         Protos.MultiInferenceRequestEnvelope,
         bytes,
       );
-      return withServable(manager, servableRequestOf(tasks[0]?.model_spec), async (handle) => {
-        const results = await multiInference(handle.servable, handle.id.version, tasks, input, options);
-        return Protos.MultiInferenceResponse.encode({ results }).finish();
-      });
+      return withServable(
+        manager,
+        servableRequestOf(tasks[0]?.model_spec),
+        async (handle) => {
+          const results = await multiInference(handle.servable, handle.id.version, tasks, input, options);
+          return Protos.MultiInferenceResponse.encode({ results }).finish();
+        },
+        bounded,
+      );
     }),
 
     Predict: unaryHandler(async (bytes, call) => {
       const request = decodeRequest<PredictEnvelope>(Protos.PredictRequestEnvelope, bytes);
       call.modelName = request.model_spec?.name ?? '';
-      return withServable(manager, servableRequestOf(request.model_spec), async (handle) => {
-        const signatureName = request.model_spec?.signature_name || DEFAULT_SIGNATURE_NAME;
-        const timings = timingsRequested(call.metadata.get(CHAIN_TIMING_HEADER));
-        const outputs = await predict(handle.servable, {
-          signatureName,
-          inputs: predictInputs(request.inputs),
-          outputFilter: request.output_filter,
-          encoding: outputEncoding(call.metadata, options),
-          timings,
-          deadlineUs: call.deadlineUs,
-          origin: { modelName: call.modelName!, api: 'Predict' },
-        });
-        if (timings) {
-          call.trailer = new Metadata();
-          for (const [key, value] of stepTimingHeaders(timings)) call.trailer.set(key, value);
-        }
-        // 'fields' and 'content' runs answer TensorProto bytes.
-        return encodePredictResponse(
-          outputs as Map<string, Uint8Array>,
-          handle.id.name,
-          handle.id.version,
-          signatureName,
-        );
-      });
+      return withServable(
+        manager,
+        servableRequestOf(request.model_spec),
+        async (handle) => {
+          const signatureName = request.model_spec?.signature_name || DEFAULT_SIGNATURE_NAME;
+          const timings = timingsRequested(call.metadata.get(CHAIN_TIMING_HEADER));
+          const outputs = await predict(handle.servable, {
+            signatureName,
+            inputs: predictInputs(request.inputs),
+            outputFilter: request.output_filter,
+            encoding: outputEncoding(call.metadata, options),
+            timings,
+            deadlineUs: call.deadlineUs,
+            origin: { modelName: call.modelName!, api: 'Predict' },
+          });
+          if (timings) {
+            call.trailer = new Metadata();
+            for (const [key, value] of stepTimingHeaders(timings)) call.trailer.set(key, value);
+          }
+          // 'fields' and 'content' runs answer TensorProto bytes.
+          return encodePredictResponse(
+            outputs as Map<string, Uint8Array>,
+            handle.id.name,
+            handle.id.version,
+            signatureName,
+          );
+        },
+        bounded,
+      );
     }, 'Predict'),
 
     GetModelMetadata: unaryHandler(async (bytes) => {

@@ -43,7 +43,7 @@ export const classifyRegressRoute: FastifyPluginAsync<RestRouteDeps> = async (ap
           deps.manager,
           servableRequest,
           ({ servable }) => answers[verb](servable, { ...document, origin: { modelName: servableRequest.name, api } }),
-          { timeoutMs: deps.timeoutMs },
+          { timeoutMs: deps.timeoutMs, queueBound: deps.queueBound },
         );
         return sendJson(reply, answer);
       });

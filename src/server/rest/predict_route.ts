@@ -30,7 +30,7 @@ function inputSpecsOf(signatures: SignatureMap): SignatureInputs {
   return specs;
 }
 
-export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { manager, timeoutMs }) => {
+export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { manager, timeoutMs, queueBound }) => {
   for (const path of modelPaths(verbSuffix('predict'))) {
     app.post(path, { schema: predictSchema }, async (request, reply) => {
       // TF-Serving's order: the path, then the JSON, then the servable, then the inputs. The
@@ -57,7 +57,7 @@ export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { man
           };
           return { format, timings, outputs: await predict(servable, run) };
         },
-        { timeoutMs, beforeLookupError: () => readPredictBody(body, undefined) },
+        { timeoutMs, queueBound, beforeLookupError: () => readPredictBody(body, undefined) },
       );
       for (const [name, value] of stepTimingHeaders(outputs.timings)) reply.header(name, value);
       return sendJson(reply, await predictResponseBytes(outputs.outputs, outputs.format));

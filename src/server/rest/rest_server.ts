@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Manager } from '../../core/manager';
 import { ServingError } from '../../errors/serving_error';
 import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
+import type { ModelQueueBound } from '../model_queue_bound';
 import type { Readiness } from '../readiness';
 import { secureContextOptions, type SslConfig } from '../ssl_config';
 import { DEFAULT_BODY_LIMIT, registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
@@ -28,6 +29,8 @@ export interface RestServerOptions {
   readiness?: Readiness;
   /** --duoserve_rest_api_ssl: HTTPS with --ssl_config_file's key and certificate (probes too). */
   ssl?: SslConfig;
+  /** --duoserve_max_queued_requests_per_model, shared with the gRPC API. */
+  queueBound?: ModelQueueBound;
 }
 
 /** Starts TF-Serving's REST API on listenAddress:port. */
@@ -59,6 +62,7 @@ export async function startRestServer(manager: Manager, options: RestServerOptio
       enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
       bodyLimit: options.bodyLimit,
       enableCorsSupport: options.enableCorsSupport,
+      queueBound: options.queueBound,
     },
   );
   if (options.prometheusPath !== undefined) {

@@ -1,4 +1,5 @@
 import type { Manager } from '../../core/manager';
+import type { ModelQueueBound } from '../model_queue_bound';
 
 /** What every REST route plugin is given (the composition root builds it once). */
 export interface RestRouteDeps {
@@ -7,4 +8,6 @@ export interface RestRouteDeps {
   timeoutMs?: number;
   /** --enable_signature_method_name_check (Classify/Regress); absent: off, TF-Serving's default. */
   enableSignatureMethodNameCheck?: boolean;
+  /** --duoserve_max_queued_requests_per_model, for :predict, :classify and :regress; absent: none. */
+  queueBound?: ModelQueueBound;
 }
