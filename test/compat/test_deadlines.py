@@ -5,6 +5,9 @@ The server gets one inference thread (--grpc_max_threads=1), so runs queue behin
 A slow run holds that thread while several slow requests with a shorter timeout queue behind
 it, then a small request without one. If the expired runs still ran, the small request
 would wait for all of them; it must answer about as soon as the slow run is done.
+
+The bound on queued work (--duoserve_max_queued_requests_per_model) is exactly the calls the test
+has in flight at once: every expired call must give its place back, or calls after it are shed.
 """
 import time
 from pathlib import Path
@@ -18,6 +21,7 @@ from serving_client import float_val_tensor, predict_request
 
 MLP = Path(__file__).resolve().parents[2] / "var" / "models" / "examples" / "mlp_torch"
 EXPIRING = 3
+IN_FLIGHT = 1 + EXPIRING + 1  # the slow run, the expiring ones, the small one
 # The slow answer is written as tensor_content, which is quick to send and read: the time the
 # client sees it is close to the time its run ended.
 TENSOR_CONTENT = (("x-duoserve-output-encoding", "tensor_content"),)
@@ -25,7 +29,7 @@ TENSOR_CONTENT = (("x-duoserve-output-encoding", "tensor_content"),)
 
 @pytest.fixture(scope="module")
 def stub():
-    with serving([("mlp_torch", MLP, "pytorch")], log_name="deadlines.log", flags=("--grpc_max_threads=1",)) as server:
+    with serving([("mlp_torch", MLP, "pytorch")], log_name="deadlines.log", flags=("--grpc_max_threads=1", f"--duoserve_max_queued_requests_per_model={IN_FLIGHT}")) as server:
         channel = grpc.insecure_channel(server.grpc_target, options=[("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)])
         yield prediction_service_pb2_grpc.PredictionServiceStub(channel)
         channel.close()
@@ -70,3 +74,9 @@ def test_a_run_whose_deadline_passes_in_the_queue_never_starts(stub):
     # Had the expired runs run, the small one would have waited EXPIRING * seconds more.
     assert waited < seconds, f"the small request waited {waited:.2f}s after the slow run ({seconds:.2f}s a run)"
     assert stub.Predict(small, timeout=30).outputs["y"].tensor_shape.dim[0].size == 1
+
+
+def test_expired_calls_give_their_places_back(stub):
+    """After the expired calls, as many calls as the bound at once are all served."""
+    calls = [stub.Predict.future(mlp_request(1), timeout=30) for _ in range(IN_FLIGHT)]
+    assert [call.result().outputs["y"].tensor_shape.dim[0].size for call in calls] == [1] * IN_FLIGHT
