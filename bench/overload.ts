@@ -1,0 +1,408 @@
+/**
+ * `npm run bench:overload`: what --duoserve_max_queued_requests_per_model does at 10x capacity.
+ * One model served by bin/duoserve with the bound (its default) and without it (0), one server at
+ * a time. For each: the capacity in a closed loop (c calls in flight), then `factor` x the bounded
+ * server's capacity offered open-loop (each call sent on time whatever the others do, up to
+ * --open-concurrency unanswered) for a fixed time while the server's RSS is sampled from
+ * /proc/PID/status, then the closed loop again at once: the recovery. Prints capacity, offered
+ * and served req/s, the calls not served and their status, p50/p99 of the served ones, peak vs
+ * idle RSS, and the recovery's req/s and p99 against the capacity's; writes var/bench/overload.json.
+ *
+ * The load comes from grpc-js clients in this process (raw bytes, bench/grpc_client.ts): the
+ * burst spread over --connections connections, as many clients send it, and one connection for
+ * the closed loops. One connection carrying the whole flood gets its answers only once the flood
+ * pauses (ghz and grpc-js alike: the server counted 600 calls answered OK in a 4 s burst, ghz
+ * received none of them until it stopped sending), which would measure the transport. Every call has a deadline (--deadline), as
+ * real clients do: one that expires while queued is answered DEADLINE_EXCEEDED and never runs.
+ *
+ * The request is small and its run costly (mlp_torch over --rows rows, one float_val value filling
+ * the tensor): a flood of large bodies measures how fast one connection carries bytes, not the
+ * bound; --payload=content sends the rows as tensor_content instead.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import { parseCliArgs } from './cli_args';
+import { type DuoserveProcess, startDuoserve } from './duoserve_process';
+import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
+import { writeModelConfig } from './models';
+import { REPO_ROOT } from './options';
+import { readProcessMemory } from './process_memory';
+import { loadAverages, table } from './report';
+import { percentile, round } from './stats';
+import { FLAGS_BY_NAME } from '../src/config/flag_list';
+import { Protos } from '../src/protos';
+
+const HELP = `usage: npm run bench:overload -- [flags]
+  bin/duoserve with --duoserve_max_queued_requests_per_model at its default, then at 0 (unbounded),
+  one server at a time: closed-loop capacity, factor x capacity offered open-loop, recovery.
+  --rows=N                 rows of mlp_torch's x [rows, 512] per request, default 64
+  --payload=KIND           broadcast (one float_val value fills the tensor; default) or content
+  --factor=N               offered load over the bounded server's capacity, default 10
+  --concurrency=N          closed-loop calls in flight (capacity, recovery), default 8
+  --open-concurrency=N     the open loop's most calls in flight, default 2000
+  --burst=SEC              open-loop seconds, default 8
+  --measure=SEC            closed-loop seconds before and after the burst, default 4
+  --warmup=SEC             discarded closed-loop seconds after each start, default 2
+  --deadline=SEC           every call's deadline, default 10
+  --connections=N          connections the burst's calls are spread over (many clients), default 16
+  --out=FILE               JSON result, default var/bench/overload.json`;
+
+const MODEL = 'mlp_torch';
+const WORK_DIR = path.join(REPO_ROOT, 'var/bench/overload');
+const MODELS_CONFIG = path.join(REPO_ROOT, 'var/models/models.config');
+const RSS_SAMPLE_MS = 100;
+const PROMETHEUS_PATH = '/monitoring/prometheus/metrics';
+const BOUND_FLAG = 'duoserve_max_queued_requests_per_model';
+/** The bound the bounded server runs with: the flag's default. */
+const DEFAULT_BOUND = FLAGS_BY_NAME.get(BOUND_FLAG)!.defaultValue;
+
+export interface OverloadOptions {
+  rows: number;
+  payload: 'broadcast' | 'content';
+  factor: number;
+  concurrency: number;
+  openConcurrency: number;
+  burstS: number;
+  measureS: number;
+  warmupS: number;
+  deadlineS: number;
+  connections: number;
+  out: string;
+}
+
+export function parseOverloadOptions(argv: string[]): OverloadOptions {
+  const { flags } = parseCliArgs(argv, HELP, {});
+  const known = ['rows', 'payload', 'factor', 'concurrency', 'open-concurrency', 'burst', 'measure', 'warmup'];
+  for (const name of flags.keys()) {
+    if (![...known, 'deadline', 'connections', 'out'].includes(name))
+      throw new Error(`unknown flag --${name}\n${HELP}`);
+  }
+  const count = (name: string, fallback: number, least = 1) => {
+    const text = flags.get(name);
+    const value = text === undefined ? fallback : Number(text);
+    if (!Number.isInteger(value) || value < least)
+      throw new Error(`--${name} must be an integer >= ${least}, got ${text}`);
+    return value;
+  };
+  const payload = flags.get('payload') ?? 'broadcast';
+  if (payload !== 'broadcast' && payload !== 'content') {
+    throw new Error(`--payload must be broadcast or content, got ${payload}`);
+  }
+  return {
+    rows: count('rows', 64),
+    payload,
+    factor: count('factor', 10),
+    concurrency: count('concurrency', 8),
+    openConcurrency: count('open-concurrency', 2000),
+    burstS: count('burst', 8),
+    measureS: count('measure', 4),
+    warmupS: count('warmup', 2, 0),
+    deadlineS: count('deadline', 10),
+    connections: count('connections', 16),
+    out: path.resolve(flags.get('out') ?? path.join(REPO_ROOT, 'var/bench/overload.json')),
+  };
+}
+
+/** The serialized PredictRequest every call sends. */
+export function overloadRequest(options: Pick<OverloadOptions, 'rows' | 'payload'>): Buffer {
+  const shape = { dim: [{ size: options.rows }, { size: 512 }] };
+  const values = Float32Array.from({ length: options.rows * 512 }, (_, i) => Math.sin(i) / 4);
+  const x =
+    options.payload === 'broadcast'
+      ? { dtype: 1, tensor_shape: shape, float_val: [0.25] }
+      : { dtype: 1, tensor_shape: shape, tensor_content: Buffer.from(values.buffer) };
+  return Buffer.from(Protos.PredictRequest.encode({ model_spec: { name: MODEL }, inputs: { x } }).finish());
+}
+
+export interface LoadResult {
+  /** Answered OK per second over the run. */
+  servedRps: number;
+  served: number;
+  /** Calls sent per second over the run (open loop: what was offered and could be sent). */
+  sentRps: number;
+  /** Every call that did not end OK, by gRPC status name; and one message of each status. */
+  failed: Record<string, number>;
+  messages: Record<string, string>;
+  /** Of the served calls only, µs. */
+  p50Us: number;
+  p99Us: number;
+  /** Of the calls not served, µs: how soon a refusal came. */
+  failedP50Us: number;
+}
+
+/** The calls of one run: each served call's latency, the others by status. */
+export class CallLog {
+  private readonly servedNs: number[] = [];
+  private readonly failedNs: number[] = [];
+  private readonly failed: Record<string, number> = {};
+  private readonly messages: Record<string, string> = {};
+  sent = 0;
+
+  /** Sends one call through `call` and records how it ended. */
+  async record(call: () => Promise<unknown>): Promise<void> {
+    this.sent++;
+    const started = process.hrtime.bigint();
+    try {
+      await call();
+      this.servedNs.push(Number(process.hrtime.bigint() - started));
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      const status = code === undefined ? 'client error' : (grpc.status[code] ?? String(code));
+      this.failedNs.push(Number(process.hrtime.bigint() - started));
+      this.failed[status] = (this.failed[status] ?? 0) + 1;
+      this.messages[status] ??= String((error as { details?: string }).details ?? error).slice(0, 300);
+    }
+  }
+
+  summary(seconds: number): LoadResult {
+    const served = Float64Array.from(this.servedNs).sort();
+    const at = (p: number) => (served.length === 0 ? NaN : percentile(served, p) / 1e3);
+    return {
+      servedRps: served.length / seconds,
+      served: served.length,
+      sentRps: this.sent / seconds,
+      failed: { ...this.failed },
+      messages: { ...this.messages },
+      p50Us: at(0.5),
+      p99Us: at(0.99),
+      failedP50Us: this.failedNs.length === 0 ? NaN : percentile(Float64Array.from(this.failedNs).sort(), 0.5) / 1e3,
+    };
+  }
+}
+
+type Call = () => Promise<unknown>;
+
+/** `concurrency` loops, each sending its next call when its last one ends, for `seconds`. */
+async function closedLoop(call: Call, concurrency: number, seconds: number): Promise<LoadResult> {
+  const log = new CallLog();
+  const end = performance.now() + seconds * 1000;
+  const loop = async () => {
+    while (performance.now() < end) await log.record(call);
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return log.summary((performance.now() - started) / 1000);
+}
+
+const TICK_MS = 5;
+
+/**
+ * `rps` calls a second for `seconds`, each sent on time whatever the others do (open loop),
+ * up to `maxInFlight` unanswered; resolves when the time is up, leaving the unanswered calls
+ * to end in the background (`settled`), as clients that gave up would.
+ */
+async function openLoop(
+  call: Call,
+  rps: number,
+  maxInFlight: number,
+  seconds: number,
+): Promise<{ result: LoadResult; settled: Promise<unknown> }> {
+  const log = new CallLog();
+  const calls: Array<Promise<void>> = [];
+  let inFlight = 0;
+  const started = performance.now();
+  let due = 0;
+  while (performance.now() - started < seconds * 1000) {
+    const target = Math.floor(((performance.now() - started) / 1000) * rps);
+    for (; due < target && inFlight < maxInFlight; due++) {
+      inFlight++;
+      calls.push(log.record(call).finally(() => inFlight--));
+    }
+    due = Math.max(due, target); // a call the in-flight cap held back is not sent later
+    await sleep(TICK_MS);
+  }
+  return { result: log.summary(seconds), settled: Promise.allSettled(calls) };
+}
+
+/** The server's own count of calls it answered OK (TF-Serving's request_count), from its Prometheus page. */
+async function answeredOk(server: DuoserveProcess): Promise<number> {
+  const page = await (await fetch(`http://127.0.0.1:${server.restPort}${PROMETHEUS_PATH}`)).text();
+  const match = new RegExp(
+    `^:tensorflow:serving:request_count\\{model_name="${MODEL}",status="OK"\\} (\\S+)$`,
+    'm',
+  ).exec(page);
+  return match ? Number(match[1]) : 0;
+}
+
+interface ModeResult {
+  mode: 'bounded' | 'unbounded';
+  serverFlag: string;
+  loadBefore: string;
+  capacity: LoadResult;
+  offeredRps: number;
+  burst: LoadResult;
+  /** Calls the server answered OK per second during the burst, by its own count (some reach their client later). */
+  burstAnsweredRps: number;
+  idleRssMiB: number;
+  peakRssMiB: number;
+  recovery: LoadResult;
+}
+
+/** Samples the server's RSS every RSS_SAMPLE_MS until stopped; returns the largest. */
+function sampleRss(server: DuoserveProcess): () => number {
+  let peak = readProcessMemory(server.pid).rssMiB;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, readProcessMemory(server.pid).rssMiB);
+  }, RSS_SAMPLE_MS);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, readProcessMemory(server.pid).rssMiB);
+  };
+}
+
+async function measureMode(
+  options: OverloadOptions,
+  mode: ModeResult['mode'],
+  configFile: string,
+  monitoringConfig: string,
+  request: Buffer,
+  offeredRps: number | undefined,
+): Promise<ModeResult> {
+  const serverFlag = `--${BOUND_FLAG}=${mode === 'bounded' ? DEFAULT_BOUND : 0}`;
+  const loadBefore = loadAverages();
+  const server = await startDuoserve(
+    configFile,
+    [MODEL],
+    [
+      '--duoserve_grpc_listen_address=127.0.0.1',
+      '--duoserve_rest_listen_address=127.0.0.1',
+      `--monitoring_config_file=${monitoringConfig}`,
+      serverFlag,
+    ],
+    180_000,
+    WORK_DIR,
+  );
+  const closedClient = new RawGrpcClient(server.grpcTarget, { ownConnection: true });
+  const burstClients = Array.from(
+    { length: options.connections },
+    () => new RawGrpcClient(server.grpcTarget, { ownConnection: true }),
+  );
+  const via = (client: RawGrpcClient) => () => client.call(PREDICT_PATH, request, options.deadlineS * 1000);
+  let next = 0;
+  const burstCall = () => via(burstClients[next++ % burstClients.length])();
+  try {
+    if (options.warmupS > 0) await closedLoop(via(closedClient), options.concurrency, options.warmupS);
+    const capacity = await closedLoop(via(closedClient), options.concurrency, options.measureS);
+    if (capacity.served === 0)
+      throw new Error(`${mode}: no call served in the closed loop: ${JSON.stringify(capacity)}`);
+    const offered = offeredRps ?? Math.round(options.factor * capacity.servedRps);
+    const idleRssMiB = readProcessMemory(server.pid).rssMiB;
+    const peak = sampleRss(server);
+    for (const client of burstClients) await via(client)(); // each connection up
+    const okBefore = await answeredOk(server);
+    const burst = await openLoop(burstCall, offered, options.openConcurrency, options.burstS);
+    const burstAnsweredRps = ((await answeredOk(server)) - okBefore) / options.burstS;
+    // At once, while the burst's unanswered calls are still with the server.
+    const recovery = await closedLoop(via(closedClient), options.concurrency, options.measureS);
+    const peakRssMiB = peak();
+    await burst.settled;
+    return {
+      mode,
+      serverFlag,
+      loadBefore,
+      capacity,
+      offeredRps: offered,
+      burst: burst.result,
+      burstAnsweredRps,
+      idleRssMiB,
+      peakRssMiB,
+      recovery,
+    };
+  } finally {
+    closedClient.close();
+    for (const client of burstClients) client.close();
+    await server.stop();
+  }
+}
+
+const ms = (us: number) => String(round(us / 1000));
+const statuses = (failed: Record<string, number>) =>
+  Object.entries(failed)
+    .map(([status, count]) => `${count} ${status}`)
+    .join(', ') || '0';
+
+async function main(): Promise<void> {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  const options = parseOverloadOptions(process.argv.slice(2));
+  fs.mkdirSync(WORK_DIR, { recursive: true });
+  const configFile = writeModelConfig(MODELS_CONFIG, [MODEL], path.join(WORK_DIR, 'models.config'));
+  const request = overloadRequest(options);
+  const monitoringConfig = path.join(WORK_DIR, 'monitoring.config');
+  fs.writeFileSync(monitoringConfig, 'prometheus_config { enable: true }\n');
+  console.log(
+    `[overload] ${MODEL} x float32 [${options.rows}, 512] (${options.payload}), closed loop c=${options.concurrency}, ` +
+      `${options.factor}x capacity open-loop for ${options.burstS} s (at most ${options.openConcurrency} in flight); ` +
+      `${os.cpus().length} CPUs, load ${loadAverages()}`,
+  );
+  const results: ModeResult[] = [];
+  for (const mode of ['bounded', 'unbounded'] as const) {
+    const result = await measureMode(options, mode, configFile, monitoringConfig, request, results[0]?.offeredRps);
+    results.push(result);
+    console.log(
+      `[overload] ${mode}: capacity ${round(result.capacity.servedRps)} req/s, burst served ` +
+        `${round(result.burst.servedRps)} req/s, shed ${statuses(result.burst.failed)} (load before ${result.loadBefore})`,
+    );
+  }
+  const rows = results.map((r) => [
+    r.mode,
+    String(round(r.capacity.servedRps)),
+    `${r.offeredRps} (${round(r.burst.sentRps)} sent)`,
+    `${round(r.burst.servedRps)} (${round(r.burstAnsweredRps)})`,
+    statuses(r.burst.failed),
+    ms(r.burst.failedP50Us),
+    ms(r.burst.p50Us),
+    ms(r.burst.p99Us),
+    `${round(r.idleRssMiB)} -> ${round(r.peakRssMiB)}`,
+    `${round(r.recovery.servedRps)} / ${round(r.capacity.servedRps)}`,
+    `${ms(r.recovery.p99Us)} / ${ms(r.capacity.p99Us)}`,
+  ]);
+  console.log(
+    `\n${table(
+      [
+        'duoserve',
+        'capacity req/s',
+        'offered req/s',
+        'received (answered) req/s',
+        'not served (status)',
+        'refusal p50 ms',
+        'p50 ms',
+        'p99 ms',
+        'RSS MiB idle -> peak',
+        'after/before req/s',
+        'after/before p99 ms',
+      ],
+      rows,
+      'lrrrlrrrrrr',
+    )}`,
+  );
+  for (const r of results) {
+    for (const [status, message] of Object.entries(r.burst.messages)) console.log(`  ${r.mode} ${status}: ${message}`);
+  }
+  const [bounded, unbounded] = results;
+  const growth = (r: ModeResult) => r.peakRssMiB - r.idleRssMiB;
+  console.log(
+    `\nRSS growth bounded / unbounded: ${round(growth(bounded))} / ${round(growth(unbounded))} MiB; ` +
+      `recovery req/s after/before: bounded ${round(bounded.recovery.servedRps / bounded.capacity.servedRps)}, ` +
+      `unbounded ${round(unbounded.recovery.servedRps / unbounded.capacity.servedRps)}\nload average at the end: ${loadAverages()}`,
+  );
+  const result = {
+    date: new Date().toISOString(),
+    host: { node: process.version, cpus: os.cpus().length, loadAtEnd: loadAverages() },
+    options,
+    results,
+  };
+  fs.mkdirSync(path.dirname(options.out), { recursive: true });
+  fs.writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`[overload] written to ${path.relative(process.cwd(), options.out) || options.out}`);
+}
+
+if (require.main === module) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  main().catch((error) => {
+    console.error(`[overload] ${(error as Error).stack ?? error}`);
+    process.exit(1);
+  });
+}
