@@ -10,9 +10,11 @@
  *
  * The load comes from grpc-js clients in this process (raw bytes, bench/grpc_client.ts): the
  * burst spread over --connections connections, as many clients send it, and one connection for
- * the closed loops. One connection carrying the whole flood gets its answers only once the flood
- * pauses (ghz and grpc-js alike: the server counted 600 calls answered OK in a 4 s burst, ghz
- * received none of them until it stopped sending), which would measure the transport. Every call has a deadline (--deadline), as
+ * the closed loops. ghz was the first choice; it and grpc-js see the same thing on 2 busy CPUs:
+ * during the flood the server answers the admitted calls (its own request_count, printed in
+ * brackets beside what the clients received) but their answers reach clients that share a
+ * connection with the flood late, mostly once it stops, so "received" and its p50/p99 measure
+ * the transport under the flood as much as the bound. Every call has a deadline (--deadline), as
  * real clients do: one that expires while queued is answered DEADLINE_EXCEEDED and never runs.
  *
  * The request is small and its run costly (mlp_torch over --rows rows, one float_val value filling
