@@ -10,12 +10,14 @@
  *
  * The load comes from grpc-js clients in this process (raw bytes, bench/grpc_client.ts): the
  * burst spread over --connections connections, as many clients send it, and one connection for
- * the closed loops. ghz was the first choice; it and grpc-js see the same thing on 2 busy CPUs:
- * during the flood the server answers the admitted calls (its own request_count, printed in
- * brackets beside what the clients received) but their answers reach clients that share a
- * connection with the flood late, mostly once it stops, so "received" and its p50/p99 measure
- * the transport under the flood as much as the bound. Every call has a deadline (--deadline), as
- * real clients do: one that expires while queued is answered DEADLINE_EXCEEDED and never runs.
+ * the closed loops. On 2 shared CPUs the server answers the admitted calls during the burst (its
+ * own request_count, printed in brackets beside what the clients received) but those answers
+ * reach the clients late, mostly once the burst stops; ghz (the first choice) saw the same, and
+ * whether the client's CPU share (printed: the generator's CPU-seconds per second) or the HTTP/2
+ * transport holds them is not settled, so "received" and its p50/p99 measure more than the
+ * server's queue. Every call
+ * has a deadline (--deadline), as real clients' do: one that expires while queued is answered
+ * DEADLINE_EXCEEDED and never runs.
  *
  * The request is small and its run costly (mlp_torch over --rows rows, one float_val value filling
  * the tensor): a flood of large bodies measures how fast one connection carries bytes, not the
@@ -238,6 +240,8 @@ interface ModeResult {
   burst: LoadResult;
   /** Calls the server answered OK per second during the burst, by its own count (some reach their client later). */
   burstAnsweredRps: number;
+  /** CPU-seconds per second this process (the load generator) spent during the burst. */
+  generatorCpu: number;
   idleRssMiB: number;
   peakRssMiB: number;
   recovery: LoadResult;
@@ -295,7 +299,10 @@ async function measureMode(
     const peak = sampleRss(server);
     for (const client of burstClients) await via(client)(); // each connection up
     const okBefore = await answeredOk(server);
+    const cpuBefore = process.cpuUsage();
     const burst = await openLoop(burstCall, offered, options.openConcurrency, options.burstS);
+    const cpu = process.cpuUsage(cpuBefore);
+    const generatorCpu = (cpu.user + cpu.system) / 1e6 / options.burstS;
     const burstAnsweredRps = ((await answeredOk(server)) - okBefore) / options.burstS;
     // At once, while the burst's unanswered calls are still with the server.
     const recovery = await closedLoop(via(closedClient), options.concurrency, options.measureS);
@@ -309,6 +316,7 @@ async function measureMode(
       offeredRps: offered,
       burst: burst.result,
       burstAnsweredRps,
+      generatorCpu,
       idleRssMiB,
       peakRssMiB,
       recovery,
@@ -345,7 +353,8 @@ async function main(): Promise<void> {
     results.push(result);
     console.log(
       `[overload] ${mode}: capacity ${round(result.capacity.servedRps)} req/s, burst served ` +
-        `${round(result.burst.servedRps)} req/s, shed ${statuses(result.burst.failed)} (load before ${result.loadBefore})`,
+        `${round(result.burst.servedRps)} req/s, shed ${statuses(result.burst.failed)}, generator ` +
+        `${round(result.generatorCpu)} CPU (load before ${result.loadBefore})`,
     );
   }
   const rows = results.map((r) => [
