@@ -15,9 +15,8 @@
  * reach the clients late, mostly once the burst stops; ghz (the first choice) saw the same, and
  * whether the client's CPU share (printed: the generator's CPU-seconds per second) or the HTTP/2
  * transport holds them is not settled, so "received" and its p50/p99 measure more than the
- * server's queue. Every call
- * has a deadline (--deadline), as real clients' do: one that expires while queued is answered
- * DEADLINE_EXCEEDED and never runs.
+ * server's queue. Every call has a deadline (--deadline), as real clients' do: one that expires
+ * while queued is answered DEADLINE_EXCEEDED and never runs.
  *
  * The request is small and its run costly (mlp_torch over --rows rows, one float_val value filling
  * the tensor): a flood of large bodies measures how fast one connection carries bytes, not the
