@@ -75,6 +75,10 @@ describe('parseFlags', () => {
         reloadConfigRpc: 'all',
         torchIntraOpThreads: 0,
         torchInterOpThreads: 0,
+        logFormat: 'text',
+        requestLogMaxFileBytes: 128 * 1024 * 1024,
+        requestLogMaxFileRecords: 0,
+        requestLogBufferBytes: 16 * 1024 * 1024,
       } satisfies ServerFlags,
       warnings: [],
       given: new Set(),
@@ -132,6 +136,10 @@ describe('parseFlags', () => {
       '--duoserve_reload_config_rpc=socket_only',
       '--duoserve_torch_intra_op_threads=3',
       '--duoserve_torch_inter_op_threads=2',
+      '--duoserve_log_format=json',
+      '--duoserve_request_log_max_file_bytes=4096',
+      '--duoserve_request_log_max_file_records=10',
+      '--duoserve_request_log_buffer_bytes=8192',
     ]);
     assert.deepEqual(warnings, []);
     assert.deepEqual(flags, {
@@ -187,6 +195,10 @@ describe('parseFlags', () => {
       reloadConfigRpc: 'socket_only',
       torchIntraOpThreads: 3,
       torchInterOpThreads: 2,
+      logFormat: 'json',
+      requestLogMaxFileBytes: 4096,
+      requestLogMaxFileRecords: 10,
+      requestLogBufferBytes: 8192,
     } satisfies ServerFlags);
   });
 

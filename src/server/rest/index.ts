@@ -36,6 +36,7 @@ export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) 
     manager: options.manager,
     timeoutMs: options.timeoutMs,
     enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
+    requestLogger: options.requestLogger,
   };
   await app.register(modelStatusRoute, deps);
   await app.register(modelMetadataRoute, deps);

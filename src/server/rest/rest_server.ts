@@ -4,6 +4,7 @@ import { ServingError } from '../../errors/serving_error';
 import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
 import type { Readiness } from '../readiness';
 import { secureContextOptions, type SslConfig } from '../ssl_config';
+import type { ServerRequestLogger } from '../../request_logging/server_request_logger';
 import { DEFAULT_BODY_LIMIT, registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
 import { probeRoutes } from './probe_routes';
 import { prometheusRoute } from './prometheus_route';
@@ -28,6 +29,8 @@ export interface RestServerOptions {
   readiness?: Readiness;
   /** --duoserve_rest_api_ssl: HTTPS with --ssl_config_file's key and certificate (probes too). */
   ssl?: SslConfig;
+  /** Each model's request logger (ServerCore's): logging_config. */
+  requestLogger?: ServerRequestLogger;
 }
 
 /** Starts TF-Serving's REST API on listenAddress:port. */
@@ -59,6 +62,7 @@ export async function startRestServer(manager: Manager, options: RestServerOptio
       enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
       bodyLimit: options.bodyLimit,
       enableCorsSupport: options.enableCorsSupport,
+      requestLogger: options.requestLogger,
     },
   );
   if (options.prometheusPath !== undefined) {

@@ -1,4 +1,5 @@
 import type { Manager } from '../../core/manager';
+import type { ServerRequestLogger } from '../../request_logging/server_request_logger';
 
 /** What every REST route plugin is given (the composition root builds it once). */
 export interface RestRouteDeps {
@@ -7,4 +8,6 @@ export interface RestRouteDeps {
   timeoutMs?: number;
   /** --enable_signature_method_name_check (Classify/Regress); absent: off, TF-Serving's default. */
   enableSignatureMethodNameCheck?: boolean;
+  /** Each model's request logger (ServerCore's): logging_config. */
+  requestLogger?: ServerRequestLogger;
 }
