@@ -298,7 +298,7 @@ describe('parseFlags', () => {
   });
 
   test('every flag tensorflow_model_server knows is accepted at its default, without warnings', () => {
-    assert.equal(FLAG_LIST.length, 57); // 48 of tensorflow_model_server, then 9 duoserve_* flags
+    assert.equal(FLAG_LIST.length, 61); // 48 of tensorflow_model_server, then 13 duoserve_* flags
     const argv = FLAG_LIST.map((spec) => `--${spec.name}=${spec.defaultValue}`);
     assert.deepEqual(parseFlags(argv).warnings, []);
   });
