@@ -165,7 +165,7 @@ describe('parseModelServerConfigText', () => {
     );
   });
 
-  test("logging_config: the collector, and the rate of the first per-task entry that matches every task", () => {
+  test('logging_config: the collector, and the rate of the first per-task entry that matches every task', () => {
     const logged = (logging: string) =>
       parse(model(`name: "m" base_path: "/m" model_platform: "tensorflow" logging_config { ${logging} }`)).models[0]
         .logging!;

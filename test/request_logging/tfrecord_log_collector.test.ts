@@ -98,7 +98,10 @@ describe('tfrecord LogCollector', () => {
     collector.collect(record(1));
     collector.collect(record(2));
     await collector.close();
-    assert.deepEqual((await filesOf(prefix)).map((f) => f.length), [1, 1]);
+    assert.deepEqual(
+      (await filesOf(prefix)).map((f) => f.length),
+      [1, 1],
+    );
   });
 
   test('drops, and counts, what the buffer cannot hold, without waiting; takes records again once written', async () => {
@@ -111,7 +114,10 @@ describe('tfrecord LogCollector', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(collector.collect(record(5)), true);
     await collector.close();
-    assert.deepEqual((await filesOf(prefix)).flat().map((r) => r[0]), [0, 1, 5]);
+    assert.deepEqual(
+      (await filesOf(prefix)).flat().map((r) => r[0]),
+      [0, 1, 5],
+    );
     assert.equal(collector.collect(record(6)), false);
     assert.equal(await counter('duoserve_request_log_dropped_records_total', { ...labels, reason: 'closed' }), 1);
   });
@@ -128,7 +134,10 @@ describe('tfrecord LogCollector', () => {
     const labels = { filename_prefix: prefix, reason: 'write_error' };
     assert.equal(await counter('duoserve_request_log_dropped_records_total', labels), 3);
     assert.equal(lines.filter((line) => line.includes(prefix)).length, 1);
-    assert.match(lines.find((line) => line.includes(prefix))!, /^ERROR Request log .*ENOENT.*; its records are dropped$/);
+    assert.match(
+      lines.find((line) => line.includes(prefix))!,
+      /^ERROR Request log .*ENOENT.*; its records are dropped$/,
+    );
   });
 
   test("an unknown type is NOT_FOUND in TF-Serving's words; a prefix whose directory is missing is INVALID_ARGUMENT", () => {
@@ -193,11 +202,17 @@ describe('ServerRequestLogger', () => {
     logOne(logger, 'n');
     await logger.update(new Map([['m', loggingConfig(b, 1)]]));
     // a's logger is closed once the update resolves: one file, both records.
-    assert.deepEqual((await filesOf(a)).map((f) => f.length), [2]);
+    assert.deepEqual(
+      (await filesOf(a)).map((f) => f.length),
+      [2],
+    );
     logOne(logger, 'm');
     await logger.update(new Map());
     assert.equal(logger.sampled('m'), undefined);
-    assert.deepEqual((await filesOf(b)).map((f) => f.length), [1]);
+    assert.deepEqual(
+      (await filesOf(b)).map((f) => f.length),
+      [1],
+    );
     const [decoded] = (await filesOf(b))[0].map((bytes) =>
       Protos.PredictionLog.toObject(Protos.PredictionLog.decode(bytes), { longs: Number }),
     );
@@ -222,6 +237,9 @@ describe('ServerRequestLogger', () => {
     );
     logOne(logger, 'm');
     await logger.close();
-    assert.deepEqual((await filesOf(a)).map((f) => f.length), [1]);
+    assert.deepEqual(
+      (await filesOf(a)).map((f) => f.length),
+      [1],
+    );
   });
 });

@@ -88,7 +88,10 @@ describe('bin/duoserve logging_config', { timeout: 120_000 }, () => {
       // Logging on for torch at a new prefix, off for tf: tf's file is closed when the reload answers.
       const reload = (models: Array<ReturnType<typeof model>>) =>
         server.client.reload({ model_config_list: { config: models } });
-      await reload([model('tf', tfBase, 'tensorflow'), model('torch', torchBase, 'pytorch', { prefix: prefix('torch2'), rate: 1 })]);
+      await reload([
+        model('tf', tfBase, 'tensorflow'),
+        model('torch', torchBase, 'pytorch', { prefix: prefix('torch2'), rate: 1 }),
+      ]);
       const tf = await logsOf(prefix('tf'));
       assert.equal(tf.files, 1);
       assert.equal(tf.logs.length, 2);
@@ -104,11 +107,17 @@ describe('bin/duoserve logging_config', { timeout: 120_000 }, () => {
       await server.client.predict({ name: 'torch' });
       assert.equal((await logsOf(prefix('tf'))).logs.length, 2);
       // Unchanged config: the same logger and file; then off everywhere.
-      await reload([model('tf', tfBase, 'tensorflow'), model('torch', torchBase, 'pytorch', { prefix: prefix('torch2'), rate: 1 })]);
+      await reload([
+        model('tf', tfBase, 'tensorflow'),
+        model('torch', torchBase, 'pytorch', { prefix: prefix('torch2'), rate: 1 }),
+      ]);
       await server.client.predict({ name: 'torch' });
       const torch2 = await logsOf(prefix('torch2'));
       assert.equal(torch2.files, 1);
-      await reload([model('tf', tfBase, 'tensorflow', { prefix: prefix('tf3'), rate: 1 }), model('torch', torchBase, 'pytorch')]);
+      await reload([
+        model('tf', tfBase, 'tensorflow', { prefix: prefix('tf3'), rate: 1 }),
+        model('torch', torchBase, 'pytorch'),
+      ]);
       assert.deepEqual(await logsOf(prefix('torch2')).then(({ files, logs }) => [files, logs.length]), [1, 2]);
       assert.equal(torch2.logs[0].log_metadata.model_spec.name, 'torch');
       await server.client.predict({ name: 'tf' });
@@ -117,8 +126,13 @@ describe('bin/duoserve logging_config', { timeout: 120_000 }, () => {
     }
     // Written and closed on SIGTERM.
     assert.equal((await logsOf(prefix('tf3'))).logs.length, 1);
-    const lines = server.output().split('\n').filter((line) => line.startsWith('{'));
-    const finished = lines.map((line) => JSON.parse(line)).find((entry) => entry.message === 'Finished reloading config');
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
+    const finished = lines
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.message === 'Finished reloading config');
     assert.ok(finished, server.output().slice(-2000));
     assert.deepEqual(Object.keys(finished), ['time', 'severity', 'message']);
     assert.equal(finished.severity, 'INFO');
