@@ -63,22 +63,16 @@ function logPredict(
   outputs: Map<string, NativeOutput>,
 ): Promise<void> {
   const encodeAll = async (tensors: Map<string, Parameters<typeof tensorProtoBytes>[0]>) =>
-    Object.fromEntries(
+    new Map(
       await Promise.all([...tensors].map(async ([alias, tensor]) => [alias, await tensorProtoBytes(tensor)] as const)),
     );
   return logger.logEncoded('predict_log', loggedSpec(id, body.signatureName), async () => {
     const [inputs, outputBytes] = await Promise.all([encodeAll(body.inputs), encodeAll(outputs)]);
     const predictRequest = Protos.PredictRequestEnvelope.encode({
       model_spec: requestModelSpec(request, body.signatureName),
-      inputs,
+      inputs: Object.fromEntries(inputs),
     }).finish();
-    const response = encodePredictResponse(
-      new Map(Object.entries(outputBytes)),
-      id.name,
-      id.version,
-      body.signatureName,
-    );
-    return [predictRequest, response];
+    return [predictRequest, encodePredictResponse(outputBytes, id.name, id.version, body.signatureName)];
   });
 }
 
@@ -114,14 +108,14 @@ export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (app, { man
             format,
             timings,
             outputs: result,
-            logged: logger && (() => logPredict(logger, servableRequest, id, read, result)),
+            logAfterReply: logger && (() => logPredict(logger, servableRequest, id, read, result)),
           };
         },
         { timeoutMs, beforeLookupError: () => readPredictBody(body, undefined) },
       );
       for (const [name, value] of stepTimingHeaders(outputs.timings)) reply.header(name, value);
       const answer = await predictResponseBytes(outputs.outputs, outputs.format);
-      void outputs.logged?.();
+      void outputs.logAfterReply?.();
       return sendJson(reply, answer);
     });
   }
