@@ -14,7 +14,8 @@ from tensorflow_serving.apis import prediction_log_pb2, prediction_service_pb2_g
 
 from duoserve_process import REPO, serving
 from serving_client import predict_request
-from tf_examples import FLOWERS, IRIS, classification_request, example
+from tf_examples import CLASSIFY, FLOWERS, IRIS, REGRESS, classification_request, example, multi_inference_request, \
+    regression_request
 
 EXAMPLES = REPO / "var" / "models" / "examples"
 
@@ -40,6 +41,8 @@ def logged(tmp_path_factory):
     sent = {
         "predict": predict_request("half_plus_two", {"x": x}),
         "classify": classification_request(IRIS, FLOWERS[:2]),
+        "regress": regression_request(IRIS, FLOWERS[:1]),
+        "multi_inference": multi_inference_request([("serving_default", CLASSIFY), ("petal_width", REGRESS)]),
     }
     received = {}
     entries = [
@@ -52,6 +55,8 @@ def logged(tmp_path_factory):
             stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
             received["predict"] = stub.Predict(sent["predict"], timeout=30)
             received["classify"] = stub.Classify(sent["classify"], timeout=30)
+            received["regress"] = stub.Regress(sent["regress"], timeout=30)
+            received["multi_inference"] = stub.MultiInference(sent["multi_inference"], timeout=30)
             for _ in range(3):
                 stub.Predict(predict_request("half_plus_two_torch", {"x": x}), timeout=30)
         models = f"{server.rest_url}/v1/models"
@@ -88,7 +93,7 @@ def test_rest_predict_is_logged_as_the_predict_request_the_json_stands_for(logge
 
 
 def test_classify_is_logged_over_grpc_and_rest(logged):
-    grpc_log, rest_log = logged["iris"]
+    grpc_log, _, _, rest_log = logged["iris"]
     assert grpc_log.classify_log.request == logged["sent"]["classify"]
     assert grpc_log.classify_log.response == logged["received"]["classify"]
     assert grpc_log.log_metadata.model_spec.name == IRIS
@@ -96,6 +101,16 @@ def test_classify_is_logged_over_grpc_and_rest(logged):
     # REST: the ClassificationRequest TF-Serving builds from the JSON (a float is a float_list).
     assert list(rest_log.classify_log.request.input.example_list.examples) == [example(f) for f in FLOWERS[2:]]
     assert len(rest_log.classify_log.response.result.classifications) == 2
+
+
+def test_regress_and_multi_inference_are_logged(logged):
+    _, regress, multi, _ = logged["iris"]
+    assert regress.regress_log.request == logged["sent"]["regress"]
+    assert regress.regress_log.response == logged["received"]["regress"]
+    assert regress.log_metadata.model_spec.signature_name == "petal_width"
+    assert multi.multi_inference_log.request == logged["sent"]["multi_inference"]
+    assert multi.multi_inference_log.response == logged["received"]["multi_inference"]
+    assert (multi.log_metadata.model_spec.name, multi.log_metadata.model_spec.version.value) == (IRIS, 1)
 
 
 def test_a_model_sampled_at_rate_0_writes_nothing(logged):
