@@ -2,6 +2,7 @@
 gRPC (the stock tensorflow-serving-api client) and REST (plain HTTP), the files read back with
 the stock classes (tf.data.TFRecordDataset, tensorflow_serving.apis.prediction_log_pb2), and a
 logged Predict file used as a SavedModel warmup file."""
+import base64
 import re
 import shutil
 
@@ -49,6 +50,7 @@ def logged(tmp_path_factory):
         ("half_plus_two", EXAMPLES / "half_plus_two", "tensorflow", logging_config(logs / "hpt")),
         (IRIS, EXAMPLES / IRIS, "tensorflow", logging_config(logs / "iris")),
         ("half_plus_two_torch", EXAMPLES / "half_plus_two_torch", "pytorch", logging_config(logs / "torch", 0.0)),
+        ("iris_strings", EXAMPLES / IRIS, "tensorflow", logging_config(logs / "strings")),
     ]
     with serving(entries, log_name="request_logging.log") as server:
         with grpc.insecure_channel(server.grpc_target) as channel:
@@ -63,11 +65,14 @@ def logged(tmp_path_factory):
         rest = [
             requests.post(f"{models}/half_plus_two/versions/1:predict", json={"instances": [1.0, 2.0]}, timeout=30),
             requests.post(f"{models}/{IRIS}:classify", json={"examples": FLOWERS[2:]}, timeout=30),
+            # DT_STRING inputs: read by the TypeScript codec, not the native one.
+            requests.post(f"{models}/iris_strings:predict", timeout=30, json={
+                "instances": [{"b64": base64.b64encode(example(f).SerializeToString()).decode()} for f in FLOWERS[:2]]}),
         ]
         for reply in rest:
             assert reply.status_code == 200, reply.text
     return {"dir": logs, "sent": sent, "received": received,
-            "hpt": read_logs(logs / "hpt"), "iris": read_logs(logs / "iris")}
+            "hpt": read_logs(logs / "hpt"), "iris": read_logs(logs / "iris"), "strings": read_logs(logs / "strings")}
 
 
 def test_grpc_predict_is_logged_as_sent_and_answered(logged):
@@ -90,6 +95,13 @@ def test_rest_predict_is_logged_as_the_predict_request_the_json_stands_for(logge
     np.testing.assert_array_equal(tf.make_ndarray(rest_log.request.inputs["x"]), np.array([1.0, 2.0], np.float32))
     np.testing.assert_array_equal(tf.make_ndarray(rest_log.response.outputs["y"]), np.array([2.5, 3.0], np.float32))
     assert rest_log.response.model_spec.version.value == 1
+
+
+def test_rest_predict_of_strings_is_logged(logged):
+    [log] = logged["strings"]
+    assert list(tf.make_ndarray(log.predict_log.request.inputs["inputs"])) == [
+        example(f).SerializeToString() for f in FLOWERS[:2]]
+    assert list(tf.make_ndarray(log.predict_log.response.outputs["classes"]).shape) == [2, 3]
 
 
 def test_classify_is_logged_over_grpc_and_rest(logged):
