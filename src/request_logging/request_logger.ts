@@ -31,10 +31,12 @@ export interface LoggedModelSpec {
 
 export class RequestLogger {
   private readonly rate: number;
+  /** logEncoded() calls still making their bytes: close() waits for them. */
+  private readonly encoding = new Set<Promise<void>>();
 
   constructor(
     readonly config: RequestLoggingConfig,
-    readonly collector: LogCollector,
+    private readonly collector: LogCollector,
     private readonly savedModelTags: readonly string[],
   ) {
     this.rate = config.samplingConfig.sampling_rate;
@@ -68,18 +70,23 @@ export class RequestLogger {
    * tensors are encoded off the JS thread); a failure to make them is counted in
    * request_log_count under its status, as TF-Serving counts a failed CreateLogMessage.
    */
-  async logEncoded(
+  logEncoded(
     api: LoggedApi,
     spec: LoggedModelSpec,
     encode: () => Promise<[request: Uint8Array, response: Uint8Array]>,
   ): Promise<void> {
-    let encoded: [Uint8Array, Uint8Array];
-    try {
-      encoded = await encode();
-    } catch (error) {
-      recordRequestLogged(spec.name, toServingError(error).code);
-      return;
-    }
-    this.log(api, spec, ...encoded);
+    const logged = encode().then(
+      (encoded) => this.log(api, spec, ...encoded),
+      (error: unknown) => recordRequestLogged(spec.name, toServingError(error).code),
+    );
+    this.encoding.add(logged);
+    void logged.then(() => this.encoding.delete(logged));
+    return logged;
+  }
+
+  /** Logs what is still being encoded, then closes the collector (its file written and closed). */
+  async close(): Promise<void> {
+    await Promise.all(this.encoding);
+    await this.collector.close();
   }
 }

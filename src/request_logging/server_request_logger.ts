@@ -64,7 +64,7 @@ export class ServerRequestLogger {
     const retired = [...this.byConfig.values()].filter((logger) => update.byConfig.get(logger.config.key) !== logger);
     this.byModel = update.byModel;
     this.byConfig = update.byConfig;
-    await Promise.all(retired.map((logger) => logger.collector.close()));
+    await Promise.all(retired.map((logger) => logger.close()));
   }
 
   /** prepare() then apply(). */

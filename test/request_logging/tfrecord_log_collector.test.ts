@@ -221,6 +221,22 @@ describe('ServerRequestLogger', () => {
     assert.deepEqual(decoded.log_metadata.saved_model_tags, ['serve']);
   });
 
+  test('close() waits for the records still being encoded (a REST call answered just before shutdown)', async () => {
+    const logger = serverLogger();
+    const a = freshPrefix();
+    await logger.update(new Map([['m', loggingConfig(a, 1)]]));
+    const slow = () =>
+      new Promise<[Uint8Array, Uint8Array]>((resolve) =>
+        setTimeout(() => resolve([Buffer.alloc(0), Buffer.alloc(0)]), 50),
+      );
+    void logger.sampled('m')!.logEncoded('predict_log', { name: 'm' }, slow);
+    await logger.close();
+    assert.deepEqual(
+      (await filesOf(a)).map((f) => f.length),
+      [1],
+    );
+  });
+
   test('a refused config changes nothing', async () => {
     const logger = serverLogger();
     const a = freshPrefix();
