@@ -66,9 +66,6 @@ export class TFRecordLogCollector {
     return new TFRecordLogCollector(prefix, options);
   }
 
-  /** The files written so far (and the one being written). */
-  readonly files: string[] = [];
-
   collect(record: Uint8Array): boolean {
     const length = framedLength(record.length);
     if (this.closed || this.queuedBytes + length > this.options.bufferBytes) {
@@ -138,7 +135,6 @@ export class TFRecordLogCollector {
     const file = `${this.prefix}.${Date.now()}-${process.pid}-${++filesCreated}`;
     try {
       this.writer = await TFRecordWriter.create(file);
-      this.files.push(file);
       return this.writer;
     } catch (error) {
       this.failed(file, error);
