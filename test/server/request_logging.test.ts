@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Protos } from '../../src/protos';
 import { readTFRecords } from '../../src/servables/warmup/tfrecord_reader';
-import { EXAMPLE_MODELS, ModelDirs, REPO_ROOT, startDuoserve } from './lifecycle_helpers';
+import { EXAMPLE_MODELS, ModelDirs, REPO_ROOT, startDuoserve, waitUntil } from './lifecycle_helpers';
 
 const [tensorflow, pytorch] = EXAMPLE_MODELS;
 
@@ -137,6 +137,38 @@ describe('bin/duoserve logging_config', { timeout: 120_000 }, () => {
     assert.deepEqual(Object.keys(finished), ['time', 'severity', 'message']);
     assert.equal(finished.severity, 'INFO');
     assert.ok(!Number.isNaN(Date.parse(finished.time)));
+  });
+
+  it('a polled --model_config_file turns logging on and off', async () => {
+    const file = configFile([model('tf', tfBase, 'tensorflow')]);
+    const server = await startDuoserve(
+      [`--model_config_file=${file}`, '--model_config_file_poll_wait_seconds=1'],
+      'tf',
+    );
+    try {
+      await server.client.predict({ name: 'tf' });
+      fs.writeFileSync(file, configText([model('tf', tfBase, 'tensorflow', { prefix: prefix('polled'), rate: 1 })]));
+      // Each Predict is logged once the new config is in force; the first logged one shows it is.
+      await waitUntil('the polled config logs Predict', async () => {
+        await server.client.predict({ name: 'tf' });
+        return fs.readdirSync(logDir).some((name) => name.startsWith('polled.'));
+      });
+      fs.writeFileSync(file, configText([model('tf', tfBase, 'tensorflow')]));
+      await waitUntil('the polled config stops logging', async () => {
+        // A file still being written may end in half a record: read it again next time.
+        const count = () =>
+          logsOf(prefix('polled')).then(
+            ({ logs }) => logs.length,
+            () => -1,
+          );
+        const before = await count();
+        await server.client.predict({ name: 'tf' });
+        return before > 0 && (await count()) === before;
+      });
+    } finally {
+      await server.stop();
+    }
+    assert.ok(!server.output().includes('ReloadConfig failed'), server.output().slice(-2000));
   });
 
   it("refuses to start with a collector type it has no factory for, in TF-Serving's words", () => {
