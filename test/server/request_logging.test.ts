@@ -165,6 +165,11 @@ describe('bin/duoserve logging_config', { timeout: 120_000 }, () => {
         await server.client.predict({ name: 'tf' });
         return before > 0 && (await count()) === before;
       });
+      // The writer is asynchronous: make sure nothing more arrives.
+      const settled = (await logsOf(prefix('polled'))).logs.length;
+      for (let i = 0; i < 3; i++) await server.client.predict({ name: 'tf' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal((await logsOf(prefix('polled'))).logs.length, settled);
     } finally {
       await server.stop();
     }
