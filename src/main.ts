@@ -16,6 +16,7 @@ import { SharedBatchScheduler } from './batching/shared_batch_scheduler';
 import { UsageError } from './config/config_error';
 import {
   checkServerFlags,
+  type LogFormatName,
   restApiEnabled,
   type ReloadConfigRpcMode,
   type VersionPolicyName,
@@ -24,7 +25,7 @@ import { parseFlags, type ServerFlags } from './config/flags';
 import { singleModelConfig, type ModelServerConfig } from './config/model_server_config';
 import { describeThreadBudget, threadBudget, type ThreadBudget } from './config/thread_budget';
 import { schedulableCpus } from './config/schedulable_cpus';
-import { consoleLog } from './core/log';
+import { consoleLog, setLogFormat } from './core/log';
 import { prometheusPathOf } from './monitoring/monitoring_config';
 import type { Manager } from './core/manager';
 import { ServingError } from './errors/serving_error';
@@ -148,6 +149,7 @@ async function serve(argv: string[]): Promise<void> {
     return;
   }
   warnings.push(...checkServerFlags(flags));
+  setLogFormat(flags.logFormat as LogFormatName);
   const budget = applyThreadBudget(flags, given);
   warnings.push(...budget.warnings);
   // TF logs every load step at INFO on stderr; keep warnings and errors unless asked.
@@ -181,6 +183,12 @@ async function serve(argv: string[]): Promise<void> {
       enableModelWarmup: flags.enableModelWarmup,
       numRequestIterations: flags.numRequestIterationsForWarmup,
       replayers: exampleWarmupReplayers(),
+    },
+    requestLogging: {
+      maxFileBytes: flags.requestLogMaxFileBytes,
+      maxFileRecords: flags.requestLogMaxFileRecords,
+      bufferBytes: flags.requestLogBufferBytes,
+      savedModelTags: flags.savedModelTags,
     },
     log: consoleLog,
   });
@@ -220,6 +228,7 @@ async function serve(argv: string[]): Promise<void> {
       serializeAsTensorContent: flags.enableSerializationAsTensorContent,
       ssl: grpcSsl,
       queueBound,
+      requestLogger: core.requestLogger,
     },
     reloadConfig,
   );
@@ -243,6 +252,7 @@ async function serve(argv: string[]): Promise<void> {
         readiness,
         ssl: restSsl,
         queueBound,
+        requestLogger: core.requestLogger,
       })
     : undefined;
   if (rest) consoleLog('INFO', `Exporting HTTP/REST API at:localhost:${rest.port}${tlsNote(restSsl)} ...`);
@@ -279,6 +289,8 @@ async function serve(argv: string[]): Promise<void> {
     if (unfinished > 0) grpc.server.forceShutdown();
     else await shutDownGrpc(grpc.server);
     await rest?.close();
+    // Every request is answered: the request logs get their last records and are closed.
+    await core.requestLogger.close();
     // A run cut at the grace period still holds its model: unloading would wait for it. So
     // may a run whose request already ended (a REST timeout, a cancelled call): the unload
     // waits for it only as long as the grace period lasts.

@@ -8,6 +8,9 @@ import { FLAGS_BY_NAME } from './flag_list';
 import { ServerFlags } from './flags';
 
 /** The values of --duoserve_version_policy: the aspired-version policies a server may run. */
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormatName = (typeof LOG_FORMATS)[number];
+
 export const VERSION_POLICIES = ['availability_preserving', 'resource_preserving'] as const;
 export type VersionPolicyName = (typeof VERSION_POLICIES)[number];
 
@@ -85,6 +88,20 @@ export function checkServerFlags(flags: ServerFlags): string[] {
     if (threads < 0 || threads > MAX_TORCH_THREADS) {
       throw new ConfigError(`--${name} must be from 0 (the thread budget's) to ${MAX_TORCH_THREADS}; got ${threads}`);
     }
+  }
+  if (!(LOG_FORMATS as readonly string[]).includes(flags.logFormat)) {
+    throw new ConfigError(`--duoserve_log_format must be one of ${LOG_FORMATS.join(', ')}; got ${flags.logFormat}`);
+  }
+  for (const [name, value] of [
+    ['duoserve_request_log_max_file_bytes', flags.requestLogMaxFileBytes],
+    ['duoserve_request_log_buffer_bytes', flags.requestLogBufferBytes],
+  ] as const) {
+    if (value <= 0) throw new ConfigError(`--${name} must be 1 or more; got ${value}`);
+  }
+  if (flags.requestLogMaxFileRecords < 0) {
+    throw new ConfigError(
+      `--duoserve_request_log_max_file_records must be 0 (no limit) or more; got ${flags.requestLogMaxFileRecords}`,
+    );
   }
   for (const [name, address] of [
     ['duoserve_grpc_listen_address', flags.grpcListenAddress],

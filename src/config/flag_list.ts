@@ -142,6 +142,16 @@ export const FLAG_LIST: readonly FlagSpec[] = [
   flag('duoserve_reload_config_rpc', 'string', 'all', true,
     'Where ModelService/HandleReloadConfigRequest is accepted: all (TF-Serving\'s behaviour), socket_only ' +
       '(only over --grpc_socket_path; on TCP it is PERMISSION_DENIED) or off (UNIMPLEMENTED everywhere).'),
+  flag('duoserve_log_format', 'string', 'text', true,
+    'The server\'s own log lines on stderr: text (severity, time, message) or json (one object a line: ' +
+      'time, severity, message).'),
+  flag('duoserve_request_log_max_file_bytes', 'int64', 128 * 1024 * 1024, true,
+    'Request logs (logging_config): a file is closed, and the next one started, once it holds this many bytes.'),
+  flag('duoserve_request_log_max_file_records', 'int64', 0, true,
+    'Request logs: ... or once it holds this many records; 0: no limit.'),
+  flag('duoserve_request_log_buffer_bytes', 'int64', 16 * 1024 * 1024, true,
+    'Request logs: bytes of records that may wait for the disk per log; beyond them records are dropped ' +
+      '(duoserve_request_log_dropped_records_total) rather than make requests wait.'),
 ];
 
 export const FLAGS_BY_NAME: ReadonlyMap<string, FlagSpec> = new Map(FLAG_LIST.map((spec) => [spec.name, spec]));

@@ -102,6 +102,12 @@ export interface ServerFlags {
   /** libtorch's process-wide thread counts; 0: the thread budget's (src/config/thread_budget.ts). */
   torchIntraOpThreads: number;
   torchInterOpThreads: number;
+  /** --duoserve_log_format: 'text' or 'json' (checked by checkServerFlags). */
+  logFormat: string;
+  /** --duoserve_request_log_*: request logs' file rotation and buffer (tfrecord_log_collector.ts). */
+  requestLogMaxFileBytes: number;
+  requestLogMaxFileRecords: number;
+  requestLogBufferBytes: number;
 }
 
 export interface ParsedFlags {
@@ -300,6 +306,10 @@ function toServerFlags(values: ReadonlyMap<string, FlagValue>): ServerFlags {
     reloadConfigRpc: str('duoserve_reload_config_rpc'),
     torchIntraOpThreads: int('duoserve_torch_intra_op_threads'),
     torchInterOpThreads: int('duoserve_torch_inter_op_threads'),
+    logFormat: str('duoserve_log_format'),
+    requestLogMaxFileBytes: int('duoserve_request_log_max_file_bytes'),
+    requestLogMaxFileRecords: int('duoserve_request_log_max_file_records'),
+    requestLogBufferBytes: int('duoserve_request_log_buffer_bytes'),
   };
 }
 

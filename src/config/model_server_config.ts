@@ -7,12 +7,14 @@
  * - the platform from model_platform, or "tensorflow" from the deprecated model_type TENSORFLOW;
  *   neither, or both, is an error;
  * - no version policy, or latest with num_versions 0, means the one latest version;
- * - custom_model_config is refused; an empty config serves nothing.
- * logging_config is accepted and ignored.
+ * - custom_model_config is refused; an empty config serves nothing;
+ * - logging_config read into a RequestLoggingConfig (its collector is checked when the config
+ *   is applied: src/request_logging/server_request_logger.ts).
  */
 import type * as protobuf from 'protobufjs';
 import type { ServableVersionPolicy } from '../core/servable_version_policy';
 import { Protos } from '../protos';
+import type { RequestLoggingConfig } from '../request_logging/request_logger';
 import { ConfigError } from './config_error';
 import type { ServerFlags } from './flags';
 import { parseTextProtoFile } from './text_proto_file';
@@ -26,6 +28,8 @@ export interface ModelConfig {
   readonly versionPolicy: ServableVersionPolicy;
   /** version_labels: label -> version. */
   readonly versionLabels: ReadonlyMap<string, number>;
+  /** logging_config; absent: the model's requests are not logged. */
+  readonly logging?: RequestLoggingConfig;
 }
 
 export interface ModelServerConfig {
@@ -65,6 +69,7 @@ export function modelServerConfigFromMessage(message: protobuf.Message, source?:
       platform: platformOf(model, name, fail),
       versionPolicy: versionPolicyOf(model.model_version_policy, name, fail),
       versionLabels: versionLabelsOf(model.version_labels ?? {}, name, fail),
+      ...(model.logging_config ? { logging: loggingConfigOf(model.logging_config) } : {}),
     };
   });
   return { models };
@@ -100,6 +105,27 @@ export function isAbsolutePathOrUri(basePath: string): boolean {
 }
 
 type Fail = (text: string) => ConfigError;
+
+/**
+ * A LoggingConfig as RequestLogger uses it. Of per_task_sampling_configs the first entry that
+ * matches every task (no dc, no task_index) sets the rate, as TF-Serving's RequestLogger picks
+ * the first entry matching its task; duoserve has no datacenter or task index, so entries that
+ * name one match nothing.
+ */
+function loggingConfigOf(config: Record<string, any>): RequestLoggingConfig {
+  const sampling: Record<string, any> = config.sampling_config ?? {};
+  const perTask: Array<Record<string, any>> = sampling.per_task_sampling_configs ?? [];
+  const everyTask = perTask.find((entry) => !entry.dc && entry.task_index === undefined);
+  const key = Buffer.from(Protos.LoggingConfig.encode(Protos.LoggingConfig.fromObject(config)).finish());
+  return {
+    collector: {
+      type: config.log_collector_config?.type ?? '',
+      filenamePrefix: config.log_collector_config?.filename_prefix ?? '',
+    },
+    samplingConfig: { ...sampling, sampling_rate: everyTask?.sampling_rate ?? sampling.sampling_rate ?? 0 },
+    key: key.toString('base64'),
+  };
+}
 
 function platformOf(model: Record<string, any>, name: string, fail: Fail): string {
   const platform: string = model.model_platform ?? '';

@@ -26,7 +26,8 @@ const FILES = [
   'duoserve/wire_envelopes.proto',
   'duoserve/chain.proto',
   'duoserve/input_envelopes.proto',
-  'duoserve/warmup_envelopes.proto',
+  'tensorflow_serving/apis/prediction_log.proto',
+  'duoserve/prediction_log_envelopes.proto',
 ];
 
 function loadRoot(): protobuf.Root {
@@ -53,6 +54,8 @@ export const Protos = {
   PredictRequestEnvelope: protoType('duoserve.envelope.PredictRequestEnvelope'),
   PredictResponseEnvelope: protoType('duoserve.envelope.PredictResponseEnvelope'),
   PredictionLogEnvelope: protoType('duoserve.envelope.PredictionLogEnvelope'),
+  PredictionLog: protoType('tensorflow.serving.PredictionLog'),
+  LoggingConfig: protoType('tensorflow.serving.LoggingConfig'),
   Example: protoType('tensorflow.Example'),
   Input: protoType('tensorflow.serving.Input'),
   ClassificationRequest: protoType('tensorflow.serving.ClassificationRequest'),

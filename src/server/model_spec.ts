@@ -1,5 +1,7 @@
 import { invalidArgument } from '../errors/serving_error';
+import type { ServableId } from '../core/servable_id';
 import type { ServableRequest } from '../core/servable_request';
+import type { LoggedModelSpec } from '../request_logging/request_logger';
 
 /** tensorflow.serving.ModelSpec as protobufjs decodes it (keepCase, longs as Long/number). */
 export interface ModelSpecMessage {
@@ -26,4 +28,9 @@ export function servableRequestOf(spec: ModelSpecMessage | null | undefined): Se
 /** The ModelSpec a response carries: the model, the version that served it, the signature. */
 export function responseModelSpec(name: string, version: number, signatureName = '') {
   return { name, version: { value: version }, signature_name: signatureName };
+}
+
+/** LogMetadata.model_spec of a logged request: the version that served it and the signature it ran. */
+export function loggedSpec(id: ServableId, signatureName?: string): LoggedModelSpec {
+  return { name: id.name, version: id.version, signatureName };
 }

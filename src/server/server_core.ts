@@ -27,6 +27,13 @@ import type { ModelConfig, ModelServerConfig } from '../config/model_server_conf
 import { failedPrecondition, invalidArgument, ServingError } from '../errors/serving_error';
 import type { Platform } from '../platforms/platform';
 import { PlatformLoader, type ModelWarmupOptions } from '../platforms/platform_loader';
+import type { RequestLoggingConfig } from '../request_logging/request_logger';
+import { ServerRequestLogger, type ServerRequestLoggerOptions } from '../request_logging/server_request_logger';
+import {
+  DEFAULT_BUFFER_BYTES,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_FILE_RECORDS,
+} from '../request_logging/tfrecord_log_collector';
 
 export interface ServerCoreOptions {
   /**
@@ -50,6 +57,8 @@ export interface ServerCoreOptions {
   allowVersionLabelsForUnavailableModels?: boolean;
   /** Warmup of each version before it serves; TF-Serving's defaults when omitted. */
   warmup?: ModelWarmupOptions;
+  /** Request logging's settings (the --duoserve_request_log_* flags); absent: their defaults. */
+  requestLogging?: Partial<ServerRequestLoggerOptions['collector']> & { savedModelTags?: readonly string[] };
   log: Log;
 }
 
@@ -63,6 +72,8 @@ export function aspiredVersionPolicyNamed(name: VersionPolicyName): AspiredVersi
 
 export class ServerCore {
   readonly manager: AspiredVersionsManager;
+  /** Each model's request logger (its logging_config), replaced with the config. */
+  readonly requestLogger: ServerRequestLogger;
   private readonly platforms: ReadonlyMap<string, Platform>;
   private readonly source: FileSystemSource;
   private readonly router: DynamicSourceRouter<string>;
@@ -86,6 +97,18 @@ export class ServerCore {
     });
     this.platforms = typeof options.platforms === 'function' ? options.platforms(this.manager) : options.platforms;
     this.models = this.validate(config);
+    const logging = options.requestLogging;
+    this.requestLogger = new ServerRequestLogger({
+      collector: {
+        maxFileBytes: logging?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+        maxFileRecords: logging?.maxFileRecords ?? DEFAULT_MAX_FILE_RECORDS,
+        bufferBytes: logging?.bufferBytes ?? DEFAULT_BUFFER_BYTES,
+        log: options.log,
+      },
+      savedModelTags: logging?.savedModelTags ?? ['serve'],
+    });
+    // Nothing to close yet: apply() settles at once.
+    void this.requestLogger.apply(this.requestLogger.prepare(loggingConfigsOf(this.models)));
     logServableStateTransitions(this.manager.monitor, options.log);
     this.router = new DynamicSourceRouter<string>(routesOf(this.models), options.log);
     for (const platform of this.platforms.values()) {
@@ -141,15 +164,19 @@ export class ServerCore {
     return reload;
   }
 
+  /** Stops the source, unloads every version, and writes and closes the request logs. */
   async shutdown(): Promise<void> {
     this.stopped = true;
     await this.source.stop();
     await this.manager.shutdown();
+    await this.requestLogger.close();
   }
 
   private async applyConfig(config: ModelServerConfig): Promise<void> {
     if (this.stopped) throw new ServingError('UNAVAILABLE', 'The server is shutting down');
     const models = this.validate(config);
+    // Checked before anything changes (TF-Serving's CreateUpdateRequest); applied with the models.
+    const loggers = this.requestLogger.prepare(loggingConfigsOf(models));
     const previous = this.models;
     const added = models.filter((model) => !previous.some((old) => old.name === model.name)).map((model) => model.name);
     // A config file polled every second is mostly unchanged: log only changes.
@@ -158,8 +185,10 @@ export class ServerCore {
     // Only transitions from now on count: a model added again still has its old END states.
     const fresh = new ServableStateMonitor();
     const unsubscribe = this.manager.monitor.subscribe((snapshot) => fresh.publish(snapshot));
+    let loggersReplaced: Promise<void> | undefined;
     try {
       this.models = models;
+      loggersReplaced = this.requestLogger.apply(loggers);
       this.manager.setVersionLabels(labelsOf(models));
       // Removed models still need their route while the source unloads them.
       this.router.updateRoutes(new Map([...routesOf(previous), ...routesOf(models)]));
@@ -187,6 +216,8 @@ export class ServerCore {
       }
     } finally {
       unsubscribe();
+      // A reload answers once the logs it ended are written and closed.
+      await loggersReplaced;
     }
     if (changed) this.options.log('INFO', 'Finished reloading config');
   }
@@ -256,6 +287,10 @@ function servableToMonitor(model: ResolvedModel): ServableToMonitor {
 
 function configKey(models: readonly ResolvedModel[]): string {
   return JSON.stringify(models.map(({ platformImpl: _, versionLabels, ...model }) => [model, [...versionLabels]]));
+}
+
+function loggingConfigsOf(models: readonly ResolvedModel[]): Map<string, RequestLoggingConfig> {
+  return new Map(models.flatMap((model) => (model.logging ? [[model.name, model.logging] as const] : [])));
 }
 
 function routesOf(models: readonly ResolvedModel[]): Map<string, string> {

@@ -76,6 +76,10 @@ describe('parseFlags', () => {
         reloadConfigRpc: 'all',
         torchIntraOpThreads: 0,
         torchInterOpThreads: 0,
+        logFormat: 'text',
+        requestLogMaxFileBytes: 128 * 1024 * 1024,
+        requestLogMaxFileRecords: 0,
+        requestLogBufferBytes: 16 * 1024 * 1024,
       } satisfies ServerFlags,
       warnings: [],
       given: new Set(),
@@ -134,6 +138,10 @@ describe('parseFlags', () => {
       '--duoserve_reload_config_rpc=socket_only',
       '--duoserve_torch_intra_op_threads=3',
       '--duoserve_torch_inter_op_threads=2',
+      '--duoserve_log_format=json',
+      '--duoserve_request_log_max_file_bytes=4096',
+      '--duoserve_request_log_max_file_records=10',
+      '--duoserve_request_log_buffer_bytes=8192',
     ]);
     assert.deepEqual(warnings, []);
     assert.deepEqual(flags, {
@@ -190,6 +198,10 @@ describe('parseFlags', () => {
       reloadConfigRpc: 'socket_only',
       torchIntraOpThreads: 3,
       torchInterOpThreads: 2,
+      logFormat: 'json',
+      requestLogMaxFileBytes: 4096,
+      requestLogMaxFileRecords: 10,
+      requestLogBufferBytes: 8192,
     } satisfies ServerFlags);
   });
 
@@ -289,7 +301,7 @@ describe('parseFlags', () => {
   });
 
   test('every flag tensorflow_model_server knows is accepted at its default, without warnings', () => {
-    assert.equal(FLAG_LIST.length, 58); // 48 of tensorflow_model_server, then 10 duoserve_* flags
+    assert.equal(FLAG_LIST.length, 62); // 48 of tensorflow_model_server, then 14 duoserve_* flags
     const argv = FLAG_LIST.map((spec) => `--${spec.name}=${spec.defaultValue}`);
     assert.deepEqual(parseFlags(argv).warnings, []);
   });

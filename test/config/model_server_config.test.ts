@@ -165,13 +165,23 @@ describe('parseModelServerConfigText', () => {
     );
   });
 
-  test('logging_config is accepted and ignored', () => {
-    const config = parse(
-      model(
-        'name: "m" base_path: "/m" model_platform: "tensorflow" logging_config { sampling_config { sampling_rate: 0.5 } }',
-      ),
+  test('logging_config: the collector, and the rate of the first per-task entry that matches every task', () => {
+    const logged = (logging: string) =>
+      parse(model(`name: "m" base_path: "/m" model_platform: "tensorflow" logging_config { ${logging} }`)).models[0]
+        .logging!;
+    const collector = 'log_collector_config { type: "tfrecord" filename_prefix: "/logs/m" }';
+    const plain = logged(`${collector} sampling_config { sampling_rate: 0.5 }`);
+    assert.deepEqual(plain.collector, { type: 'tfrecord', filenamePrefix: '/logs/m' });
+    assert.equal(plain.samplingConfig.sampling_rate, 0.5);
+    const perTask = logged(
+      `${collector} sampling_config { sampling_rate: 0.5 per_task_sampling_configs { dc: "aa" sampling_rate: 0.1 } ` +
+        'per_task_sampling_configs { task_index: 0 sampling_rate: 0.2 } per_task_sampling_configs { sampling_rate: 1 } }',
     );
-    assert.equal(config.models[0].name, 'm');
+    assert.equal(perTask.samplingConfig.sampling_rate, 1);
+    assert.equal(logged(collector).samplingConfig.sampling_rate, 0);
+    assert.equal(logged(`${collector} sampling_config { sampling_rate: 0.5 }`).key, plain.key);
+    assert.notEqual(perTask.key, plain.key);
+    assert.equal(parse(model('name: "m" base_path: "/m" model_platform: "tensorflow"')).models[0].logging, undefined);
   });
 
   test("syntax errors in TF-Serving's words, then the line and column", () => {

@@ -33,9 +33,11 @@ from tensorflow_serving.apis import (  # noqa: E402,F401
     get_model_status_pb2,
     inference_pb2,
     input_pb2,
+    logging_pb2,
     model_management_pb2,
     model_service_pb2,
     predict_pb2,
+    prediction_log_pb2,
     prediction_service_pb2,
     regression_pb2,
 )

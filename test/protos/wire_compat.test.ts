@@ -49,6 +49,10 @@ const OMITTED_FIELDS: Record<string, Record<number, string>> = {
     300: 'inter_optimizer_verifier_config: debugging of Grappler itself',
     301: 'post_optimization_verifier_config: debugging of Grappler itself',
   },
+  'tensorflow.serving.PredictionLog': {
+    5: 'session_run_log: SessionService is not served',
+    7: 'predict_streamed_log: streaming Predict is not served',
+  },
   'tensorflow.serving.FileSystemStoragePathSourceConfig': {
     5: 'servables: only the nested ServableVersionPolicy is used; the source is configured in TypeScript',
     3: 'file_system_poll_wait_seconds: as above (the flag of that name is used)',

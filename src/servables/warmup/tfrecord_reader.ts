@@ -1,23 +1,11 @@
 /**
- * Reads a TFRecord file record by record. Each record is framed as
- *   uint64 length (little-endian) | uint32 masked CRC32C of those 8 bytes | data | uint32 masked CRC32C of data
- * and both checksums are verified, as TensorFlow's RecordReader does. Records are read one at a
- * time, so a large file is never held in memory whole.
+ * Reads a TFRecord file record by record (framing: tfrecord_framing.ts), verifying both
+ * checksums, as TensorFlow's RecordReader does. Records are read one at a time, so a large
+ * file is never held in memory whole.
  */
 import * as fs from 'node:fs/promises';
-import { buf as crc32c } from 'crc-32/crc32c';
 import { ServingError } from '../../errors/serving_error';
-
-const LENGTH_BYTES = 8;
-const CRC_BYTES = 4;
-const HEADER_BYTES = LENGTH_BYTES + CRC_BYTES;
-const MASK_DELTA = 0xa282ead8;
-
-/** TFRecord's checksum: CRC32C, rotated right by 15 bits, plus a constant. */
-export function maskedCrc32c(bytes: Uint8Array): number {
-  const crc = crc32c(bytes) >>> 0;
-  return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
-}
+import { CRC_BYTES, HEADER_BYTES, LENGTH_BYTES, maskedCrc32c } from './tfrecord_framing';
 
 export interface TFRecord {
   /** 0-based position of the record in the file. */

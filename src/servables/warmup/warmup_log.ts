@@ -1,6 +1,6 @@
 /**
  * One warmup record: a tensorflow.serving.PredictionLog, read through its envelope
- * (proto/duoserve/warmup_envelopes.proto) so that the request stays bytes for the API that
+ * (proto/duoserve/prediction_log_envelopes.proto) so that the request stays bytes for the API that
  * replays it.
  */
 import { Protos } from '../../protos';

@@ -11,6 +11,7 @@ import type { ModelQueueBound } from '../model_queue_bound';
 import { addHealthService, type HealthService } from './health_service';
 import { modelService, modelServiceDefinition, ReloadConfig } from './model_service';
 import { predictionService, predictionServiceDefinition } from './prediction_service';
+import type { ServerRequestLogger } from '../../request_logging/server_request_logger';
 
 export interface GrpcServerOptions {
   /** TCP port on listenAddress (0: any free one); omitted: no TCP listener, only socketPath. */
@@ -27,6 +28,8 @@ export interface GrpcServerOptions {
   enableSignatureMethodNameCheck?: boolean;
   /** --enable_serialization_as_tensor_content: Predict outputs as tensor_content. */
   serializeAsTensorContent?: boolean;
+  /** Each model's request logger (ServerCore's): logging_config. */
+  requestLogger?: ServerRequestLogger;
   /** --duoserve_reload_config_rpc (default 'all', as TF-Serving). */
   reloadConfigRpc?: ReloadConfigRpcMode;
   /** Admits every call but health checks; once it starts draining, calls are UNAVAILABLE. */
@@ -143,6 +146,7 @@ export async function startGrpcServer(
       enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
       serializeAsTensorContent: options.serializeAsTensorContent,
       queueBound: options.queueBound,
+      requestLogger: options.requestLogger,
     }),
   );
   server.addService(modelServiceDefinition, modelService(manager, reloadConfig));

@@ -11,11 +11,12 @@ import { predictInputs } from '../../servables/predict_inputs';
 import { predict } from '../../servables/predictor';
 import { InferenceTaskMessage, multiInference } from '../../servables/multi_inference';
 import { regress } from '../../servables/regressor';
+import type { ServerRequestLogger } from '../../request_logging/server_request_logger';
 import type { SerializedInput } from '../../servables/serialized_input';
 import { DEFAULT_SIGNATURE_NAME } from '../../servables/signature';
 import { encodeSignatureDefMap, SIGNATURE_DEF_MAP_TYPE_URL } from '../../servables/signature_def';
 import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
-import { ModelSpecMessage, responseModelSpec, servableRequestOf } from '../model_spec';
+import { loggedSpec, ModelSpecMessage, responseModelSpec, servableRequestOf } from '../model_spec';
 import type { ModelQueueBound } from '../model_queue_bound';
 import { withServable } from '../with_servable';
 import { encodePredictResponse } from './predict_response';
@@ -78,6 +79,8 @@ export interface PredictionServiceOptions extends ExampleInferenceOptions {
   serializeAsTensorContent?: boolean;
   /** --duoserve_max_queued_requests_per_model, for the inference APIs (not GetModelMetadata). */
   queueBound?: ModelQueueBound;
+  /** Logs the sampled requests of models with a logging_config: as received, with the response sent. */
+  requestLogger?: ServerRequestLogger;
 }
 
 export function predictionService(
@@ -86,6 +89,7 @@ export function predictionService(
 ): UntypedServiceImplementation {
   const bounded = { queueBound: options.queueBound };
   /** Classify and Regress: a ModelSpec is required, and the response names the signature used. */
+  const requestLogger = options.requestLogger;
   const exampleHandler = (
     api: 'Classify' | 'Regress',
     envelope: protobuf.Type,
@@ -96,6 +100,7 @@ export function predictionService(
       const request = decodeRequest<ExampleRequestEnvelope>(envelope, bytes);
       call.modelName = request.model_spec?.name ?? '';
       const spec = modelSpecOf(request.model_spec);
+      const logger = requestLogger?.sampled(call.modelName);
       return withServable(
         manager,
         servableRequestOf(spec),
@@ -107,9 +112,16 @@ export function predictionService(
             origin: { modelName: call.modelName!, api },
           });
           const signatureName = signatureNameOf(spec.signature_name);
-          return response
+          const answer = response
             .encode({ model_spec: responseModelSpec(handle.id.name, handle.id.version, signatureName), result })
             .finish();
+          logger?.log(
+            api === 'Classify' ? 'classify_log' : 'regress_log',
+            loggedSpec(handle.id, signatureName),
+            bytes,
+            answer,
+          );
+          return answer;
         },
         bounded,
       );
@@ -135,12 +147,15 @@ export function predictionService(
         Protos.MultiInferenceRequestEnvelope,
         bytes,
       );
+      const logger = requestLogger?.sampled(tasks[0]?.model_spec?.name ?? '');
       return withServable(
         manager,
         servableRequestOf(tasks[0]?.model_spec),
         async (handle) => {
           const results = await multiInference(handle.servable, handle.id.version, tasks, input, options);
-          return Protos.MultiInferenceResponse.encode({ results }).finish();
+          const answer = Protos.MultiInferenceResponse.encode({ results }).finish();
+          logger?.log('multi_inference_log', loggedSpec(handle.id), bytes, answer);
+          return answer;
         },
         bounded,
       );
@@ -149,6 +164,7 @@ export function predictionService(
     Predict: unaryHandler(async (bytes, call) => {
       const request = decodeRequest<PredictEnvelope>(Protos.PredictRequestEnvelope, bytes);
       call.modelName = request.model_spec?.name ?? '';
+      const logger = requestLogger?.sampled(call.modelName);
       return withServable(
         manager,
         servableRequestOf(request.model_spec),
@@ -169,12 +185,14 @@ export function predictionService(
             for (const [key, value] of stepTimingHeaders(timings)) call.trailer.set(key, value);
           }
           // 'fields' and 'content' runs answer TensorProto bytes.
-          return encodePredictResponse(
+          const answer = encodePredictResponse(
             outputs as Map<string, Uint8Array>,
             handle.id.name,
             handle.id.version,
             signatureName,
           );
+          logger?.log('predict_log', loggedSpec(handle.id, signatureName), bytes, answer);
+          return answer;
         },
         bounded,
       );

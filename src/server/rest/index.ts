@@ -37,6 +37,7 @@ export const restApi: FastifyPluginAsync<RestApiOptions> = async (app, options) 
     timeoutMs: options.timeoutMs,
     enableSignatureMethodNameCheck: options.enableSignatureMethodNameCheck,
     queueBound: options.queueBound,
+    requestLogger: options.requestLogger,
   };
   await app.register(modelStatusRoute, deps);
   await app.register(modelMetadataRoute, deps);

@@ -51,3 +51,16 @@ export function servableRequestOf(params: ModelParams): ServableRequest {
   if (params.label !== undefined) return { name: params.name, label: params.label };
   return { name: params.name };
 }
+
+/**
+ * The ModelSpec of the request TF-Serving's REST handler builds from a call (what a request log
+ * records): the path's model and version or label, the body's signature name.
+ */
+export function requestModelSpec(request: ServableRequest, signatureName: string) {
+  return {
+    name: request.name,
+    version: request.version === undefined ? undefined : { value: request.version },
+    version_label: request.label,
+    signature_name: signatureName,
+  };
+}

@@ -136,6 +136,17 @@ async function writeNatively(
   return (await codec().writePredictJson(tensors, format)) ?? undefined;
 }
 
+/**
+ * A tensor of a REST Predict (an input as read from the body, or an output) as TensorProto
+ * bytes with typed value fields, as gRPC Predict carries it; encoded off the JS thread.
+ */
+export async function tensorProtoBytes(tensor: JsonTensor | HostTensorHandle | NativeOutput): Promise<Uint8Array> {
+  if (Buffer.isBuffer(tensor)) return tensor;
+  if ('handle' in tensor) return codec().encode(tensor.handle, 'fields');
+  if ('dtype' in tensor) return codec().encode((await codec().decode(tensor)).handle, 'fields');
+  return codec().encode(tensor, 'fields');
+}
+
 /** The TypeScript reading, on whichever thread. */
 export function predictBodyFromText(text: string, signatures: SignatureInputs | undefined): PredictBody | undefined {
   const predict = parsePredictDocument(text);

@@ -5,6 +5,7 @@ import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
 import type { ModelQueueBound } from '../model_queue_bound';
 import type { Readiness } from '../readiness';
 import { secureContextOptions, type SslConfig } from '../ssl_config';
+import type { ServerRequestLogger } from '../../request_logging/server_request_logger';
 import { DEFAULT_BODY_LIMIT, registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
 import { probeRoutes } from './probe_routes';
 import { prometheusRoute } from './prometheus_route';
@@ -31,6 +32,8 @@ export interface RestServerOptions {
   ssl?: SslConfig;
   /** --duoserve_max_queued_requests_per_model, shared with the gRPC API. */
   queueBound?: ModelQueueBound;
+  /** Each model's request logger (ServerCore's): logging_config. */
+  requestLogger?: ServerRequestLogger;
 }
 
 /** Starts TF-Serving's REST API on listenAddress:port. */
@@ -63,6 +66,7 @@ export async function startRestServer(manager: Manager, options: RestServerOptio
       bodyLimit: options.bodyLimit,
       enableCorsSupport: options.enableCorsSupport,
       queueBound: options.queueBound,
+      requestLogger: options.requestLogger,
     },
   );
   if (options.prometheusPath !== undefined) {

@@ -1,5 +1,6 @@
 import type { Manager } from '../../core/manager';
 import type { ModelQueueBound } from '../model_queue_bound';
+import type { ServerRequestLogger } from '../../request_logging/server_request_logger';
 
 /** What every REST route plugin is given (the composition root builds it once). */
 export interface RestRouteDeps {
@@ -10,4 +11,6 @@ export interface RestRouteDeps {
   enableSignatureMethodNameCheck?: boolean;
   /** --duoserve_max_queued_requests_per_model, for :predict, :classify and :regress; absent: none. */
   queueBound?: ModelQueueBound;
+  /** Each model's request logger (ServerCore's): logging_config. */
+  requestLogger?: ServerRequestLogger;
 }

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ServingError } from '../../../src/errors/serving_error';
-import { maskedCrc32c, readTFRecords, type TFRecord } from '../../../src/servables/warmup/tfrecord_reader';
+import { maskedCrc32c } from '../../../src/servables/warmup/tfrecord_framing';
+import { readTFRecords, type TFRecord } from '../../../src/servables/warmup/tfrecord_reader';
 import { tempDir, warmupFiles, type WarmupFiles } from './warmup_files';
 
 async function readAll(file: string): Promise<TFRecord[]> {

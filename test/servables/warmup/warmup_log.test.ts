@@ -20,6 +20,7 @@ describe('PredictionLogEnvelope', () => {
     assert.deepEqual(envelope.oneofs.log_type.oneof, log_type);
     for (const field of envelope.fieldsArray) {
       assert.equal(field.id, fields['tensorflow.serving.PredictionLog'][field.name], field.name);
+      if (field.name === 'log_metadata') continue; // LogMetadata itself: test/protos/wire_compat.test.ts
       const official =
         fields[`tensorflow.serving.${field.name === 'predict_streamed_log' ? 'PredictStreamedLog' : 'PredictLog'}`];
       for (const nested of (field.resolve().resolvedType as protobuf.Type).fieldsArray) {
@@ -28,6 +29,7 @@ describe('PredictionLogEnvelope', () => {
     }
     for (const name of ['ClassifyLog', 'RegressLog', 'MultiInferenceLog', 'SessionRunLog']) {
       assert.equal(fields[`tensorflow.serving.${name}`].request, 1);
+      assert.equal(fields[`tensorflow.serving.${name}`].response, 2);
     }
   });
 
