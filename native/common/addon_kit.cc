@@ -4,6 +4,7 @@
 #include <malloc.h>
 #endif
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -122,9 +123,12 @@ double NowMicros() {
   return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// A run that waited in the queue past its caller's deadline is not started: the caller has
-// been answered already (as a C++ gRPC server answers an expired call). 0: no deadline.
-bool Expired(double deadline_us, double now_us) { return deadline_us > 0 && now_us >= deadline_us; }
+// When a run's caller stops waiting for it: its deadline and its cancel flag, read on the JS
+// thread with the run's arguments.
+struct CallerWait {
+  double deadline_us = 0;       // 0: none
+  int32_t* cancelled = nullptr;  // element 0 of the caller's CancelFlag; null: none
+};
 
 // A deadline argument in microseconds on process.hrtime()'s clock; undefined: none (0).
 double ReadDeadline(Napi::Value value, const char* what) {
@@ -132,7 +136,32 @@ double ReadDeadline(Napi::Value value, const char* what) {
   if (!value.IsNumber()) ThrowTypeError(value.Env(), std::string(what) + " must be a number of microseconds");
   return value.As<Napi::Number>().DoubleValue();
 }
-Status DeadlineExceeded() { return Status::Error(Code::kDeadlineExceeded, "Deadline Exceeded"); }
+
+// A CancelFlag argument (an Int32Array the JS thread sets with Atomics.store); undefined: none.
+// `keep_alive` holds the array, so its memory lives as long as the run.
+int32_t* ReadCancelFlag(Napi::Value value, const char* what, std::vector<Napi::ObjectReference>* keep_alive) {
+  if (value.IsUndefined()) return nullptr;
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      value.As<Napi::TypedArray>().ElementLength() < 1) {
+    ThrowTypeError(value.Env(), std::string(what) + " must be an Int32Array");
+  }
+  auto flag = value.As<Napi::Int32Array>();
+  keep_alive->push_back(Napi::Persistent(flag.As<Napi::Object>()));
+  return flag.Data();
+}
+
+// The one check a run (or a batch task) passes before it starts: one its caller no longer
+// waits for is not started. Past its deadline, the caller has been answered already (as a C++
+// gRPC server answers an expired call); cancelled, no one listens for the answer.
+Status StillAwaited(const CallerWait& wait, double now_us) {
+  if (wait.deadline_us > 0 && now_us >= wait.deadline_us) {
+    return Status::Error(Code::kDeadlineExceeded, "Deadline Exceeded");
+  }
+  if (wait.cancelled != nullptr && std::atomic_ref<int32_t>(*wait.cancelled).load(std::memory_order_acquire) != 0) {
+    return Status::Error(Code::kCancelled, "Cancelled");
+  }
+  return Status::Ok();
+}
 
 Status InInput(const std::string& name, const Status& status) {
   return Status::Error(status.code, "input '" + name + "': " + status.message);
@@ -217,9 +246,11 @@ class RunWorker : public PromiseWorker {
       : PromiseWorker(env, "duoserve.run"), model_(std::move(model)) {}
 
   // JS thread: reads the arguments; TypeError for a malformed one, FailEarly for bad data.
-  void ReadArguments(Napi::Array inputs, Napi::Array output_names, OutputEncoding encoding, Napi::Value deadline) {
+  void ReadArguments(Napi::Array inputs, Napi::Array output_names, OutputEncoding encoding, Napi::Value deadline,
+                     Napi::Value cancelled) {
     encoding_ = encoding;
-    deadline_us_ = ReadDeadline(deadline, "deadline");
+    wait_.deadline_us = ReadDeadline(deadline, "deadline");
+    wait_.cancelled = ReadCancelFlag(cancelled, "cancelled", &keep_alive_);
     inputs_.resize(inputs.Length());
     for (uint32_t i = 0; i < inputs.Length(); ++i) {
       Status status = ReadPendingInput(inputs.Get(i), &inputs_[i], &keep_alive_);
@@ -236,7 +267,7 @@ class RunWorker : public PromiseWorker {
     // The model is released here, off the JS thread, if unload() came while this ran.
     std::shared_ptr<LoadedModel> model = std::move(model_);
     if (model == nullptr) return Status::Error(Code::kFailedPrecondition, "the model was unloaded");
-    if (Expired(deadline_us_, NowMicros())) return DeadlineExceeded();
+    DUO_RETURN_IF_ERROR(StillAwaited(wait_, NowMicros()));
     std::vector<NamedTensor> inputs;
     inputs.reserve(inputs_.size());
     for (size_t i = 0; i < inputs_.size(); ++i) {
@@ -259,9 +290,9 @@ class RunWorker : public PromiseWorker {
 
   std::shared_ptr<LoadedModel> model_;
   OutputEncoding encoding_ = OutputEncoding::kFields;
-  double deadline_us_ = 0;  // 0: none
+  CallerWait wait_;
   std::vector<PendingInput> inputs_;
-  std::vector<Napi::ObjectReference> keep_alive_;  // JS buffers the inputs borrow from
+  std::vector<Napi::ObjectReference> keep_alive_;  // JS buffers the inputs borrow from, the cancel flag
   std::vector<std::string> output_names_;
   std::vector<NamedTensor> outputs_;
   std::vector<std::unique_ptr<std::string>> encoded_;
@@ -276,7 +307,7 @@ ExpectedInput AnyRows(ExpectedInput expected) {
 }
 
 // runBatch(): several run()s as one (native/common/batch_tensors.h does the tensor work). A
-// task that cannot join (expired, bad input, shape unlike the first task's) is answered its
+// task that cannot join (expired, cancelled, bad input, shape unlike the first task's) is answered its
 // own error and left out; the others run as one batch. TF-Serving fails the whole batch for a
 // shape mismatch; failing only the task that differs keeps one bad client from failing others.
 class BatchWorker : public PromiseWorker {
@@ -292,10 +323,11 @@ class BatchWorker : public PromiseWorker {
     tasks_.resize(tasks.Length());
     for (uint32_t t = 0; t < tasks.Length(); ++t) {
       Napi::Value value = tasks.Get(t);
-      if (!value.IsObject()) ThrowTypeError(env, "a batch task must be an object {inputs, deadlineUs?}");
+      if (!value.IsObject()) ThrowTypeError(env, "a batch task must be an object {inputs, deadlineUs?, cancelled?}");
       Napi::Object object = value.As<Napi::Object>();
       Task& task = tasks_[t];
-      task.deadline_us = ReadDeadline(object.Get("deadlineUs"), "a task's deadlineUs");
+      task.wait.deadline_us = ReadDeadline(object.Get("deadlineUs"), "a task's deadlineUs");
+      task.wait.cancelled = ReadCancelFlag(object.Get("cancelled"), "a task's cancelled", &keep_alive_);
       Napi::Array inputs = ArrayArg(object.Get("inputs"), "a task's inputs");
       if (t > 0 && inputs.Length() != tasks_[0].inputs.size()) {
         ThrowTypeError(env, "every batch task must have the same inputs");
@@ -315,7 +347,7 @@ class BatchWorker : public PromiseWorker {
  private:
   struct Task {
     std::vector<PendingInput> inputs;
-    double deadline_us = 0;              // 0: none
+    CallerWait wait;
     Status status;                       // this task's own failure
     std::vector<HostTensorPtr> tensors;  // its inputs, decoded, in input order
     int64_t rows = 0;
@@ -341,7 +373,7 @@ class BatchWorker : public PromiseWorker {
   // Decodes and checks one task's inputs, as run() does, and counts its rows
   // (ComputeTensorBatchSize's rules and messages).
   static Status PrepareTask(double now_us, Task* task) {
-    if (Expired(task->deadline_us, now_us)) return DeadlineExceeded();
+    DUO_RETURN_IF_ERROR(StillAwaited(task->wait, now_us));
     if (task->inputs.empty()) {
       return Status::Error(Code::kInvalidArgument, "Batching Run() must have at least one input tensor");
     }
@@ -468,7 +500,7 @@ class BatchWorker : public PromiseWorker {
   std::vector<int64_t> allowed_batch_sizes_;
   bool pad_ = false;
   std::vector<Task> tasks_;
-  std::vector<Napi::ObjectReference> keep_alive_;  // JS buffers the inputs borrow from
+  std::vector<Napi::ObjectReference> keep_alive_;  // JS buffers the inputs borrow from, the cancel flags
   std::vector<std::string> output_names_;
   int64_t batch_rows_ = 0;
   int64_t padding_rows_ = 0;
@@ -518,7 +550,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   if (model == nullptr) {
     worker->FailEarly(Status::Error(Code::kFailedPrecondition, "the model was unloaded"));
   } else {
-    worker->ReadArguments(inputs, output_names, encoding, info[4]);
+    worker->ReadArguments(inputs, output_names, encoding, info[4], info[5]);
   }
   return Start(std::move(worker));
 }

@@ -4,12 +4,14 @@
 //   load(path: string, options: {[key]: string | Buffer}): Promise<ModelHandle>
 //   describe(model: ModelHandle): Buffer
 //   run(model, inputs: [name, TensorSource, dtype?, shape?, alias?][], outputNames: string[], encoding,
-//       deadline?: number): Promise<[name, Output][]>
+//       deadline?: number, cancelled?: Int32Array): Promise<[name, Output][]>
 //       dtype (tensorflow.DataType, 0: any) and shape (-1: any size; null: not checked) are what
 //       the signature expects of the input: checked once, after decoding, with TF's message
 //       ("Expects arg[i] to be float but int32 is provided"); alias names the input in a shape
 //       error. deadline: microseconds on process.hrtime()'s clock; a run still queued then is
-//       not started and rejects with DEADLINE_EXCEEDED.
+//       not started and rejects with DEADLINE_EXCEEDED. cancelled: a flag the caller sets
+//       (element 0 nonzero, with Atomics.store) when it stops listening; a run still queued
+//       then is not started and rejects with CANCELLED.
 //       TensorSource: Buffer (TensorProto bytes, decoded on the worker thread)
 //                   | {dtype, shape, data: ArrayBufferView}  (numeric)
 //                   | {dtype: 7, shape, strings: Buffer[]}   (DT_STRING)
@@ -18,13 +20,13 @@
 //                 'content' -> Output is a Buffer holding a TensorProto with tensor_content
 //                 'host'    -> Output is {dtype, shape, data?: ArrayBuffer, strings?: Buffer[],
 //                              handle: HostTensorHandle}; `data` views the tensor's memory
-//   runBatch(model, tasks: {inputs, deadlineUs?}[], outputNames, encoding,
+//   runBatch(model, tasks: {inputs, deadlineUs?, cancelled?}[], outputNames, encoding,
 //            options: {allowedBatchSizes: number[], padVariableLengthInputs: boolean})
 //       : Promise<{results: ([name, Output][] | Error)[], batchRows, paddingRows}>
 //       several run()s as one: each task's inputs (as run()'s, same names in the same order)
 //       are decoded and checked, merged on dim 0 into one tensor per input, run once, and each
 //       output is split back by the tasks' rows (common/batch_tensors.h). A task that cannot
-//       join (expired, bad input, shape unlike the first task's) gets its own Error in
+//       join (expired, cancelled, bad input, shape unlike the first task's) gets its own Error in
 //       `results`; the batch rejects as a whole when the run or an output's split fails.
 //   unload(model): void    (the model is freed once the runs in flight finish)
 //   (the tensor kit, decode/encode/copyStats and the REST JSON codec, is its own addon:

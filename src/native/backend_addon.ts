@@ -41,11 +41,19 @@ export interface HostTensorOutput {
 
 export type NativeOutput = Buffer | HostTensorOutput;
 
+/**
+ * A run's cancel flag: the JS thread sets element 0 to 1 (Atomics.store) when the caller stops
+ * listening; the worker thread reads it as the run starts (src/servables/run_deadline.ts makes one).
+ */
+export type CancelFlag = Int32Array;
+
 /** One request of a batch (runBatch): its inputs, with the same names in the same order in every task. */
 export interface BatchTask {
   inputs: RunInput[];
   /** As run()'s: a task still queued then is answered DEADLINE_EXCEEDED and never run. */
   deadlineUs?: number;
+  /** As run()'s: a task whose flag is set when its batch starts is answered CANCELLED and never run. */
+  cancelled?: CancelFlag;
 }
 
 /** How runBatch merges its tasks (BatchingParameters). */
@@ -60,7 +68,7 @@ export interface BatchRunResult {
   /**
    * One entry per task, in order: its outputs as run() resolves them, or the Error (with
    * `code`, as run()'s rejections) that failed this task alone (its decoding, dtype or shape,
-   * an expired deadline). The other tasks ran without it.
+   * an expired deadline, its cancel flag). The other tasks ran without it.
    */
   results: Array<Array<[string, NativeOutput]> | Error>;
   /** Rows of the batch that ran, padding included; 0 when no task was left to run. */
@@ -72,13 +80,17 @@ export interface BatchRunResult {
 export interface BackendAddon {
   load(modelPath: string, options: Record<string, string | Buffer>): Promise<ModelHandle>;
   describe(model: ModelHandle): Buffer;
-  /** `deadlineUs`: on process.hrtime()'s clock; a run still queued then rejects with DEADLINE_EXCEEDED. */
+  /**
+   * `deadlineUs`: on process.hrtime()'s clock; a run still queued then rejects with DEADLINE_EXCEEDED.
+   * `cancelled`: a run still queued when it is set rejects with CANCELLED.
+   */
   run(
     model: ModelHandle,
     inputs: RunInput[],
     outputNames: string[],
     encoding: OutputEncoding,
     deadlineUs?: number,
+    cancelled?: CancelFlag,
   ): Promise<Array<[string, NativeOutput]>>;
   /**
    * Runs several requests as one: on a worker thread each task's inputs are decoded and checked,

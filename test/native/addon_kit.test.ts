@@ -6,6 +6,7 @@ import {
   type BackendAddon,
   type HostTensorOutput,
   type ModelHandle,
+  type RunInput,
 } from '../../src/native/backend_addon';
 
 /**
@@ -119,8 +120,40 @@ describe('addon kit', () => {
       TypeError,
     );
     assert.throws(() => run(model, [], [], 'xml'), TypeError);
+    assert.throws(() => run(model, [], [], 'fields', undefined, new Uint8Array(4)), TypeError);
     assert.throws(() => addon.describe({} as ModelHandle), TypeError);
     assert.throws(() => addon.load('/m', { n: 1 } as unknown as Record<string, string>), TypeError);
+  });
+
+  it('never starts a run or a batch task cancelled while it waits for a worker thread', async () => {
+    const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    const slow = await addon.load('/models/slow/1', { run_ms: '300' });
+    const runsOf = () => Number(/runs=(\d+)/.exec(addon.describe(slow).toString('latin1'))![1]);
+    const input: RunInput = ['x', FLOAT_2X2_CONTENT];
+    const busy = Array.from({ length: pool }, () => addon.run(slow, [input], ['x'], 'content'));
+    const flag = new Int32Array(1);
+    const taskFlag = new Int32Array(1);
+    const queued = rejection(addon.run(slow, [input], ['x'], 'content', undefined, flag));
+    const batch = addon.runBatch(slow, [{ inputs: [input], cancelled: taskFlag }, { inputs: [input] }], ['x'], 'content', {
+      allowedBatchSizes: [],
+      padVariableLengthInputs: false,
+    });
+    Atomics.store(flag, 0, 1);
+    Atomics.store(taskFlag, 0, 1);
+    await Promise.all(busy);
+    const cancelled = await queued;
+    assert.deepEqual([cancelled.code, cancelled.message], ['CANCELLED', 'Cancelled']);
+    const { results, batchRows } = await batch;
+    assert.equal(batchRows, 2); // the task left running alone
+    assert.deepEqual([(results[0] as Error & { code?: string }).code, (results[0] as Error).message], ['CANCELLED', 'Cancelled']);
+    assert.deepEqual(results[1], [['x', FLOAT_2X2_CONTENT]]);
+    assert.equal(runsOf(), pool + 1); // the busy runs and the batch: the cancelled run never ran
+    // A flag set before the run is queued works the same; one never set changes nothing.
+    const unset = new Int32Array(1);
+    assert.deepEqual(await addon.run(slow, [input], ['x'], 'content', undefined, unset), [['x', FLOAT_2X2_CONTENT]]);
+    assert.equal((await rejection(addon.run(slow, [input], ['x'], 'content', undefined, flag))).code, 'CANCELLED');
+    assert.equal(runsOf(), pool + 2);
+    addon.unload(slow);
   });
 
   it('lets runs in flight finish after unload, then refuses new ones', async () => {
