@@ -112,7 +112,8 @@ export class BatchingServable implements LoadedServable {
 
   /**
    * Runs one batch (TF's ProcessBatch): a task whose deadline passed while it waited is answered
-   * DEADLINE_EXCEEDED and left out; the others run as one; each is answered with its outputs or
+   * DEADLINE_EXCEEDED and left out, one cancelled while it waited CANCELLED; the others run as one
+   * (the native run checks both again as it starts); each is answered with its outputs or
    * the error that failed it alone; a batch that cannot run fails every task. Never rejects.
    */
   private async processBatch(batch: Batch<BatchingTask>, labels: metrics.QueueLabels): Promise<void> {
@@ -124,6 +125,8 @@ export class BatchingServable implements LoadedServable {
       metrics.queueDelay.labels(labels).observe(nowUs - task.enqueuedUs);
       if (task.deadlineUs !== undefined && task.deadlineUs <= nowUs) {
         task.answer(new ServingError('DEADLINE_EXCEEDED', 'Deadline Exceeded'));
+      } else if (task.signal?.aborted) {
+        task.answer(new ServingError('CANCELLED', 'Cancelled'));
       } else {
         live.push(task);
       }

@@ -22,6 +22,8 @@ export interface BatchingTask extends SizedTask {
   /** When it was enqueued, in microseconds on process.hrtime()'s clock. */
   readonly enqueuedUs: number;
   readonly deadlineUs?: number;
+  /** Its request's RunRequest.signal: a task cancelled before its batch runs is left out of it. */
+  readonly signal?: AbortSignal;
   /** The encoding its answer needs. */
   readonly encoding: OutputEncoding;
   /** The run to put in the batch; a piece's rows are sliced from its request's inputs here. */
@@ -41,6 +43,7 @@ export function requestTask(
     size,
     enqueuedUs,
     deadlineUs: run.deadlineUs,
+    signal: run.signal,
     encoding: run.encoding,
     prepare: () => Promise.resolve(run),
     answer: (outcome) => (outcome instanceof ServingError ? settle.reject(outcome) : settle.resolve(outcome)),
@@ -89,6 +92,7 @@ class SplitRequest {
         size,
         enqueuedUs: whole.enqueuedUs,
         deadlineUs: whole.deadlineUs,
+        signal: whole.signal,
         encoding: 'host',
         prepare: () => this.piece(rows, size),
         answer: (outcome) => this.collect(index, outcome),

@@ -27,6 +27,8 @@ export interface ExamplesRequest {
   input: SerializedInput | null | undefined;
   /** RunRequest.deadlineUs: a run still queued then is not started. */
   deadlineUs?: number;
+  /** RunRequest.signal: a run still queued when it aborts is not started. */
+  signal?: AbortSignal;
   /** RunRequest.origin: the API request, for runtime_latency. */
   origin?: RunOrigin;
 }
@@ -52,10 +54,18 @@ export async function runOnExamples(
   inputAlias: string,
   examples: SerializedExamplesTensor,
   outputAliases: string[],
-  { deadlineUs, origin }: Pick<RunRequest, 'deadlineUs' | 'origin'> = {},
+  { deadlineUs, signal, origin }: Pick<RunRequest, 'deadlineUs' | 'signal' | 'origin'> = {},
 ): Promise<Map<string, HostTensorOutput>> {
   const inputs = new Map([[inputAlias, examples]]);
-  const request = { signatureName, inputs, outputFilter: outputAliases, encoding: 'host', deadlineUs, origin } as const;
+  const request = {
+    signatureName,
+    inputs,
+    outputFilter: outputAliases,
+    encoding: 'host',
+    deadlineUs,
+    signal,
+    origin,
+  } as const;
   const outputs = await runRecorded(servable, checkRun(signature, signatureName, request));
   const host = new Map<string, HostTensorOutput>();
   for (const [alias, output] of outputs) {

@@ -41,6 +41,11 @@ export interface RunRequest {
    */
   deadlineUs?: number;
   /**
+   * Aborts when the caller stops listening (a gRPC call its client cancelled): a run still
+   * queued then never starts, and is answered CANCELLED. Absent: never.
+   */
+  signal?: AbortSignal;
+  /**
    * The API request this run serves, for runtime_latency: set where TF-Serving records it
    * (Predict, Classify, Regress and their warmup replays); absent (chain steps, MultiInference): not recorded.
    */

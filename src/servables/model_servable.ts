@@ -8,6 +8,7 @@ import type {
   RunInput,
 } from '../native/backend_addon';
 import type { CheckedInput, CheckedRun, InferenceServable } from './inference_servable';
+import { cancelFlagOf } from './run_deadline';
 import type { SignatureMap } from './signature';
 
 /** What runBatch answers: per run its outputs by alias, or the error that failed it alone. */
@@ -63,7 +64,14 @@ export class ModelServable implements InferenceServable {
     const inputs = run.checkedInputs.map((input) => this.nativeInput(input));
     const outputNames = outputNamesOf(run);
     try {
-      const results = await this.addon.run(this.handle, inputs, outputNames, run.encoding, run.deadlineUs);
+      const results = await this.addon.run(
+        this.handle,
+        inputs,
+        outputNames,
+        run.encoding,
+        run.deadlineUs,
+        cancelFlagOf(run.signal),
+      );
       return byAlias(run, outputNames, results);
     } catch (error) {
       throw toServingError(error);
@@ -81,6 +89,7 @@ export class ModelServable implements InferenceServable {
         .map((input) => this.nativeInput(input))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
       deadlineUs: run.deadlineUs,
+      cancelled: cancelFlagOf(run.signal),
     }));
     const outputNames = outputNamesOf(runs[0]);
     try {

@@ -1,7 +1,9 @@
 /**
- * Deadlines of model runs, on the clock the native run reads (process.hrtime(), CLOCK_MONOTONIC):
- * a wall-clock deadline (gRPC's) is turned into one once, when the request arrives.
+ * When a model run's caller stops waiting for it, in the forms the native run checks as it
+ * starts: deadlines on the clock it reads (process.hrtime(), CLOCK_MONOTONIC; a wall-clock
+ * deadline, gRPC's, is turned into one once, when the request arrives), and cancellation.
  */
+import type { CancelFlag } from '../native/backend_addon';
 
 /** Now, in microseconds on process.hrtime()'s clock. */
 export function monotonicMicros(): number {
@@ -13,4 +15,13 @@ export function monotonicMicros(): number {
 export function deadlineInMs(ms: number | undefined): number | undefined {
   if (ms === undefined || !(ms > 0) || !Number.isFinite(ms)) return undefined;
   return monotonicMicros() + ms * 1000;
+}
+
+/** The native run's flag for `signal` (RunRequest.signal), set when it aborts; undefined without one. */
+export function cancelFlagOf(signal: AbortSignal | undefined): CancelFlag | undefined {
+  if (signal === undefined) return undefined;
+  const flag = new Int32Array(1);
+  if (signal.aborted) flag[0] = 1;
+  else signal.addEventListener('abort', () => Atomics.store(flag, 0, 1), { once: true });
+  return flag;
 }

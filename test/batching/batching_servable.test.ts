@@ -286,6 +286,31 @@ describe('batching on real models', () => {
     );
   });
 
+  test('a request cancelled in the queue is CANCELLED, takes no row of its batch and never runs', async () => {
+    const c = CASES[1];
+    const batched = await load(
+      withBatching(c.platform, batching('batch_timeout_micros { value: 30000 }')),
+      c.versionDir,
+    );
+    const random = prng(SEED + 4);
+    const before = await batchFigures(c.versionDir);
+    const caller = new AbortController();
+    const queued = [
+      predict(batched, { ...request(c, rows(random, 3, c.columns)), signal: caller.signal }),
+      predict(batched, request(c, rows(random, 1, c.columns))),
+    ];
+    caller.abort(); // while both wait for batch_timeout_micros
+    const [cancelled, live] = await Promise.allSettled(queued);
+    assert.equal(cancelled.status, 'rejected');
+    assert.deepEqual([cancelled.reason.code, cancelled.reason.message], ['CANCELLED', 'Cancelled']);
+    assert.equal(live.status, 'fulfilled');
+    const figures = await batchFigures(c.versionDir);
+    assert.deepEqual(
+      { batches: figures.batches - before.batches, rows: figures.rows - before.rows },
+      { batches: 1, rows: 1 },
+    );
+  });
+
   test('a lone request waits no longer than batch_timeout_micros plus one run', async () => {
     const c = CASES[2];
     const plain = await load(c.platform, c.versionDir);

@@ -28,13 +28,13 @@ type StepOutputs = Map<string, NativeOutput>;
 type StepHandles = Map<string, ServableHandle<InferenceServable>>;
 
 /** How the caller wants the chain's outputs, and until when it waits (RunRequest's fields). */
-export type ChainRunOptions = Pick<RunRequest, 'encoding' | 'timings' | 'deadlineUs'>;
+export type ChainRunOptions = Pick<RunRequest, 'encoding' | 'timings' | 'deadlineUs' | 'signal'>;
 
 export async function runChain(
   context: ChainRunContext,
   plan: ChainPlan,
   inputs: ReadonlyMap<string, TensorSource>,
-  { encoding, timings, deadlineUs }: ChainRunOptions,
+  { encoding, timings, deadlineUs, signal }: ChainRunOptions,
 ): Promise<Map<string, NativeOutput>> {
   const handles = acquireHandles(context.manager, plan.steps);
   try {
@@ -55,7 +55,7 @@ export async function runChain(
             else stepInputs.set(alias, hostOf(outputsOf.get(ref.step)!, ref.output).handle);
           }
           const fetches = plan.fetches.get(step.name)!;
-          return runStep(context, step, handles, stepInputs, fetches, state, { timings, deadlineUs });
+          return runStep(context, step, handles, stepInputs, fetches, state, { timings, deadlineUs, signal });
         }),
       );
     }
@@ -83,14 +83,15 @@ async function runStep(
   inputs: Map<string, TensorSource>,
   outputFilter: string[],
   state: { failure?: ServingError },
-  { timings, deadlineUs }: Omit<ChainRunOptions, 'encoding'>,
+  { timings, deadlineUs, signal }: Omit<ChainRunOptions, 'encoding'>,
 ): Promise<StepOutputs> {
   const started = process.hrtime.bigint();
   let ok = false;
   try {
     const servable = handles.get(step.name)!.servable;
     const { signatureName } = step;
-    const outputs = await predict(servable, { signatureName, inputs, outputFilter, encoding: 'host', deadlineUs });
+    const request = { signatureName, inputs, outputFilter, encoding: 'host', deadlineUs, signal } as const;
+    const outputs = await predict(servable, request);
     ok = true;
     return outputs;
   } catch (error) {

@@ -11,6 +11,8 @@ export interface UnaryCall {
   metadata: Metadata;
   /** The call's deadline on the native run's clock (RunRequest.deadlineUs); absent: none. */
   deadlineUs?: number;
+  /** Aborts when the client cancels the call (RunRequest.signal). */
+  signal: AbortSignal;
   /** Trailing metadata of a successful call, when the handler has some. */
   trailer?: Metadata;
   /** The model the request names, set by the handler once decoded: its request_count label. */
@@ -20,8 +22,8 @@ export interface UnaryCall {
 /**
  * Adapts an async bytes-in/bytes-out handler to grpc-js; every error becomes a status. A call
  * already cancelled, or past its deadline, is answered CANCELLED or DEADLINE_EXCEEDED without
- * running anything, as a C++ gRPC server answers it; the deadline goes on with the call, so
- * that a run still queued when it passes is not started either.
+ * running anything, as a C++ gRPC server answers it; the deadline and the cancellation go on
+ * with the call, so that a run still queued when either comes is not started either.
  *
  * With `api` (TF-Serving's API label: Predict, Classify, Regress) every call the handler takes
  * that decodes (the handler sets its modelName) is recorded in TF-Serving's request metrics; one
@@ -34,7 +36,9 @@ export function unaryHandler(
   return (call, callback) => {
     let context: UnaryCall;
     try {
-      context = { metadata: call.metadata, deadlineUs: deadlineOf(call) };
+      const cancelled = new AbortController();
+      call.once('cancelled', () => cancelled.abort());
+      context = { metadata: call.metadata, deadlineUs: deadlineOf(call), signal: cancelled.signal };
     } catch (error) {
       return callback(toGrpcError(error));
     }
