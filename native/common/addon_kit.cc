@@ -126,7 +126,7 @@ double NowMicros() {
 // When a run's caller stops waiting for it: its deadline and its cancel flag, read on the JS
 // thread with the run's arguments.
 struct CallerWait {
-  double deadline_us = 0;       // 0: none
+  double deadline_us = 0;        // 0: none
   int32_t* cancelled = nullptr;  // element 0 of the caller's CancelFlag; null: none
 };
 

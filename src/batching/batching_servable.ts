@@ -11,7 +11,7 @@ import { ServingError, toServingError } from '../errors/serving_error';
 import type { HostTensorOutput, NativeOutput, OutputEncoding, TensorCodec } from '../native/backend_addon';
 import type { CheckedRun } from '../servables/inference_servable';
 import type { ModelServable } from '../servables/model_servable';
-import { monotonicMicros } from '../servables/run_deadline';
+import { isCancelled, monotonicMicros } from '../servables/run_deadline';
 import type { Signature, SignatureMap } from '../servables/signature';
 import type { LoadedServable } from '../platforms/platform';
 import type { Batch, BatchQueue, QueueOptions } from './batch_queue';
@@ -125,7 +125,7 @@ export class BatchingServable implements LoadedServable {
       metrics.queueDelay.labels(labels).observe(nowUs - task.enqueuedUs);
       if (task.deadlineUs !== undefined && task.deadlineUs <= nowUs) {
         task.answer(new ServingError('DEADLINE_EXCEEDED', 'Deadline Exceeded'));
-      } else if (task.signal?.aborted) {
+      } else if (isCancelled(task.cancelled)) {
         task.answer(new ServingError('CANCELLED', 'Cancelled'));
       } else {
         live.push(task);

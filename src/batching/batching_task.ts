@@ -6,6 +6,7 @@
  */
 import { ServingError, toServingError } from '../errors/serving_error';
 import type {
+  CancelFlag,
   HostTensorOutput,
   NativeOutput,
   OutputEncoding,
@@ -22,8 +23,8 @@ export interface BatchingTask extends SizedTask {
   /** When it was enqueued, in microseconds on process.hrtime()'s clock. */
   readonly enqueuedUs: number;
   readonly deadlineUs?: number;
-  /** Its request's RunRequest.signal: a task cancelled before its batch runs is left out of it. */
-  readonly signal?: AbortSignal;
+  /** Its request's RunRequest.cancelled: a task cancelled before its batch runs is left out of it. */
+  readonly cancelled?: CancelFlag;
   /** The encoding its answer needs. */
   readonly encoding: OutputEncoding;
   /** The run to put in the batch; a piece's rows are sliced from its request's inputs here. */
@@ -43,7 +44,7 @@ export function requestTask(
     size,
     enqueuedUs,
     deadlineUs: run.deadlineUs,
-    signal: run.signal,
+    cancelled: run.cancelled,
     encoding: run.encoding,
     prepare: () => Promise.resolve(run),
     answer: (outcome) => (outcome instanceof ServingError ? settle.reject(outcome) : settle.resolve(outcome)),
@@ -92,7 +93,7 @@ class SplitRequest {
         size,
         enqueuedUs: whole.enqueuedUs,
         deadlineUs: whole.deadlineUs,
-        signal: whole.signal,
+        cancelled: whole.cancelled,
         encoding: 'host',
         prepare: () => this.piece(rows, size),
         answer: (outcome) => this.collect(index, outcome),

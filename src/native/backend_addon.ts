@@ -43,7 +43,7 @@ export type NativeOutput = Buffer | HostTensorOutput;
 
 /**
  * A run's cancel flag: the JS thread sets element 0 to 1 (Atomics.store) when the caller stops
- * listening; the worker thread reads it as the run starts (src/servables/run_deadline.ts makes one).
+ * listening; the worker thread reads it as the run starts (src/servables/run_deadline.ts keeps it).
  */
 export type CancelFlag = Int32Array;
 

@@ -5,7 +5,7 @@
  * the shape text of their errors.
  */
 import { internal, invalidArgument } from '../errors/serving_error';
-import type { HostTensorOutput } from '../native/backend_addon';
+import type { CancelFlag, HostTensorOutput } from '../native/backend_addon';
 import type { InferenceServable, RunOrigin, RunRequest } from './inference_servable';
 import { checkRun, runRecorded } from './predictor';
 import type { SerializedExamplesTensor, SerializedInput } from './serialized_input';
@@ -27,8 +27,8 @@ export interface ExamplesRequest {
   input: SerializedInput | null | undefined;
   /** RunRequest.deadlineUs: a run still queued then is not started. */
   deadlineUs?: number;
-  /** RunRequest.signal: a run still queued when it aborts is not started. */
-  signal?: AbortSignal;
+  /** RunRequest.cancelled: a run still queued when it is set is not started. */
+  cancelled?: CancelFlag;
   /** RunRequest.origin: the API request, for runtime_latency. */
   origin?: RunOrigin;
 }
@@ -54,7 +54,7 @@ export async function runOnExamples(
   inputAlias: string,
   examples: SerializedExamplesTensor,
   outputAliases: string[],
-  { deadlineUs, signal, origin }: Pick<RunRequest, 'deadlineUs' | 'signal' | 'origin'> = {},
+  { deadlineUs, cancelled, origin }: Pick<RunRequest, 'deadlineUs' | 'cancelled' | 'origin'> = {},
 ): Promise<Map<string, HostTensorOutput>> {
   const inputs = new Map([[inputAlias, examples]]);
   const request = {
@@ -63,7 +63,7 @@ export async function runOnExamples(
     outputFilter: outputAliases,
     encoding: 'host',
     deadlineUs,
-    signal,
+    cancelled,
     origin,
   } as const;
   const outputs = await runRecorded(servable, checkRun(signature, signatureName, request));

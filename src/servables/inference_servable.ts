@@ -1,4 +1,4 @@
-import type { OutputEncoding, NativeOutput, TensorSource } from '../native/backend_addon';
+import type { CancelFlag, OutputEncoding, NativeOutput, TensorSource } from '../native/backend_addon';
 import type { Signature, SignatureMap, TensorSpec } from './signature';
 
 /**
@@ -41,10 +41,10 @@ export interface RunRequest {
    */
   deadlineUs?: number;
   /**
-   * Aborts when the caller stops listening (a gRPC call its client cancelled): a run still
-   * queued then never starts, and is answered CANCELLED. Absent: never.
+   * Set when the caller stops listening (a gRPC call its client cancelled; run_deadline.ts): a
+   * run still queued then never starts, and is answered CANCELLED. Absent: never.
    */
-  signal?: AbortSignal;
+  cancelled?: CancelFlag;
   /**
    * The API request this run serves, for runtime_latency: set where TF-Serving records it
    * (Predict, Classify, Regress and their warmup replays); absent (chain steps, MultiInference): not recorded.

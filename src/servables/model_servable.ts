@@ -8,7 +8,6 @@ import type {
   RunInput,
 } from '../native/backend_addon';
 import type { CheckedInput, CheckedRun, InferenceServable } from './inference_servable';
-import { cancelFlagOf } from './run_deadline';
 import type { SignatureMap } from './signature';
 
 /** What runBatch answers: per run its outputs by alias, or the error that failed it alone. */
@@ -70,7 +69,7 @@ export class ModelServable implements InferenceServable {
         outputNames,
         run.encoding,
         run.deadlineUs,
-        cancelFlagOf(run.signal),
+        run.cancelled,
       );
       return byAlias(run, outputNames, results);
     } catch (error) {
@@ -89,7 +88,7 @@ export class ModelServable implements InferenceServable {
         .map((input) => this.nativeInput(input))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
       deadlineUs: run.deadlineUs,
-      cancelled: cancelFlagOf(run.signal),
+      cancelled: run.cancelled,
     }));
     const outputNames = outputNamesOf(runs[0]);
     try {

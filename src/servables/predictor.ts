@@ -56,7 +56,7 @@ export function checkRun(signature: Signature, signatureName: string, request: R
     encoding: request.encoding,
     timings: request.timings,
     deadlineUs: request.deadlineUs,
-    signal: request.signal,
+    cancelled: request.cancelled,
     origin: request.origin,
     signature,
     checkedInputs: checkInputs(signature, request.inputs),

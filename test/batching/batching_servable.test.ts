@@ -25,7 +25,7 @@ import { pyTorchPlatform } from '../../src/platforms/pytorch/pytorch_platform';
 import { tensorFlowPlatform } from '../../src/platforms/tensorflow/tensorflow_platform';
 import { Protos } from '../../src/protos';
 import { predict } from '../../src/servables/predictor';
-import { monotonicMicros } from '../../src/servables/run_deadline';
+import { cancelRuns, monotonicMicros, newCancelFlag } from '../../src/servables/run_deadline';
 import { REPO_ROOT, tensorProtoBytes, type TensorJson } from '../platforms/pytorch/torch_fixtures';
 import { prng, type Random } from '../seeded_random';
 
@@ -294,15 +294,15 @@ describe('batching on real models', () => {
     );
     const random = prng(SEED + 4);
     const before = await batchFigures(c.versionDir);
-    const caller = new AbortController();
+    const cancelled = newCancelFlag();
     const queued = [
-      predict(batched, { ...request(c, rows(random, 3, c.columns)), signal: caller.signal }),
+      predict(batched, { ...request(c, rows(random, 3, c.columns)), cancelled }),
       predict(batched, request(c, rows(random, 1, c.columns))),
     ];
-    caller.abort(); // while both wait for batch_timeout_micros
-    const [cancelled, live] = await Promise.allSettled(queued);
-    assert.equal(cancelled.status, 'rejected');
-    assert.deepEqual([cancelled.reason.code, cancelled.reason.message], ['CANCELLED', 'Cancelled']);
+    cancelRuns(cancelled); // while both wait for batch_timeout_micros
+    const [dropped, live] = await Promise.allSettled(queued);
+    assert.equal(dropped.status, 'rejected');
+    assert.deepEqual([dropped.reason.code, dropped.reason.message], ['CANCELLED', 'Cancelled']);
     assert.equal(live.status, 'fulfilled');
     const figures = await batchFigures(c.versionDir);
     assert.deepEqual(

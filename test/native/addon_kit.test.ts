@@ -134,10 +134,9 @@ describe('addon kit', () => {
     const flag = new Int32Array(1);
     const taskFlag = new Int32Array(1);
     const queued = rejection(addon.run(slow, [input], ['x'], 'content', undefined, flag));
-    const batch = addon.runBatch(slow, [{ inputs: [input], cancelled: taskFlag }, { inputs: [input] }], ['x'], 'content', {
-      allowedBatchSizes: [],
-      padVariableLengthInputs: false,
-    });
+    const tasks = [{ inputs: [input], cancelled: taskFlag }, { inputs: [input] }];
+    const merge = { allowedBatchSizes: [], padVariableLengthInputs: false };
+    const batch = addon.runBatch(slow, tasks, ['x'], 'content', merge);
     Atomics.store(flag, 0, 1);
     Atomics.store(taskFlag, 0, 1);
     await Promise.all(busy);
@@ -145,7 +144,8 @@ describe('addon kit', () => {
     assert.deepEqual([cancelled.code, cancelled.message], ['CANCELLED', 'Cancelled']);
     const { results, batchRows } = await batch;
     assert.equal(batchRows, 2); // the task left running alone
-    assert.deepEqual([(results[0] as Error & { code?: string }).code, (results[0] as Error).message], ['CANCELLED', 'Cancelled']);
+    const dropped = results[0] as Error & { code?: string };
+    assert.deepEqual([dropped.code, dropped.message], ['CANCELLED', 'Cancelled']);
     assert.deepEqual(results[1], [['x', FLOAT_2X2_CONTENT]]);
     assert.equal(runsOf(), pool + 1); // the busy runs and the batch: the cancelled run never ran
     // A flag set before the run is queued works the same; one never set changes nothing.

@@ -28,13 +28,13 @@ type StepOutputs = Map<string, NativeOutput>;
 type StepHandles = Map<string, ServableHandle<InferenceServable>>;
 
 /** How the caller wants the chain's outputs, and until when it waits (RunRequest's fields). */
-export type ChainRunOptions = Pick<RunRequest, 'encoding' | 'timings' | 'deadlineUs' | 'signal'>;
+export type ChainRunOptions = Pick<RunRequest, 'encoding' | 'timings' | 'deadlineUs' | 'cancelled'>;
 
 export async function runChain(
   context: ChainRunContext,
   plan: ChainPlan,
   inputs: ReadonlyMap<string, TensorSource>,
-  { encoding, timings, deadlineUs, signal }: ChainRunOptions,
+  { encoding, timings, deadlineUs, cancelled }: ChainRunOptions,
 ): Promise<Map<string, NativeOutput>> {
   const handles = acquireHandles(context.manager, plan.steps);
   try {
@@ -55,7 +55,7 @@ export async function runChain(
             else stepInputs.set(alias, hostOf(outputsOf.get(ref.step)!, ref.output).handle);
           }
           const fetches = plan.fetches.get(step.name)!;
-          return runStep(context, step, handles, stepInputs, fetches, state, { timings, deadlineUs, signal });
+          return runStep(context, step, handles, stepInputs, fetches, state, { timings, deadlineUs, cancelled });
         }),
       );
     }
@@ -83,14 +83,14 @@ async function runStep(
   inputs: Map<string, TensorSource>,
   outputFilter: string[],
   state: { failure?: ServingError },
-  { timings, deadlineUs, signal }: Omit<ChainRunOptions, 'encoding'>,
+  { timings, deadlineUs, cancelled }: Omit<ChainRunOptions, 'encoding'>,
 ): Promise<StepOutputs> {
   const started = process.hrtime.bigint();
   let ok = false;
   try {
     const servable = handles.get(step.name)!.servable;
     const { signatureName } = step;
-    const request = { signatureName, inputs, outputFilter, encoding: 'host', deadlineUs, signal } as const;
+    const request = { signatureName, inputs, outputFilter, encoding: 'host', deadlineUs, cancelled } as const;
     const outputs = await predict(servable, request);
     ok = true;
     return outputs;

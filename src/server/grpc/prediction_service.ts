@@ -109,7 +109,7 @@ export function predictionService(
             signatureName: spec.signature_name,
             input: request.input,
             deadlineUs: call.deadlineUs,
-            signal: call.signal,
+            cancelled: call.cancelled,
             origin: { modelName: call.modelName!, api },
           });
           const signatureName = signatureNameOf(spec.signature_name);
@@ -179,7 +179,7 @@ export function predictionService(
             encoding: outputEncoding(call.metadata, options),
             timings,
             deadlineUs: call.deadlineUs,
-            signal: call.signal,
+            cancelled: call.cancelled,
             origin: { modelName: call.modelName!, api: 'Predict' },
           });
           if (timings) {

@@ -3,7 +3,8 @@ import type * as protobuf from 'protobufjs';
 import { ServingError, toServingError } from '../../errors/serving_error';
 import type { StatusCodeName } from '../../errors/status_code';
 import { recordRequest } from '../../monitoring/request_metrics';
-import { monotonicMicros } from '../../servables/run_deadline';
+import type { CancelFlag } from '../../native/backend_addon';
+import { cancelRuns, monotonicMicros, newCancelFlag } from '../../servables/run_deadline';
 import { toGrpcError } from './grpc_errors';
 
 /** What a handler gets besides the request bytes. */
@@ -11,8 +12,8 @@ export interface UnaryCall {
   metadata: Metadata;
   /** The call's deadline on the native run's clock (RunRequest.deadlineUs); absent: none. */
   deadlineUs?: number;
-  /** Aborts when the client cancels the call (RunRequest.signal). */
-  signal: AbortSignal;
+  /** Set when the client cancels the call (RunRequest.cancelled). */
+  cancelled: CancelFlag;
   /** Trailing metadata of a successful call, when the handler has some. */
   trailer?: Metadata;
   /** The model the request names, set by the handler once decoded: its request_count label. */
@@ -36,9 +37,9 @@ export function unaryHandler(
   return (call, callback) => {
     let context: UnaryCall;
     try {
-      const cancelled = new AbortController();
-      call.once('cancelled', () => cancelled.abort());
-      context = { metadata: call.metadata, deadlineUs: deadlineOf(call), signal: cancelled.signal };
+      const cancelled = newCancelFlag();
+      call.once('cancelled', () => cancelRuns(cancelled));
+      context = { metadata: call.metadata, deadlineUs: deadlineOf(call), cancelled };
     } catch (error) {
       return callback(toGrpcError(error));
     }
