@@ -32,6 +32,7 @@ import {
 } from './model_paths';
 import { bodyText } from './request_body';
 import type { RestRouteDeps } from './route_deps';
+import { cancelledOnClose } from './connection_close';
 
 const schema = { params: modelParamsSchema } as const;
 
@@ -70,12 +71,13 @@ export const classifyRegressRoute: FastifyPluginAsync<RestRouteDeps> = async (ap
         const servableRequest = servableRequestOf(request.params as ModelParams);
         const document = parseExamplesDocument(bodyText(request.body));
         const logger = deps.requestLogger?.sampled(servableRequest.name);
+        const cancelled = cancelledOnClose(reply);
         const answer = await withServable(
           deps.manager,
           servableRequest,
           async ({ servable, id }) => {
             const origin = { modelName: servableRequest.name, api: verb.api };
-            const result = await verb.run(servable, { ...document, origin });
+            const result = await verb.run(servable, { ...document, cancelled, origin });
             if (logger) {
               const signatureName = signatureNameOf(document.signatureName);
               const { api, request: requestType, response: responseType } = verb.log;

@@ -21,6 +21,7 @@ import { loggedSpec } from '../model_spec';
 import { predict } from '../../servables/predictor';
 import type { SignatureMap } from '../../servables/signature';
 import { deadlineInMs } from '../../servables/run_deadline';
+import { cancelledOnClose } from './connection_close';
 import { CHAIN_TIMING_HEADER, stepTimingHeaders, timingsRequested } from '../chain_timing';
 import { withServable } from '../with_servable';
 import { sendJson } from './json_reply';
@@ -89,6 +90,7 @@ export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (
       const body = bodyBytes(request.body);
       const deadlineUs = deadlineInMs(timeoutMs);
       const logger = requestLogger?.sampled(servableRequest.name);
+      const cancelled = cancelledOnClose(reply);
       const outputs = await withServable(
         manager,
         servableRequest,
@@ -104,6 +106,7 @@ export const predictRoute: FastifyPluginAsync<RestRouteDeps> = async (
             encoding: 'host' as const,
             timings,
             deadlineUs,
+            cancelled,
             origin: { modelName: servableRequest.name, api: 'Predict' as const },
           };
           const result = await predict(servable, run);
