@@ -33,6 +33,7 @@ import {
 import { bodyText } from './request_body';
 import type { RestRouteDeps } from './route_deps';
 import { cancelledOnClose } from './connection_close';
+import { deadlineInMs } from '../../servables/run_deadline';
 
 const schema = { params: modelParamsSchema } as const;
 
@@ -72,12 +73,14 @@ export const classifyRegressRoute: FastifyPluginAsync<RestRouteDeps> = async (ap
         const document = parseExamplesDocument(bodyText(request.body));
         const logger = deps.requestLogger?.sampled(servableRequest.name);
         const cancelled = cancelledOnClose(reply);
+        // As for :predict: a run still queued at --rest_api_timeout_in_ms is not started.
+        const deadlineUs = deadlineInMs(deps.timeoutMs);
         const answer = await withServable(
           deps.manager,
           servableRequest,
           async ({ servable, id }) => {
             const origin = { modelName: servableRequest.name, api: verb.api };
-            const result = await verb.run(servable, { ...document, cancelled, origin });
+            const result = await verb.run(servable, { ...document, deadlineUs, cancelled, origin });
             if (logger) {
               const signatureName = signatureNameOf(document.signatureName);
               const { api, request: requestType, response: responseType } = verb.log;

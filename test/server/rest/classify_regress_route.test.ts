@@ -6,6 +6,7 @@ import { casesOf, loadExampleModel, readExampleReference } from '../../servables
 import { FakeManager } from './fakes/fake_manager';
 import { FakeServable } from './fakes/fake_servable';
 import { restApp } from './rest_app';
+import { monotonicMicros } from '../../../src/servables/run_deadline';
 
 /**
  * The reference cases of test/fixtures/export_tf_example_models.py written as TF-Serving's JSON:
@@ -23,13 +24,14 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
   let checkedApp: FastifyInstance;
   let tf1: LoadedServable;
   let tf2: LoadedServable;
+  let slow: FakeServable;
   const reference = { tf1: readExampleReference('examples_tf1'), tf2: readExampleReference('examples_tf2') };
   const manager = new FakeManager();
   const post = (url: string, payload: string, to = app) => to.inject({ method: 'POST', url, payload });
 
   before(async () => {
     [tf1, tf2] = await Promise.all([loadExampleModel('examples_tf1'), loadExampleModel('examples_tf2')]);
-    const slow = new FakeServable(
+    slow = new FakeServable(
       tf1.signatures,
       (request) => new Promise((resolve) => setTimeout(() => resolve(tf1.runChecked(request)), 2000)),
     );
@@ -196,6 +198,19 @@ describe('POST /v1/models/NAME[/versions/N|/labels/L]:classify and :regress, on 
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(manager.outstanding, 0);
+  });
+
+  it('gives a :classify run the --rest_api_timeout_in_ms deadline, as :predict: still queued then, it never starts', async () => {
+    const count = slow.requests.length;
+    const before = monotonicMicros();
+    assert.equal((await post('/v1/models/slow:classify', '{"examples": [{"x": 1.0}]}')).statusCode, 504);
+    assert.equal(slow.requests.length, count + 1);
+    const { deadlineUs } = slow.requests.at(-1)!;
+    assert.ok(deadlineUs !== undefined, 'a deadline reaches the run');
+    assert.ok(
+      deadlineUs >= before + 1000 * 1000 && deadlineUs <= monotonicMicros(),
+      `deadline ${deadlineUs - before} µs on`,
+    );
   });
 
   it('other verbs still get "Malformed request"', async () => {
