@@ -15,15 +15,20 @@ const AVAILABLE = 30;
 export class RawGrpcClient {
   private readonly client: grpc.Client;
 
-  /** ownConnection: a connection of its own, not shared with other clients of the same target. */
+  /**
+   * ownConnection: a connection of its own, not shared with other clients of the same target.
+   * flowControlWindow: the HTTP/2 receive windows (stream and connection) in bytes; grpc-js's
+   * default is 64 KiB.
+   */
   constructor(
     readonly target: string,
-    { ownConnection = false } = {},
+    { ownConnection = false, flowControlWindow = undefined as number | undefined } = {},
   ) {
     this.client = new grpc.Client(target, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
       ...(ownConnection && { 'grpc.use_local_subchannel_pool': 1 }),
+      ...(flowControlWindow !== undefined && { 'grpc-node.flow_control_window': flowControlWindow }),
     });
   }
 

@@ -5,22 +5,29 @@
  * server's capacity offered open-loop (each call sent on time whatever the others do, up to
  * --open-concurrency unanswered) for a fixed time while the server's RSS is sampled from
  * /proc/PID/status, then the closed loop again at once: the recovery. Prints capacity, offered
- * and served req/s, the calls not served and their status, p50/p99 of the served ones, peak vs
- * idle RSS, and the recovery's req/s and p99 against the capacity's; writes var/bench/overload.json.
+ * and served req/s, the calls not served and their status, p50/p99 of the served ones beside the
+ * queue wait the bound allows (bound / capacity: an admitted call waits behind up to `bound`
+ * others, as a count bound means it to), peak vs idle RSS, and the recovery's req/s (over all of
+ * it, and over its second half, once the bounded backlog of bound / capacity seconds has
+ * drained) and p99 against the capacity's; writes var/bench/overload.json.
+ *
+ * The model is the costly_scalar TorchScript fixture (test/fixtures/export_torch_fixtures.py,
+ * exported into var/models/test/pytorch): x [rows, 512] through four 512x512 layers, answered as
+ * y [rows], so a run costs 2 MFLOP a row while request (one float_val value filling the tensor)
+ * and answer stay a few hundred bytes. A model with large answers measures the transport instead:
+ * mlp_torch's y [64, 512] is 128 KiB, and HTTP/2 interleaves the DATA frames of every answer in
+ * flight on a connection under the client's receive window (64 KiB in grpc-js and ghz), so during
+ * the burst no OK answer completed (the server had answered them: its request_count) while the
+ * refusals, trailers-only HEADERS that flow control does not hold, came back at once: OK latency
+ * was the burst's length and "recovery" the backlog's drain.
  *
  * The load comes from grpc-js clients in this process (raw bytes, bench/grpc_client.ts): the
  * burst spread over --connections connections, as many clients send it, and one connection for
- * the closed loops. On 2 shared CPUs the server answers the admitted calls during the burst (its
- * own request_count, printed in brackets beside what the clients received) but those answers
- * reach the clients late, mostly once the burst stops; ghz (the first choice) saw the same, and
- * whether the client's CPU share (printed: the generator's CPU-seconds per second) or the HTTP/2
- * transport holds them is not settled, so "received" and its p50/p99 measure more than the
- * server's queue. Every call has a deadline (--deadline), as real clients' do: one that expires
- * while queued is answered DEADLINE_EXCEEDED and never runs.
- *
- * The request is small and its run costly (mlp_torch over --rows rows, one float_val value filling
- * the tensor): a flood of large bodies measures how fast one connection carries bytes, not the
- * bound; --payload=content sends the rows as tensor_content instead.
+ * the closed loops. Every client gets 8 MiB stream and connection windows
+ * ('grpc-node.flow_control_window', as the server's own), so no flow control artifact remains;
+ * "received" is what the clients got during the burst, beside (in brackets) the server's own
+ * count of calls it answered OK then. Every call has a deadline (--deadline), as real clients'
+ * do: one that expires while queued is answered DEADLINE_EXCEEDED and never runs.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,19 +37,21 @@ import * as grpc from '@grpc/grpc-js';
 import { parseCliArgs } from './cli_args';
 import { type DuoserveProcess, startDuoserve } from './duoserve_process';
 import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
-import { writeModelConfig } from './models';
 import { REPO_ROOT } from './options';
 import { readProcessMemory } from './process_memory';
 import { loadAverages, table } from './report';
 import { percentile, round } from './stats';
 import { FLAGS_BY_NAME } from '../src/config/flag_list';
+import { DEFAULT_FLOW_CONTROL_WINDOW } from '../src/server/grpc/grpc_server';
 import { Protos } from '../src/protos';
+
+/** Rows per request: on 2 shared CPUs a capacity of 100-150 req/s, so 10x is ~1000-1500 calls a second of ~40 B each way plus 2 KiB answers. */
+const DEFAULT_ROWS = 512;
 
 const HELP = `usage: npm run bench:overload -- [flags]
   bin/duoserve with --duoserve_max_queued_requests_per_model at its default, then at 0 (unbounded),
   one server at a time: closed-loop capacity, factor x capacity offered open-loop, recovery.
-  --rows=N                 rows of mlp_torch's x [rows, 512] per request, default 64
-  --payload=KIND           broadcast (one float_val value fills the tensor; default) or content
+  --rows=N                 rows of costly_scalar's x [rows, 512] per request, default ${DEFAULT_ROWS}
   --factor=N               offered load over the bounded server's capacity, default 10
   --concurrency=N          closed-loop calls in flight (capacity, recovery), default 8
   --open-concurrency=N     the open loop's most calls in flight, default 2000
@@ -53,18 +62,17 @@ const HELP = `usage: npm run bench:overload -- [flags]
   --connections=N          connections the burst's calls are spread over (many clients), default 16
   --out=FILE               JSON result, default var/bench/overload.json`;
 
-const MODEL = 'mlp_torch';
+const MODEL = 'costly_scalar';
+const MODEL_BASE_PATH = path.join(REPO_ROOT, 'var/models/test/pytorch', MODEL);
 const WORK_DIR = path.join(REPO_ROOT, 'var/bench/overload');
-const MODELS_CONFIG = path.join(REPO_ROOT, 'var/models/models.config');
 const RSS_SAMPLE_MS = 100;
 const PROMETHEUS_PATH = '/monitoring/prometheus/metrics';
 const BOUND_FLAG = 'duoserve_max_queued_requests_per_model';
 /** The bound the bounded server runs with: the flag's default. */
-const DEFAULT_BOUND = FLAGS_BY_NAME.get(BOUND_FLAG)!.defaultValue;
+const DEFAULT_BOUND = Number(FLAGS_BY_NAME.get(BOUND_FLAG)!.defaultValue);
 
 export interface OverloadOptions {
   rows: number;
-  payload: 'broadcast' | 'content';
   factor: number;
   concurrency: number;
   openConcurrency: number;
@@ -78,7 +86,7 @@ export interface OverloadOptions {
 
 export function parseOverloadOptions(argv: string[]): OverloadOptions {
   const { flags } = parseCliArgs(argv, HELP, {});
-  const known = ['rows', 'payload', 'factor', 'concurrency', 'open-concurrency', 'burst', 'measure', 'warmup'];
+  const known = ['rows', 'factor', 'concurrency', 'open-concurrency', 'burst', 'measure', 'warmup'];
   for (const name of flags.keys()) {
     if (![...known, 'deadline', 'connections', 'out'].includes(name))
       throw new Error(`unknown flag --${name}\n${HELP}`);
@@ -90,13 +98,8 @@ export function parseOverloadOptions(argv: string[]): OverloadOptions {
       throw new Error(`--${name} must be an integer >= ${least}, got ${text}`);
     return value;
   };
-  const payload = flags.get('payload') ?? 'broadcast';
-  if (payload !== 'broadcast' && payload !== 'content') {
-    throw new Error(`--payload must be broadcast or content, got ${payload}`);
-  }
   return {
-    rows: count('rows', 64),
-    payload,
+    rows: count('rows', DEFAULT_ROWS),
     factor: count('factor', 10),
     concurrency: count('concurrency', 8),
     openConcurrency: count('open-concurrency', 2000),
@@ -109,20 +112,17 @@ export function parseOverloadOptions(argv: string[]): OverloadOptions {
   };
 }
 
-/** The serialized PredictRequest every call sends. */
-export function overloadRequest(options: Pick<OverloadOptions, 'rows' | 'payload'>): Buffer {
-  const shape = { dim: [{ size: options.rows }, { size: 512 }] };
-  const values = Float32Array.from({ length: options.rows * 512 }, (_, i) => Math.sin(i) / 4);
-  const x =
-    options.payload === 'broadcast'
-      ? { dtype: 1, tensor_shape: shape, float_val: [0.25] }
-      : { dtype: 1, tensor_shape: shape, tensor_content: Buffer.from(values.buffer) };
+/** The serialized PredictRequest every call sends: one float_val value fills x [rows, 512]. */
+export function overloadRequest(rows: number): Buffer {
+  const x = { dtype: 1, tensor_shape: { dim: [{ size: rows }, { size: 512 }] }, float_val: [0.25] };
   return Buffer.from(Protos.PredictRequest.encode({ model_spec: { name: MODEL }, inputs: { x } }).finish());
 }
 
 export interface LoadResult {
   /** Answered OK per second over the run. */
   servedRps: number;
+  /** Answered OK per second over the run's second half (after a backlog it started with has had time to drain). */
+  lateServedRps: number;
   served: number;
   /** Calls sent per second over the run (open loop: what was offered and could be sent). */
   sentRps: number;
@@ -139,6 +139,9 @@ export interface LoadResult {
 /** The calls of one run: each served call's latency, the others by status. */
 export class CallLog {
   private readonly servedNs: number[] = [];
+  /** When each served call ended, ns since the log was made. */
+  private readonly servedAtNs: number[] = [];
+  private readonly createdNs = process.hrtime.bigint();
   private readonly failedNs: number[] = [];
   private readonly failed: Record<string, number> = {};
   private readonly messages: Record<string, string> = {};
@@ -150,7 +153,9 @@ export class CallLog {
     const started = process.hrtime.bigint();
     try {
       await call();
-      this.servedNs.push(Number(process.hrtime.bigint() - started));
+      const ended = process.hrtime.bigint();
+      this.servedNs.push(Number(ended - started));
+      this.servedAtNs.push(Number(ended - this.createdNs));
     } catch (error) {
       const code = (error as { code?: number }).code;
       const status = code === undefined ? 'client error' : (grpc.status[code] ?? String(code));
@@ -165,6 +170,7 @@ export class CallLog {
     const at = (p: number) => (served.length === 0 ? NaN : percentile(served, p) / 1e3);
     return {
       servedRps: served.length / seconds,
+      lateServedRps: this.servedAtNs.filter((at) => at >= (seconds / 2) * 1e9).length / (seconds / 2),
       served: served.length,
       sentRps: this.sent / seconds,
       failed: { ...this.failed },
@@ -233,6 +239,8 @@ async function answeredOk(server: DuoserveProcess): Promise<number> {
 interface ModeResult {
   mode: 'bounded' | 'unbounded';
   serverFlag: string;
+  /** The server's bound (0: none). */
+  bound: number;
   loadBefore: string;
   capacity: LoadResult;
   offeredRps: number;
@@ -266,7 +274,8 @@ async function measureMode(
   request: Buffer,
   offeredRps: number | undefined,
 ): Promise<ModeResult> {
-  const serverFlag = `--${BOUND_FLAG}=${mode === 'bounded' ? DEFAULT_BOUND : 0}`;
+  const bound = mode === 'bounded' ? DEFAULT_BOUND : 0;
+  const serverFlag = `--${BOUND_FLAG}=${bound}`;
   const loadBefore = loadAverages();
   const server = await startDuoserve(
     configFile,
@@ -280,11 +289,10 @@ async function measureMode(
     180_000,
     WORK_DIR,
   );
-  const closedClient = new RawGrpcClient(server.grpcTarget, { ownConnection: true });
-  const burstClients = Array.from(
-    { length: options.connections },
-    () => new RawGrpcClient(server.grpcTarget, { ownConnection: true }),
-  );
+  const client = () =>
+    new RawGrpcClient(server.grpcTarget, { ownConnection: true, flowControlWindow: DEFAULT_FLOW_CONTROL_WINDOW });
+  const closedClient = client();
+  const burstClients = Array.from({ length: options.connections }, client);
   const via = (client: RawGrpcClient) => () => client.call(PREDICT_PATH, request, options.deadlineS * 1000);
   let next = 0;
   const burstCall = () => via(burstClients[next++ % burstClients.length])();
@@ -310,6 +318,7 @@ async function measureMode(
     return {
       mode,
       serverFlag,
+      bound,
       loadBefore,
       capacity,
       offeredRps: offered,
@@ -337,12 +346,19 @@ async function main(): Promise<void> {
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const options = parseOverloadOptions(process.argv.slice(2));
   fs.mkdirSync(WORK_DIR, { recursive: true });
-  const configFile = writeModelConfig(MODELS_CONFIG, [MODEL], path.join(WORK_DIR, 'models.config'));
-  const request = overloadRequest(options);
+  if (!fs.existsSync(path.join(MODEL_BASE_PATH, '1', 'model.pt'))) {
+    throw new Error(`${MODEL_BASE_PATH} is missing: run .venv/bin/python scripts/export_models.py --out var/models`);
+  }
+  const configFile = path.join(WORK_DIR, 'models.config');
+  fs.writeFileSync(
+    configFile,
+    `model_config_list {\n  config {\n    name: "${MODEL}"\n    base_path: "${MODEL_BASE_PATH}"\n    model_platform: "pytorch"\n  }\n}\n`,
+  );
+  const request = overloadRequest(options.rows);
   const monitoringConfig = path.join(WORK_DIR, 'monitoring.config');
   fs.writeFileSync(monitoringConfig, 'prometheus_config { enable: true }\n');
   console.log(
-    `[overload] ${MODEL} x float32 [${options.rows}, 512] (${options.payload}), closed loop c=${options.concurrency}, ` +
+    `[overload] ${MODEL} x float32 [${options.rows}, 512] (one float_val), closed loop c=${options.concurrency}, ` +
       `${options.factor}x capacity open-loop for ${options.burstS} s (at most ${options.openConcurrency} in flight); ` +
       `${os.cpus().length} CPUs, load ${loadAverages()}`,
   );
@@ -363,10 +379,11 @@ async function main(): Promise<void> {
     `${round(r.burst.servedRps)} (${round(r.burstAnsweredRps)})`,
     statuses(r.burst.failed),
     ms(r.burst.failedP50Us),
+    r.bound === 0 ? 'none' : `${r.bound} / ${round(r.capacity.servedRps)} = ${round((r.bound / r.capacity.servedRps) * 1000)}`,
     ms(r.burst.p50Us),
     ms(r.burst.p99Us),
     `${round(r.idleRssMiB)} -> ${round(r.peakRssMiB)}`,
-    `${round(r.recovery.servedRps)} / ${round(r.capacity.servedRps)}`,
+    `${round(r.recovery.servedRps)} (${round(r.recovery.lateServedRps)}) / ${round(r.capacity.servedRps)}`,
     `${ms(r.recovery.p99Us)} / ${ms(r.capacity.p99Us)}`,
   ]);
   console.log(
@@ -378,14 +395,15 @@ async function main(): Promise<void> {
         'received (answered) req/s',
         'not served (status)',
         'refusal p50 ms',
+        'bound wait ms (bound / capacity)',
         'p50 ms',
         'p99 ms',
         'RSS MiB idle -> peak',
-        'after/before req/s',
+        'after (2nd half) / before req/s',
         'after/before p99 ms',
       ],
       rows,
-      'lrrrlrrrrrr',
+      'lrrrlrrrrrrr',
     )}`,
   );
   for (const r of results) {
@@ -393,10 +411,11 @@ async function main(): Promise<void> {
   }
   const [bounded, unbounded] = results;
   const growth = (r: ModeResult) => r.peakRssMiB - r.idleRssMiB;
+  const recovered = (r: ModeResult) =>
+    `${round(r.recovery.servedRps / r.capacity.servedRps)} (${round(r.recovery.lateServedRps / r.capacity.servedRps)})`;
   console.log(
     `\nRSS growth bounded / unbounded: ${round(growth(bounded))} / ${round(growth(unbounded))} MiB; ` +
-      `recovery req/s after/before: bounded ${round(bounded.recovery.servedRps / bounded.capacity.servedRps)}, ` +
-      `unbounded ${round(unbounded.recovery.servedRps / unbounded.capacity.servedRps)}\nload average at the end: ${loadAverages()}`,
+      `recovery req/s after/before (its 2nd half): bounded ${recovered(bounded)}, unbounded ${recovered(unbounded)}\nload average at the end: ${loadAverages()}`,
   );
   const result = {
     date: new Date().toISOString(),
