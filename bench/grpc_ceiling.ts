@@ -26,6 +26,7 @@ import { measureInterleaved } from './load_loop';
 import { type BenchModel, seededValues } from './models';
 import { REPO_ROOT, type RequestTensorEncoding } from './options';
 import { predictRequestBytes, tensorMessage } from './payloads';
+import { statTimes } from './process_cpu';
 import { readProcessMemory } from './process_memory';
 import { type LatencySummary, round } from './stats';
 
@@ -333,13 +334,6 @@ interface CpuTime {
   js: number;
 }
 
-/** [utime, stime] in seconds from a /proc stat file. */
-function statTimes(file: string): [number, number] {
-  // Fields after the command name's closing parenthesis: utime and stime are the 12th and 13th.
-  const fields = fs.readFileSync(file, 'utf8').split(') ')[1].split(' ');
-  return [Number(fields[11]) / CLOCK_TICKS_PER_SECOND, Number(fields[12]) / CLOCK_TICKS_PER_SECOND];
-}
-
 /** CPU seconds the processes have used so far: all threads, in user space and in the kernel, and the JS threads'. */
 function cpuSeconds(pids: number[]): CpuTime {
   const total = { user: 0, system: 0, js: 0 };
@@ -352,9 +346,6 @@ function cpuSeconds(pids: number[]): CpuTime {
   }
   return total;
 }
-
-// USER_HZ, 100 on Linux.
-const CLOCK_TICKS_PER_SECOND = 100;
 
 interface Row extends Cell {
   payload: PayloadName;

@@ -38,6 +38,7 @@ import { parseCliArgs } from './cli_args';
 import { type DuoserveProcess, startDuoserve } from './duoserve_process';
 import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
 import { REPO_ROOT } from './options';
+import { cpuSeconds } from './process_cpu';
 import { readProcessMemory } from './process_memory';
 import { loadAverages, table } from './report';
 import { percentile, round } from './stats';
@@ -201,14 +202,14 @@ const TICK_MS = 5;
 /**
  * `rps` calls a second for `seconds`, each sent on time whatever the others do (open loop),
  * up to `maxInFlight` unanswered; resolves when the time is up, leaving the unanswered calls
- * to end in the background (`settled`), as clients that gave up would.
+ * to end in the background, as clients that gave up would; `settled`: every call's fate once they have.
  */
 async function openLoop(
   call: Call,
   rps: number,
   maxInFlight: number,
   seconds: number,
-): Promise<{ result: LoadResult; settled: Promise<unknown> }> {
+): Promise<{ result: LoadResult; settled: Promise<LoadResult> }> {
   const log = new CallLog();
   const calls: Array<Promise<void>> = [];
   let inFlight = 0;
@@ -223,7 +224,10 @@ async function openLoop(
     due = Math.max(due, target); // a call the in-flight cap held back is not sent later
     await sleep(TICK_MS);
   }
-  return { result: log.summary(seconds), settled: Promise.allSettled(calls) };
+  return {
+    result: log.summary(seconds),
+    settled: Promise.allSettled(calls).then(() => log.summary(seconds)),
+  };
 }
 
 /** The server's own count of calls it answered OK (TF-Serving's request_count), from its Prometheus page. */
@@ -245,10 +249,15 @@ interface ModeResult {
   capacity: LoadResult;
   offeredRps: number;
   burst: LoadResult;
+  /** The burst's calls once all have ended (the unanswered ones after the burst, by their deadline at the latest). */
+  burstSettled: LoadResult;
   /** Calls the server answered OK per second during the burst, by its own count (some reach their client later). */
   burstAnsweredRps: number;
   /** CPU-seconds per second this process (the load generator) spent during the burst. */
   generatorCpu: number;
+  /** CPU-seconds per second the server spent during the burst: all its threads, and its JS thread's part. */
+  serverCpu: number;
+  serverJsCpu: number;
   idleRssMiB: number;
   peakRssMiB: number;
   recovery: LoadResult;
@@ -307,14 +316,18 @@ async function measureMode(
     for (const client of burstClients) await via(client)(); // each connection up
     const okBefore = await answeredOk(server);
     const cpuBefore = process.cpuUsage();
+    const serverCpuBefore = cpuSeconds(server.pid);
+    const serverJsCpuBefore = cpuSeconds(server.pid, { mainThreadOnly: true });
     const burst = await openLoop(burstCall, offered, options.openConcurrency, options.burstS);
     const cpu = process.cpuUsage(cpuBefore);
     const generatorCpu = (cpu.user + cpu.system) / 1e6 / options.burstS;
+    const serverCpu = (cpuSeconds(server.pid) - serverCpuBefore) / options.burstS;
+    const serverJsCpu = (cpuSeconds(server.pid, { mainThreadOnly: true }) - serverJsCpuBefore) / options.burstS;
     const burstAnsweredRps = ((await answeredOk(server)) - okBefore) / options.burstS;
     // At once, while the burst's unanswered calls are still with the server.
     const recovery = await closedLoop(via(closedClient), options.concurrency, options.measureS);
     const peakRssMiB = peak();
-    await burst.settled;
+    const burstSettled = await burst.settled;
     return {
       mode,
       serverFlag,
@@ -323,8 +336,11 @@ async function measureMode(
       capacity,
       offeredRps: offered,
       burst: burst.result,
+      burstSettled,
       burstAnsweredRps,
       generatorCpu,
+      serverCpu,
+      serverJsCpu,
       idleRssMiB,
       peakRssMiB,
       recovery,
@@ -368,8 +384,9 @@ async function main(): Promise<void> {
     results.push(result);
     console.log(
       `[overload] ${mode}: capacity ${round(result.capacity.servedRps)} req/s, burst served ` +
-        `${round(result.burst.servedRps)} req/s, shed ${statuses(result.burst.failed)}, generator ` +
-        `${round(result.generatorCpu)} CPU (load before ${result.loadBefore})`,
+        `${round(result.burst.servedRps)} req/s, shed ${statuses(result.burst.failed)}; CPU during the burst: server ` +
+        `${round(result.serverCpu)} (JS thread ${round(result.serverJsCpu)}), generator ${round(result.generatorCpu)} ` +
+        `(load before ${result.loadBefore})`,
     );
   }
   const rows = results.map((r) => [
@@ -377,9 +394,11 @@ async function main(): Promise<void> {
     String(round(r.capacity.servedRps)),
     `${r.offeredRps} (${round(r.burst.sentRps)} sent)`,
     `${round(r.burst.servedRps)} (${round(r.burstAnsweredRps)})`,
-    statuses(r.burst.failed),
+    `${statuses(r.burst.failed)}; by the end ${statuses(r.burstSettled.failed)}`,
     ms(r.burst.failedP50Us),
-    r.bound === 0 ? 'none' : `${r.bound} / ${round(r.capacity.servedRps)} = ${round((r.bound / r.capacity.servedRps) * 1000)}`,
+    r.bound === 0
+      ? 'none'
+      : `${r.bound} / ${round(r.capacity.servedRps)} = ${round((r.bound / r.capacity.servedRps) * 1000)}`,
     ms(r.burst.p50Us),
     ms(r.burst.p99Us),
     `${round(r.idleRssMiB)} -> ${round(r.peakRssMiB)}`,
@@ -393,7 +412,7 @@ async function main(): Promise<void> {
         'capacity req/s',
         'offered req/s',
         'received (answered) req/s',
-        'not served (status)',
+        "not served during the burst; by its calls' end",
         'refusal p50 ms',
         'bound wait ms (bound / capacity)',
         'p50 ms',
@@ -407,7 +426,8 @@ async function main(): Promise<void> {
     )}`,
   );
   for (const r of results) {
-    for (const [status, message] of Object.entries(r.burst.messages)) console.log(`  ${r.mode} ${status}: ${message}`);
+    for (const [status, message] of Object.entries(r.burstSettled.messages))
+      console.log(`  ${r.mode} ${status}: ${message}`);
   }
   const [bounded, unbounded] = results;
   const growth = (r: ModeResult) => r.peakRssMiB - r.idleRssMiB;

@@ -20,6 +20,7 @@ import { PREDICT_PATH, RawGrpcClient } from './grpc_client';
 import { measureInterleaved } from './load_loop';
 import { benchModels, writeModelConfig } from './models';
 import { REPO_ROOT } from './options';
+import { cpuSeconds } from './process_cpu';
 import { buildPayload, predictResponseOutput } from './payloads';
 import { assertClose } from './sanity';
 import { type LatencySummary, round } from './stats';
@@ -52,13 +53,6 @@ interface Row {
   rounds: LatencySummary[];
   cpuUsPerRequest: number[];
   loads: number[];
-}
-
-/** CPU seconds process `pid` has used, all threads (/proc/PID/stat utime + stime, in 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const CLOCK_TICKS_PER_S = 100;
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
 function log(line: string): void {
