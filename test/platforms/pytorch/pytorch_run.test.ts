@@ -27,7 +27,7 @@ import {
   valuesOf,
 } from './torch_fixtures';
 
-const MODELS = ['scripted_two_inputs', 'traced_mlp', 'tuple_out', 'dict_out', 'int_bool'];
+const MODELS = ['scripted_two_inputs', 'traced_mlp', 'tuple_out', 'dict_out', 'int_bool', 'costly_scalar'];
 
 describe('PyTorch backend: run', () => {
   let addon: BackendAddon;
