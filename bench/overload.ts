@@ -13,8 +13,8 @@
  *
  * The model is the costly_scalar TorchScript fixture (test/fixtures/export_torch_fixtures.py,
  * exported into var/models/test/pytorch): x [rows, 512] through four 512x512 layers, answered as
- * y [rows], so a run costs 2 MFLOP a row while request (one float_val value filling the tensor)
- * and answer stay a few hundred bytes. A model with large answers measures the transport instead:
+ * y [rows], so a run costs 2 MFLOP a row while the request (one float_val value filling the
+ * tensor) stays ~40 bytes and the answer 4 bytes a row (2 KiB at the default 512). A model with large answers measures the transport instead:
  * mlp_torch's y [64, 512] is 128 KiB, and HTTP/2 interleaves the DATA frames of every answer in
  * flight on a connection under the client's receive window (64 KiB in grpc-js and ghz), so during
  * the burst no OK answer completed (the server had answered them: its request_count) while the
@@ -26,8 +26,11 @@
  * the closed loops. Every client gets 8 MiB stream and connection windows
  * ('grpc-node.flow_control_window', as the server's own), so no flow control artifact remains;
  * "received" is what the clients got during the burst, beside (in brackets) the server's own
- * count of calls it answered OK then. Every call has a deadline (--deadline), as real clients'
- * do: one that expires while queued is answered DEADLINE_EXCEEDED and never runs.
+ * count of calls it answered OK then; the server's CPU (all threads, and its JS thread) and the
+ * generator's during the burst are printed too, since on 2 shared CPUs refusing ~1000 calls a
+ * second takes CPU from the runs. Every call has a deadline (--deadline), as real clients' do:
+ * one that expires while queued is answered DEADLINE_EXCEEDED and never runs. Without the bound
+ * the backlog is held to --open-concurrency calls by the generator's own cap.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
