@@ -17,7 +17,7 @@ import {
   ClassificationResultMessage,
 } from './classifier';
 import { ExampleInferenceOptions, runOnExamples, signatureNameOf } from './example_inference';
-import type { InferenceServable } from './inference_servable';
+import type { InferenceServable, RunRequest } from './inference_servable';
 import { regressionOutputs, regressionResult, RegressionResultMessage, REGRESS_INPUTS } from './regressor';
 import { SerializedInput, serializedExamplesTensor } from './serialized_input';
 import { CLASSIFY_METHOD_NAME, REGRESS_METHOD_NAME, type Signature } from './signature';
@@ -42,20 +42,31 @@ interface PlannedTask {
   outputAliases: string[];
 }
 
-/** Runs `tasks` on `servable`, version `version` of the model they all name. */
+/**
+ * Runs `tasks` on `servable`, version `version` of the model they all name. `waiting`: the call's
+ * deadline and cancel flag, so a task run still queued once the caller stopped waiting never starts.
+ */
 export async function multiInference(
   servable: InferenceServable,
   version: number,
   tasks: InferenceTaskMessage[],
   input: SerializedInput | null | undefined,
   options: ExampleInferenceOptions = {},
+  waiting: Pick<RunRequest, 'deadlineUs' | 'cancelled'> = {},
 ): Promise<InferenceResultMessage[]> {
   const modelName = tasks[0]?.model_spec?.name ?? '';
   const planned = planTasks(servable, tasks, options);
   const examples = serializedExamplesTensor(input);
   const runs = planned.map((task) => {
     const inputAlias = task.method === CLASSIFY_METHOD_NAME ? CLASSIFY_INPUTS : REGRESS_INPUTS;
-    return runOnExamples(servable, [task.signatureName, task.signature], inputAlias, examples, task.outputAliases);
+    return runOnExamples(
+      servable,
+      [task.signatureName, task.signature],
+      inputAlias,
+      examples,
+      task.outputAliases,
+      waiting,
+    );
   });
   // Every run settles before the first failure (in task order) is reported.
   const settled = await Promise.allSettled(runs);

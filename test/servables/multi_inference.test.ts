@@ -4,6 +4,7 @@ import type { LoadedServable } from '../../src/platforms/platform';
 import { classify } from '../../src/servables/classifier';
 import { InferenceTaskMessage, multiInference } from '../../src/servables/multi_inference';
 import { regress } from '../../src/servables/regressor';
+import { cancelRuns, monotonicMicros, newCancelFlag } from '../../src/servables/run_deadline';
 import { CLASSIFY_METHOD_NAME, PREDICT_METHOD_NAME, REGRESS_METHOD_NAME } from '../../src/servables/signature';
 import { caseInput, casesOf, loadExampleModel, readExampleReference } from './example_models';
 
@@ -45,6 +46,25 @@ describe('multiInference on a real SavedModel', () => {
     assert.deepEqual(results[1].classification_result, await classify(tf1, { input }));
     assert.deepEqual(results[2].regression_result, await regress(tf1, { signatureName: 'regress_x_plus_n', input }));
     assert.equal(results[0].classification_result, undefined);
+  });
+
+  test("a task run still queued when the call's deadline passed, or the call was cancelled, never starts", async () => {
+    const tasks = [task('regress_x_to_y', REGRESS_METHOD_NAME), task('', CLASSIFY_METHOD_NAME)];
+    await assert.rejects(multiInference(tf1, 1, tasks, input, {}, { deadlineUs: monotonicMicros() - 1 }), {
+      code: 'DEADLINE_EXCEEDED',
+    });
+    const cancelled = newCancelFlag();
+    cancelRuns(cancelled);
+    await assert.rejects(multiInference(tf1, 1, tasks, input, {}, { cancelled }), { code: 'CANCELLED' });
+    const waited = await multiInference(
+      tf1,
+      1,
+      tasks,
+      input,
+      {},
+      { deadlineUs: monotonicMicros() + 60e6, cancelled: newCancelFlag() },
+    );
+    assert.equal(waited.length, 2);
   });
 
   test('tasks that read different input tensors each get the examples (current TF-Serving)', async () => {

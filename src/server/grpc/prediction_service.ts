@@ -143,7 +143,7 @@ export function predictionService(
     ),
 
     // The first task's ModelSpec picks the servable; every task must name the same model.
-    MultiInference: unaryHandler(async (bytes) => {
+    MultiInference: unaryHandler(async (bytes, call) => {
       const { tasks, input } = decodeRequest<MultiInferenceRequestEnvelope>(
         Protos.MultiInferenceRequestEnvelope,
         bytes,
@@ -153,7 +153,10 @@ export function predictionService(
         manager,
         servableRequestOf(tasks[0]?.model_spec),
         async (handle) => {
-          const results = await multiInference(handle.servable, handle.id.version, tasks, input, options);
+          const results = await multiInference(handle.servable, handle.id.version, tasks, input, options, {
+            deadlineUs: call.deadlineUs,
+            cancelled: call.cancelled,
+          });
           const answer = Protos.MultiInferenceResponse.encode({ results }).finish();
           logger?.log('multi_inference_log', loggedSpec(handle.id), bytes, answer);
           return answer;
