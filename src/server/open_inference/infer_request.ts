@@ -19,8 +19,7 @@ export type InferParameters = ReadonlyMap<string, InferParameterValue>;
  *   (numbers or bigints for numeric datatypes, booleans for BOOL, strings or bytes for BYTES).
  */
 export type InferInputContents =
-  | { raw: Uint8Array }
-  | { values: ArrayLike<number | bigint | boolean> | ArrayLike<string | Uint8Array> };
+  { raw: Uint8Array } | { values: ArrayLike<number | bigint | boolean> | ArrayLike<string | Uint8Array> };
 
 export interface InferInput {
   /** The signature's input alias. */
