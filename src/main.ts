@@ -35,6 +35,7 @@ import { platformRegistry } from './platforms/registry';
 import { mixedPrecisionWarning, sessionConfigFromFlags } from './platforms/tensorflow/session_config';
 import { exampleWarmupReplayers } from './servables/example_replayers';
 import { Drain } from './server/drain';
+import { OpenInference } from './server/open_inference/open_inference';
 import { readinessOf } from './server/readiness';
 import { hostPart, startGrpcServer } from './server/grpc/grpc_server';
 import { pollModelConfigFile, readModelConfigFile } from './server/model_config_file';
@@ -213,6 +214,11 @@ async function serve(argv: string[]): Promise<void> {
     drain,
   });
   const queueBound = new ModelQueueBound(flags.maxQueuedRequestsPerModel);
+  const openInference = new OpenInference(core.manager, {
+    readiness,
+    platformOf: (model) => core.config.models.find(({ name }) => name === model)?.platform,
+    queueBound,
+  });
   const grpc = await startGrpcServer(
     core.manager,
     {
@@ -229,6 +235,7 @@ async function serve(argv: string[]): Promise<void> {
       ssl: grpcSsl,
       queueBound,
       requestLogger: core.requestLogger,
+      openInference,
     },
     reloadConfig,
   );
@@ -253,6 +260,7 @@ async function serve(argv: string[]): Promise<void> {
         ssl: restSsl,
         queueBound,
         requestLogger: core.requestLogger,
+        openInference,
       })
     : undefined;
   if (rest) consoleLog('INFO', `Exporting HTTP/REST API at:localhost:${rest.port}${tlsNote(restSsl)} ...`);

@@ -1,3 +1,4 @@
+import type { OpenInference } from '../open_inference/open_inference';
 import * as fs from 'node:fs';
 import type * as http2 from 'node:http2';
 import * as net from 'node:net';
@@ -38,6 +39,8 @@ export interface GrpcServerOptions {
   ssl?: SslConfig;
   /** --duoserve_max_queued_requests_per_model, shared with the REST API. */
   queueBound?: ModelQueueBound;
+  /** Serves inference.GRPCInferenceService (the Open Inference Protocol) on the same listeners. */
+  openInference?: OpenInference;
 }
 
 // TF-Serving lifts gRPC's 4 MiB message limit to INT32_MAX for both directions.

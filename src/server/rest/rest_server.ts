@@ -1,3 +1,4 @@
+import type { OpenInference } from '../open_inference/open_inference';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Manager } from '../../core/manager';
 import { ServingError } from '../../errors/serving_error';
@@ -34,6 +35,8 @@ export interface RestServerOptions {
   queueBound?: ModelQueueBound;
   /** Each model's request logger (ServerCore's): logging_config. */
   requestLogger?: ServerRequestLogger;
+  /** Serves the Open Inference Protocol's /v2 routes on the same port. */
+  openInference?: OpenInference;
 }
 
 /** Starts TF-Serving's REST API on listenAddress:port. */
