@@ -4,7 +4,6 @@
  * limit counting the inflated bytes (so a small bomb is refused as a large body is). Another
  * encoding, or bytes that do not inflate, is a 400.
  */
-import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
@@ -27,7 +26,7 @@ export function inflateCompressedBodies(app: FastifyInstance): void {
         `Content-Encoding ${quoted(encoding)} is not supported; send the body as is, gzip or deflate`,
       );
     }
-    return inflated(payload as IncomingMessage, inflater(), encoding);
+    return inflated(payload, inflater(), encoding);
   });
 }
 
