@@ -1,11 +1,12 @@
 /**
  * A bounded, seeded fuzz of /v2 infer bodies against a real in-process server (TensorFlow and
  * PyTorch): valid JSON and binary-extension bodies mutated (bytes flipped, cut, inserted; the
- * header length, shapes and datatypes changed). Every answer must be a 200 or a 4xx with a
+ * header length, shapes, datatypes and binary BYTES' length prefixes changed). Every answer must be a 200 or a 4xx with a
  * bounded {"error": ...}, never a 5xx or a dropped connection, and the server must answer a valid
  * request afterwards. DUOSERVE_FUZZ_SEED=<n> replays a run (the seed is named in every failure).
  */
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_STATUS_MESSAGE_BYTES } from '../../../../src/errors/status_message';
 import { platformRegistry } from '../../../../src/platforms/registry';
@@ -20,6 +21,7 @@ import {
   ModelDirs,
   modelServerConfig,
   recordingLog,
+  REPO_ROOT,
 } from '../../lifecycle_helpers';
 
 const SEED = Number(process.env.DUOSERVE_FUZZ_SEED ?? 20261201);
@@ -55,6 +57,36 @@ function binaryBody(): Body {
   return { bytes: Buffer.concat([header, Buffer.from(new Float32Array(INPUT_X).buffer)]), headerLength: header.length };
 }
 
+/** Every input of the all_dtypes identity as JSON, but BYTES as binary: its length prefixes get mutated too. */
+function bytesBody(): Body {
+  const numeric = [
+    'uint8',
+    'uint16',
+    'uint32',
+    'uint64',
+    'int8',
+    'int16',
+    'int32',
+    'int64',
+    'fp16',
+    'bf16',
+    'fp32',
+    'fp64',
+  ];
+  const strings = Buffer.from([3, 0, 0, 0, 0x64, 0x75, 0x6f, 0, 0, 0, 0]);
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        { name: 'bytes', shape: [2], datatype: 'BYTES', parameters: { binary_data_size: strings.length } },
+        { name: 'bool', shape: [1], datatype: 'BOOL', data: [true] },
+        ...numeric.map((name) => ({ name, shape: [1], datatype: name.toUpperCase(), data: [1] })),
+      ],
+      outputs: [{ name: 'bytes_out', parameters: { binary_data: true } }],
+    }),
+  );
+  return { bytes: Buffer.concat([header, strings]), headerLength: header.length };
+}
+
 /** One mutation of a valid body. */
 function mutate(random: Random, body: Body): Body {
   const bytes = Buffer.from(body.bytes);
@@ -78,6 +110,12 @@ function mutate(random: Random, body: Body): Body {
     case 3: // the header length off, or present without binary data
       return { ...body, headerLength: Math.max(0, (body.headerLength ?? bytes.length) + random.int(41) - 20) };
     case 4: {
+      if (body.bytes.includes('"BYTES"')) {
+        // a length prefix or an element of the binary BYTES changed
+        const at = body.headerLength! + random.int(bytes.length - body.headerLength!);
+        bytes[at] = random.pick([0, 1, 2, 3, 4, 0x7f, 0xff, random.int(256)]);
+        return { ...body, bytes };
+      }
       // a shape changed
       const shape = random.pick([
         '[]',
@@ -112,10 +150,15 @@ describe('fuzzed /v2 infer bodies', { timeout: 180_000 }, () => {
   let rest: { port: number; close(): Promise<unknown> };
 
   before(async () => {
-    const models = EXAMPLE_MODELS.map((model) => {
+    const models: Array<{ name: string; base_path: string; model_platform: string }> = EXAMPLE_MODELS.map((model) => {
       const basePath = dirs.basePath(model.platform);
       dirs.addVersion(basePath, model, 1);
       return { name: model.platform, base_path: basePath, model_platform: model.platform };
+    });
+    models.push({
+      name: 'dtypes',
+      base_path: path.join(REPO_ROOT, 'var', 'models', 'test', 'tensorflow', 'all_dtypes'),
+      model_platform: 'tensorflow',
     });
     core = new ServerCore(modelServerConfig(models), {
       platforms: platformRegistry({ savedModelTags: ['serve'] }),
@@ -156,8 +199,9 @@ describe('fuzzed /v2 infer bodies', { timeout: 180_000 }, () => {
     for (let sent = 0; sent < REQUESTS; sent += IN_FLIGHT) {
       await Promise.all(
         Array.from({ length: IN_FLIGHT }, async (_, i) => {
-          const model = random.pick(['tensorflow', 'pytorch']);
-          const body = mutate(random, random.next() < 0.5 ? jsonBody() : binaryBody());
+          const kind = random.int(3);
+          const model = kind === 2 ? 'dtypes' : random.pick(['tensorflow', 'pytorch']);
+          const body = mutate(random, [jsonBody, binaryBody, bytesBody][kind]());
           const what = `seed ${SEED}, request ${sent + i}: ${body.bytes.toString('latin1').slice(0, 300)} (header ${body.headerLength})`;
           const answer = await send(model, body);
           statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
@@ -179,5 +223,10 @@ describe('fuzzed /v2 infer bodies', { timeout: 180_000 }, () => {
     const good = await send('pytorch', jsonBody());
     assert.equal(good.status, 200);
     assert.deepEqual(JSON.parse(good.bytes.toString()).outputs[0].data, EXPECTED_Y);
+    // The unmutated BYTES body runs, its strings coming back as they went.
+    const strings = bytesBody();
+    const echoed = await send('dtypes', strings);
+    assert.equal(echoed.status, 200, echoed.bytes.toString());
+    assert.deepEqual(echoed.bytes.subarray(-11), strings.bytes.subarray(strings.headerLength));
   });
 });
