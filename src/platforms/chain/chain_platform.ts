@@ -82,7 +82,9 @@ async function stepSignatures(
 ): Promise<Map<string, Signature>> {
   const signatures = await Promise.all(
     definition.steps.map((step) =>
-      step.kind === 'function' ? functionSignature(step.function) : stepSignature(manager, step, wait, file),
+      step.kind === 'function'
+        ? Promise.resolve(functionSignature(step.function))
+        : stepSignature(manager, step, wait, file),
     ),
   );
   return new Map(definition.steps.map((step, i) => [step.name, signatures[i]]));

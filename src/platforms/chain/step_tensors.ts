@@ -114,5 +114,5 @@ function shapeMismatch(shape: number[], declared: readonly number[]): string | u
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value !== 'object') return typeof value;
-  return (value as object).constructor?.name ?? 'an object';
+  return value.constructor?.name ?? 'an object';
 }

@@ -138,7 +138,7 @@ describe('function steps', () => {
   it('answer in the encoding asked for, from a function output', async () => {
     const [bytes] = (await server.run('double', { inputs: new Map([['x', x]]), encoding: 'content' })).values();
     assert.ok(bytes instanceof Uint8Array);
-    const decoded = await loadTensorCodec().decode(bytes as Uint8Array);
+    const decoded = await loadTensorCodec().decode(bytes);
     assert.deepEqual([...new Float32Array(decoded.data!)], [2, -4, 1]);
   });
 
