@@ -135,11 +135,11 @@ async function callFunction(
   inputs: Map<string, StepInput>,
   options: Pick<ChainRunOptions, 'deadlineUs' | 'cancelled'>,
 ): Promise<StepOutputs> {
-  const tensors = new Map<string, StepTensor>();
-  for (const [alias, input] of inputs) {
-    tensors.set(alias, 'tensor' in input ? input.tensor : await decodeInput(context.codec, alias, input.source));
-  }
-  return context.stepPool!.call(step, tensors, options);
+  const entries = [...inputs].map(
+    async ([alias, input]) =>
+      [alias, 'tensor' in input ? input.tensor : await decodeInput(context.codec, alias, input.source)] as const,
+  );
+  return context.stepPool!.call(step, new Map(await Promise.all(entries)), options);
 }
 
 async function decodeInput(codec: TensorCodec, alias: string, source: TensorSource): Promise<HostTensorOutput> {
