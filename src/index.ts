@@ -12,6 +12,7 @@ export {
   type PredictOptions,
 } from './library/model_host';
 export { type DtypeName, type TensorInput } from './library/tensor_input';
+export type { ExampleFeatures, ExamplesInput, FeatureValues } from './library/example_features';
 export { type ModelEntry } from './config/model_entries';
 export { type ModelConfig, type ModelServerConfig } from './config/model_server_config';
 export { GrpcServingClient, type CallOptions, type GrpcClientOptions } from './client/grpc_client';
@@ -19,9 +20,6 @@ export { RestServingClient, type RestCallOptions } from './client/rest_client';
 export type {
   AnsweringModelSpec,
   ClassifyResult,
-  ExampleFeatures,
-  ExamplesInput,
-  FeatureValues,
   ModelVersionStatus,
   PredictResult,
   RegressResult,

@@ -39,20 +39,3 @@ export interface ModelVersionStatus {
   /** OK, or why the version failed to load. */
   status: { code: StatusCodeName; message: string };
 }
-
-/**
- * One feature of a tf.Example: numbers are a float_list (Float32Array or number[]), bigints an
- * int64_list (BigInt64Array or bigint[]), strings and byte arrays a bytes_list.
- */
-export type FeatureValues =
-  Float32Array | readonly number[] | BigInt64Array | readonly bigint[] | ReadonlyArray<string | Uint8Array>;
-
-/** A tf.Example as its features by name. */
-export type ExampleFeatures = Readonly<Record<string, FeatureValues>>;
-
-/** Classify's and Regress's input: examples, and optionally the context every example shares. */
-export interface ExamplesInput {
-  examples: readonly ExampleFeatures[];
-  /** Sent as example_list_with_context (gRPC) or "context" (REST). */
-  context?: ExampleFeatures;
-}

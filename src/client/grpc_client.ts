@@ -12,6 +12,7 @@ import type { ServableState } from '../core/servable_state';
 import { invalidArgument } from '../errors/serving_error';
 import { statusCodeOfGrpc } from '../errors/status_code';
 import type { ModelSpec, PredictOptions } from '../library/model_host';
+import { inputObject, type ExamplesInput } from '../library/example_features';
 import { tensorSourcesOf, type TensorInput } from '../library/tensor_input';
 import { loadTensorCodec, type TensorSource } from '../native/backend_addon';
 import { Protos } from '../protos';
@@ -21,8 +22,6 @@ import { servingErrorOfGrpc } from './client_errors';
 import type {
   AnsweringModelSpec,
   ClassifyResult,
-  ExampleFeatures,
-  ExamplesInput,
   ModelVersionStatus,
   PredictResult,
   RegressResult,
@@ -182,7 +181,7 @@ export class GrpcServingClient {
     { spec, input, timeoutMs }: { spec: ModelSpec; input: ExamplesInput; timeoutMs?: number },
   ): Promise<any> {
     const request = requestType
-      .encode(requestType.fromObject({ model_spec: modelSpecMessage(spec), input: inputMessage(input) }))
+      .encode(requestType.fromObject({ model_spec: modelSpecMessage(spec), input: inputObject(input) }))
       .finish();
     const answer = await this.call(PREDICTION_SERVICE + method, request, timeoutMs);
     return responseType.toObject(responseType.decode(answer), { longs: Number, defaults: true });
@@ -242,32 +241,4 @@ async function tensorProtoBytes(alias: string, source: TensorSource): Promise<Ui
     tensor_shape,
     tensor_content: new Uint8Array(buffer, byteOffset, byteLength),
   }).finish();
-}
-
-/** tensorflow.serving.Input: an example_list, or an example_list_with_context. */
-function inputMessage({ examples, context }: ExamplesInput) {
-  const list = examples.map(exampleMessage);
-  return context === undefined
-    ? { example_list: { examples: list } }
-    : { example_list_with_context: { examples: list, context: exampleMessage(context) } };
-}
-
-function exampleMessage(features: ExampleFeatures) {
-  return {
-    features: {
-      feature: Object.fromEntries(Object.entries(features).map(([name, values]) => [name, featureMessage(values)])),
-    },
-  };
-}
-
-/** One tf.Feature: numbers a float_list, bigints an int64_list, strings and bytes a bytes_list. */
-function featureMessage(values: ExampleFeatures[string]) {
-  const list = [...values] as Array<number | bigint | string | Uint8Array>;
-  if (values instanceof BigInt64Array || typeof list[0] === 'bigint') {
-    return { int64_list: { value: list.map((value) => (value as bigint).toString()) } };
-  }
-  if (typeof list[0] === 'string' || list[0] instanceof Uint8Array) {
-    return { bytes_list: { value: list.map((value) => (typeof value === 'string' ? Buffer.from(value) : value)) } };
-  }
-  return { float_list: { value: list as number[] } };
 }

@@ -10,6 +10,7 @@ import { ServingError, invalidArgument } from '../errors/serving_error';
 import type { ServableState } from '../core/servable_state';
 import { isStatusCodeName } from '../errors/status_code';
 import type { ModelSpec, PredictOptions } from '../library/model_host';
+import type { ExampleFeatures, ExamplesInput, FeatureValues } from '../library/example_features';
 import { tensorSourcesOf, type TensorInput } from '../library/tensor_input';
 import { loadTensorCodec, type TensorSource } from '../native/backend_addon';
 import { DEFAULT_SIGNATURE_NAME, type SignatureMap } from '../servables/signature';
@@ -19,15 +20,7 @@ import { bfloat16Bits, bfloat16ToNumber, halfBits, halfToNumber } from '../tenso
 import { parseJsonText, type JsonValue } from '../tensors/json_parse';
 import { tensorValues, typedArrayTypeOf, type TensorValues, type TypedTensor } from '../tensors/typed_tensor';
 import { servingErrorOfRest } from './client_errors';
-import type {
-  ClassifyResult,
-  ExampleFeatures,
-  ExamplesInput,
-  FeatureValues,
-  ModelVersionStatus,
-  PredictResult,
-  RegressResult,
-} from './client_types';
+import type { ClassifyResult, ModelVersionStatus, PredictResult, RegressResult } from './client_types';
 import { signatureMapOf } from './signature_def_map';
 
 export interface RestCallOptions {

@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import { modelServerConfigOf, type ModelEntry } from '../config/model_entries';
+import type { AnsweringModelSpec, ClassifyResult, RegressResult } from '../client/client_types';
 import { isAbsolutePathOrUri, type ModelServerConfig } from '../config/model_server_config';
 import { schedulableCpus } from '../config/schedulable_cpus';
 import { threadBudget } from '../config/thread_budget';
@@ -19,13 +20,18 @@ import type { HostTensorOutput, TensorSource } from '../native/backend_addon';
 import { platformRegistry } from '../platforms/registry';
 import { sessionConfigFromFlags } from '../platforms/tensorflow/session_config';
 import { exampleWarmupReplayers } from '../servables/example_replayers';
+import { classify } from '../servables/classifier';
+import { signatureNameOf, type ExamplesRequest } from '../servables/example_inference';
+import type { InferenceServable } from '../servables/inference_servable';
 import { predict } from '../servables/predictor';
+import { regress } from '../servables/regressor';
 import { deadlineInMs } from '../servables/run_deadline';
 import type { SignatureMap } from '../servables/signature';
 import { versionStatesFor } from '../server/model_status';
 import { ServerCore } from '../server/server_core';
 import { withServable } from '../server/with_servable';
 import { tensorValues, type TypedTensor } from '../tensors/typed_tensor';
+import { serializedInputOf, type ExamplesInput } from './example_features';
 import { tensorSourcesOf, type TensorInput } from './tensor_input';
 
 export interface ModelHostOptions {
@@ -151,6 +157,25 @@ export class ModelHost {
     );
   }
 
+  /** Classify on tf.Examples (the signature's serialized-Examples input): each example's classes. */
+  classify(spec: ModelSpec, input: ExamplesInput, options: { timeoutMs?: number } = {}): Promise<ClassifyResult> {
+    return this.onExamples(spec, input, options, async (servable, request) => {
+      const result = await classify(servable, request);
+      const classifications = result.classifications.map(({ classes }) =>
+        classes.map(({ label, score }) => ({ label: label ?? '', score: score ?? 0 })),
+      );
+      return { classifications };
+    });
+  }
+
+  /** Regress on tf.Examples: one value per example. */
+  regress(spec: ModelSpec, input: ExamplesInput, options: { timeoutMs?: number } = {}): Promise<RegressResult> {
+    return this.onExamples(spec, input, options, async (servable, request) => {
+      const result = await regress(servable, request);
+      return { values: Float32Array.from(result.regressions, ({ value }) => value) };
+    });
+  }
+
   /** The signatures of the version `spec` names (GetModelMetadata's signature_def). */
   metadata(spec: ModelSpec): Promise<ModelMetadata> {
     const { request } = requestOf(spec);
@@ -178,6 +203,30 @@ export class ModelHost {
       return Promise.reject(error);
     }
     return this.core.reloadConfig(config);
+  }
+
+  /** Classify's and Regress's shared path: the handle, the examples serialized, the answering spec. */
+  private onExamples<T extends object>(
+    spec: ModelSpec,
+    input: ExamplesInput,
+    { timeoutMs }: { timeoutMs?: number },
+    run: (servable: InferenceServable, request: ExamplesRequest) => Promise<T>,
+  ): Promise<T & { modelSpec: AnsweringModelSpec }> {
+    const { request, signatureName } = requestOf(spec);
+    return withServable(
+      this.core.manager,
+      request,
+      async (handle) => {
+        const result = await run(handle.servable, {
+          signatureName,
+          input: serializedInputOf(input),
+          deadlineUs: deadlineInMs(timeoutMs),
+        });
+        const { name, version } = handle.id;
+        return { ...result, modelSpec: { name, version, signatureName: signatureNameOf(signatureName) } };
+      },
+      { timeoutMs },
+    );
   }
 
   /** The models served, platforms resolved. */

@@ -5,13 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ModelEntry, ModelHost } from '../../src/index';
 import { REPO_ROOT, requireDuoserve } from './package_entry';
 
-const { duoserve, resolve, cleanUp } = requireDuoserve();
+const { duoserve, project, resolve, cleanUp } = requireDuoserve();
 const { DataType, ServingError } = duoserve;
 
 const EXAMPLES = path.join(REPO_ROOT, 'var', 'models', 'examples');
@@ -34,7 +35,20 @@ const MODELS: ModelEntry[] = [
   example('features', 'tensorflow'),
   example('ranker', 'pytorch'),
   example('features_to_ranker', 'chain'),
+  example('iris', 'tensorflow'),
 ];
+
+const FLOWERS = [
+  [5.1, 3.5, 1.4, 0.2],
+  [6.4, 3.2, 4.5, 1.5],
+  [6.3, 3.3, 6.0, 2.5],
+  [6.0, 2.7, 5.1, 1.6],
+].map(([sepal_length, sepal_width, petal_length, petal_width]) => ({
+  sepal_length: [sepal_length],
+  sepal_width: [sepal_width],
+  petal_length: [petal_length],
+  petal_width: [petal_width],
+}));
 
 /** The code a ServingError of the package's own class carries; fails on anything else. */
 async function servingErrorOf(work: Promise<unknown> | (() => unknown)): Promise<InstanceType<typeof ServingError>> {
@@ -47,9 +61,9 @@ async function servingErrorOf(work: Promise<unknown> | (() => unknown)): Promise
   assert.fail('expected a ServingError');
 }
 
-describe('the duoserve package entry', () => {
-  after(cleanUp);
+after(cleanUp);
 
+describe('the duoserve package entry', () => {
   it('resolves through package.json exports, with declarations, and exports nothing else', () => {
     assert.equal(resolve('duoserve'), path.join(REPO_ROOT, 'dist', 'src', 'index.js'));
     const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
@@ -57,6 +71,43 @@ describe('the duoserve package entry', () => {
     assert.throws(() => resolve('duoserve/dist/src/main.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
     for (const name of ['ModelHost', 'GrpcServingClient', 'RestServingClient', 'ServingError', 'DataType']) {
       assert.ok(name in duoserve, name);
+    }
+  });
+});
+
+/** A TypeScript dependent of the package: what it may use type-checks, what it may not does not. */
+const DEPENDENT_TS = `
+import { ModelHost, ServingError, type OutputTensor, type StatusCodeName, type TensorValues } from 'duoserve';
+// @ts-expect-error: only the package entry is exported
+import type {} from 'duoserve/dist/src/main';
+
+export async function run(): Promise<number> {
+  const host = await ModelHost.start({ models: [{ name: 'm', basePath: '/models/m' }] });
+  const out: Record<string, OutputTensor> = await host.predict('m', {
+    x: { dtype: 'float', shape: [1], data: new Float32Array(1) },
+  });
+  const values: TensorValues = out.y.values;
+  // @ts-expect-error: an input is a tensor, not a number
+  await host.predict('m', { x: 3 });
+  const code: StatusCodeName = new ServingError('NOT_FOUND', 'gone').code;
+  await host.close();
+  return values.length + code.length;
+}
+`;
+
+describe('the declarations', () => {
+  it('type-check a TypeScript dependent through the exports map', () => {
+    fs.writeFileSync(path.join(project, 'dependent.ts'), DEPENDENT_TS);
+    const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'node16', '--moduleResolution', 'node16'];
+    const typeRoots = path.join(REPO_ROOT, 'node_modules', '@types');
+    try {
+      execFileSync(process.execPath, [tsc, ...args, '--types', 'node', '--typeRoots', typeRoots, 'dependent.ts'], {
+        cwd: project,
+        encoding: 'utf8',
+      });
+    } catch (error) {
+      assert.fail(`tsc failed:\n${(error as { stdout?: string }).stdout}`);
     }
   });
 });
@@ -107,6 +158,25 @@ describe('ModelHost', () => {
       assert.deepEqual(score.shape, outputs.score.shape);
       [...score.values].forEach((value, i) => assert.ok(Math.abs(Number(value) - outputs.score.values[i]) < 1e-5));
     }
+  });
+
+  it('classifies and regresses tf.Examples on iris', async () => {
+    const { classifications, modelSpec } = await host.classify('iris', { examples: FLOWERS });
+    const best = classifications.map((classes) => classes.reduce((a, b) => (b.score > a.score ? b : a)).label);
+    assert.deepEqual(best, ['setosa', 'versicolor', 'virginica', 'virginica']);
+    assert.deepEqual(modelSpec, { name: 'iris', version: 1, signatureName: 'serving_default' });
+    const spec = { name: 'iris', signatureName: 'petal_width' };
+    const { values } = await host.regress(spec, { examples: FLOWERS });
+    assert.ok(values instanceof Float32Array && values.length === FLOWERS.length);
+    const withContext = await host.regress(spec, { context: FLOWERS[1], examples: [{}, { petal_width: [0.2] }] });
+    assert.equal(withContext.values[0], values[1]);
+    const noSignature = await servingErrorOf(
+      host.classify({ name: 'iris', signatureName: 'nope' }, { examples: FLOWERS }),
+    );
+    assert.deepEqual(
+      [noSignature.code, noSignature.message],
+      ['INVALID_ARGUMENT', 'No signature was found with the name: nope'],
+    );
   });
 
   it('answers with the errors the server answers with', async () => {

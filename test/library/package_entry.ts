@@ -13,6 +13,8 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export interface PackageEntry {
   duoserve: typeof Duoserve;
+  /** The dependent project's directory (its node_modules/duoserve is this checkout). */
+  project: string;
   /** require.resolve from the dependent project. */
   resolve(request: string): string;
   cleanUp(): void;
@@ -25,6 +27,7 @@ export function requireDuoserve(): PackageEntry {
   const requireFromProject = createRequire(path.join(project, 'index.js'));
   return {
     duoserve: requireFromProject('duoserve') as typeof Duoserve,
+    project,
     resolve: (request) => requireFromProject.resolve(request),
     cleanUp: () => fs.rmSync(project, { recursive: true, force: true }),
   };
