@@ -209,22 +209,23 @@ function nestedJson({ dtype, shape, values }: TypedTensor): string {
   return write(0);
 }
 
-/** Writes element `i` (index into `values`) as TF-Serving's JSON reads it. */
+/**
+ * Writes element `i` (index into `values`) as TF-Serving's JSON reads it; NaN and Infinity print
+ * as the tokens its parser accepts.
+ */
 function elementJson(dtype: number, values: TensorValues): (i: number) => string {
-  // NaN and Infinity print as the tokens TF-Serving's parser accepts.
-  const number = String;
   switch (dtype) {
     case DataType.DT_STRING:
       return (i) => `{"b64":"${(values as Buffer[])[i].toString('base64')}"}`;
     case DataType.DT_BOOL:
       return (i) => ((values as Uint8Array)[i] ? 'true' : 'false');
     case DataType.DT_HALF:
-      return (i) => number(halfToNumber((values as Uint16Array)[i]));
+      return (i) => String(halfToNumber((values as Uint16Array)[i]));
     case DataType.DT_BFLOAT16:
-      return (i) => number(bfloat16ToNumber((values as Uint16Array)[i]));
+      return (i) => String(bfloat16ToNumber((values as Uint16Array)[i]));
     case DataType.DT_COMPLEX64:
     case DataType.DT_COMPLEX128:
-      return (i) => `[${number((values as Float64Array)[i])},${number((values as Float64Array)[i + 1])}]`;
+      return (i) => `[${(values as Float64Array)[i]},${(values as Float64Array)[i + 1]}]`;
     default:
       return (i) => String((values as ArrayLike<number | bigint>)[i]);
   }

@@ -18,6 +18,8 @@ import {
   type ModelEntry,
 } from '../../src/index';
 import { Protos } from '../../src/protos';
+import { halfBits, halfToNumber } from '../../src/tensors/float16';
+import { tensorFlowFixtures } from '../platforms/tensorflow/fixtures';
 import { freePort, modelConfigText, startDuoserve, type DuoserveProcess } from '../server/lifecycle_helpers';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -33,6 +35,7 @@ const MODELS: ModelEntry[] = [
   entry('features', 'tensorflow'),
   entry('ranker', 'pytorch'),
   entry('features_to_ranker', 'chain'),
+  { name: 'many_dtypes', basePath: path.join(tensorFlowFixtures(), 'many_dtypes'), platform: 'tensorflow' },
 ];
 
 // One flower of each kind, and one in between (as test/compat/tf_examples.py).
@@ -115,6 +118,30 @@ describe('GrpcServingClient and RestServingClient against bin/duoserve', () => {
       assert.deepEqual(modelSpec, { name: model, version: 1, signatureName: 'serving_default' });
     });
   }
+
+  it('Predict with int64, bool, half and string tensors, several outputs: the same typed arrays over both', async () => {
+    const words = ['duo', '', 'sérve'].map((word) => Buffer.from(word));
+    const inputs = {
+      ids: { dtype: 'int64', shape: [3], data: new BigInt64Array([1n, -2n, 3_000_000_000n]) },
+      flags: { dtype: 'bool', shape: [3], data: new Uint8Array([1, 0, 1]) },
+      halves: { dtype: 'half', shape: [3], data: Uint16Array.from([0.5, -1.25, 1000], halfBits) },
+      words: { dtype: 'string', shape: [3], strings: words },
+    };
+    for (const [transport, client] of Object.entries(clients())) {
+      const { outputs } = await client.predict('many_dtypes', inputs);
+      const { ids_tripled, flags_negated, halves_doubled, words_shouted, word_lengths } = outputs;
+      assert.ok(ids_tripled.values instanceof BigInt64Array, transport);
+      assert.deepEqual([...ids_tripled.values], [3n, -6n, 9_000_000_000n], transport);
+      assert.deepEqual([flags_negated.dtype, [...flags_negated.values]], [DataType.DT_BOOL, [0, 1, 0]], transport);
+      assert.ok(halves_doubled.values instanceof Uint16Array, transport);
+      assert.deepEqual([...halves_doubled.values].map(halfToNumber), [1, -2.5, 2000], transport);
+      // tf.strings.upper changes ASCII letters only.
+      const shouted = (words_shouted.values as Buffer[]).map((word) => word.toString());
+      assert.deepEqual(shouted, ['DUO!', '!', 'SéRVE!'], transport);
+      assert.ok(word_lengths.values instanceof Int32Array, transport);
+      assert.deepEqual([[...word_lengths.values], word_lengths.shape], [[3, 0, 6], [3]], transport);
+    }
+  });
 
   it('Predict on a chain of both frameworks, as its reference says', async () => {
     const reference = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'reference.json'), 'utf8')).features_to_ranker;
