@@ -17,6 +17,7 @@ import { tensorSourcesOf, type TensorInput } from '../library/tensor_input';
 import { loadTensorCodec, type TensorSource } from '../native/backend_addon';
 import { Protos } from '../protos';
 import type { SignatureMap } from '../servables/signature';
+import { DataType } from '../tensors/data_type';
 import { tensorValues, type TypedTensor } from '../tensors/typed_tensor';
 import { servingErrorOfGrpc } from './client_errors';
 import type {
@@ -229,16 +230,20 @@ function answeringSpec(spec: any): AnsweringModelSpec {
 /** An input as TensorProto bytes: dense values as tensor_content, strings as string_val. */
 async function tensorProtoBytes(alias: string, source: TensorSource): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
-  if (!('dtype' in source)) return loadTensorCodec().encode(source, 'content');
-  const tensor_shape = { dim: source.shape.map((size) => ({ size })) };
-  if ('strings' in source) {
+  if ('dtype' in source && 'strings' in source) {
+    const tensor_shape = { dim: source.shape.map((size) => ({ size })) };
     return Protos.TensorProto.encode({ dtype: source.dtype, tensor_shape, string_val: source.strings }).finish();
   }
-  if (!ArrayBuffer.isView(source.data)) throw invalidArgument(`input ${alias}: data is not a typed array`);
-  const { buffer, byteOffset, byteLength } = source.data;
-  return Protos.TensorProto.encode({
-    dtype: source.dtype,
-    tensor_shape,
-    tensor_content: new Uint8Array(buffer, byteOffset, byteLength),
-  }).finish();
+  if ('dtype' in source && source.dtype !== DataType.DT_STRING) {
+    if (!ArrayBuffer.isView(source.data)) throw invalidArgument(`input ${alias}: data is not a typed array`);
+    const { buffer, byteOffset, byteLength } = source.data;
+    return Protos.TensorProto.encode({
+      dtype: source.dtype,
+      tensor_shape: { dim: source.shape.map((size) => ({ size })) },
+      tensor_content: new Uint8Array(buffer, byteOffset, byteLength),
+    }).finish();
+  }
+  // A HostTensorHandle, or raw BYTES contents: the codec reads them as a tensor and writes its TensorProto.
+  const codec = loadTensorCodec();
+  return codec.encode('dtype' in source ? (await codec.decode(source)).handle : source, 'content');
 }

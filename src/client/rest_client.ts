@@ -173,10 +173,17 @@ function modelPath(spec: ModelSpec): string {
   return base;
 }
 
-/** An input as JSON: nested lists following its shape (TensorProto bytes and handles are read first). */
+/**
+ * An input as JSON: nested lists following its shape (TensorProto bytes, raw BYTES contents and
+ * handles are read into a tensor first, by the codec).
+ */
 async function tensorJson(source: TensorSource): Promise<string> {
   let tensor: TypedTensor;
-  if (source instanceof Uint8Array || !('dtype' in source)) {
+  if (
+    source instanceof Uint8Array ||
+    !('dtype' in source) ||
+    (source.dtype === DataType.DT_STRING && 'data' in source)
+  ) {
     const host = await loadTensorCodec().decode(source);
     tensor = { dtype: host.dtype, shape: host.shape, values: tensorValues(host.dtype, host.data, host.strings) };
   } else if ('strings' in source) {

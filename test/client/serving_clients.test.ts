@@ -140,6 +140,13 @@ describe('GrpcServingClient and RestServingClient against bin/duoserve', () => {
       assert.deepEqual(shouted, ['DUO!', '!', 'SéRVE!'], transport);
       assert.ok(word_lengths.values instanceof Int32Array, transport);
       assert.deepEqual([[...word_lengths.values], word_lengths.shape], [[3, 0, 6], [3]], transport);
+      // Strings as raw BYTES contents too: each a 4-byte little-endian length, then its bytes.
+      const raw = Buffer.concat(words.flatMap((word) => [Buffer.from(new Uint32Array([word.length]).buffer), word]));
+      const again = await client.predict('many_dtypes', {
+        ...inputs,
+        words: { dtype: 'string', shape: [3], data: raw },
+      });
+      assert.deepEqual(again.outputs.words_shouted.values, words_shouted.values, transport);
     }
   });
 
