@@ -105,6 +105,7 @@ export class ModelHost {
       preferTfLiteModel: options.preferTfLiteModel,
       numTfLitePools: options.numTfLitePools,
       torchThreads: budget.torch,
+      chainStepThreads: budget.chainStepThreads,
     };
     const core = new ServerCore(configOf(options.models), {
       platforms: (manager) => platformRegistry(platformOptions, manager),

@@ -26,6 +26,28 @@ const example = (name: string, platform?: string): ModelEntry => ({
   platform,
 });
 
+// A chain with TypeScript glue: a function step (JavaScript shipped in the version) before a model.
+const CHAINS = fs.mkdtempSync(path.join(os.tmpdir(), 'duoserve-host-chains-'));
+const GLUE = path.join(CHAINS, 'glued');
+fs.mkdirSync(path.join(GLUE, '1'), { recursive: true });
+fs.writeFileSync(
+  path.join(GLUE, '1', 'steps.js'),
+  "exports.double = ({ x }) => { if (x.data[0] < 0) throw new Error('negative'); return { y: { shape: x.shape, data: x.data.map((v) => v * 2) } }; };",
+);
+fs.writeFileSync(
+  path.join(GLUE, '1', 'chain.pbtxt'),
+  `input { name: "x" }
+step {
+  name: "double" function: "double" module: "steps.js"
+  function_input { name: "x" dtype: DT_FLOAT shape: [-1] }
+  function_output { name: "y" dtype: DT_FLOAT shape: [-1] }
+  inputs { key: "x" value: "request:x" }
+}
+step { name: "tf" model: "half_plus_two" inputs { key: "x" value: "double:y" } }
+output { name: "y" source: "tf:y" }
+`,
+);
+
 const MODELS: ModelEntry[] = [
   example('half_plus_two', 'tensorflow'),
   // A relative base path is the working directory's; the platform is found from the files.
@@ -36,6 +58,7 @@ const MODELS: ModelEntry[] = [
   example('ranker', 'pytorch'),
   example('features_to_ranker', 'chain'),
   example('iris', 'tensorflow'),
+  { name: 'glued', basePath: GLUE, platform: 'chain' },
 ];
 
 const FLOWERS = [
@@ -61,7 +84,10 @@ async function servingErrorOf(work: Promise<unknown> | (() => unknown)): Promise
   assert.fail('expected a ServingError');
 }
 
-after(cleanUp);
+after(() => {
+  cleanUp();
+  fs.rmSync(CHAINS, { recursive: true, force: true });
+});
 
 describe('the duoserve package entry', () => {
   it('resolves through package.json exports, with declarations, and exports nothing else', () => {
@@ -158,6 +184,16 @@ describe('ModelHost', () => {
       assert.deepEqual(score.shape, outputs.score.shape);
       [...score.values].forEach((value, i) => assert.ok(Math.abs(Number(value) - outputs.score.values[i]) < 1e-5));
     }
+  });
+
+  it('runs a chain whose TypeScript step runs before a model; a step that throws fails the request', async () => {
+    const { y } = await host.predict('glued', { x: X });
+    assert.deepEqual([...y.values], [3, 4, 7]);
+    const thrown = await servingErrorOf(
+      host.predict('glued', { x: { dtype: 'float', shape: [1], data: new Float32Array([-1]) } }),
+    );
+    assert.equal(thrown.code, 'INVALID_ARGUMENT');
+    assert.match(thrown.message, /double/);
   });
 
   it('classifies and regresses tf.Examples on iris', async () => {
