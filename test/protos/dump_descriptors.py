@@ -1,10 +1,13 @@
-"""The official TF-Serving / TensorFlow protos, as the stock Python packages define them.
+"""The official TF-Serving / TensorFlow protos, and the Open Inference Protocol's (KServe v2)
+inference.GRPCInferenceService, as the stock Python packages define them (tensorflow-serving-api,
+tensorflow, tritonclient).
 
-Tooling for test/protos/wire_compat.test.ts and test/config/text_format_official.test.ts.
+Tooling for test/protos/wire_compat.test.ts, test/protos/inference_wire_compat.test.ts and
+test/config/text_format_official.test.ts.
 Prints JSON on stdout:
 
   describe NAME...           fields and oneofs of each message NAME, values of each enum
-                             NAME, methods of each service NAME
+                             NAME, methods of each service NAME (with their streaming flags)
   encode-predict             base64 of a PredictRequest built with the stock classes
   encode-classify            {request, context, examples}: base64 of a ClassificationRequest with
                              an ExampleListWithContext, and of its context and examples alone
@@ -45,6 +48,7 @@ from tensorflow_serving.config import model_server_config_pb2, platform_config_p
 from tensorflow.core.protobuf import config_pb2  # noqa: E402,F401
 from tensorflow.core.example import example_pb2, feature_pb2  # noqa: E402,F401
 from tensorflow.core.framework import tensor_pb2, types_pb2  # noqa: E402
+from tritonclient.grpc import service_pb2  # noqa: E402,F401  (package inference)
 
 POOL = descriptor_pool.Default()
 
@@ -118,7 +122,12 @@ def describe(name):
     return "services", {
         "file": service.file.name,
         "methods": {
-            m.name: {"input": m.input_type.full_name, "output": m.output_type.full_name}
+            m.name: {
+                "input": m.input_type.full_name,
+                "output": m.output_type.full_name,
+                "clientStreaming": m.client_streaming,
+                "serverStreaming": m.server_streaming,
+            }
             for m in service.methods
         },
     }
