@@ -84,6 +84,7 @@ export const Protos = {
   SavedModelBundleSourceAdapterConfig: protoType('tensorflow.serving.SavedModelBundleSourceAdapterConfig'),
   BatchingParameters: protoType('tensorflow.serving.BatchingParameters'),
   ModelInferRequest: protoType('inference.ModelInferRequest'),
+  ModelInferResponse: protoType('inference.ModelInferResponse'),
   ModelStreamInferResponse: protoType('inference.ModelStreamInferResponse'),
   ModelReadyRequest: protoType('inference.ModelReadyRequest'),
   ModelMetadataRequest: protoType('inference.ModelMetadataRequest'),

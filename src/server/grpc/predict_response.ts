@@ -6,8 +6,15 @@
  * envelope's, field for field (test/server/grpc/predict_response.test.ts).
  */
 
-const LENGTH_DELIMITED = 2;
-const tag = (field: number) => (field << 3) | LENGTH_DELIMITED;
+import {
+  fieldLength,
+  lengthDelimitedTag as tag,
+  varintLength,
+  varintTag,
+  writeString,
+  writeVarint,
+} from './proto_wire';
+
 // PredictResponse: outputs = 1 (map entry: key = 1, value = 2), model_spec = 2.
 const OUTPUTS = tag(1);
 const ENTRY_KEY = tag(1);
@@ -16,29 +23,8 @@ const MODEL_SPEC = tag(2);
 // ModelSpec: name = 1, version = 2 (Int64Value: value = 1, a varint), signature_name = 3.
 const SPEC_NAME = tag(1);
 const SPEC_VERSION = tag(2);
-const INT64_VALUE = 1 << 3;
+const INT64_VALUE = varintTag(1);
 const SPEC_SIGNATURE_NAME = tag(3);
-
-function varintLength(value: number): number {
-  let length = 1;
-  for (; value >= 0x80; length++) value = Math.floor(value / 0x80);
-  return length;
-}
-
-function writeVarint(buffer: Buffer, at: number, value: number): number {
-  for (; value >= 0x80; value = Math.floor(value / 0x80)) buffer[at++] = (value % 0x80) | 0x80;
-  buffer[at++] = value;
-  return at;
-}
-
-function writeString(buffer: Buffer, at: number, fieldTag: number, text: string, bytes: number): number {
-  buffer[at++] = fieldTag;
-  at = writeVarint(buffer, at, bytes);
-  return at + buffer.write(text, at, 'utf8');
-}
-
-/** A field of `length` bytes, with its tag and length. */
-const fieldLength = (length: number) => 1 + varintLength(length) + length;
 
 /** The response for `outputs` (TensorProto bytes by alias) from version `version` of `name`. */
 export function encodePredictResponse(
