@@ -56,7 +56,7 @@ export interface RunRequest {
 export interface RunOrigin {
   /** The request's model_spec.name. */
   modelName: string;
-  api: 'Predict' | 'Classify' | 'Regress';
+  api: 'Predict' | 'Classify' | 'Regress' | 'ModelInfer';
 }
 
 /** A RunRequest checked against its signature by the predictor. */

@@ -86,8 +86,9 @@ export interface ModelMetadata {
 
 export interface TensorMetadata {
   name: string;
-  datatype: V2Datatype;
-  /** -1 for a dimension of any size; [-1] ... see OpenInference.modelMetadata for unknown rank. */
+  /** '' where the model does not declare the dtype, or v2 has none for it (complex). */
+  datatype: V2Datatype | '';
+  /** -1 for a dimension of any size; [-1] for an unknown rank. */
   shape: number[];
 }
 

@@ -86,6 +86,8 @@ export interface ChainServerOptions {
   pollWaitSeconds?: number;
   /** Directories removed on stop(). */
   scratch?: string[];
+  /** --allow_version_labels_for_unavailable_models (labels in the first config need it). */
+  allowVersionLabelsForUnavailableModels?: boolean;
 }
 
 export async function startChainServer(models: ServedModel[], options: ChainServerOptions = {}): Promise<ChainServer> {
@@ -104,6 +106,7 @@ export async function startChainServer(models: ServedModel[], options: ChainServ
     platforms,
     fileSystemPollWaitSeconds: options.pollWaitSeconds ?? 1,
     numLoadThreads: options.numLoadThreads ?? 4,
+    allowVersionLabelsForUnavailableModels: options.allowVersionLabelsForUnavailableModels,
     log,
   });
   const started = core;
