@@ -10,9 +10,9 @@ import type { InferOutput, InferResponse } from '../open_inference/infer_request
 import {
   fieldLength,
   lengthDelimitedTag as tag,
-  stringFieldLength,
+  utf8Length,
   varintLength,
-  writeStringField,
+  writeString,
   writeVarint,
 } from './proto_wire';
 
@@ -70,29 +70,40 @@ function shapeLength(shape: readonly number[]): number {
   return length;
 }
 
-/** Everything but the raw contents, sized once. */
+/** An output's fields, sized once. */
 interface OutputLayout {
   output: InferOutput;
   raw: RawContents;
   rawBytes: number;
+  nameBytes: number;
+  datatypeBytes: number;
   shapeBytes: number;
   messageBytes: number;
 }
 
+/** A string field of `bytes` UTF-8 bytes, 0 when empty (proto3 does not write a default value). */
+const stringField = (bytes: number) => (bytes === 0 ? 0 : fieldLength(bytes));
+
 function layoutOf(output: InferOutput): OutputLayout {
   const raw = rawContentsOf(output);
+  const nameBytes = utf8Length(output.name);
+  const datatypeBytes = output.datatype.length; // the protocol's names are ASCII
   const shapeBytes = shapeLength(output.shape);
   const messageBytes =
-    stringFieldLength(output.name) +
-    stringFieldLength(output.datatype) +
-    (output.shape.length === 0 ? 0 : fieldLength(shapeBytes));
-  return { output, raw, rawBytes: rawLength(raw), shapeBytes, messageBytes };
+    stringField(nameBytes) + stringField(datatypeBytes) + (output.shape.length === 0 ? 0 : fieldLength(shapeBytes));
+  return { output, raw, rawBytes: rawLength(raw), nameBytes, datatypeBytes, shapeBytes, messageBytes };
+}
+
+function writeOptionalString(buffer: Buffer, at: number, fieldTag: number, text: string, bytes: number): number {
+  return bytes === 0 ? at : writeString(buffer, at, fieldTag, text, bytes);
 }
 
 function encode(response: InferResponse, wrapTag?: number): Buffer {
   const layouts = response.outputs.map(layoutOf);
-  let body =
-    stringFieldLength(response.modelName) + stringFieldLength(response.modelVersion) + stringFieldLength(response.id);
+  const modelNameBytes = utf8Length(response.modelName);
+  const modelVersionBytes = utf8Length(response.modelVersion);
+  const idBytes = utf8Length(response.id);
+  let body = stringField(modelNameBytes) + stringField(modelVersionBytes) + stringField(idBytes);
   // Every output has its raw_output_contents entry, even an empty one: they pair up by index.
   for (const layout of layouts) body += fieldLength(layout.messageBytes) + fieldLength(layout.rawBytes);
   const buffer = Buffer.allocUnsafe(wrapTag === undefined ? body : fieldLength(body));
@@ -101,14 +112,14 @@ function encode(response: InferResponse, wrapTag?: number): Buffer {
     buffer[at++] = wrapTag;
     at = writeVarint(buffer, at, body);
   }
-  at = writeStringField(buffer, at, MODEL_NAME, response.modelName);
-  at = writeStringField(buffer, at, MODEL_VERSION, response.modelVersion);
-  at = writeStringField(buffer, at, ID, response.id);
-  for (const { output, messageBytes, shapeBytes } of layouts) {
+  at = writeOptionalString(buffer, at, MODEL_NAME, response.modelName, modelNameBytes);
+  at = writeOptionalString(buffer, at, MODEL_VERSION, response.modelVersion, modelVersionBytes);
+  at = writeOptionalString(buffer, at, ID, response.id, idBytes);
+  for (const { output, messageBytes, nameBytes, datatypeBytes, shapeBytes } of layouts) {
     buffer[at++] = OUTPUTS;
     at = writeVarint(buffer, at, messageBytes);
-    at = writeStringField(buffer, at, OUTPUT_NAME, output.name);
-    at = writeStringField(buffer, at, OUTPUT_DATATYPE, output.datatype);
+    at = writeOptionalString(buffer, at, OUTPUT_NAME, output.name, nameBytes);
+    at = writeOptionalString(buffer, at, OUTPUT_DATATYPE, output.datatype, datatypeBytes);
     if (output.shape.length > 0) {
       buffer[at++] = OUTPUT_SHAPE;
       at = writeVarint(buffer, at, shapeBytes);

@@ -5,10 +5,10 @@
  * thread for an [8, 512] float output, 1.0 against 0.7 µs for three floats. The bytes are the
  * envelope's, field for field (test/server/grpc/predict_response.test.ts).
  */
-
 import {
   fieldLength,
   lengthDelimitedTag as tag,
+  utf8Length,
   varintLength,
   varintTag,
   writeString,
@@ -34,8 +34,8 @@ export function encodePredictResponse(
   signatureName: string,
 ): Buffer {
   // proto3: a scalar at its default (0, '') is not written, the Int64Value message always is.
-  const nameBytes = Buffer.byteLength(name);
-  const signatureBytes = Buffer.byteLength(signatureName);
+  const nameBytes = utf8Length(name);
+  const signatureBytes = utf8Length(signatureName);
   const versionBytes = version === 0 ? 0 : 1 + varintLength(version);
   const specBytes =
     (nameBytes ? fieldLength(nameBytes) : 0) +
@@ -43,12 +43,12 @@ export function encodePredictResponse(
     (signatureBytes ? fieldLength(signatureBytes) : 0);
   let total = fieldLength(specBytes);
   for (const [alias, tensor] of outputs) {
-    total += fieldLength(fieldLength(Buffer.byteLength(alias)) + fieldLength(tensor.byteLength));
+    total += fieldLength(fieldLength(utf8Length(alias)) + fieldLength(tensor.byteLength));
   }
   const buffer = Buffer.allocUnsafe(total);
   let at = 0;
   for (const [alias, tensor] of outputs) {
-    const aliasBytes = Buffer.byteLength(alias);
+    const aliasBytes = utf8Length(alias);
     buffer[at++] = OUTPUTS;
     at = writeVarint(buffer, at, fieldLength(aliasBytes) + fieldLength(tensor.byteLength));
     at = writeString(buffer, at, ENTRY_KEY, alias, aliasBytes);
