@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 
+#include "common/raw_bytes_contents.h"
 #include "common/tensor_proto.h"
 
 namespace duo {
@@ -226,7 +227,7 @@ Status ReadTensorSource(Napi::Value value, InputSource* out, std::vector<Napi::O
   if (!value.IsObject() || value.IsTypedArray()) {
     ThrowTypeError(env,
                    "a TensorSource is TensorProto bytes (Uint8Array), {dtype, shape, data}, "
-                   "{dtype: 7, shape, strings} or a HostTensorHandle");
+                   "{dtype: 7, shape, strings}, {dtype: 7, shape, data} or a HostTensorHandle");
   }
   Napi::Object source = value.As<Napi::Object>();
   Napi::Value dtype_value = source.Get("dtype");
@@ -238,10 +239,20 @@ Status ReadTensorSource(Napi::Value value, InputSource* out, std::vector<Napi::O
     return Invalid("dtype " + std::to_string(dtype_number) + " is not supported");
   }
   const auto dtype = static_cast<DType>(dtype_number);
-  if (dtype == DType::kString) return ReadStrings(source.Get("strings"), std::move(shape), out);
-
   Napi::Value data = source.Get("data");
   DenseBytes dense{dtype, std::move(shape), nullptr, 0};
+  if (dtype == DType::kString) {
+    if (data.IsUndefined()) return ReadStrings(source.Get("strings"), std::move(dense.shape), out);
+    // Raw BYTES contents: checked and decoded on the worker thread (MaterializeInput).
+    const uint8_t* bytes = nullptr;
+    if (!Uint8View(data, &bytes, &dense.size)) {
+      ThrowTypeError(env, "TensorSource.data of a DT_STRING tensor must be a Uint8Array");
+    }
+    dense.data = bytes;
+    keep_alive->push_back(Napi::Persistent(data.As<Napi::Object>()));
+    *out = std::move(dense);
+    return Status::Ok();
+  }
   ViewBytes(data, &dense.data, &dense.size);
   const uint64_t needed = static_cast<uint64_t>(ShapeNumElements(dense.shape)) * DTypeSize(dtype);
   if (dense.size != needed) {
@@ -278,6 +289,9 @@ Status MaterializeInput(const InputSource& source, HostTensorPtr* out) {
     return DecodeTensorProto(proto->data, proto->size, out);
   }
   const auto& dense = std::get<DenseBytes>(source);
+  if (dense.dtype == DType::kString) {
+    return DecodeRawBytesContents(static_cast<const uint8_t*>(dense.data), dense.size, dense.shape, out);
+  }
   std::shared_ptr<HostTensor> tensor = HostTensor::Allocate(dense.dtype, dense.shape);
   if (tensor->byte_size != dense.size) {
     return Status::Error(Code::kInternal, "dense input size changed after it was checked");
@@ -293,7 +307,8 @@ Status BorrowInput(const InputSource& source, HostTensorPtr* out) {
     return DecodeTensorProtoBorrowing(proto->data, proto->size, out);
   }
   const auto* dense = std::get_if<DenseBytes>(&source);
-  if (dense == nullptr) return MaterializeInput(source, out);
+  // Strings are decoded into their own memory either way.
+  if (dense == nullptr || dense->dtype == DType::kString) return MaterializeInput(source, out);
   auto view = std::make_shared<HostTensor>();
   view->dtype = dense->dtype;
   view->shape = dense->shape;

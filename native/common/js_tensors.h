@@ -26,7 +26,8 @@ struct ProtoBytes {
   const uint8_t* data = nullptr;
   size_t size = 0;
 };
-// {dtype, shape, data}: copied into an aligned HostTensor on the worker thread.
+// {dtype, shape, data}: copied into an aligned HostTensor on the worker thread. For
+// kString, `data` is raw BYTES contents (common/raw_bytes_contents.h), decoded there.
 struct DenseBytes {
   DType dtype = DType::kInvalid;
   std::vector<int64_t> shape;

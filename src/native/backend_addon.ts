@@ -9,10 +9,18 @@ import * as path from 'node:path';
 export type ModelHandle = { readonly __brand: 'ModelHandle' };
 export type HostTensorHandle = { readonly __brand: 'HostTensorHandle' };
 
+/**
+ * An input tensor as run() and decode() take it; every form but a handle is read in C++ off the
+ * JS thread. `{dtype, shape, data}`: the elements' little-endian bytes (one counted copy into an
+ * aligned tensor). DT_STRING (7) takes `strings` (one Uint8Array per element), or `data` in the
+ * Open Inference Protocol's raw BYTES form (each element a 4-byte little-endian length, then its
+ * bytes); bytes that do not hold exactly the shape's elements are INVALID_ARGUMENT.
+ */
 export type TensorSource =
-  | Uint8Array /* TensorProto bytes, decoded in C++ off the JS thread */
+  | Uint8Array /* TensorProto bytes */
   | { dtype: number; shape: number[]; data: ArrayBufferView }
   | { dtype: 7; shape: number[]; strings: Uint8Array[] }
+  | { dtype: 7; shape: number[]; data: Uint8Array }
   | HostTensorHandle;
 
 /**

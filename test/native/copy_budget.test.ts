@@ -9,6 +9,10 @@ import * as path from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import * as protobuf from 'protobufjs';
 
+import { tensorSourceOf } from '../../src/server/open_inference/infer_inputs';
+import type { InferRequest } from '../../src/server/open_inference/infer_request';
+import { OpenInference } from '../../src/server/open_inference/open_inference';
+import { type ChainServer, example, startChainServer } from '../platforms/chain/chain_server';
 import {
   loadBackendAddon,
   loadTensorCodec,
@@ -172,5 +176,66 @@ describe('copy budget of the request path', () => {
       const copies = await copiesDuring(() => tensorflow.runBatch(mlpTf, tasks, [tfOutput], 'host', padded));
       assert.deepEqual(copies, { copies: TASKS + 2, bytes: TASKS * inputBytes + 2 * WIDTH * 4 });
     });
+  });
+
+  describe('Open Inference raw contents (OpenInference.infer): one copy in, none out', () => {
+    let server: ChainServer;
+    let inference: OpenInference;
+    const models = [example('mlp_tf', 'tensorflow'), example('mlp_torch', 'pytorch')];
+    before(async () => {
+      server = await startChainServer(models);
+      await Promise.all(models.map(({ name }) => server.waitAvailable(name)));
+      const platforms = new Map(models.map(({ name, platform }) => [name, platform]));
+      inference = new OpenInference(server.manager, { platformOf: (model) => platforms.get(model) });
+    });
+    after(() => server.stop());
+
+    /** The same model run straight through its addon, for the numbers. */
+    const direct = {
+      mlp_tf: () =>
+        tensorflow.run(mlpTf, [[tfInput, { dtype: DT_FLOAT, shape: [ROWS, WIDTH], data: input }]], [tfOutput], 'host'),
+      mlp_torch: () =>
+        pytorch.run(mlpTorch, [['x', { dtype: DT_FLOAT, shape: [ROWS, WIDTH], data: input }]], ['output_0'], 'host'),
+    };
+
+    for (const { name } of models) {
+      it(`${name}: FP32 raw_input_contents in, host outputs out: one copy, of the input`, async () => {
+        // As a transport hands it over: a view into the request's own buffer, at an odd offset.
+        const wire = new Uint8Array(inputBytes + 3);
+        wire.set(new Uint8Array(input.buffer), 3);
+        const raw = wire.subarray(3);
+        const request: InferRequest = {
+          modelName: name,
+          modelVersion: '',
+          id: '',
+          parameters: new Map(),
+          inputs: [
+            {
+              name: 'x',
+              datatype: 'FP32',
+              shape: [ROWS, WIDTH],
+              parameters: new Map(),
+              contents: { raw },
+            },
+          ],
+          outputs: [],
+        };
+        let response: Awaited<ReturnType<OpenInference['infer']>> | undefined;
+        const copies = await copiesDuring(async () => {
+          response = await inference.infer(request, {});
+        });
+        assert.deepEqual(copies, { copies: 1, bytes: inputBytes });
+        // The counter sees native copies only: the JS side must hand the run the request's own view.
+        assert.equal((tensorSourceOf(request.inputs[0]) as { data: ArrayBufferView }).data, raw);
+        const [output] = response!.outputs;
+        assert.deepEqual(output.shape, [ROWS, WIDTH]);
+        const [[, expected]] = (await direct[name as keyof typeof direct]()) as Array<[string, HostTensorOutput]>;
+        const got = new Float32Array(output.tensor.data!);
+        const want = new Float32Array(expected.data!);
+        assert.equal(got.length, want.length);
+        for (let i = 0; i < got.length; i++)
+          assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `element ${i}`);
+      });
+    }
   });
 });

@@ -36,7 +36,8 @@ import { prng, type Random } from '../seeded_random';
 const SEED = Number(process.env.DUOSERVE_FUZZ_SEED ?? 11);
 const codec = loadTensorCodec();
 const ENCODINGS: OutputEncoding[] = ['fields', 'content', 'host'];
-const FORMS = ['dense', 'fields', 'content', 'handle'] as const;
+/** 'raw': {dtype, shape, data}, strings in the Open Inference Protocol's raw BYTES form. */
+const FORMS = ['dense', 'raw', 'fields', 'content', 'handle'] as const;
 type Form = (typeof FORMS)[number];
 
 interface InputSpec {
@@ -146,6 +147,12 @@ async function sourceOf(tensor: ReferenceTensor, form: Form): Promise<TensorSour
   switch (form) {
     case 'dense':
       return fieldsSource(tensor);
+    case 'raw': {
+      if (tensor.dtype !== DataType.DT_STRING) return fieldsSource(tensor);
+      const elements = (tensor.values as string[]).map((v) => Buffer.from(v, 'base64'));
+      const data = Buffer.concat(elements.flatMap((e) => [Buffer.from(new Uint32Array([e.length]).buffer), e]));
+      return { dtype: DataType.DT_STRING, shape: tensor.shape, data };
+    }
     case 'fields':
       return tensorProtoBytes(tensor);
     case 'content':

@@ -36,6 +36,27 @@ describe('tensor kit: decode and encode', () => {
     assert.deepEqual(strings.strings, [Buffer.from('a'), Buffer.from('bc')]);
   });
 
+  it('decodes raw BYTES contents (4-byte little-endian lengths) into strings, and refuses malformed ones', async () => {
+    const elements = [Buffer.from('duo'), Buffer.alloc(0), Buffer.from('s\u00e9rve')];
+    const raw = Buffer.concat(elements.flatMap((e) => [Buffer.from(new Uint32Array([e.length]).buffer), e]));
+    const decoded = await copiesDuring(() => codec.decode({ dtype: 7, shape: [3], data: raw }));
+    assert.equal(decoded.copies, 0); // strings are converted element by element, not copied as a payload
+    assert.equal(decoded.result.dtype, 7);
+    assert.deepEqual(decoded.result.shape, [3]);
+    assert.deepEqual(decoded.result.strings, elements);
+    const refused = (data: Uint8Array, shape: number[], message: string) =>
+      assert.rejects(codec.decode({ dtype: 7, shape, data }), { code: 'INVALID_ARGUMENT', message });
+    await refused(
+      raw.subarray(0, raw.length - 1),
+      [3],
+      'raw BYTES contents: element 2 of 3 says 6 bytes but only 5 remain',
+    );
+    await refused(raw, [2], 'raw BYTES contents: 10 bytes remain after the 2 elements of shape [2]');
+    await refused(raw, [4], 'raw BYTES contents: element 3 of 4 has no 4-byte length (0 bytes remain)');
+    const decode = codec.decode as (value: unknown) => unknown;
+    assert.throws(() => decode({ dtype: 7, shape: [1], data: new Uint16Array(4) }), TypeError);
+  });
+
   it('feeds one decoded tensor to several runs without another copy', async () => {
     const model = await addon.load('/models/echo/1', {});
     try {
