@@ -36,7 +36,7 @@ export const inferenceServiceDefinition = {
 };
 
 /** ServerMetadataResponse.extensions: none of the protocol's optional extensions is served over gRPC. */
-export const GRPC_EXTENSIONS: readonly string[] = [];
+const GRPC_EXTENSIONS: readonly string[] = [];
 
 /** The request metrics' API labels (as TF-Serving labels Predict, Classify...). */
 const INFER_API = 'ModelInfer';
@@ -51,8 +51,9 @@ const REPOSITORY_UNIMPLEMENTED =
   "the model repository extension is not served: models are loaded and unloaded by the model config (--model_config_file, ModelService's HandleReloadConfigRequest)";
 
 export function inferenceService(openInference: OpenInference): UntypedServiceImplementation {
-  const decodeModelRequest = (type: typeof Protos.ModelReadyRequest, bytes: Buffer) =>
-    decodeRequest<ModelRequestMessage>(type, bytes);
+  const repositoryUnimplemented = unaryHandler(async () => {
+    throw unimplemented(REPOSITORY_UNIMPLEMENTED);
+  });
   return {
     ServerLive: unaryHandler(async () =>
       Protos.ServerLiveResponse.encode({ live: openInference.serverLive() }).finish(),
@@ -61,14 +62,14 @@ export function inferenceService(openInference: OpenInference): UntypedServiceIm
       Protos.ServerReadyResponse.encode({ ready: openInference.serverReady() }).finish(),
     ),
     ModelReady: unaryHandler(async (bytes) => {
-      const { name, version } = decodeModelRequest(Protos.ModelReadyRequest, bytes);
+      const { name, version } = decodeRequest<ModelRequestMessage>(Protos.ModelReadyRequest, bytes);
       return Protos.ModelReadyResponse.encode({ ready: openInference.modelReady(name, version) }).finish();
     }),
     ServerMetadata: unaryHandler(async () =>
       Protos.ServerMetadataResponse.encode(openInference.serverMetadata([...GRPC_EXTENSIONS])).finish(),
     ),
     ModelMetadata: unaryHandler(async (bytes) => {
-      const { name, version } = decodeModelRequest(Protos.ModelMetadataRequest, bytes);
+      const { name, version } = decodeRequest<ModelRequestMessage>(Protos.ModelMetadataRequest, bytes);
       return Protos.ModelMetadataResponse.encode(await openInference.modelMetadata(name, version)).finish();
     }),
     ModelInfer: unaryHandler(async (bytes, call) => {
@@ -81,15 +82,9 @@ export function inferenceService(openInference: OpenInference): UntypedServiceIm
       return encodeInferResponse(response);
     }, INFER_API),
     ModelStreamInfer: streamInfer(openInference),
-    RepositoryIndex: unaryHandler(async () => {
-      throw unimplemented(REPOSITORY_UNIMPLEMENTED);
-    }),
-    RepositoryModelLoad: unaryHandler(async () => {
-      throw unimplemented(REPOSITORY_UNIMPLEMENTED);
-    }),
-    RepositoryModelUnload: unaryHandler(async () => {
-      throw unimplemented(REPOSITORY_UNIMPLEMENTED);
-    }),
+    RepositoryIndex: repositoryUnimplemented,
+    RepositoryModelLoad: repositoryUnimplemented,
+    RepositoryModelUnload: repositoryUnimplemented,
   };
 }
 
