@@ -162,7 +162,14 @@ describe('ModelInferRequest and ModelInferResponse bytes between tritonclient an
     );
     const raw = (name: string) => (input(request.inputs, name).contents as { raw: Uint8Array }).raw;
     for (const { name } of request.inputs) {
-      assert.equal(raw(name).buffer, bytes.buffer, `${name}: not a view of the request`);
+      // A view: within the request's bytes, and it sees a change made to them.
+      const view = raw(name);
+      const at = view.byteOffset - bytes.byteOffset;
+      assert.ok(view.buffer === bytes.buffer && at >= 0 && at + view.byteLength <= bytes.byteLength, name);
+      const before = bytes[at];
+      bytes[at] ^= 0xff;
+      assert.equal(view[0], before ^ 0xff, `${name}: not a view of the request`);
+      bytes[at] = before;
     }
     assert.deepEqual([...new Float32Array(bytesOf(raw('x')))], [1.5, -2, 3.25]);
     assert.deepEqual([...new BigInt64Array(bytesOf(raw('n')))], [2n ** 53n + 1n, -(2n ** 62n)]);
