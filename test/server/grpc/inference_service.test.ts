@@ -261,7 +261,7 @@ describe('inference.GRPCInferenceService', { timeout: 120_000 }, () => {
     assert.equal(await count(), before + 1);
   });
 
-  test('ModelStreamInfer answers each request in order, a failed one with its error_message', async () => {
+  test('ModelStreamInfer answers each request in order, a failed or undecodable one with its error_message', async () => {
     const stream = client.makeBidiStreamRequest(SERVICE + 'ModelStreamInfer', identity, identity);
     const responses: Buffer[] = [];
     stream.on('data', (bytes: Buffer) => responses.push(bytes));
@@ -277,6 +277,8 @@ describe('inference.GRPCInferenceService', { timeout: 120_000 }, () => {
     });
     send(inferRequest('nope', [1], { id: 'second' }));
     send(inferRequest('half_plus_two', [2], { id: 'third' }));
+    stream.write(Buffer.from([0x0a, 0xff])); // no ModelInferRequest
+    send(inferRequest('half_plus_two_torch', [4], { id: 'fifth' }));
     stream.end();
     assert.equal((await ended).code, grpc.status.OK);
     const decoded = responses.map(
@@ -292,10 +294,14 @@ describe('inference.GRPCInferenceService', { timeout: 120_000 }, () => {
         ['first', false],
         [null, true],
         ['third', false],
+        [null, true],
+        ['fifth', false],
       ],
     );
     assert.match(decoded[1].error_message, /nope/);
     assert.deepEqual(floats(decoded[2].infer_response!.raw_output_contents[0]), [3]);
+    assert.match(decoded[3].error_message, /^Failed to parse inference.ModelInferRequest/);
+    assert.deepEqual(floats(decoded[4].infer_response!.raw_output_contents[0]), [4]);
   });
 
   test('UNIMPLEMENTED: the repository extension, and official RPCs the proto leaves out', async () => {
