@@ -2,8 +2,9 @@
 bin/duoserve, on the same port as TF-Serving's, through the stock clients of the two client
 families: tritonclient.grpc (raw contents, as it always sends them; ModelStreamInfer) and the
 kserve SDK's InferenceGRPCClient (typed contents, and raw ones). Health, readiness, metadata, infer
-on a TensorFlow model, a PyTorch model and a chain, versions and a version label, every datatype of
-the all_dtypes fixtures, and errors with their status codes, after which the server keeps serving.
+on a TensorFlow model, a PyTorch model and a chain (over TCP and the unix socket), versions and a
+version label, every datatype of the all_dtypes fixtures, and errors with their status codes, after
+which the server keeps serving.
 
 tritonclient.grpc runs in a process of its own (tritonclient_grpc.py): it and the kserve SDK cannot
 share one Python process (both register package inference's messages in protobuf's default pool).
@@ -158,6 +159,13 @@ def test_tritonclient_errors_have_their_status_and_the_server_serves_on(server):
         assert status_of(error) == "StatusCode.INVALID_ARGUMENT", error
     assert "nope" in unknown_input["error"]["message"] and "nope" in unknown_output["error"]["message"]
     assert ok["outputs"]["y"]["values"] == Y
+
+
+def test_tritonclient_over_the_unix_socket(server):
+    assert server.unix_socket, "the session's server listens on a unix socket too"
+    live, answer = triton(f"unix:{server.unix_socket}",
+                          [{"call": "is_server_live"}, infer("half_plus_two", fp32_input(X))])
+    assert live is True and answer["outputs"]["y"]["values"] == Y
 
 
 def test_tritonclient_stream_answers_in_order(server, reference):
