@@ -13,18 +13,23 @@ import { ServingError, toServingError } from '../../errors/serving_error';
 import type { HostTensorOutput, NativeOutput, TensorCodec, TensorSource } from '../../native/backend_addon';
 import type { InferenceServable, RunRequest } from '../../servables/inference_servable';
 import { predict } from '../../servables/predictor';
-import { type ChainStepDefinition, stepLabel } from './chain_definition';
+import { type ChainStepDefinition, type FunctionStepDefinition, stepLabel } from './chain_definition';
 import { recordChainStep } from './chain_metrics';
 import type { ChainPlan } from './chain_plan';
+import { type StepPool, type StepTensor, tensorSourceOf } from './step_pool';
 
 export interface ChainRunContext {
   /** Names the chain in metrics. */
   chainName: string;
   manager: Manager;
   codec: TensorCodec;
+  /** Runs the function steps; absent when the chain has none. */
+  stepPool?: StepPool;
 }
 
-type StepOutputs = Map<string, NativeOutput>;
+type StepOutputs = Map<string, StepTensor>;
+/** A step's input: a request input as it came, or an earlier step's output as that step made it. */
+type StepInput = { source: TensorSource } | { tensor: StepTensor };
 type StepHandles = Map<string, ServableHandle<InferenceServable>>;
 
 /** How the caller wants the chain's outputs, and until when it waits (RunRequest's fields). */
@@ -49,10 +54,10 @@ export async function runChain(
         ready.then((produced) => {
           if (state.failure) throw state.failure; // another branch failed: start no more work
           const outputsOf = new Map(producers.map((name, i) => [name, produced[i]]));
-          const stepInputs = new Map<string, TensorSource>();
+          const stepInputs = new Map<string, StepInput>();
           for (const [alias, ref] of step.inputs) {
-            if (ref.kind === 'request') stepInputs.set(alias, sources.get(ref.input)!);
-            else stepInputs.set(alias, hostOf(outputsOf.get(ref.step)!, ref.output).handle);
+            if (ref.kind === 'request') stepInputs.set(alias, { source: sources.get(ref.input)! });
+            else stepInputs.set(alias, { tensor: tensorOf(outputsOf.get(ref.step)!, ref.output) });
           }
           const fetches = plan.fetches.get(step.name)!;
           return runStep(context, step, handles, stepInputs, fetches, state, { timings, deadlineUs, cancelled });
@@ -64,7 +69,9 @@ export async function runChain(
     if (state.failure) throw state.failure;
 
     const results = new Map<string, HostTensorOutput>();
-    for (const [alias, ref] of plan.outputs) results.set(alias, hostOf(await runs.get(ref.step)!, ref.output));
+    for (const [alias, ref] of plan.outputs) {
+      results.set(alias, await withHandle(context.codec, tensorOf(await runs.get(ref.step)!, ref.output)));
+    }
     if (encoding === 'host') return results;
     const encode = async ([alias, output]: [string, HostTensorOutput]) =>
       [alias, await context.codec.encode(output.handle, encoding)] as const;
@@ -75,12 +82,16 @@ export async function runChain(
   }
 }
 
-/** Runs one step with 'host' outputs; records its time, and the first failure of the request. */
+/**
+ * Runs one step (a model with 'host' outputs, or a function); records its time, and the first
+ * failure of the request. `inputs`: request inputs as they came, earlier steps' outputs as
+ * they made them.
+ */
 async function runStep(
   context: ChainRunContext,
   step: ChainStepDefinition,
   handles: StepHandles,
-  inputs: Map<string, TensorSource>,
+  inputs: Map<string, StepInput>,
   outputFilter: string[],
   state: { failure?: ServingError },
   { timings, deadlineUs, cancelled }: Omit<ChainRunOptions, 'encoding'>,
@@ -88,10 +99,23 @@ async function runStep(
   const started = process.hrtime.bigint();
   let ok = false;
   try {
-    const servable = handles.get(step.name)!.servable;
-    const { signatureName } = step;
-    const request = { signatureName, inputs, outputFilter, encoding: 'host', deadlineUs, cancelled } as const;
-    const outputs = await predict(servable, request);
+    let outputs: StepOutputs;
+    if (step.kind === 'function') {
+      outputs = await callFunction(context, step, inputs, { deadlineUs, cancelled });
+    } else {
+      const servable = handles.get(step.name)!.servable;
+      const { signatureName } = step;
+      const sources = new Map([...inputs].map(([alias, input]) => [alias, asSource(input)]));
+      const request = {
+        signatureName,
+        inputs: sources,
+        outputFilter,
+        encoding: 'host',
+        deadlineUs,
+        cancelled,
+      } as const;
+      outputs = hostOutputs(await predict(servable, request));
+    }
     ok = true;
     return outputs;
   } catch (error) {
@@ -104,18 +128,52 @@ async function runStep(
   }
 }
 
+/** A function step's call: request inputs decoded first (a handle's tensor is not copied). */
+async function callFunction(
+  context: ChainRunContext,
+  step: FunctionStepDefinition,
+  inputs: Map<string, StepInput>,
+  options: Pick<ChainRunOptions, 'deadlineUs' | 'cancelled'>,
+): Promise<StepOutputs> {
+  const entries = [...inputs].map(
+    async ([alias, input]) =>
+      [alias, 'tensor' in input ? input.tensor : await decodeInput(context.codec, alias, input.source)] as const,
+  );
+  return context.stepPool!.call(step, new Map(await Promise.all(entries)), options);
+}
+
+async function decodeInput(codec: TensorCodec, alias: string, source: TensorSource): Promise<HostTensorOutput> {
+  try {
+    return await codec.decode(source);
+  } catch (error) {
+    const cause = toServingError(error);
+    throw new ServingError(cause.code, `input '${alias}': ${cause.message}`);
+  }
+}
+
+function asSource(input: StepInput): TensorSource {
+  return 'tensor' in input ? tensorSourceOf(input.tensor) : input.source;
+}
+
+/** A step tensor with a native handle (a function's output is copied into one once). */
+async function withHandle(codec: TensorCodec, tensor: StepTensor): Promise<HostTensorOutput> {
+  if (tensor.handle !== undefined) return tensor as HostTensorOutput;
+  return codec.decode(tensorSourceOf(tensor));
+}
+
 function producersOf(step: ChainStepDefinition): string[] {
   return [...new Set([...step.inputs.values()].flatMap((ref) => (ref.kind === 'step' ? [ref.step] : [])))];
 }
 
-/** A handle per step, all taken before anything runs; none kept when one is missing. */
+/** A handle per model step, all taken before anything runs; none kept when one is missing. */
 function acquireHandles(manager: Manager, steps: readonly ChainStepDefinition[]): StepHandles {
   const handles: StepHandles = new Map();
+  const modelSteps = steps.filter((step) => step.kind === 'model');
   try {
-    for (const step of steps) handles.set(step.name, manager.getServableHandle<InferenceServable>(step.model));
+    for (const step of modelSteps) handles.set(step.name, manager.getServableHandle<InferenceServable>(step.model));
   } catch (error) {
     for (const handle of handles.values()) handle.release();
-    throw stepError(steps[handles.size], error);
+    throw stepError(modelSteps[handles.size], error);
   }
   return handles;
 }
@@ -140,12 +198,19 @@ async function shareInputs(
   return sources;
 }
 
-function hostOf(outputs: StepOutputs, alias: string): HostTensorOutput {
+function tensorOf(outputs: StepOutputs, alias: string): StepTensor {
   const output = outputs.get(alias);
-  if (output === undefined || output instanceof Uint8Array) {
-    throw new ServingError('INTERNAL', `a chain step answered no host tensor for output '${alias}'`);
-  }
+  if (output === undefined) throw new ServingError('INTERNAL', `a chain step answered no tensor for output '${alias}'`);
   return output;
+}
+
+function hostOutputs(outputs: Map<string, NativeOutput>): StepOutputs {
+  for (const [alias, output] of outputs) {
+    if (output instanceof Uint8Array) {
+      throw new ServingError('INTERNAL', `a chain step answered no host tensor for output '${alias}'`);
+    }
+  }
+  return outputs as StepOutputs;
 }
 
 /** The step's own error, named: "step 'rank' (model ranker): ...", with its code. */
