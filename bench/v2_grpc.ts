@@ -2,7 +2,7 @@
  * `npm run bench:v2`: the same models over TF-Serving's gRPC Predict (input as tensor_content)
  * and over the Open Inference Protocol's gRPC ModelInfer (input as raw_input_contents), one
  * duoserve serving both, driven by the same load generator (ghz, one connection, as
- * bench:peers) with the two APIs timed interleaved (A B, A B) at every point. Beside them the
+ * bench:peers) with the two APIs timed interleaved (A B, B A, ...) at every point. Beside them the
  * floors: the bare grpc-js echo of each API's request bytes, and the in-process call of each
  * API's core (predict() on the servable, OpenInference.infer) with no transport. Answers are
  * checked against the in-process Predict before anything is timed. Prints one table, the
@@ -38,6 +38,7 @@ import {
 } from './payloads';
 import { type GhzCall, PEERS_DIR, runGhz } from './peers/load_generators';
 import { type Ratio, loadAverages, ratio, ratioTable, table } from './report';
+import { cpuSeconds } from './process_cpu';
 import { assertClose, knownAnswer } from './sanity';
 import { type LatencySummary, poolRounds, round } from './stats';
 import {
@@ -77,7 +78,7 @@ export interface V2Options {
 const HELP = `usage: npm run bench:v2 -- [flags]
   One duoserve serving each model over TF-Serving's gRPC Predict (tensor_content) and the Open Inference
   Protocol's gRPC ModelInfer (raw_input_contents), both driven by ghz (one connection, --cpus=1), the two APIs
-  timed in turn at every point (A B, A B); beside them the bare grpc-js echo of each API's request bytes and
+  timed in turn at every point (A B, B A, ...); beside them the bare grpc-js echo of each API's request bytes and
   each API's core called in-process (predict(), OpenInference.infer). ghz comes from bench/peers/install.sh ghz.
   --models=a,b        default mlp_tf,mlp_torch,half_plus_two,half_plus_two_torch
   --rows=N            rows of the MLP input [N, 512], default 8
@@ -197,13 +198,30 @@ export interface Measurement {
   concurrency: number;
   result?: LatencySummary;
   error?: string;
+  /**
+   * The server's CPU time per completed request over the timed part (kernel ticks of 10 ms):
+   * all its threads, and its main (JS) thread alone. Steadier than req/s on a shared machine.
+   */
+  serverCpu?: ServerCpu;
   /** uptime's load averages as the point ended (each round's, for a pooled point). */
   load: string[];
 }
 
-interface RoundMeasurement extends Omit<Measurement, 'load'> {
+export interface ServerCpu {
+  allUsPerRequest: number;
+  jsUsPerRequest: number;
+}
+
+/** CPU seconds a server spent over one timed run. */
+interface ServerCpuSeconds {
+  all: number;
+  js: number;
+}
+
+export interface RoundMeasurement extends Omit<Measurement, 'load' | 'serverCpu'> {
   round: number;
   load: string;
+  serverCpuS?: ServerCpuSeconds;
 }
 
 /** Each point's rounds pooled; a point that failed in any round is an error. */
@@ -218,7 +236,14 @@ export function mergeRounds(measurements: RoundMeasurement[]): Measurement[] {
     const load = rounds.map((m) => m.load);
     const failed = rounds.find((m) => m.error !== undefined || !m.result);
     if (failed) return { model, contender, api, concurrency, load, error: `round ${failed.round}: ${failed.error}` };
-    return { model, contender, api, concurrency, load, result: poolRounds(rounds.map((m) => m.result!)) };
+    const result = poolRounds(rounds.map((m) => m.result!));
+    const cpu = rounds.every((m) => m.serverCpuS) ? rounds.map((m) => m.serverCpuS!) : undefined;
+    const perRequest = (seconds: number) => (seconds * 1e6) / result.requests;
+    const serverCpu = cpu && {
+      allUsPerRequest: perRequest(cpu.reduce((sum, c) => sum + c.all, 0)),
+      jsUsPerRequest: perRequest(cpu.reduce((sum, c) => sum + c.js, 0)),
+    };
+    return { model, contender, api, concurrency, load, result, ...(serverCpu && { serverCpu }) };
   });
 }
 
@@ -229,10 +254,14 @@ const CONTENDER_LABELS: Record<Contender, string> = {
   in_process: 'in-process core',
 };
 
-function find(measurements: Measurement[], model: string, contender: Contender, api: Api, concurrency: number) {
+function point(measurements: Measurement[], model: string, contender: Contender, api: Api, concurrency: number) {
   return measurements.find(
     (m) => m.model === model && m.contender === contender && m.api === api && m.concurrency === concurrency,
-  )?.result;
+  );
+}
+
+function find(measurements: Measurement[], model: string, contender: Contender, api: Api, concurrency: number) {
+  return point(measurements, model, contender, api, concurrency)?.result;
 }
 
 /** Rows by model, concurrency, contender, API; the last column is ModelInfer's req/s over Predict's. */
@@ -241,7 +270,7 @@ export function v2Table(measurements: Measurement[]): string {
     const cells = [m.model, String(m.concurrency), CONTENDER_LABELS[m.contender], API_LABELS[m.api]];
     const r = m.result;
     const load = m.load.at(-1) ?? '';
-    if (!r) return [...cells, 'error', '', '', '', '', '', load];
+    if (!r) return [...cells, 'error', '', '', '', '', '', '', load];
     const predict = find(measurements, m.model, m.contender, 'predict', m.concurrency);
     const versus = m.api === 'model_infer' && predict ? `${round(r.throughput / predict.throughput)}x` : '';
     return [
@@ -250,15 +279,29 @@ export function v2Table(measurements: Measurement[]): string {
       String(round(r.p50Us)),
       String(round(r.p99Us)),
       String(r.requests),
+      m.serverCpu ? `${round(m.serverCpu.allUsPerRequest)} / ${round(m.serverCpu.jsUsPerRequest)}` : '',
       r.clientCpuUsPerRequest === undefined ? '' : String(round(r.clientCpuUsPerRequest)),
       versus,
       load,
     ];
   });
   const body = table(
-    ['model', 'c', 'contender', 'API', 'req/s', 'p50 µs', 'p99 µs', 'requests', 'ghz CPU µs/req', 'v2/Predict', 'load'],
+    [
+      'model',
+      'c',
+      'contender',
+      'API',
+      'req/s',
+      'p50 µs',
+      'p99 µs',
+      'requests',
+      'server CPU µs/req all / JS',
+      'ghz CPU µs/req',
+      'v2/Predict req/s',
+      'load',
+    ],
     rows,
-    'lrllrrrrrrl',
+    'lrllrrrrrrrl',
   );
   const errors = measurements
     .filter((m) => m.error)
@@ -303,6 +346,23 @@ export function v2Ratios(measurements: Measurement[], models: string[], concurre
           null,
         ),
       );
+      const cpu = (api: Api) => point(measurements, model, 'duoserve', api, c)?.serverCpu;
+      ratios.push(
+        ratio(
+          `ModelInfer raw / Predict server CPU per request, c=${c}`,
+          model,
+          cpu('model_infer')?.allUsPerRequest,
+          cpu('predict')?.allUsPerRequest,
+          null,
+        ),
+        ratio(
+          `ModelInfer raw / Predict server JS-thread CPU per request, c=${c}`,
+          model,
+          cpu('model_infer')?.jsUsPerRequest,
+          cpu('predict')?.jsUsPerRequest,
+          null,
+        ),
+      );
       for (const api of APIS)
         ratios.push(
           ratio(
@@ -336,11 +396,18 @@ class Run {
 
   constructor(readonly options: V2Options) {}
 
-  record(point: Omit<RoundMeasurement, 'load' | 'result' | 'error'>, outcome: LatencySummary | Error): void {
+  record(
+    point: Omit<RoundMeasurement, 'load' | 'result' | 'error' | 'serverCpuS'>,
+    outcome: LatencySummary | Error,
+    serverCpuS?: ServerCpuSeconds,
+  ): void {
     const load = loadAverages();
     const entry: RoundMeasurement = { ...point, load };
     if (outcome instanceof Error) entry.error = outcome.message;
-    else entry.result = outcome;
+    else {
+      entry.result = outcome;
+      if (serverCpuS) entry.serverCpuS = serverCpuS;
+    }
     this.measurements.push(entry);
     log(
       `round ${point.round} ${point.model.padEnd(20)} c=${String(point.concurrency).padEnd(3)} ` +
@@ -377,9 +444,13 @@ class Run {
     }
   }
 
-  /** ghz on every model, concurrency and API, the APIs in turn at each point, round after round. */
+  /**
+   * ghz on every model, concurrency and API, the APIs in turn at each point, round after round;
+   * the server's (process `pid`) CPU time is read around each timed run, after its warm-up.
+   */
   async measureGhz(
     contender: 'duoserve' | 'echo',
+    pid: number,
     target: string,
     files: Map<string, RequestFiles>,
     failed: Map<string, Error>,
@@ -388,7 +459,8 @@ class Run {
     for (let round = 1; round <= options.rounds; round++)
       for (const model of options.models)
         for (const concurrency of options.concurrencies)
-          for (const api of APIS) {
+          // A B in odd rounds, B A in even ones: neither API is always the first after a change.
+          for (const api of round % 2 === 1 ? APIS : [...APIS].reverse()) {
             const point = { model, contender, api, concurrency, round };
             const refused = failed.get(`${model} ${api}`);
             if (refused) {
@@ -396,8 +468,18 @@ class Run {
               continue;
             }
             const call = ghzCall(api, files.get(model)!, target, contender === 'echo');
-            const load = { concurrency, warmupS: options.warmupS, durationS: options.durationS };
-            this.record(point, await runGhz(GHZ, call, load).catch((error: Error) => error));
+            // The warm-up's failures show in the timed run.
+            if (options.warmupS > 0)
+              await runGhz(GHZ, call, { concurrency, warmupS: 0, durationS: options.warmupS }).catch(() => undefined);
+            const before = { all: cpuSeconds(pid), js: cpuSeconds(pid, { mainThreadOnly: true }) };
+            const outcome = await runGhz(GHZ, call, { concurrency, warmupS: 0, durationS: options.durationS }).catch(
+              (error: Error) => error,
+            );
+            const cpu = {
+              all: cpuSeconds(pid) - before.all,
+              js: cpuSeconds(pid, { mainThreadOnly: true }) - before.js,
+            };
+            this.record(point, outcome, cpu);
           }
   }
 }
@@ -545,7 +627,7 @@ async function main(): Promise<void> {
     log(`duoserve: AVAILABLE after ${round(server.startupS)} s (gRPC ${server.grpcTarget})`);
     try {
       const failed = await checkServer(run, models, server.grpcTarget, references);
-      await run.measureGhz('duoserve', server.grpcTarget, files, failed);
+      await run.measureGhz('duoserve', server.pid, server.grpcTarget, files, failed);
     } finally {
       await server.stop();
     }
@@ -554,7 +636,7 @@ async function main(): Promise<void> {
   await phase(run, 'echo', async () => {
     const echo = await startEchoServers({});
     try {
-      await run.measureGhz('echo', echo.grpcTarget, files, new Map());
+      await run.measureGhz('echo', echo.pid, echo.grpcTarget, files, new Map());
     } finally {
       await echo.stop();
     }

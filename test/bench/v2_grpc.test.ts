@@ -131,16 +131,19 @@ function summary(throughput: number, p50Us: number, p99Us = p50Us * 2): LatencyS
 }
 
 describe('v2 bench report', () => {
-  it('pools rounds per point and keeps each round load', () => {
+  it('pools rounds per point, the server CPU over all their requests, and keeps each round load', () => {
     const point = { model: 'mlp_torch', contender: 'duoserve' as const, api: 'predict' as const, concurrency: 16 };
     const [merged] = mergeRounds([
-      { ...point, round: 1, load: '1.00 1.00 1.00', result: summary(100, 10) },
-      { ...point, round: 2, load: '2.00 1.00 1.00', result: summary(300, 20) },
+      { ...point, round: 1, load: '1.00 1.00 1.00', result: summary(100, 10), serverCpuS: { all: 0.02, js: 0.01 } },
+      { ...point, round: 2, load: '2.00 1.00 1.00', result: summary(300, 20), serverCpuS: { all: 0.06, js: 0.03 } },
     ]);
     assert.equal(merged.result!.requests, 400);
     assert.equal(merged.result!.throughput, 200);
     assert.equal(merged.result!.p50Us, 15);
     assert.deepEqual(merged.load, ['1.00 1.00 1.00', '2.00 1.00 1.00']);
+    // CPU over all the rounds' requests: 0.08 s / 400 and 0.04 s / 400.
+    assert.ok(Math.abs(merged.serverCpu!.allUsPerRequest - 200) < 1e-9);
+    assert.ok(Math.abs(merged.serverCpu!.jsUsPerRequest - 100) < 1e-9);
   });
 
   it('sets the target on ModelInfer raw / Predict req/s, met only when v2 is not slower', () => {
