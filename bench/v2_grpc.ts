@@ -42,8 +42,6 @@ import { cpuSeconds } from './process_cpu';
 import { assertClose, knownAnswer } from './sanity';
 import { type LatencySummary, poolRounds, round } from './stats';
 import {
-  INFERENCE_PROTO,
-  INFERENCE_PROTO_DIR,
   inferRequestOf,
   inferResponseOutput,
   MODEL_INFER_METHOD,
@@ -171,24 +169,29 @@ export function ghzCall(api: Api, files: RequestFiles, target: string, echo: boo
     return {
       proto:
         api === 'predict' ? path.join(PEERS_DIR, 'echo.proto') : path.join(BENCH_PROTO_DIR, 'model_infer_echo.proto'),
-      importPaths: api === 'predict' ? [BENCH_PROTO_DIR, PEERS_DIR] : [BENCH_PROTO_DIR, INFERENCE_PROTO_DIR],
+      importPaths: api === 'predict' ? [BENCH_PROTO_DIR, PEERS_DIR] : [BENCH_PROTO_DIR],
       method: ECHO_PATH.slice(1).replace('/', '.'),
       binaryFile,
       target,
     };
+  // Both APIs' messages with their nested messages left as bytes (wire-identical): with the full
+  // protos ghz would build and parse the tensors itself (for Predict's answer 4,096 float_val), at
+  // CPU taken from the server on a shared machine (bench/grpc_ceiling.ts; opaque_model_infer.proto).
   return api === 'predict'
     ? {
-        // TF-Serving's messages with their fields left as bytes (wire-identical), as bench:peers
-        // sends them: with the full protos ghz would build and parse the answer's 4,096
-        // float_val itself, at more CPU than the server spends (bench/grpc_ceiling.ts).
         proto: path.join(BENCH_PROTO_DIR, 'opaque_predict.proto'),
         importPaths: [BENCH_PROTO_DIR],
         method: 'tensorflow.serving.PredictionService.Predict',
         binaryFile,
         target,
       }
-    : // The service's own proto: raw contents are bytes fields already, nothing for ghz to build.
-      { proto: INFERENCE_PROTO, importPaths: [INFERENCE_PROTO_DIR], method: MODEL_INFER_METHOD, binaryFile, target };
+    : {
+        proto: path.join(BENCH_PROTO_DIR, 'opaque_model_infer.proto'),
+        importPaths: [BENCH_PROTO_DIR],
+        method: MODEL_INFER_METHOD,
+        binaryFile,
+        target,
+      };
 }
 
 export interface Measurement {

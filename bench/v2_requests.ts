@@ -12,8 +12,7 @@ import type { BenchModel } from './models';
 import { REPO_ROOT } from './options';
 import type { DenseTensor } from './payloads';
 
-export const INFERENCE_PROTO_DIR = path.join(REPO_ROOT, 'proto');
-export const INFERENCE_PROTO = path.join(INFERENCE_PROTO_DIR, 'inference', 'grpc_service.proto');
+const INFERENCE_PROTO = path.join(REPO_ROOT, 'proto', 'inference', 'grpc_service.proto');
 export const MODEL_INFER_METHOD = 'inference.GRPCInferenceService.ModelInfer';
 export const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
 

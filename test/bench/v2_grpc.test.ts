@@ -17,7 +17,7 @@ import {
   v2Ratios,
   writeRequestFiles,
 } from '../../bench/v2_grpc';
-import { inferRequestOf, ModelInferRequest } from '../../bench/v2_requests';
+import { inferRequestOf, ModelInferRequest, ModelInferResponse } from '../../bench/v2_requests';
 import { Protos } from '../../src/protos';
 import { DataType } from '../../src/tensors/data_type';
 
@@ -95,6 +95,23 @@ describe('v2 bench request files', () => {
       assert.ok(request.raw_input_contents[0].equals(floatBytes(model.values)));
     });
   }
+
+  it("ghz's opaque ModelInfer messages are wire-identical to the service's (an answer round-trips)", () => {
+    const call = ghzCall('model_infer', files.get(MLP.name)!, '127.0.0.1:1', false);
+    const opaque = new protobuf.Root().loadSync(call.proto, { keepCase: true });
+    const answer = ModelInferResponse.encode(
+      ModelInferResponse.fromObject({
+        model_name: 'mlp_torch',
+        model_version: '1',
+        id: 'a',
+        parameters: { p: { int64_param: 7 } },
+        outputs: [{ name: 'y', datatype: 'FP32', shape: [8, 512], parameters: { q: { bool_param: true } } }],
+        raw_output_contents: [floatBytes(MLP.values)],
+      }),
+    ).finish();
+    const type = opaque.lookupType('inference.ModelInferResponse');
+    assert.ok(Buffer.from(type.encode(type.decode(answer)).finish()).equals(Buffer.from(answer)));
+  });
 
   it('the in-process InferRequest carries the same bytes as the file', () => {
     const request = inferRequestOf(MLP);
