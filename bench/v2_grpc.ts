@@ -523,6 +523,8 @@ async function inProcessPhase(
             inputs: new Map([[model.inputAlias, tensorProto]]),
             outputFilter: [],
             encoding: 'fields',
+            // As the handler's: the run is recorded in runtime_latency (OpenInference.infer's is too).
+            origin: { modelName: model.name, api: 'Predict' },
           }),
         );
       const request = inferRequestOf(model);
