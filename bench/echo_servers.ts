@@ -29,6 +29,8 @@ interface ReadyMessage {
 }
 
 export interface EchoServers {
+  /** The child serving both, e.g. for its CPU time (process_cpu.ts). */
+  pid: number;
   grpcTarget: string;
   restPort: number;
   stop(): Promise<void>;
@@ -130,6 +132,7 @@ export function startEchoServers(restResponses: Record<string, string>): Promise
     child.once('exit', (code) => reject(new Error(`echo servers exited with code ${code} before answering`)));
     child.once('message', (ready: ReadyMessage) =>
       resolve({
+        pid: child.pid!,
         grpcTarget: `127.0.0.1:${ready.grpcPort}`,
         restPort: ready.restPort,
         stop: () => stopChild(child),

@@ -32,6 +32,30 @@ export function summarize(latenciesNs: number[], elapsedNs: number): LatencySumm
   };
 }
 
+/**
+ * One point's rounds as one: requests and time add up (req/s = all requests over all the timed
+ * time), the mean (and the generator's CPU per request) is weighted by requests, and p50 and p99
+ * are the mean of the rounds' own (the generators report percentiles, not samples).
+ */
+export function poolRounds(results: LatencySummary[]): LatencySummary {
+  const requests = results.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = results.reduce((sum, r) => sum + r.requests / r.throughput, 0);
+  const mean = (pick: (r: LatencySummary) => number) => results.reduce((sum, r) => sum + pick(r), 0) / results.length;
+  const byRequests = (pick: (r: LatencySummary) => number) =>
+    results.reduce((sum, r) => sum + pick(r) * r.requests, 0) / requests;
+  const clientCpu = results.every((r) => r.clientCpuUsPerRequest !== undefined)
+    ? { clientCpuUsPerRequest: byRequests((r) => r.clientCpuUsPerRequest!) }
+    : {};
+  return {
+    requests,
+    throughput: requests / seconds,
+    meanUs: byRequests((r) => r.meanUs),
+    p50Us: mean((r) => r.p50Us),
+    p99Us: mean((r) => r.p99Us),
+    ...clientCpu,
+  };
+}
+
 /** Rounds for display and JSON: 3 significant digits below 100, integers above. */
 export function round(value: number): number {
   if (!Number.isFinite(value)) return value;

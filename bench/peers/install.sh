@@ -6,6 +6,8 @@
 #   var/peers/debian   the Debian packages, unpacked with dpkg -x
 # Idempotent: each step records the hash of what it installed from in var/peers/stamps/ and is
 # skipped while that hash matches. Set PEERS_JAVA=debian to take Debian's JRE even where PATH has one.
+# Step names as arguments (python, java, wrk, ghz) run only those: `install.sh ghz` is what
+# `npm run bench:v2` needs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -15,9 +17,11 @@ mkdir -p "$stamps" "$peers/bin" "$peers/debs" "$peers/debian"
 
 log() { printf '[peers %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 hash_of() { printf '%s\n' "$@" | sha256sum | cut -c1-16; }
-# step NAME KEY COMMAND...: runs COMMAND unless NAME's stamp holds KEY's hash.
+only=" $* "
+# step NAME KEY COMMAND...: runs COMMAND unless NAME's stamp holds KEY's hash (or NAME was not asked for).
 step() {
   local name=$1 key; key=$(hash_of "$2"); shift 2
+  if [ "$only" != "  " ] && [[ $only != *" $name "* ]]; then return; fi
   if [ "$(cat "$stamps/$name" 2>/dev/null)" = "$key" ]; then log "$name: up to date"; return; fi
   local t0=$SECONDS
   log "$name: installing"

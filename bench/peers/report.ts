@@ -1,6 +1,6 @@
 /** The peer benchmark's figures: one table of every contender, and the issue's targets. */
 import { type Ratio, ratio, table } from '../report';
-import { type LatencySummary, round } from '../stats';
+import { type LatencySummary, poolRounds, round } from '../stats';
 import type { ApiPath, Contender } from './options';
 
 export type PeerPath = ApiPath | 'in_process';
@@ -18,11 +18,7 @@ export interface RoundMeasurement extends PeerMeasurement {
   round: number;
 }
 
-/**
- * Each point's rounds as one: requests and time add up (req/s = all requests over all the timed
- * time), the mean is weighted by requests, and p50 and p99 are the mean of the rounds' own (the
- * generators report percentiles, not samples). A point that failed in any round is an error.
- */
+/** Each point's rounds as one (stats.ts poolRounds); a point that failed in any round is an error. */
 export function mergeRounds(measurements: RoundMeasurement[]): PeerMeasurement[] {
   const groups = new Map<string, RoundMeasurement[]>();
   for (const m of measurements) {
@@ -33,28 +29,7 @@ export function mergeRounds(measurements: RoundMeasurement[]): PeerMeasurement[]
     const { contender, path, concurrency } = rounds[0];
     const failed = rounds.find((m) => m.error !== undefined || !m.result);
     if (failed) return { contender, path, concurrency, error: `round ${failed.round}: ${failed.error}` };
-    const results = rounds.map((m) => m.result!);
-    const requests = results.reduce((sum, r) => sum + r.requests, 0);
-    const seconds = results.reduce((sum, r) => sum + r.requests / r.throughput, 0);
-    const mean = (pick: (r: LatencySummary) => number) => results.reduce((sum, r) => sum + pick(r), 0) / results.length;
-    const byRequests = (pick: (r: LatencySummary) => number) =>
-      results.reduce((sum, r) => sum + pick(r) * r.requests, 0) / requests;
-    const clientCpu = results.every((r) => r.clientCpuUsPerRequest !== undefined)
-      ? { clientCpuUsPerRequest: byRequests((r) => r.clientCpuUsPerRequest!) }
-      : {};
-    return {
-      contender,
-      path,
-      concurrency,
-      result: {
-        requests,
-        throughput: requests / seconds,
-        meanUs: byRequests((r) => r.meanUs),
-        p50Us: mean((r) => r.p50Us),
-        p99Us: mean((r) => r.p99Us),
-        ...clientCpu,
-      },
-    };
+    return { contender, path, concurrency, result: poolRounds(rounds.map((m) => m.result!)) };
   });
 }
 
