@@ -4,18 +4,21 @@
  * request. A chain is a servable like any model: versions, version policy, labels, hot
  * reload, status and metadata come from the lifecycle as they do for models.
  *
- * Loading a version reads the definition, waits (bounded) for the model versions its steps
- * name, and checks it against their signatures; any problem fails that version only, with a
- * message naming the step. Requests then look their models up again each time (chain_run.ts).
+ * Loading a version reads the definition, refuses it if it would call itself (chain_calls.ts),
+ * waits (bounded) for the model versions its steps name, and checks it against their
+ * signatures; any problem fails that version only, with a message naming the step. Requests then look their models up again each time (chain_run.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Log } from '../../core/log';
 import type { Manager } from '../../core/manager';
+import type { ServableId } from '../../core/servable_id';
 import { invalidArgument, notFound, ServingError, toServingError } from '../../errors/serving_error';
 import { loadTensorCodec, type TensorCodec } from '../../native/backend_addon';
 import type { InferenceServable } from '../../servables/inference_servable';
 import type { Signature } from '../../servables/signature';
 import type { LoadedServable, Platform } from '../platform';
+import { ChainCalls } from './chain_calls';
 import { type ChainDefinition, type ChainStepDefinition, parseChainDefinition, stepLabel } from './chain_definition';
 import { ChainServable } from './chain_servable';
 import { chainSignature } from './chain_signature';
@@ -38,17 +41,29 @@ const DEFAULT_MODEL_WAIT: ModelWait = { timeoutMs: 30_000, pollMs: 50 };
 export function chainPlatform(manager: Manager, options: ChainPlatformOptions = {}): Platform {
   const wait = { ...DEFAULT_MODEL_WAIT, ...options.modelWait };
   let codec: TensorCodec | undefined;
+  const calls = new ChainCalls();
   return {
     name: CHAIN_PLATFORM_NAME,
     loadsAfterOthers: true,
     isVersionDir: (versionDir) => fs.existsSync(path.join(versionDir, CHAIN_FILE)),
-    async load(versionDir: string): Promise<LoadedServable> {
+    async load(versionDir: string, _log?: Log, id?: ServableId): Promise<LoadedServable> {
       const file = path.join(versionDir, CHAIN_FILE);
       const definition = parseChainDefinition(await readChainFile(file), file);
-      const signature = chainSignature(definition, await stepSignatures(manager, definition, wait, file), file);
-      codec ??= loadCodec();
-      const chainName = path.basename(path.dirname(path.resolve(versionDir)));
-      return new ChainServable(definition, signature, { chainName, manager, codec });
+      const chainName = id?.name ?? path.basename(path.dirname(path.resolve(versionDir)));
+      const entered = calls.enter(chainName, versionDir, new Set(definition.steps.map((step) => step.model.name)));
+      if ('cycle' in entered) {
+        const { cycle } = entered;
+        const step = definition.steps.find((candidate) => candidate.model.name === cycle[1])!;
+        throw invalidArgument(`${file}: ${stepLabel(step)}: chain ${chainName} would call itself: ${cycle.join(' -> ')}`);
+      }
+      try {
+        const signature = chainSignature(definition, await stepSignatures(manager, definition, wait, file), file);
+        codec ??= loadCodec();
+        return new ChainServable(definition, signature, { chainName, manager, codec }, entered.release);
+      } catch (error) {
+        entered.release();
+        throw error;
+      }
     },
   };
 }

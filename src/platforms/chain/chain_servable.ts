@@ -22,6 +22,8 @@ export class ChainServable implements LoadedServable {
     private readonly definition: ChainDefinition,
     signature: Signature,
     private readonly context: ChainRunContext,
+    /** Called once as the version unloads. */
+    private readonly onUnload: () => void = () => {},
   ) {
     this.signatures = new Map([[CHAIN_SIGNATURE_NAME, signature]]);
     this.fullPlan = planChain(definition, [...definition.outputs.keys()]);
@@ -34,5 +36,7 @@ export class ChainServable implements LoadedServable {
     return runChain(this.context, plan, inputs, run);
   }
 
-  unload(): void {}
+  unload(): void {
+    this.onUnload();
+  }
 }
