@@ -65,7 +65,10 @@ const INTEGER_RANGES = new Map<number, readonly [number, number]>([
  * Why `condition` cannot read a tensor of `spec` (dtype unknown, DT_INVALID, and unknown dims
  * pass: the run checks them), or undefined when it can.
  */
-export function conditionMismatch(condition: ChainCondition, spec: Pick<TensorSpec, 'dtype' | 'shape'>): string | undefined {
+export function conditionMismatch(
+  condition: ChainCondition,
+  spec: Pick<TensorSpec, 'dtype' | 'shape'>,
+): string | undefined {
   const { dtype, shape } = spec;
   const at = `condition on '${condition.sourceName}'`;
   if (dtype !== DataType.DT_INVALID) {
@@ -88,12 +91,17 @@ export function conditionMismatch(condition: ChainCondition, spec: Pick<TensorSp
     }
   }
   if (shape === null || shape.some((size) => size < 0)) return undefined;
-  return countMismatch(condition, shape.reduce((product, size) => product * size, 1), `its shape [${shape.join(',')}]`);
+  return countMismatch(
+    condition,
+    shape.reduce((product, size) => product * size, 1),
+    `its shape [${shape.join(',')}]`,
+  );
 }
 
 function countMismatch(condition: ChainCondition, count: number, holder: string): string | undefined {
   const at = `condition on '${condition.sourceName}'`;
-  if (count > MAX_CONDITION_VALUES) return `${at} reads at most ${MAX_CONDITION_VALUES} values, but ${holder} holds ${count}`;
+  if (count > MAX_CONDITION_VALUES)
+    return `${at} reads at most ${MAX_CONDITION_VALUES} values, but ${holder} holds ${count}`;
   if (condition.values === 'SINGLE' && count !== 1) {
     return `${at} needs exactly one value (values: SINGLE), but ${holder} holds ${count}; say values: ANY or ALL`;
   }
@@ -112,7 +120,9 @@ export function conditionHolds(condition: ChainCondition, tensor: HostTensorOutp
   if (mismatch !== undefined) throw invalidArgument(`${where}${mismatch}`);
   const compare = comparator(condition.op);
   const test: (i: number) => boolean =
-    'text' in condition.constant ? textTest(tensor, condition.constant.text, compare) : numberTest(tensor, condition, compare);
+    'text' in condition.constant
+      ? textTest(tensor, condition.constant.text, compare)
+      : numberTest(tensor, condition, compare);
   if (condition.values === 'ALL') {
     for (let i = 0; i < count; i++) if (!test(i)) return false;
     return true;

@@ -121,7 +121,10 @@ export function parseChainDefinition(text: string, fileName: string): ChainDefin
   const ordered = orderSteps(steps, fail);
   const ancestry = ancestorsOf(ordered);
   const exitSteps = orderExits(exits, ancestry, fail);
-  const gated = ordered.map((step) => ({ ...step, after: [...step.after, ...exitWaits(step, exitSteps, ancestry)] }));
+  const gated = ordered.map((step) => ({
+    ...step,
+    after: [...new Set([...step.after, ...exitWaits(step, exitSteps, ancestry)])],
+  }));
   const definition = { inputs, steps: orderSteps(gated, fail), outputs, fallbacks, exits };
   checkReferences(definition, ancestry, fail);
   return definition;
@@ -311,7 +314,8 @@ function checkReferences(definition: ChainDefinition, ancestry: Ancestry, fail: 
   const unused = definition.inputs.find((input) => !used.has(input));
   if (unused !== undefined) throw fail(`input '${unused}' feeds no step`);
   for (const [index, exit] of definition.exits.entries()) {
-    if (undeclared(exit.source)) throw fail(`exit #${index + 1}: 'when' reads undeclared chain input '${refString(exit.source)}'`);
+    if (undeclared(exit.source))
+      throw fail(`exit #${index + 1}: 'when' reads undeclared chain input '${refString(exit.source)}'`);
   }
 
   const steps = new Map(definition.steps.map((step) => [step.name, step]));
@@ -319,13 +323,17 @@ function checkReferences(definition: ChainDefinition, ancestry: Ancestry, fail: 
     if (!steps.has(ref.step)) throw fail(`output '${name}' comes from unknown step '${ref.step}'`);
     const fallback = definition.fallbacks.get(name);
     if (fallback === undefined) continue;
-    if (undeclared(fallback)) throw fail(`output '${name}': fallback reads undeclared chain input '${refString(fallback)}'`);
+    if (undeclared(fallback))
+      throw fail(`output '${name}': fallback reads undeclared chain input '${refString(fallback)}'`);
     if (fallback.kind !== 'step') continue;
     if (!steps.has(fallback.step)) throw fail(`output '${name}': fallback comes from unknown step '${fallback.step}'`);
     if (fallback.step === ref.step || ancestry.get(fallback.step)!.has(ref.step)) {
+      const why =
+        fallback.step === ref.step
+          ? `both come from step '${ref.step}'`
+          : `step '${fallback.step}' depends on step '${ref.step}'`;
       throw fail(
-        `output '${name}': fallback '${refString(fallback)}' never runs when source '${refString(ref)}' does not ` +
-          `(step '${fallback.step}' depends on step '${ref.step}')`,
+        `output '${name}': fallback '${refString(fallback)}' never runs when source '${refString(ref)}' does not (${why})`,
       );
     }
   }
@@ -343,7 +351,10 @@ export function outputRefs(definition: ChainDefinition, aliases: readonly string
 }
 
 /** The names of the steps that `refs` need to run first (ChainStepDefinition.after), directly or not. */
-export function stepsNeededFor(refs: Iterable<TensorRef>, steps: ReadonlyMap<string, ChainStepDefinition>): Set<string> {
+export function stepsNeededFor(
+  refs: Iterable<TensorRef>,
+  steps: ReadonlyMap<string, ChainStepDefinition>,
+): Set<string> {
   const needed = new Set<string>();
   const pending = [...refs].flatMap((ref) => (ref.kind === 'step' ? [ref.step] : []));
   for (let name = pending.pop(); name !== undefined; name = pending.pop()) {

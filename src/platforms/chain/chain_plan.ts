@@ -27,10 +27,12 @@ export interface ChainPlan {
 /** The plan for `outputs` (chain output aliases, already checked to exist). */
 export function planChain(definition: ChainDefinition, outputs: readonly string[]): ChainPlan {
   const selected = new Map(outputs.map((alias) => [alias, definition.outputs.get(alias)!]));
-  const fallbacks = new Map(outputs.flatMap((alias) => {
-    const fallback = definition.fallbacks.get(alias);
-    return fallback ? [[alias, fallback] as const] : [];
-  }));
+  const fallbacks = new Map(
+    outputs.flatMap((alias) => {
+      const fallback = definition.fallbacks.get(alias);
+      return fallback ? [[alias, fallback] as const] : [];
+    }),
+  );
   const byName = new Map(definition.steps.map((step) => [step.name, step]));
   const needed = stepsNeededFor(outputRefs(definition, outputs), byName);
   const steps = definition.steps.filter((step) => needed.has(step.name));

@@ -51,13 +51,18 @@ export function chainPlatform(manager: Manager, options: ChainPlatformOptions = 
       const definition = parseChainDefinition(await readChainFile(file), file);
       const chainName = id?.name ?? path.basename(path.dirname(path.resolve(versionDir)));
       const entered = calls.enter(chainName, versionDir, new Set(definition.steps.map((step) => step.model.name)));
-      if ('cycle' in entered) {
+      if (!('release' in entered)) {
         const { cycle } = entered;
         const step = definition.steps.find((candidate) => candidate.model.name === cycle[1])!;
-        throw invalidArgument(`${file}: ${stepLabel(step)}: chain ${chainName} would call itself: ${cycle.join(' -> ')}`);
+        throw invalidArgument(`${file}: ${stepLabel(step)}: ${selfCall(cycle).message}`);
       }
+      const found = () => {
+        const cycle = entered.cycle();
+        return cycle && selfCall(cycle);
+      };
       try {
-        const signature = chainSignature(definition, await stepSignatures(manager, definition, wait, file), file);
+        const signatures = await stepSignatures(manager, definition, { ...wait, giveUp: found }, file);
+        const signature = chainSignature(definition, signatures, file);
         codec ??= loadCodec();
         return new ChainServable(definition, signature, { chainName, manager, codec }, entered.release);
       } catch (error) {
@@ -66,6 +71,11 @@ export function chainPlatform(manager: Manager, options: ChainPlatformOptions = 
       }
     },
   };
+}
+
+/** A chain version refused because it would call itself: cycle is [chain, ..., chain]. */
+function selfCall(cycle: string[]): ServingError {
+  return invalidArgument(`chain ${cycle[0]} would call itself: ${cycle.join(' -> ')}`);
 }
 
 async function readChainFile(file: string): Promise<string> {
@@ -81,7 +91,7 @@ async function readChainFile(file: string): Promise<string> {
 async function stepSignatures(
   manager: Manager,
   definition: ChainDefinition,
-  wait: ModelWait,
+  wait: ModelWait & { giveUp: () => ServingError | undefined },
   file: string,
 ): Promise<Map<string, Signature>> {
   const signatures = await Promise.all(definition.steps.map((step) => stepSignature(manager, step, wait, file)));
@@ -91,14 +101,14 @@ async function stepSignatures(
 async function stepSignature(
   manager: Manager,
   step: ChainStepDefinition,
-  wait: ModelWait,
+  wait: ModelWait & { giveUp: () => ServingError | undefined },
   file: string,
 ): Promise<Signature> {
   const fail = (code: ServingError['code'], what: string) =>
     new ServingError(code, `${file}: ${stepLabel(step)}: ${what}`);
   let handle;
   try {
-    handle = await waitForModel<InferenceServable>(manager, step.model, wait);
+    handle = await waitForModel<InferenceServable>(manager, step.model, wait, wait.giveUp);
   } catch (error) {
     const cause = toServingError(error);
     throw fail(cause.code, cause.message);
