@@ -1,8 +1,8 @@
 /**
  * chain.pbtxt (a duoserve.chain.ChainDefinition in protobuf text format, see
  * proto/duoserve/chain.proto) read and checked for what needs no model: names, references
- * between steps, cycles, unused inputs and steps, conditions (`when`, `exit`) and fallbacks. What needs the step models' signatures is
- * checked in chain_signature.ts. Every error is an INVALID_ARGUMENT ServingError whose message
+ * between steps, cycles, unused inputs and steps, conditions (`when`, `exit`) and fallbacks.
+ * What needs the step models' signatures is checked in chain_signature.ts. Every error is an INVALID_ARGUMENT ServingError whose message
  * starts with the file name (and line:column for text-format errors, which never quote the
  * file: its load error reaches clients, and the file may be anything).
  */

@@ -5,6 +5,7 @@
  * and chains that would call themselves are refused at load.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ServingError } from '../../../src/errors/serving_error';
@@ -20,6 +21,7 @@ import {
   tensorFlowFixture,
   writeChain,
 } from './chain_server';
+import { REPO_ROOT } from '../tensorflow/fixtures';
 
 // gate: y = x/2 + 2. "big" runs when some y > 3, "small" when every y <= 3.
 const BRANCH = `
@@ -51,6 +53,20 @@ output { name: "y" source: "second:y" fallback: "first:y" }
 output { name: "side" source: "side:y" }
 output { name: "first" source: "first:y" }
 `;
+
+/** The example of proto/duoserve/chain.proto's comment, as written there. */
+function documentedExample(): string {
+  const proto = fs.readFileSync(path.join(REPO_ROOT, 'proto', 'duoserve', 'chain.proto'), 'utf8');
+  const comment = proto.slice(
+    proto.indexOf('// Branches and early exit'),
+    proto.indexOf('// What a step that did not run'),
+  );
+  return comment
+    .split('\n')
+    .filter((line) => line.startsWith('//   '))
+    .map((line) => line.slice(5))
+    .join('\n');
+}
 
 // Conditions on int64, string and (request) bool tensors of many_dtypes.
 const TYPED_INPUTS = ['ids', 'flags', 'halves', 'words'];
@@ -96,10 +112,11 @@ describe('chain branches and early exit', () => {
         writeChain(scratch, 'branch', { 1: BRANCH }),
         writeChain(scratch, 'exit', { 1: EXIT }),
         writeChain(scratch, 'typed', { 1: TYPED }),
+        writeChain(scratch, 'documented', { 1: documentedExample() }),
       ],
       { scratch: [scratch] },
     );
-    await Promise.all(['branch', 'exit', 'typed'].map((name) => server.waitAvailable(name)));
+    await Promise.all(['branch', 'exit', 'typed', 'documented'].map((name) => server.waitAvailable(name)));
   });
   after(() => server.stop());
 
@@ -150,6 +167,16 @@ describe('chain branches and early exit', () => {
     assert.deepEqual(exited.ran, ['first']);
     assert.deepEqual([...exited.outputs.keys()].sort(), ['first', 'y']);
     assert.deepEqual([...floats(exited.outputs.get('y'))], [1.5, 2.5]); // the fallback, first:y
+  });
+
+  it("runs chain.proto's example as documented", async () => {
+    const y = async (values: number[]) => {
+      const { outputs, ran } = await run('documented', x(values));
+      return [ran, [...floats(outputs.get('y'))]];
+    };
+    assert.deepEqual(await y([4]), [['big', 'gate'], [4]]); // gate:y 4 > 3: big runs
+    assert.deepEqual(await y([0]), [['gate'], [2]]); // skipped: the fallback, gate:y
+    assert.deepEqual(await y([-6, 4]), [['gate'], [-1, 4]]); // -1 < 0: the exit fires
   });
 
   it('compares int64, string and bool values, and reads request inputs', async () => {
