@@ -45,16 +45,24 @@ output { name: "y" source: "second:y" fallback: "first:y" }
 output { name: "side" source: "side:y" }
 """
 
+# An exit on a request input, decided before any step: when it fires, no output is left.
+EARLY = """
+input { name: "x" }
+exit { when { source: "request:x" op: LESS number: -100 values: ANY } }
+step { name: "only" model: "half_plus_two" inputs { key: "x" value: "request:x" } }
+output { name: "y" source: "only:y" }
+"""
+
 
 @pytest.fixture(scope="module")
 def chain_server():
     root = Path(tempfile.mkdtemp(prefix="duoserve-branches-"))
-    for name, text in (("branch", BRANCH), ("exit", EXIT)):
+    for name, text in (("branch", BRANCH), ("exit", EXIT), ("early", EARLY)):
         (root / name / "1").mkdir(parents=True)
         (root / name / "1" / "chain.pbtxt").write_text(text)
     entries = [("half_plus_two", EXAMPLES / "half_plus_two", "tensorflow"),
                ("half_plus_two_torch", EXAMPLES / "half_plus_two_torch", "pytorch"),
-               ("branch", root / "branch", "chain"), ("exit", root / "exit", "chain")]
+               *((name, root / name, "chain") for name in ("branch", "exit", "early"))]
     try:
         with serving(entries, log_name="chain_branches.log") as server:
             yield server
@@ -94,3 +102,13 @@ def test_rest_leaves_out_what_did_not_run(chain_server):
                              timeout=30)
     assert response.status_code == 200, response.text
     assert response.json() == {"predictions": [{"big": 3.0, "small": 2.0}, {"big": 4.0, "small": 4.0}]}
+
+
+def test_an_exit_before_any_step_answers_no_outputs(stub, chain_server):
+    assert predict(stub, "early", [1.0]) == {"y": [2.5]}
+    assert predict(stub, "early", [-200.0]) == {}
+    # JSON cannot carry an empty output map: REST answers as TF-Serving does for one.
+    response = requests.post(f"{chain_server.rest_url}/v1/models/early:predict", json={"instances": [-200.0]},
+                             timeout=30)
+    assert response.status_code == 400
+    assert response.json() == {"error": "Cannot convert empty tensor map to JSON"}
