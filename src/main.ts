@@ -71,7 +71,13 @@ function platformSettings(
     // The file's batching_parameters are the "tensorflow" platform's; PyTorch keeps the flags'.
     if (tensorflow) tensorflow.options.batching = startBatching(tensorflow.batching, budget, 'TensorFlow');
     return {
-      options: { savedModelTags: [], xlaCpuCompilationEnabled, torchThreads: budget.torch, batching },
+      options: {
+        savedModelTags: [],
+        xlaCpuCompilationEnabled,
+        torchThreads: budget.torch,
+        chainStepThreads: budget.chainStepThreads,
+        batching,
+      },
       configs,
       warnings: configs.warnings,
     };
@@ -92,6 +98,7 @@ function platformSettings(
       preferTfLiteModel: flags.preferTfLiteModel,
       numTfLitePools: flags.numTfLitePools,
       torchThreads: budget.torch,
+      chainStepThreads: budget.chainStepThreads,
       batching,
     },
     warnings: precisionWarning === undefined ? [] : [precisionWarning],

@@ -18,6 +18,10 @@
  *   flags of their own because libtorch's pools are not TensorFlow's: the TF flags keep
  *   TF-Serving's meaning, and a --platform_config_file leaves PyTorch's settings alone.
  *
+ * - Chain function steps (src/platforms/chain/step_pool.ts): each chain version with function
+ *   steps has its own pool of worker threads, of up to one per CPU beside the JS thread, at least
+ *   2, so that one slow call (until its time limit stops it) does not hold up the others.
+ *
  * The defaults were chosen with `npm run bench:threads` (README, "Threads").
  */
 
@@ -50,6 +54,8 @@ export interface ThreadBudget {
    */
   tensorflow: { intraOpParallelism: number; interOpParallelism: number; sessionParallelism: number };
   torch: FrameworkThreads;
+  /** Worker threads of one chain version's function-step pool, at most. */
+  chainStepThreads: number;
   /** Said once at start-up, as a WARNING: flags that, together, oversubscribe the cores. */
   warnings: string[];
 }
@@ -119,7 +125,8 @@ export function threadBudget(inputs: ThreadBudgetInputs): ThreadBudget {
             '--grpc_max_threads or --duoserve_torch_intra_op_threads)',
         ]
       : [];
-  return { cores, concurrentRuns: runs, tensorflow, torch, warnings };
+  const chainStepThreads = Math.max(2, computeCores(cores));
+  return { cores, concurrentRuns: runs, tensorflow, torch, chainStepThreads, warnings };
 }
 
 /** The start-up log line stating the budget. */
@@ -131,6 +138,7 @@ export function describeThreadBudget(budget: ThreadBudget): string {
       : `intra-op and inter-op ${tf.sessionParallelism || 'auto'}`;
   return (
     `Thread budget for ${budget.cores} CPUs: ${budget.concurrentRuns} concurrent runs; ` +
-    `TensorFlow sessions ${tfThreads}; PyTorch intra-op ${budget.torch.intraOp}, inter-op ${budget.torch.interOp}`
+    `TensorFlow sessions ${tfThreads}; PyTorch intra-op ${budget.torch.intraOp}, inter-op ${budget.torch.interOp}; ` +
+    `chain function steps up to ${budget.chainStepThreads} threads per chain version`
   );
 }

@@ -21,6 +21,8 @@ export interface PlatformOptions {
   numTfLitePools?: number;
   /** libtorch's process-wide thread counts (src/config/thread_budget.ts); absent: libtorch's defaults. */
   torchThreads?: FrameworkThreads;
+  /** Worker threads of each chain version's function-step pool, at most (the thread budget's). */
+  chainStepThreads?: number;
   /** --enable_batching (or the platform config's batching_parameters): versions' runs are batched. */
   batching?: Batching;
 }

@@ -32,7 +32,7 @@ export function platformRegistry(
     withBatching(preferTfLite(tensorFlowPlatform(tensorflow, fromConfig?.warmup), tensorflow), tensorflow.batching),
     withBatching(pyTorchPlatform(options.torchThreads), options.batching),
   ];
-  if (manager) platforms.push(chainPlatform(manager));
+  if (manager) platforms.push(chainPlatform(manager, { stepThreads: options.chainStepThreads }));
   const named = configs ? platforms.filter((platform) => configs.names.includes(platform.name)) : platforms;
   return new Map(named.map((platform) => [platform.name, platform]));
 }

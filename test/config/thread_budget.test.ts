@@ -23,6 +23,7 @@ describe('threadBudget', () => {
         concurrentRuns: runs,
         tensorflow: { intraOpParallelism: 1, interOpParallelism: runs, sessionParallelism: 0 },
         torch: { intraOp: 1, interOp: 1 },
+        chainStepThreads: Math.max(2, cores - 1),
         warnings: [],
       });
     }
@@ -77,12 +78,12 @@ describe('threadBudget', () => {
     assert.equal(
       describeThreadBudget(threadBudget(NO_FLAGS)),
       'Thread budget for 2 CPUs: 2 concurrent runs; TensorFlow sessions intra-op 1, inter-op 2; ' +
-        'PyTorch intra-op 1, inter-op 1',
+        'PyTorch intra-op 1, inter-op 1; chain function steps up to 2 threads per chain version',
     );
     assert.equal(
       describeThreadBudget(threadBudget({ ...NO_FLAGS, tensorflowSessionParallelism: 4 })),
       'Thread budget for 2 CPUs: 2 concurrent runs; TensorFlow sessions intra-op and inter-op 4; ' +
-        'PyTorch intra-op 1, inter-op 1',
+        'PyTorch intra-op 1, inter-op 1; chain function steps up to 2 threads per chain version',
     );
     assert.match(
       describeThreadBudget(threadBudget({ ...NO_FLAGS, tensorflowIntraOpParallelism: 3 })),

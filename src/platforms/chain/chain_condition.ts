@@ -10,7 +10,7 @@ import { invalidArgument } from '../../errors/serving_error';
 import type { HostTensorOutput } from '../../native/backend_addon';
 import type { TensorSpec } from '../../servables/signature';
 import { DataType, dataTypeShortName } from '../../tensors/data_type';
-import type { TensorRef } from './chain_definition';
+import type { Fail, TensorRef } from './chain_definition';
 
 /** The most values a condition reads: a larger tensor is refused at load or at run time. */
 export const MAX_CONDITION_VALUES = 1024;
@@ -31,7 +31,8 @@ export interface ChainCondition {
   readonly constant: { readonly number: number } | { readonly text: string };
 }
 
-type Fail = (what: string) => Error;
+/** What a condition reads of a tensor: a step's output, of a model or of a function, or a decoded input. */
+type ReadTensor = Pick<HostTensorOutput, 'dtype' | 'shape' | 'data' | 'strings'>;
 
 /** A ChainCondition message whose source already parsed to `source`. */
 export function readCondition(message: PlainMessage, source: TensorRef, where: string, fail: Fail): ChainCondition {
@@ -112,7 +113,7 @@ function countMismatch(condition: ChainCondition, count: number, holder: string)
  * Whether `condition` holds for `tensor`, the tensor its source names in this request.
  * A tensor it cannot read fails with INVALID_ARGUMENT, `where` first.
  */
-export function conditionHolds(condition: ChainCondition, tensor: HostTensorOutput, where: string): boolean {
+export function conditionHolds(condition: ChainCondition, tensor: ReadTensor, where: string): boolean {
   const count = tensor.shape.reduce((product, size) => product * size, 1);
   const mismatch =
     conditionMismatch(condition, { dtype: tensor.dtype, shape: null }) ??
@@ -151,13 +152,13 @@ function comparator(op: Comparison): Compare {
   }
 }
 
-function textTest(tensor: HostTensorOutput, text: string, compare: Compare): (i: number) => boolean {
+function textTest(tensor: ReadTensor, text: string, compare: Compare): (i: number) => boolean {
   const strings = tensor.strings ?? [];
   const constant = Buffer.from(text, 'utf8');
   return (i) => compare(strings[i].compare(constant));
 }
 
-function numberTest(tensor: HostTensorOutput, condition: ChainCondition, compare: Compare): (i: number) => boolean {
+function numberTest(tensor: ReadTensor, condition: ChainCondition, compare: Compare): (i: number) => boolean {
   const value = (condition.constant as { number: number }).number;
   const buffer = tensor.data ?? new ArrayBuffer(0);
   const order = (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0);

@@ -12,6 +12,7 @@ import { invalidArgument, toServingError } from '../../errors/serving_error';
 import { Protos } from '../../protos';
 import { DEFAULT_SIGNATURE_NAME } from '../../servables/signature';
 import { type ChainCondition, readCondition } from './chain_condition';
+import { type FunctionDeclaration, FUNCTION_ONLY_FIELDS, readFunctionDeclaration } from './function_declaration';
 
 /** The prefix of a reference to a chain input: "request:<input>". */
 export const REQUEST_PREFIX = 'request';
@@ -28,12 +29,12 @@ export interface StepOutputRef {
   readonly output: string;
 }
 
-export interface ChainStepDefinition {
+/** A step runs a model or calls a function; both take their inputs the same way. */
+export type ChainStepDefinition = ModelStepDefinition | FunctionStepDefinition;
+
+interface StepInputs {
   readonly name: string;
-  /** The model and the version (or label, or neither for the latest) each request runs. */
-  readonly model: ServableRequest;
-  readonly signatureName: string;
-  /** Signature input alias -> its tensor's origin. */
+  /** Signature input alias (a function step: declared input name) -> its tensor's origin. */
   readonly inputs: ReadonlyMap<string, TensorRef>;
   /** The step runs only when this holds. */
   readonly when?: ChainCondition;
@@ -42,6 +43,18 @@ export interface ChainStepDefinition {
    * the steps of the exits it waits for (see ChainDefinition.exits in chain.proto).
    */
   readonly after: readonly string[];
+}
+
+export interface ModelStepDefinition extends StepInputs {
+  readonly kind: 'model';
+  /** The model and the version (or label, or neither for the latest) each request runs. */
+  readonly model: ServableRequest;
+  readonly signatureName: string;
+}
+
+export interface FunctionStepDefinition extends StepInputs {
+  readonly kind: 'function';
+  readonly function: FunctionDeclaration;
 }
 
 export interface ChainDefinition {
@@ -61,8 +74,10 @@ export function refString(ref: TensorRef): string {
   return ref.kind === 'request' ? `${REQUEST_PREFIX}:${ref.input}` : `${ref.step}:${ref.output}`;
 }
 
-/** How a step is named in messages: "step 'rank' (model ranker)". */
-export function stepLabel(step: Pick<ChainStepDefinition, 'name' | 'model'>): string {
+/** How a step is named in messages: "step 'rank' (model ranker)", "step 'top' (function topK in steps.js)". */
+export function stepLabel(step: ChainStepDefinition): string {
+  if (step.kind === 'function')
+    return `step '${step.name}' (function ${step.function.exportName} in ${step.function.module})`;
   return `step '${step.name}' (model ${step.model.name})`;
 }
 
@@ -130,7 +145,7 @@ export function parseChainDefinition(text: string, fileName: string): ChainDefin
   return definition;
 }
 
-type Fail = (what: string) => Error;
+export type Fail = (what: string) => Error;
 
 function list(value: unknown): PlainMessage[] {
   return (value as PlainMessage[] | undefined) ?? [];
@@ -149,11 +164,9 @@ function readStep(step: PlainMessage, index: number, fail: Fail): ChainStepDefin
         `and not "${REQUEST_PREFIX}"`,
     );
   }
-  const modelName = String(step.model ?? '');
-  if (modelName === '') throw fail(`step '${name}' names no model`);
-  const model: ServableRequest = { name: modelName, ...versionChoice(step, name, fail) };
-  const label = stepLabel({ name, model });
+  const runner = step.function !== undefined ? functionRunner(step, name, fail) : modelRunner(step, name, fail);
   const inputs = new Map<string, TensorRef>();
+  const label = stepLabel({ ...runner, inputs, after: [] });
   for (const [alias, origin] of Object.entries((step.inputs as Record<string, string> | undefined) ?? {})) {
     const ref = parseRef(origin);
     if (ref === undefined) {
@@ -164,8 +177,29 @@ function readStep(step: PlainMessage, index: number, fail: Fail): ChainStepDefin
   const when = step.when === undefined ? undefined : condition(step.when as PlainMessage, `${label}: `, fail);
   const refs = [...inputs.values(), ...(when ? [when.source] : [])];
   const after = [...new Set(refs.flatMap((ref) => (ref.kind === 'step' ? [ref.step] : [])))];
-  const signatureName = String(step.signature_name ?? '') || DEFAULT_SIGNATURE_NAME;
-  return { name, model, signatureName, inputs, ...(when ? { when } : {}), after };
+  return { ...runner, inputs, ...(when ? { when } : {}), after };
+}
+
+function modelRunner(
+  step: PlainMessage,
+  name: string,
+  fail: Fail,
+): Omit<ModelStepDefinition, keyof StepInputs | 'name'> & { name: string } {
+  const modelName = String(step.model ?? '');
+  if (modelName === '') throw fail(`step '${name}' names no model and no function`);
+  const functionOnly = FUNCTION_ONLY_FIELDS.find((field) => step[field] !== undefined);
+  if (functionOnly !== undefined)
+    throw fail(`step '${name}' (model ${modelName}): ${functionOnly} is for function steps`);
+  const model: ServableRequest = { name: modelName, ...versionChoice(step, name, fail) };
+  return { kind: 'model', name, model, signatureName: String(step.signature_name ?? '') || DEFAULT_SIGNATURE_NAME };
+}
+
+function functionRunner(
+  step: PlainMessage,
+  name: string,
+  fail: Fail,
+): Omit<FunctionStepDefinition, keyof StepInputs | 'name'> & { name: string } {
+  return { kind: 'function', name, function: readFunctionDeclaration(step, name, fail) };
 }
 
 function versionChoice(step: PlainMessage, name: string, fail: Fail): { version?: number; label?: string } {

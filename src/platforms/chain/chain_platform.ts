@@ -19,9 +19,17 @@ import type { InferenceServable } from '../../servables/inference_servable';
 import type { Signature } from '../../servables/signature';
 import type { LoadedServable, Platform } from '../platform';
 import { ChainCalls } from './chain_calls';
-import { type ChainDefinition, type ChainStepDefinition, parseChainDefinition, stepLabel } from './chain_definition';
+import {
+  type ChainDefinition,
+  type FunctionStepDefinition,
+  type ModelStepDefinition,
+  parseChainDefinition,
+  stepLabel,
+} from './chain_definition';
 import { ChainServable } from './chain_servable';
 import { chainSignature } from './chain_signature';
+import { functionSignature } from './function_declaration';
+import { StepPool } from './step_pool';
 import { type ModelWait, waitForModel } from './wait_for_model';
 
 export const CHAIN_PLATFORM_NAME = 'chain';
@@ -30,6 +38,8 @@ export const CHAIN_FILE = 'chain.pbtxt';
 export interface ChainPlatformOptions {
   /** Default: wait up to 30 s for each model a step uses, looking every 50 ms. */
   modelWait?: Partial<ModelWait>;
+  /** Function step calls of one chain version that run at once (its pool's threads); default 2. */
+  stepThreads?: number;
 }
 
 const DEFAULT_MODEL_WAIT: ModelWait = { timeoutMs: 30_000, pollMs: 50 };
@@ -50,10 +60,11 @@ export function chainPlatform(manager: Manager, options: ChainPlatformOptions = 
       const file = path.join(versionDir, CHAIN_FILE);
       const definition = parseChainDefinition(await readChainFile(file), file);
       const chainName = id?.name ?? path.basename(path.dirname(path.resolve(versionDir)));
-      const entered = calls.enter(chainName, versionDir, new Set(definition.steps.map((step) => step.model.name)));
+      const modelSteps = definition.steps.filter((step): step is ModelStepDefinition => step.kind === 'model');
+      const entered = calls.enter(chainName, versionDir, new Set(modelSteps.map((step) => step.model.name)));
       if (!('release' in entered)) {
         const { cycle } = entered;
-        const step = definition.steps.find((candidate) => candidate.model.name === cycle[1])!;
+        const step = modelSteps.find((candidate) => candidate.model.name === cycle[1])!;
         throw invalidArgument(`${file}: ${stepLabel(step)}: ${selfCall(cycle).message}`);
       }
       const found = () => {
@@ -64,7 +75,8 @@ export function chainPlatform(manager: Manager, options: ChainPlatformOptions = 
         const signatures = await stepSignatures(manager, definition, { ...wait, giveUp: found }, file);
         const signature = chainSignature(definition, signatures, file);
         codec ??= loadCodec();
-        return new ChainServable(definition, signature, { chainName, manager, codec }, entered.release);
+        const stepPool = await loadFunctionSteps(definition, versionDir, options.stepThreads ?? 2, file);
+        return new ChainServable(definition, signature, { chainName, manager, codec, stepPool }, entered.release);
       } catch (error) {
         entered.release();
         throw error;
@@ -94,13 +106,48 @@ async function stepSignatures(
   wait: ModelWait & { giveUp: () => ServingError | undefined },
   file: string,
 ): Promise<Map<string, Signature>> {
-  const signatures = await Promise.all(definition.steps.map((step) => stepSignature(manager, step, wait, file)));
+  const signatures = await Promise.all(
+    definition.steps.map((step) =>
+      step.kind === 'function'
+        ? Promise.resolve(functionSignature(step.function))
+        : stepSignature(manager, step, wait, file),
+    ),
+  );
   return new Map(definition.steps.map((step, i) => [step.name, signatures[i]]));
+}
+
+/**
+ * The version's step pool, each function step's module loaded and checked in it; undefined when
+ * the chain has no function step. A failure closes the pool and names the step.
+ */
+async function loadFunctionSteps(
+  definition: ChainDefinition,
+  versionDir: string,
+  threads: number,
+  file: string,
+): Promise<StepPool | undefined> {
+  const steps = definition.steps.filter((step): step is FunctionStepDefinition => step.kind === 'function');
+  if (steps.length === 0) return undefined;
+  const pool = new StepPool(path.resolve(versionDir), threads);
+  try {
+    for (const step of steps) {
+      try {
+        await pool.load(step);
+      } catch (error) {
+        const cause = toServingError(error);
+        throw new ServingError(cause.code, `${file}: ${stepLabel(step)}: ${cause.message}`);
+      }
+    }
+  } catch (error) {
+    pool.close();
+    throw error;
+  }
+  return pool;
 }
 
 async function stepSignature(
   manager: Manager,
-  step: ChainStepDefinition,
+  step: ModelStepDefinition,
   wait: ModelWait & { giveUp: () => ServingError | undefined },
   file: string,
 ): Promise<Signature> {

@@ -18,18 +18,21 @@ import type { HostTensorOutput, NativeOutput, TensorCodec, TensorSource } from '
 import type { InferenceServable, RunRequest } from '../../servables/inference_servable';
 import { predict } from '../../servables/predictor';
 import { type ChainCondition, conditionHolds } from './chain_condition';
-import { type ChainStepDefinition, stepLabel, type TensorRef } from './chain_definition';
+import { type ChainStepDefinition, type FunctionStepDefinition, stepLabel, type TensorRef } from './chain_definition';
 import { recordChainStep } from './chain_metrics';
 import type { ChainPlan } from './chain_plan';
+import { type StepPool, type StepTensor, tensorSourceOf } from './step_pool';
 
 export interface ChainRunContext {
   /** Names the chain in metrics. */
   chainName: string;
   manager: Manager;
   codec: TensorCodec;
+  /** Runs the function steps; absent when the chain has none. */
+  stepPool?: StepPool;
 }
 
-type StepOutputs = Map<string, NativeOutput>;
+type StepOutputs = Map<string, StepTensor>;
 /** A step's outputs; undefined when it did not run. */
 type StepResult = StepOutputs | undefined;
 /** The first failure of the request, and whether an exit has fired. */
@@ -37,6 +40,8 @@ interface RunState {
   failure?: ServingError;
   exited: boolean;
 }
+/** A step's input: a request input as it came, or an earlier step's output as that step made it. */
+type StepInput = { source: TensorSource } | { tensor: StepTensor };
 type StepHandles = Map<string, ServableHandle<InferenceServable>>;
 
 /** How the caller wants the chain's outputs, and until when it waits (RunRequest's fields). */
@@ -53,16 +58,17 @@ export async function runChain(
     const { sources, decoded } = await shareInputs(context.codec, inputs, plan.sharedInputs);
     const runs = new Map<string, Promise<StepResult>>();
     const state: RunState = { exited: false };
-    const tensorOf = (ref: TensorRef, results: ReadonlyMap<string, StepResult>): HostTensorOutput | undefined => {
+    /** The tensor `ref` names; undefined when its step did not run. */
+    const tensorAt = (ref: TensorRef, results: ReadonlyMap<string, StepResult>): StepTensor | undefined => {
       if (ref.kind === 'request') return decoded.get(ref.input);
       const outputs = results.get(ref.step);
-      return outputs && hostOf(outputs, ref.output);
+      return outputs && tensorOf(outputs, ref.output);
     };
     const decideExits = (step: string | undefined, results: ReadonlyMap<string, StepResult>) => {
       for (const { exit, index } of plan.exits) {
         const source = exit.source;
         if ((source.kind === 'request' ? undefined : source.step) !== step || state.exited) continue;
-        state.exited = evaluate(exit, tensorOf(source, results)!, `exit #${index + 1}: `, state);
+        state.exited = evaluate(exit, tensorAt(source, results)!, `exit #${index + 1}: `, state);
       }
     };
     decideExits(undefined, new Map());
@@ -74,19 +80,17 @@ export async function runChain(
           if (state.failure) throw state.failure; // another branch failed: start no more work
           const results = new Map(step.after.map((name, i) => [name, produced[i]]));
           if (state.exited || !canRun(step, results)) return undefined;
-          if (step.when && !evaluate(step.when, tensorOf(step.when.source, results)!, `${stepLabel(step)}: `, state)) {
+          if (step.when && !evaluate(step.when, tensorAt(step.when.source, results)!, `${stepLabel(step)}: `, state)) {
             return undefined;
           }
-          const stepInputs = new Map<string, TensorSource>();
+          const stepInputs = new Map<string, StepInput>();
           for (const [alias, ref] of step.inputs) {
-            stepInputs.set(alias, ref.kind === 'request' ? sources.get(ref.input)! : tensorOf(ref, results)!.handle);
+            if (ref.kind === 'request') stepInputs.set(alias, { source: sources.get(ref.input)! });
+            else stepInputs.set(alias, { tensor: tensorAt(ref, results)! });
           }
           const fetches = plan.fetches.get(step.name)!;
-          const outputs = await runStep(context, step, handles, stepInputs, fetches, state, {
-            timings,
-            deadlineUs,
-            cancelled,
-          });
+          const options = { timings, deadlineUs, cancelled };
+          const outputs = await runStep(context, step, handles, stepInputs, fetches, state, options);
           decideExits(step.name, new Map([[step.name, outputs]]));
           return outputs;
         }),
@@ -101,8 +105,8 @@ export async function runChain(
     const results = new Map<string, HostTensorOutput>();
     for (const [alias, ref] of plan.outputs) {
       const fallback = plan.fallbacks.get(alias);
-      const tensor = tensorOf(ref, ran) ?? (fallback && tensorOf(fallback, ran));
-      if (tensor) results.set(alias, tensor);
+      const tensor = tensorAt(ref, ran) ?? (fallback && tensorAt(fallback, ran));
+      if (tensor) results.set(alias, await withHandle(context.codec, tensor));
     }
     if (encoding === 'host') return results;
     const encode = async ([alias, output]: [string, HostTensorOutput]) =>
@@ -121,7 +125,7 @@ function canRun(step: ChainStepDefinition, results: ReadonlyMap<string, StepResu
 }
 
 /** Whether `condition` holds for `tensor`; a tensor it cannot read fails the request. */
-function evaluate(condition: ChainCondition, tensor: HostTensorOutput, where: string, state: RunState): boolean {
+function evaluate(condition: ChainCondition, tensor: StepTensor, where: string, state: RunState): boolean {
   try {
     return conditionHolds(condition, tensor, where);
   } catch (error) {
@@ -130,12 +134,16 @@ function evaluate(condition: ChainCondition, tensor: HostTensorOutput, where: st
   }
 }
 
-/** Runs one step with 'host' outputs; records its time, and the first failure of the request. */
+/**
+ * Runs one step (a model with 'host' outputs, or a function); records its time, and the first
+ * failure of the request. `inputs`: request inputs as they came, earlier steps' outputs as
+ * they made them.
+ */
 async function runStep(
   context: ChainRunContext,
   step: ChainStepDefinition,
   handles: StepHandles,
-  inputs: Map<string, TensorSource>,
+  inputs: Map<string, StepInput>,
   outputFilter: string[],
   state: RunState,
   { timings, deadlineUs, cancelled }: Omit<ChainRunOptions, 'encoding'>,
@@ -143,10 +151,23 @@ async function runStep(
   const started = process.hrtime.bigint();
   let ok = false;
   try {
-    const servable = handles.get(step.name)!.servable;
-    const { signatureName } = step;
-    const request = { signatureName, inputs, outputFilter, encoding: 'host', deadlineUs, cancelled } as const;
-    const outputs = await predict(servable, request);
+    let outputs: StepOutputs;
+    if (step.kind === 'function') {
+      outputs = await callFunction(context, step, inputs, { deadlineUs, cancelled });
+    } else {
+      const servable = handles.get(step.name)!.servable;
+      const { signatureName } = step;
+      const sources = new Map([...inputs].map(([alias, input]) => [alias, asSource(input)]));
+      const request = {
+        signatureName,
+        inputs: sources,
+        outputFilter,
+        encoding: 'host',
+        deadlineUs,
+        cancelled,
+      } as const;
+      outputs = hostOutputs(await predict(servable, request));
+    }
     ok = true;
     return outputs;
   } catch (error) {
@@ -159,14 +180,48 @@ async function runStep(
   }
 }
 
-/** A handle per step, all taken before anything runs; none kept when one is missing. */
+/** A function step's call: request inputs decoded first (a handle's tensor is not copied). */
+async function callFunction(
+  context: ChainRunContext,
+  step: FunctionStepDefinition,
+  inputs: Map<string, StepInput>,
+  options: Pick<ChainRunOptions, 'deadlineUs' | 'cancelled'>,
+): Promise<StepOutputs> {
+  const entries = [...inputs].map(
+    async ([alias, input]) =>
+      [alias, 'tensor' in input ? input.tensor : await decodeInput(context.codec, alias, input.source)] as const,
+  );
+  return context.stepPool!.call(step, new Map(await Promise.all(entries)), options);
+}
+
+async function decodeInput(codec: TensorCodec, alias: string, source: TensorSource): Promise<HostTensorOutput> {
+  try {
+    return await codec.decode(source);
+  } catch (error) {
+    const cause = toServingError(error);
+    throw new ServingError(cause.code, `input '${alias}': ${cause.message}`);
+  }
+}
+
+function asSource(input: StepInput): TensorSource {
+  return 'tensor' in input ? tensorSourceOf(input.tensor) : input.source;
+}
+
+/** A step tensor with a native handle (a function's output is copied into one once). */
+async function withHandle(codec: TensorCodec, tensor: StepTensor): Promise<HostTensorOutput> {
+  if (tensor.handle !== undefined) return tensor as HostTensorOutput;
+  return codec.decode(tensorSourceOf(tensor));
+}
+
+/** A handle per model step, all taken before anything runs; none kept when one is missing. */
 function acquireHandles(manager: Manager, steps: readonly ChainStepDefinition[]): StepHandles {
   const handles: StepHandles = new Map();
+  const modelSteps = steps.filter((step) => step.kind === 'model');
   try {
-    for (const step of steps) handles.set(step.name, manager.getServableHandle<InferenceServable>(step.model));
+    for (const step of modelSteps) handles.set(step.name, manager.getServableHandle<InferenceServable>(step.model));
   } catch (error) {
     for (const handle of handles.values()) handle.release();
-    throw stepError(steps[handles.size], error);
+    throw stepError(modelSteps[handles.size], error);
   }
   return handles;
 }
@@ -181,25 +236,27 @@ async function shareInputs(
   const decoded = new Map<string, HostTensorOutput>();
   await Promise.all(
     [...shared].map(async (alias) => {
-      try {
-        const tensor = await codec.decode(inputs.get(alias)!);
-        decoded.set(alias, tensor);
-        sources.set(alias, tensor.handle);
-      } catch (error) {
-        const cause = toServingError(error);
-        throw new ServingError(cause.code, `input '${alias}': ${cause.message}`);
-      }
+      const tensor = await decodeInput(codec, alias, inputs.get(alias)!);
+      decoded.set(alias, tensor);
+      sources.set(alias, tensor.handle);
     }),
   );
   return { sources, decoded };
 }
 
-function hostOf(outputs: StepOutputs, alias: string): HostTensorOutput {
+function tensorOf(outputs: StepOutputs, alias: string): StepTensor {
   const output = outputs.get(alias);
-  if (output === undefined || output instanceof Uint8Array) {
-    throw new ServingError('INTERNAL', `a chain step answered no host tensor for output '${alias}'`);
-  }
+  if (output === undefined) throw new ServingError('INTERNAL', `a chain step answered no tensor for output '${alias}'`);
   return output;
+}
+
+function hostOutputs(outputs: Map<string, NativeOutput>): StepOutputs {
+  for (const [alias, output] of outputs) {
+    if (output instanceof Uint8Array) {
+      throw new ServingError('INTERNAL', `a chain step answered no host tensor for output '${alias}'`);
+    }
+  }
+  return outputs as StepOutputs;
 }
 
 /** The step's own error, named: "step 'rank' (model ranker): ...", with its code. */

@@ -2,7 +2,8 @@
  * A loaded chain version: serves the chain's one signature, checked by the predictor as a
  * model's Predict is (unknown signature, input aliases, output_filter), then runs the steps
  * (chain_run.ts), each through the predictor again, whose native runs check the dtypes. It
- * holds no native resource: its models are looked up per request.
+ * holds no native resource: its models are looked up per request; its function steps' worker
+ * threads (step_pool.ts) stop when it unloads.
  */
 import type { NativeOutput, TensorSource } from '../../native/backend_addon';
 import type { CheckedRun } from '../../servables/inference_servable';
@@ -37,6 +38,7 @@ export class ChainServable implements LoadedServable {
   }
 
   unload(): void {
+    this.context.stepPool?.close();
     this.onUnload();
   }
 }

@@ -29,7 +29,7 @@ export function chainSignature(definition: ChainDefinition, steps: StepSignature
   for (const step of definition.steps) {
     const signature = steps.get(step.name)!;
     const label = stepLabel(step);
-    const signatureLabel = `signature '${step.signatureName}'`;
+    const signatureLabel = runsLabel(step);
     for (const alias of signature.inputs.keys()) {
       if (!step.inputs.has(alias)) throw fail(`${label}: input '${alias}' of ${signatureLabel} is not mapped`);
     }
@@ -107,6 +107,11 @@ export function chainSignature(definition: ChainDefinition, steps: StepSignature
   return { methodName: PREDICT_METHOD_NAME, inputs, outputs };
 }
 
+/** What a step's inputs and outputs are declared by: "signature 'serving_default'", "its declaration". */
+function runsLabel(step: ChainStepDefinition): string {
+  return step.kind === 'model' ? `signature '${step.signatureName}'` : 'its declaration';
+}
+
 function names(specs: ReadonlyMap<string, unknown>): string {
   return [...specs.keys()].sort().join(', ') || 'none';
 }
@@ -114,7 +119,7 @@ function names(specs: ReadonlyMap<string, unknown>): string {
 function unknownOutput(ref: StepOutputRef, producer: ChainStepDefinition, steps: StepSignatures): string {
   const outputs = steps.get(ref.step)!.outputs;
   return (
-    `'${refString(ref)}', but ${stepLabel(producer)} signature '${producer.signatureName}' has no output ` +
+    `'${refString(ref)}', but ${stepLabel(producer)} ${runsLabel(producer)} has no output ` +
     `'${ref.output}' (it has: ${names(outputs)})`
   );
 }

@@ -10,6 +10,7 @@ import type { ServerRequestLogger } from '../../request_logging/server_request_l
 import { DEFAULT_BODY_LIMIT, registerRestRoutes, REST_FASTIFY_OPTIONS } from './index';
 import { probeRoutes } from './probe_routes';
 import { prometheusRoute } from './prometheus_route';
+import { openInferenceRestApi } from './v2';
 
 export interface RestServerOptions {
   port: number;
@@ -72,6 +73,13 @@ export async function startRestServer(manager: Manager, options: RestServerOptio
       requestLogger: options.requestLogger,
     },
   );
+  if (options.openInference) {
+    await app.register(openInferenceRestApi, {
+      openInference: options.openInference,
+      bodyLimit: options.bodyLimit,
+      timeoutMs: options.timeoutMs,
+    });
+  }
   if (options.prometheusPath !== undefined) {
     await app.register(prometheusRoute, {
       path: options.prometheusPath,

@@ -1,7 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServingError } from '../../../src/errors/serving_error';
-import { parseChainDefinition, refString } from '../../../src/platforms/chain/chain_definition';
+import {
+  type ModelStepDefinition,
+  parseChainDefinition,
+  refString,
+} from '../../../src/platforms/chain/chain_definition';
 
 const FILE = '/models/c/1/chain.pbtxt';
 const parse = (text: string) => parseChainDefinition(text, FILE);
@@ -34,7 +38,7 @@ describe('chain.pbtxt', () => {
     const definition = parse(TWO_STEPS);
     assert.deepEqual(definition.inputs, ['x']);
     assert.deepEqual(
-      definition.steps.map((step) => [step.name, step.model, step.signatureName]),
+      (definition.steps as ModelStepDefinition[]).map((step) => [step.name, step.model, step.signatureName]),
       [
         ['featurize', { name: 'features', version: 3 }, 'embed'],
         ['rank', { name: 'ranker', label: 'stable' }, 'serving_default'],
