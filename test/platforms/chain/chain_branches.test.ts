@@ -17,6 +17,7 @@ import {
   floatInput,
   floats,
   scratchDir,
+  type ServedModel,
   startChainServer,
   tensorFlowFixture,
   writeChain,
@@ -86,6 +87,24 @@ ${again('big', 'source: "typed:ids_tripled" op: GREATER_EQUAL number: 30 values:
 ${again('flag', 'source: "request:flags" op: NOT_EQUAL number: 0 values: ANY')}
 `;
 
+// A function step's output (a JavaScript tensor, no native handle) read by a condition: "tf"
+// runs for batches of two rows or more.
+const FUNCTION_GATE = `
+input { name: "x" }
+step {
+  name: "count" function: "count" module: "steps.js"
+  function_input { name: "x" dtype: DT_FLOAT shape: [-1] }
+  function_output { name: "n" dtype: DT_INT32 shape: [] }
+  inputs { key: "x" value: "request:x" }
+}
+step {
+  name: "tf" model: "half_plus_two" inputs { key: "x" value: "request:x" }
+  when { source: "count:n" op: GREATER_EQUAL number: 2 }
+}
+output { name: "y" source: "tf:y" }
+`;
+const COUNT_JS = 'exports.count = ({ x }) => ({ n: { shape: [], data: Int32Array.of(x.shape[0]) } });\n';
+
 function typedInputs(ids: number[], words: string[], flags: boolean[]): Map<string, TensorSource> {
   const n = ids.length;
   return new Map<string, TensorSource>([
@@ -94,6 +113,11 @@ function typedInputs(ids: number[], words: string[], flags: boolean[]): Map<stri
     ['halves', { dtype: 19, shape: [n], data: new Uint16Array(n) }],
     ['words', { dtype: 7, shape: [n], strings: words.map((word) => Buffer.from(word)) }],
   ]);
+}
+
+function withFile(chain: ServedModel, file: string, text: string): ServedModel {
+  fs.writeFileSync(path.join(chain.basePath, file), text);
+  return chain;
 }
 
 const strings = (output: unknown) => ((output as HostTensorOutput).strings ?? []).map(String);
@@ -113,10 +137,13 @@ describe('chain branches and early exit', () => {
         writeChain(scratch, 'exit', { 1: EXIT }),
         writeChain(scratch, 'typed', { 1: TYPED }),
         writeChain(scratch, 'documented', { 1: documentedExample() }),
+        withFile(writeChain(scratch, 'function_gate', { 1: FUNCTION_GATE }), '1/steps.js', COUNT_JS),
       ],
       { scratch: [scratch] },
     );
-    await Promise.all(['branch', 'exit', 'typed', 'documented'].map((name) => server.waitAvailable(name)));
+    await Promise.all(
+      ['branch', 'exit', 'typed', 'documented', 'function_gate'].map((name) => server.waitAvailable(name)),
+    );
   });
   after(() => server.stop());
 
@@ -177,6 +204,15 @@ describe('chain branches and early exit', () => {
     assert.deepEqual(await y([4]), [['big', 'gate'], [4]]); // gate:y 4 > 3: big runs
     assert.deepEqual(await y([0]), [['gate'], [2]]); // skipped: the fallback, gate:y
     assert.deepEqual(await y([-6, 4]), [['gate'], [-1, 4]]); // -1 < 0: the exit fires
+  });
+
+  it("reads a function step's output", async () => {
+    const two = await run('function_gate', x([1, 2]));
+    assert.deepEqual(two.ran, ['count', 'tf']);
+    assert.deepEqual([...floats(two.outputs.get('y'))], [2.5, 3]);
+    const one = await run('function_gate', x([1]));
+    assert.deepEqual(one.ran, ['count']);
+    assert.deepEqual([...one.outputs.keys()], []);
   });
 
   it('compares int64, string and bool values, and reads request inputs', async () => {
