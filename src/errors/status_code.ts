@@ -55,3 +55,22 @@ export function httpStatusOf(code: StatusCodeName): number {
 export function isStatusCodeName(name: unknown): name is StatusCodeName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(StatusCode, name);
 }
+
+const NAME_OF_NUMBER = new Map<number, StatusCodeName>(
+  Object.entries(StatusCode).map(([name, number]) => [number, name as StatusCodeName]),
+);
+
+/** The canonical code a gRPC status number stands for; UNKNOWN for a number outside the catalog. */
+export function statusCodeOfGrpc(status: number): StatusCodeName {
+  return NAME_OF_NUMBER.get(status) ?? 'UNKNOWN';
+}
+
+/**
+ * The canonical code a REST answer's HTTP status stands for: the first in the catalog mapped to
+ * it (400 is INVALID_ARGUMENT, though FAILED_PRECONDITION and OUT_OF_RANGE answer 400 too: REST
+ * does not tell them apart); UNKNOWN for a status no code maps to (413, a body over the limit).
+ */
+export function statusCodeOfHttp(status: number): StatusCodeName {
+  const codes = Object.keys(HTTP_STATUS) as StatusCodeName[];
+  return codes.find((code) => HTTP_STATUS[code] === status) ?? 'UNKNOWN';
+}

@@ -23,3 +23,10 @@ const NAMES: Record<number, string> = {
 export function dataTypeString(dtype: number): string {
   return NAMES[dtype] ?? `unknown dtype enum (${dtype})`;
 }
+
+const BY_NAME = new Map(Object.entries(NAMES).map(([dtype, name]) => [name, Number(dtype)]));
+
+/** The DataType DataTypeString() names `name` ("float" -> DT_FLOAT); undefined for any other name. */
+export function dataTypeOfString(name: string): number | undefined {
+  return BY_NAME.get(name);
+}
