@@ -28,6 +28,7 @@ const FILES = [
   'duoserve/input_envelopes.proto',
   'tensorflow_serving/apis/prediction_log.proto',
   'duoserve/prediction_log_envelopes.proto',
+  'inference/grpc_service.proto',
 ];
 
 function loadRoot(): protobuf.Root {
@@ -82,4 +83,16 @@ export const Protos = {
   PlatformConfigMap: protoType('tensorflow.serving.PlatformConfigMap'),
   SavedModelBundleSourceAdapterConfig: protoType('tensorflow.serving.SavedModelBundleSourceAdapterConfig'),
   BatchingParameters: protoType('tensorflow.serving.BatchingParameters'),
+  ModelInferRequest: protoType('inference.ModelInferRequest'),
+  ModelInferResponse: protoType('inference.ModelInferResponse'),
+  ModelStreamInferResponse: protoType('inference.ModelStreamInferResponse'),
+  ModelReadyRequest: protoType('inference.ModelReadyRequest'),
+  ModelMetadataRequest: protoType('inference.ModelMetadataRequest'),
+  ModelMetadataResponse: protoType('inference.ModelMetadataResponse'),
+  ServerLiveResponse: protoType('inference.ServerLiveResponse'),
+  ServerReadyResponse: protoType('inference.ServerReadyResponse'),
+  ModelReadyResponse: protoType('inference.ModelReadyResponse'),
+  ServerMetadataResponse: protoType('inference.ServerMetadataResponse'),
+  RepositoryIndexRequest: protoType('inference.RepositoryIndexRequest'),
+  RepositoryIndexResponse: protoType('inference.RepositoryIndexResponse'),
 };

@@ -1,16 +1,23 @@
-"""The official TF-Serving / TensorFlow protos, as the stock Python packages define them.
+"""The official TF-Serving / TensorFlow protos, and the Open Inference Protocol's (KServe v2)
+inference.GRPCInferenceService, as the stock Python packages define them (tensorflow-serving-api,
+tensorflow, tritonclient).
 
-Tooling for test/protos/wire_compat.test.ts and test/config/text_format_official.test.ts.
+Tooling for test/protos/wire_compat.test.ts, test/protos/inference_wire_compat.test.ts and
+test/config/text_format_official.test.ts.
 Prints JSON on stdout:
 
   describe NAME...           fields and oneofs of each message NAME, values of each enum
-                             NAME, methods of each service NAME
+                             NAME, methods of each service NAME (with their streaming flags)
   encode-predict             base64 of a PredictRequest built with the stock classes
   encode-classify            {request, context, examples}: base64 of a ClassificationRequest with
                              an ExampleListWithContext, and of its context and examples alone
   merge-examples CTX EX      {merged, parsed}: tf.Example CTX (base64) merged with EX by MergeFrom,
                              and the bytes CTX + EX parsed as one tf.Example, as MessageToDict JSON
   decode NAME BASE64         a NAME message parsed from BASE64, as MessageToDict JSON
+  encode-infer               base64 of ModelInferRequests built with tritonclient: {raw}: as its
+                             client sends them (raw_input_contents), {typed}: with typed contents
+  infer-result BASE64        a ModelInferResponse read by tritonclient's InferResult: each output's
+                             datatype, shape and as_numpy() values (BYTES elements in base64)
   text-to-json NAME          stdin parsed by protobuf's text_format as NAME, as MessageToDict JSON
                              (or {"error": ...} when text_format rejects it)
   batch                      stdin: a JSON list of [command, [args...], stdin]; prints the list of
@@ -45,6 +52,7 @@ from tensorflow_serving.config import model_server_config_pb2, platform_config_p
 from tensorflow.core.protobuf import config_pb2  # noqa: E402,F401
 from tensorflow.core.example import example_pb2, feature_pb2  # noqa: E402,F401
 from tensorflow.core.framework import tensor_pb2, types_pb2  # noqa: E402
+from tritonclient.grpc import service_pb2  # noqa: E402,F401  (package inference)
 
 POOL = descriptor_pool.Default()
 
@@ -118,7 +126,12 @@ def describe(name):
     return "services", {
         "file": service.file.name,
         "methods": {
-            m.name: {"input": m.input_type.full_name, "output": m.output_type.full_name}
+            m.name: {
+                "input": m.input_type.full_name,
+                "output": m.output_type.full_name,
+                "clientStreaming": m.client_streaming,
+                "serverStreaming": m.server_streaming,
+            }
             for m in service.methods
         },
     }
@@ -186,6 +199,54 @@ def merge_examples(context_b64, example_b64):
     return {"merged": to_json(merged), "parsed": to_json(example_pb2.Example.FromString(context + example))}
 
 
+def sample_infer_requests():
+    """ModelInferRequests as tritonclient writes them: raw contents (its default), and typed contents."""
+    import numpy as np
+    import tritonclient.grpc as grpcclient
+    from tritonclient.grpc._utils import _get_inference_request
+
+    inputs = []
+    for name, array, datatype in [
+        ("x", np.array([[1.5, -2.0, 3.25]], dtype=np.float32), "FP32"),
+        ("n", np.array([2**53 + 1, -(2**62)], dtype=np.int64), "INT64"),
+        ("s", np.array([b"a", b"", "\u00e9t\u00e9".encode()], dtype=np.object_), "BYTES"),
+        ("b", np.array([True, False], dtype=np.bool_), "BOOL"),
+    ]:
+        infer_input = grpcclient.InferInput(name, list(array.shape), datatype)
+        infer_input.set_data_from_numpy(array)
+        inputs.append(infer_input)
+    outputs = [grpcclient.InferRequestedOutput("y")]
+    raw = _get_inference_request("m", inputs, "2", "req-1", outputs, 0, False, False, 0, None,
+                                 {"version_label": "stable", "big": 2**60, "on": True, "ratio": 0.5})
+    typed = service_pb2.ModelInferRequest(model_name="m", model_version="")
+    for name, datatype, shape, field, values in [
+        ("i64", "INT64", [2], "int64_contents", [2**63 - 1, -(2**63)]),
+        ("u64", "UINT64", [2], "uint64_contents", [2**64 - 1, 7]),
+        ("i8", "INT8", [2], "int_contents", [-128, 127]),
+        ("f64", "FP64", [1], "fp64_contents", [0.1]),
+        ("bool", "BOOL", [3], "bool_contents", [True, False, True]),
+        ("bytes", "BYTES", [2], "bytes_contents", [b"\xff\x00", b"z"]),
+    ]:
+        tensor = typed.inputs.add(name=name, datatype=datatype, shape=shape)
+        getattr(tensor.contents, field).extend(values)
+    typed.parameters["u"].uint64_param = 2**64 - 1
+    return {"raw": b64(raw.SerializeToString()), "typed": b64(typed.SerializeToString())}
+
+
+def infer_result(response_b64):
+    from tritonclient.grpc import InferResult
+
+    response = service_pb2.ModelInferResponse.FromString(base64.b64decode(response_b64))
+    result = InferResult(response)
+    outputs = {}
+    for output in response.outputs:
+        values = result.as_numpy(output.name)
+        flat = [b64(v) for v in values.flatten()] if output.datatype == "BYTES" else values.flatten().tolist()
+        outputs[output.name] = {"datatype": output.datatype, "shape": list(values.shape), "values": flat}
+    return {"model_name": response.model_name, "model_version": response.model_version, "id": response.id,
+            "outputs": outputs}
+
+
 def run(command, args, stdin):
     if command == "describe":
         result = {"messages": {}, "enums": {}, "services": {}, "missing": []}
@@ -209,6 +270,10 @@ def run(command, args, stdin):
         message = message_class(args[0])()
         message.ParseFromString(base64.b64decode(args[1]))
         return to_json(message)
+    if command == "encode-infer":
+        return sample_infer_requests()
+    if command == "infer-result":
+        return infer_result(args[0])
     if command == "text-to-json":
         message = message_class(args[0])()
         try:

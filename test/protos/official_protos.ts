@@ -44,6 +44,12 @@ export interface OfficialField {
 export interface OfficialDescriptors {
   messages: Record<string, { file: string; fields: OfficialField[] }>;
   enums: Record<string, { file: string; values: Record<string, number> }>;
-  services: Record<string, { file: string; methods: Record<string, { input: string; output: string }> }>;
+  services: Record<
+    string,
+    {
+      file: string;
+      methods: Record<string, { input: string; output: string; clientStreaming: boolean; serverStreaming: boolean }>;
+    }
+  >;
   missing: string[];
 }

@@ -10,7 +10,8 @@ import { before, describe, test } from 'node:test';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { Protos, protoRoot } from '../../src/protos';
-import { officialBatch, OfficialDescriptors, OfficialField, PROTO_DIR } from './official_protos';
+import { definitionsOf, fieldProblems, messageProblems, methodProblems, omittedFields, strip } from './descriptor_diff';
+import { officialBatch, OfficialDescriptors, PROTO_DIR } from './official_protos';
 
 /** Official fields proto/ leaves out on purpose: protobufjs skips them as unknown fields. */
 const OMITTED_FIELDS: Record<string, Record<number, string>> = {
@@ -103,76 +104,12 @@ const SERVICE_FILES = [
   'tensorflow_serving/apis/model_service.proto',
 ];
 
-const strip = (fullName: string) => fullName.replace(/^\./, '');
-
-function* definitions(namespace: protobuf.NamespaceBase): Generator<protobuf.ReflectionObject> {
-  for (const nested of namespace.nestedArray) {
-    yield nested;
-    if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) yield* definitions(nested);
-  }
-}
-
-function ourDefinitions(root: protobuf.Root) {
-  const ours = [...definitions(root)].filter(
-    (d) => !/^\.(google|duoserve)\./.test(d.fullName) && NOT_IN_STOCK_PACKAGES[strip(d.fullName)] === undefined,
+// The Open Inference Protocol's package is checked by inference_wire_compat.test.ts.
+const ourDefinitions = (root: protobuf.Root) =>
+  definitionsOf(
+    root,
+    (name) => !/^(google|duoserve|inference)\./.test(name) && NOT_IN_STOCK_PACKAGES[name] === undefined,
   );
-  return {
-    types: ours.filter((d): d is protobuf.Type => d instanceof protobuf.Type),
-    enums: ours.filter((d): d is protobuf.Enum => d instanceof protobuf.Enum),
-    services: ours.filter((d): d is protobuf.Service => d instanceof protobuf.Service),
-  };
-}
-
-function valueTypeOf(field: protobuf.Field): { type: string; typeName: string | null } {
-  const resolved = field.resolve().resolvedType;
-  if (resolved instanceof protobuf.Type) return { type: 'message', typeName: strip(resolved.fullName) };
-  if (resolved instanceof protobuf.Enum) return { type: 'enum', typeName: strip(resolved.fullName) };
-  return { type: field.type, typeName: null };
-}
-
-function realOneof(field: protobuf.Field): string | null {
-  const oneof = field.partOf;
-  if (oneof === null || (oneof.fieldsArray.length === 1 && oneof.name === `_${field.name}`)) return null;
-  return oneof.name;
-}
-
-/** Problems of one of our fields against its official counterpart; [] when they agree. */
-function fieldProblems(where: string, ours: protobuf.Field, theirs: OfficialField, envelope = false): string[] {
-  const problems: string[] = [];
-  const expect = (what: string, got: unknown, want: unknown) => {
-    if (JSON.stringify(got) !== JSON.stringify(want)) {
-      problems.push(
-        `${where}.${ours.name} (${ours.id}): ${what} is ${JSON.stringify(got)}, official ${JSON.stringify(want)}`,
-      );
-    }
-  };
-  expect('name', ours.name, theirs.name);
-  expect('oneof', realOneof(ours), theirs.oneof);
-  if (ours instanceof protobuf.MapField) {
-    expect('kind', 'map', theirs.map === null ? 'not a map' : 'map');
-    if (theirs.map === null) return problems;
-    expect('map key type', ours.keyType, theirs.map.keyType);
-    const value = valueTypeOf(ours);
-    // An envelope carries a TensorProto map value as bytes: both are length-delimited field 2.
-    if (envelope && value.type === 'bytes' && theirs.map.value.type === 'message') return problems;
-    expect('map value type', value, theirs.map.value);
-    return problems;
-  }
-  expect('kind', theirs.map === null ? 'field' : 'map', 'field');
-  const value = valueTypeOf(ours);
-  if (envelope && theirs.type === 'message') {
-    // An envelope carries a message as its bytes, or as the envelope standing for that message.
-    const standsFor = value.typeName === null ? null : (ENVELOPES[value.typeName] ?? value.typeName);
-    if (value.type === 'bytes' || standsFor === theirs.typeName) {
-      expect('repeated', ours.repeated, theirs.repeated);
-      return problems;
-    }
-  }
-  expect('type', value, { type: theirs.type, typeName: theirs.typeName });
-  expect('repeated', ours.repeated, theirs.repeated);
-  if (ours.repeated && theirs.packed) expect('packed', ours.packed, theirs.packed);
-  return problems;
-}
 
 const ours = ourDefinitions(protoRoot);
 const services = ourDefinitions(loadServiceRoot()).services;
@@ -309,32 +246,14 @@ describe('proto/ matches the official descriptors', () => {
   });
 
   test('every field we declare matches the official one exactly', () => {
-    const problems = ours.types.flatMap((type) => {
-      const name = strip(type.fullName);
-      const theirs = new Map(descriptors.messages[name].fields.map((f) => [f.number, f]));
-      return type.fieldsArray.flatMap((field) => {
-        const official = theirs.get(field.id);
-        if (official === undefined) return [`${name}.${field.name} (${field.id}): no official field has this number`];
-        return fieldProblems(name, field, official);
-      });
-    });
-    assert.deepEqual(problems, []);
+    assert.deepEqual(messageProblems(ours.types, descriptors), []);
   });
 
   test('official fields we leave out are exactly the allow-listed ones', () => {
-    const omitted: Record<string, number[]> = {};
-    for (const type of ours.types) {
-      const name = strip(type.fullName);
-      const numbers = descriptors.messages[name].fields
-        .map((f) => f.number)
-        .filter((number) => type.fieldsById[number] === undefined)
-        .sort((a, b) => a - b);
-      if (numbers.length > 0) omitted[name] = numbers;
-    }
     const allowed = Object.fromEntries(
       Object.entries(OMITTED_FIELDS).map(([name, reasons]) => [name, Object.keys(reasons).map(Number)]),
     );
-    assert.deepEqual(omitted, allowed);
+    assert.deepEqual(omittedFields(ours.types, descriptors), allowed);
   });
 
   test('every enum value we declare has its official number', () => {
@@ -355,25 +274,12 @@ describe('proto/ matches the official descriptors', () => {
   });
 
   test('every RPC we declare has the official request and response types', () => {
-    const problems: string[] = [];
-    for (const service of services) {
+    const problems = services.flatMap((service) => {
       const name = strip(service.fullName);
-      const theirs = descriptors.services[name].methods;
-      for (const method of service.methodsArray) {
-        const want = theirs[method.name];
-        const got = {
-          input: strip(method.resolvedRequestType!.fullName),
-          output: strip(method.resolvedResponseType!.fullName),
-        };
-        if (want === undefined) {
-          problems.push(`${name}.${method.name}: no such official RPC`);
-        } else if (JSON.stringify(got) !== JSON.stringify(want)) {
-          problems.push(`${name}.${method.name}: ${JSON.stringify(got)}, official ${JSON.stringify(want)}`);
-        }
-      }
-      const missing = Object.keys(theirs).filter((method) => !service.methods[method]);
+      const { problems, missing } = methodProblems(service, descriptors);
       assert.deepEqual(missing.sort(), Object.keys(OMITTED_METHODS[name] ?? {}).sort(), `${name} RPCs left out`);
-    }
+      return problems;
+    });
     assert.deepEqual(problems, []);
   });
 
@@ -387,7 +293,7 @@ describe('proto/ matches the official descriptors', () => {
         ...envelope.fieldsArray.flatMap((field) => {
           const official = theirs.get(field.id);
           if (official === undefined) return [`${envelopeName}.${field.name}: not in ${officialName}`];
-          return fieldProblems(envelopeName, field, official, true);
+          return fieldProblems(envelopeName, field, official, ENVELOPES);
         }),
       ];
     });

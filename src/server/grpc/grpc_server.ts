@@ -10,6 +10,7 @@ import { type Drain, SHUTTING_DOWN_MESSAGE } from '../drain';
 import type { SslConfig } from '../ssl_config';
 import type { ModelQueueBound } from '../model_queue_bound';
 import { addHealthService, type HealthService } from './health_service';
+import { inferenceService, inferenceServiceDefinition } from './inference_service';
 import { modelService, modelServiceDefinition, ReloadConfig } from './model_service';
 import { predictionService, predictionServiceDefinition } from './prediction_service';
 import type { ServerRequestLogger } from '../../request_logging/server_request_logger';
@@ -125,7 +126,10 @@ export interface StartedGrpcServer {
   health?: HealthService;
 }
 
-/** Starts PredictionService and ModelService (and Health) on TCP (and the Unix socket when given). */
+/**
+ * Starts PredictionService and ModelService (and Health, and the Open Inference Protocol's
+ * GRPCInferenceService) on TCP (and the Unix socket when given).
+ */
 export async function startGrpcServer(
   manager: Manager,
   options: GrpcServerOptions,
@@ -153,6 +157,7 @@ export async function startGrpcServer(
     }),
   );
   server.addService(modelServiceDefinition, modelService(manager, reloadConfig));
+  if (options.openInference) server.addService(inferenceServiceDefinition, inferenceService(options.openInference));
   const health = options.enableHealthCheck ? addHealthService(server) : undefined;
   const widened = new WeakSet<http2.Http2Server>();
   const credentials = serverCredentials(options.ssl);

@@ -17,3 +17,8 @@ export function rawUnaryMethod(service: string, method: string): MethodDefinitio
     responseDeserialize: identity,
   };
 }
+
+/** A bidirectional streaming method whose messages stay raw bytes, as rawUnaryMethod's. */
+export function rawBidiStreamingMethod(service: string, method: string): MethodDefinition<Buffer, Buffer> {
+  return { ...rawUnaryMethod(service, method), requestStream: true, responseStream: true };
+}

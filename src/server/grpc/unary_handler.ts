@@ -65,7 +65,9 @@ export function unaryHandler(
 }
 
 /** The call's deadline as RunRequest.deadlineUs; throws CANCELLED or DEADLINE_EXCEEDED when it is already over. */
-function deadlineOf(call: ServerUnaryCall<Buffer, Buffer>): number | undefined {
+export function deadlineOf(
+  call: Pick<ServerUnaryCall<unknown, unknown>, 'cancelled' | 'getDeadline'>,
+): number | undefined {
   if (call.cancelled) throw new ServingError('CANCELLED', 'Cancelled');
   const deadline = call.getDeadline();
   if (deadline === Infinity) return undefined;
