@@ -185,6 +185,7 @@ async function hopCost() {
       kind: 'function',
       name: exportName,
       inputs: new Map(),
+      after: [],
       function: {
         exportName,
         module: 'identity.js',

@@ -4,18 +4,21 @@
  * request. A chain is a servable like any model: versions, version policy, labels, hot
  * reload, status and metadata come from the lifecycle as they do for models.
  *
- * Loading a version reads the definition, waits (bounded) for the model versions its steps
- * name, and checks it against their signatures; any problem fails that version only, with a
- * message naming the step. Requests then look their models up again each time (chain_run.ts).
+ * Loading a version reads the definition, refuses it if it would call itself (chain_calls.ts),
+ * waits (bounded) for the model versions its steps name, and checks it against their
+ * signatures; any problem fails that version only, with a message naming the step. Requests then look their models up again each time (chain_run.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Log } from '../../core/log';
 import type { Manager } from '../../core/manager';
+import type { ServableId } from '../../core/servable_id';
 import { invalidArgument, notFound, ServingError, toServingError } from '../../errors/serving_error';
 import { loadTensorCodec, type TensorCodec } from '../../native/backend_addon';
 import type { InferenceServable } from '../../servables/inference_servable';
 import type { Signature } from '../../servables/signature';
 import type { LoadedServable, Platform } from '../platform';
+import { ChainCalls } from './chain_calls';
 import {
   type ChainDefinition,
   type FunctionStepDefinition,
@@ -48,20 +51,43 @@ const DEFAULT_MODEL_WAIT: ModelWait = { timeoutMs: 30_000, pollMs: 50 };
 export function chainPlatform(manager: Manager, options: ChainPlatformOptions = {}): Platform {
   const wait = { ...DEFAULT_MODEL_WAIT, ...options.modelWait };
   let codec: TensorCodec | undefined;
+  const calls = new ChainCalls();
   return {
     name: CHAIN_PLATFORM_NAME,
     loadsAfterOthers: true,
     isVersionDir: (versionDir) => fs.existsSync(path.join(versionDir, CHAIN_FILE)),
-    async load(versionDir: string): Promise<LoadedServable> {
+    async load(versionDir: string, _log?: Log, id?: ServableId): Promise<LoadedServable> {
       const file = path.join(versionDir, CHAIN_FILE);
       const definition = parseChainDefinition(await readChainFile(file), file);
-      const signature = chainSignature(definition, await stepSignatures(manager, definition, wait, file), file);
-      codec ??= loadCodec();
-      const chainName = path.basename(path.dirname(path.resolve(versionDir)));
-      const stepPool = await loadFunctionSteps(definition, versionDir, options.stepThreads ?? 2, file);
-      return new ChainServable(definition, signature, { chainName, manager, codec, stepPool });
+      const chainName = id?.name ?? path.basename(path.dirname(path.resolve(versionDir)));
+      const modelSteps = definition.steps.filter((step): step is ModelStepDefinition => step.kind === 'model');
+      const entered = calls.enter(chainName, versionDir, new Set(modelSteps.map((step) => step.model.name)));
+      if (!('release' in entered)) {
+        const { cycle } = entered;
+        const step = modelSteps.find((candidate) => candidate.model.name === cycle[1])!;
+        throw invalidArgument(`${file}: ${stepLabel(step)}: ${selfCall(cycle).message}`);
+      }
+      const found = () => {
+        const cycle = entered.cycle();
+        return cycle && selfCall(cycle);
+      };
+      try {
+        const signatures = await stepSignatures(manager, definition, { ...wait, giveUp: found }, file);
+        const signature = chainSignature(definition, signatures, file);
+        codec ??= loadCodec();
+        const stepPool = await loadFunctionSteps(definition, versionDir, options.stepThreads ?? 2, file);
+        return new ChainServable(definition, signature, { chainName, manager, codec, stepPool }, entered.release);
+      } catch (error) {
+        entered.release();
+        throw error;
+      }
     },
   };
+}
+
+/** A chain version refused because it would call itself: cycle is [chain, ..., chain]. */
+function selfCall(cycle: string[]): ServingError {
+  return invalidArgument(`chain ${cycle[0]} would call itself: ${cycle.join(' -> ')}`);
 }
 
 async function readChainFile(file: string): Promise<string> {
@@ -77,7 +103,7 @@ async function readChainFile(file: string): Promise<string> {
 async function stepSignatures(
   manager: Manager,
   definition: ChainDefinition,
-  wait: ModelWait,
+  wait: ModelWait & { giveUp: () => ServingError | undefined },
   file: string,
 ): Promise<Map<string, Signature>> {
   const signatures = await Promise.all(
@@ -122,14 +148,14 @@ async function loadFunctionSteps(
 async function stepSignature(
   manager: Manager,
   step: ModelStepDefinition,
-  wait: ModelWait,
+  wait: ModelWait & { giveUp: () => ServingError | undefined },
   file: string,
 ): Promise<Signature> {
   const fail = (code: ServingError['code'], what: string) =>
     new ServingError(code, `${file}: ${stepLabel(step)}: ${what}`);
   let handle;
   try {
-    handle = await waitForModel<InferenceServable>(manager, step.model, wait);
+    handle = await waitForModel<InferenceServable>(manager, step.model, wait, wait.giveUp);
   } catch (error) {
     const cause = toServingError(error);
     throw fail(cause.code, cause.message);

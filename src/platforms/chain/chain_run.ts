@@ -6,6 +6,10 @@
  * the 'host' encoding: its outputs are HostTensors that later steps take as inputs as they are
  * (no copy where dtype and layout allow, whichever framework runs either step); only the
  * chain's outputs are encoded, once, in the encoding the caller asked for.
+ *
+ * Branches and early exit (chain.proto says what they mean): a step whose `when` does not
+ * hold, or that needs a step that did not run, or that waits for an exit that fired, does not
+ * run; its result is `undefined`. Conditions read the host tensors on this thread.
  */
 import type { Manager } from '../../core/manager';
 import type { ServableHandle } from '../../core/servable_handle';
@@ -13,7 +17,8 @@ import { ServingError, toServingError } from '../../errors/serving_error';
 import type { HostTensorOutput, NativeOutput, TensorCodec, TensorSource } from '../../native/backend_addon';
 import type { InferenceServable, RunRequest } from '../../servables/inference_servable';
 import { predict } from '../../servables/predictor';
-import { type ChainStepDefinition, type FunctionStepDefinition, stepLabel } from './chain_definition';
+import { type ChainCondition, conditionHolds } from './chain_condition';
+import { type ChainStepDefinition, type FunctionStepDefinition, stepLabel, type TensorRef } from './chain_definition';
 import { recordChainStep } from './chain_metrics';
 import type { ChainPlan } from './chain_plan';
 import { type StepPool, type StepTensor, tensorSourceOf } from './step_pool';
@@ -28,6 +33,13 @@ export interface ChainRunContext {
 }
 
 type StepOutputs = Map<string, StepTensor>;
+/** A step's outputs; undefined when it did not run. */
+type StepResult = StepOutputs | undefined;
+/** The first failure of the request, and whether an exit has fired. */
+interface RunState {
+  failure?: ServingError;
+  exited: boolean;
+}
 /** A step's input: a request input as it came, or an earlier step's output as that step made it. */
 type StepInput = { source: TensorSource } | { tensor: StepTensor };
 type StepHandles = Map<string, ServableHandle<InferenceServable>>;
@@ -43,24 +55,44 @@ export async function runChain(
 ): Promise<Map<string, NativeOutput>> {
   const handles = acquireHandles(context.manager, plan.steps);
   try {
-    const sources = await shareInputs(context.codec, inputs, plan.sharedInputs);
-    const runs = new Map<string, Promise<StepOutputs>>();
-    const state: { failure?: ServingError } = {};
+    const { sources, decoded } = await shareInputs(context.codec, inputs, plan.sharedInputs);
+    const runs = new Map<string, Promise<StepResult>>();
+    const state: RunState = { exited: false };
+    /** The tensor `ref` names; undefined when its step did not run. */
+    const tensorAt = (ref: TensorRef, results: ReadonlyMap<string, StepResult>): StepTensor | undefined => {
+      if (ref.kind === 'request') return decoded.get(ref.input);
+      const outputs = results.get(ref.step);
+      return outputs && tensorOf(outputs, ref.output);
+    };
+    const decideExits = (step: string | undefined, results: ReadonlyMap<string, StepResult>) => {
+      for (const { exit, index } of plan.exits) {
+        const source = exit.source;
+        if ((source.kind === 'request' ? undefined : source.step) !== step || state.exited) continue;
+        state.exited = evaluate(exit, tensorAt(source, results)!, `exit #${index + 1}: `, state);
+      }
+    };
+    decideExits(undefined, new Map());
     for (const step of plan.steps) {
-      const producers = producersOf(step);
-      const ready = Promise.all(producers.map((name) => runs.get(name)!));
+      const ready = Promise.all(step.after.map((name) => runs.get(name)!));
       runs.set(
         step.name,
-        ready.then((produced) => {
+        ready.then(async (produced) => {
           if (state.failure) throw state.failure; // another branch failed: start no more work
-          const outputsOf = new Map(producers.map((name, i) => [name, produced[i]]));
+          const results = new Map(step.after.map((name, i) => [name, produced[i]]));
+          if (state.exited || !canRun(step, results)) return undefined;
+          if (step.when && !evaluate(step.when, tensorAt(step.when.source, results)!, `${stepLabel(step)}: `, state)) {
+            return undefined;
+          }
           const stepInputs = new Map<string, StepInput>();
           for (const [alias, ref] of step.inputs) {
             if (ref.kind === 'request') stepInputs.set(alias, { source: sources.get(ref.input)! });
-            else stepInputs.set(alias, { tensor: tensorOf(outputsOf.get(ref.step)!, ref.output) });
+            else stepInputs.set(alias, { tensor: tensorAt(ref, results)! });
           }
           const fetches = plan.fetches.get(step.name)!;
-          return runStep(context, step, handles, stepInputs, fetches, state, { timings, deadlineUs, cancelled });
+          const options = { timings, deadlineUs, cancelled };
+          const outputs = await runStep(context, step, handles, stepInputs, fetches, state, options);
+          decideExits(step.name, new Map([[step.name, outputs]]));
+          return outputs;
         }),
       );
     }
@@ -68,9 +100,13 @@ export async function runChain(
     await Promise.allSettled(runs.values());
     if (state.failure) throw state.failure;
 
+    const ran = new Map<string, StepResult>();
+    for (const [name, run] of runs) ran.set(name, await run);
     const results = new Map<string, HostTensorOutput>();
     for (const [alias, ref] of plan.outputs) {
-      results.set(alias, await withHandle(context.codec, tensorOf(await runs.get(ref.step)!, ref.output)));
+      const fallback = plan.fallbacks.get(alias);
+      const tensor = tensorAt(ref, ran) ?? (fallback && tensorAt(fallback, ran));
+      if (tensor) results.set(alias, await withHandle(context.codec, tensor));
     }
     if (encoding === 'host') return results;
     const encode = async ([alias, output]: [string, HostTensorOutput]) =>
@@ -79,6 +115,22 @@ export async function runChain(
     return new Map(encoded);
   } finally {
     for (const handle of handles.values()) handle.release();
+  }
+}
+
+/** False when a step `step` takes an input from, or whose output its `when` reads, did not run. */
+function canRun(step: ChainStepDefinition, results: ReadonlyMap<string, StepResult>): boolean {
+  const refs = [...step.inputs.values(), ...(step.when ? [step.when.source] : [])];
+  return refs.every((ref) => ref.kind === 'request' || results.get(ref.step) !== undefined);
+}
+
+/** Whether `condition` holds for `tensor`; a tensor it cannot read fails the request. */
+function evaluate(condition: ChainCondition, tensor: StepTensor, where: string, state: RunState): boolean {
+  try {
+    return conditionHolds(condition, tensor, where);
+  } catch (error) {
+    state.failure ??= toServingError(error);
+    throw state.failure;
   }
 }
 
@@ -93,7 +145,7 @@ async function runStep(
   handles: StepHandles,
   inputs: Map<string, StepInput>,
   outputFilter: string[],
-  state: { failure?: ServingError },
+  state: RunState,
   { timings, deadlineUs, cancelled }: Omit<ChainRunOptions, 'encoding'>,
 ): Promise<StepOutputs> {
   const started = process.hrtime.bigint();
@@ -161,10 +213,6 @@ async function withHandle(codec: TensorCodec, tensor: StepTensor): Promise<HostT
   return codec.decode(tensorSourceOf(tensor));
 }
 
-function producersOf(step: ChainStepDefinition): string[] {
-  return [...new Set([...step.inputs.values()].flatMap((ref) => (ref.kind === 'step' ? [ref.step] : [])))];
-}
-
 /** A handle per model step, all taken before anything runs; none kept when one is missing. */
 function acquireHandles(manager: Manager, steps: readonly ChainStepDefinition[]): StepHandles {
   const handles: StepHandles = new Map();
@@ -178,24 +226,22 @@ function acquireHandles(manager: Manager, steps: readonly ChainStepDefinition[])
   return handles;
 }
 
-/** Request inputs, those fed to several step inputs decoded once into a shared HostTensor. */
+/** Request inputs, those of `shared` decoded once into a HostTensor (also answered in `decoded`). */
 async function shareInputs(
   codec: TensorCodec,
   inputs: ReadonlyMap<string, TensorSource>,
   shared: ReadonlySet<string>,
-): Promise<Map<string, TensorSource>> {
+): Promise<{ sources: Map<string, TensorSource>; decoded: Map<string, HostTensorOutput> }> {
   const sources = new Map(inputs);
+  const decoded = new Map<string, HostTensorOutput>();
   await Promise.all(
     [...shared].map(async (alias) => {
-      try {
-        sources.set(alias, (await codec.decode(inputs.get(alias)!)).handle);
-      } catch (error) {
-        const cause = toServingError(error);
-        throw new ServingError(cause.code, `input '${alias}': ${cause.message}`);
-      }
+      const tensor = await decodeInput(codec, alias, inputs.get(alias)!);
+      decoded.set(alias, tensor);
+      sources.set(alias, tensor.handle);
     }),
   );
-  return sources;
+  return { sources, decoded };
 }
 
 function tensorOf(outputs: StepOutputs, alias: string): StepTensor {

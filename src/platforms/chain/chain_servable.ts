@@ -23,6 +23,8 @@ export class ChainServable implements LoadedServable {
     private readonly definition: ChainDefinition,
     signature: Signature,
     private readonly context: ChainRunContext,
+    /** Called once as the version unloads. */
+    private readonly onUnload: () => void = () => {},
   ) {
     this.signatures = new Map([[CHAIN_SIGNATURE_NAME, signature]]);
     this.fullPlan = planChain(definition, [...definition.outputs.keys()]);
@@ -37,5 +39,6 @@ export class ChainServable implements LoadedServable {
 
   unload(): void {
     this.context.stepPool?.close();
+    this.onUnload();
   }
 }

@@ -1,14 +1,16 @@
 /**
  * A chain definition checked against the signatures of its steps' models, and the signature
  * the chain itself serves: each chain input has the dtype and shape of the step inputs it
- * feeds, each chain output those of the step output it comes from. Errors are
- * INVALID_ARGUMENT, "<file>: step '<step>' (model <model>): ...".
+ * feeds, each chain output those of the step output it comes from (and of its fallback). The
+ * conditions are checked against the tensors they read. Errors are INVALID_ARGUMENT,
+ * "<file>: step '<step>' (model <model>): ...".
  */
 import { invalidArgument } from '../../errors/serving_error';
 import { DEFAULT_SIGNATURE_NAME, PREDICT_METHOD_NAME } from '../../servables/signature';
 import type { Signature, TensorSpec } from '../../servables/signature';
 import { dataTypeName, DataType } from '../../tensors/data_type';
-import type { ChainDefinition, ChainStepDefinition, StepOutputRef } from './chain_definition';
+import { type ChainCondition, conditionMismatch } from './chain_condition';
+import type { ChainDefinition, ChainStepDefinition, StepOutputRef, TensorRef } from './chain_definition';
 import { refString, stepLabel } from './chain_definition';
 
 /** The signature each step runs, by step name. */
@@ -65,10 +67,35 @@ export function chainSignature(definition: ChainDefinition, steps: StepSignature
     }
   }
 
+  /** The spec of a tensor a condition or fallback reads; `where` starts the error when there is none. */
+  const specOf = (ref: TensorRef, where: string): TensorSpec => {
+    if (ref.kind === 'request') return requestSpecs.get(ref.input)!.spec;
+    const spec = producedSpec(ref);
+    if (!spec) throw fail(`${where}reads ${unknownOutput(ref, byName.get(ref.step)!, steps)}`);
+    return spec;
+  };
+  const checkCondition = (condition: ChainCondition, where: string) => {
+    const problem = conditionMismatch(condition, specOf(condition.source, `${where}'when' `));
+    if (problem !== undefined) throw fail(`${where}${problem}`);
+  };
+  for (const step of definition.steps) if (step.when) checkCondition(step.when, `${stepLabel(step)}: `);
+  for (const [index, exit] of definition.exits.entries()) checkCondition(exit, `exit #${index + 1}: `);
+
   const outputs = new Map<string, TensorSpec>();
   for (const [name, ref] of definition.outputs) {
     const spec = producedSpec(ref);
     if (!spec) throw fail(`output '${name}' comes from ${unknownOutput(ref, byName.get(ref.step)!, steps)}`);
+    const fallback = definition.fallbacks.get(name);
+    if (fallback) {
+      const given = specOf(fallback, `output '${name}': fallback `);
+      const conflict = mismatch(spec, given);
+      if (conflict) {
+        throw fail(
+          `output '${name}': fallback '${refString(fallback)}' is ${describe(given)} but source ` +
+            `'${refString(ref)}' is ${describe(spec)}${conflict}`,
+        );
+      }
+    }
     outputs.set(name, { name: refString(ref), dtype: spec.dtype, shape: spec.shape });
   }
   const inputs = new Map<string, TensorSpec>(

@@ -23,15 +23,19 @@ export interface ModelWait {
 /**
  * A handle on the version `request` names (latest when it names none) once it is AVAILABLE.
  * Fails at once when the manager says it never will be (an unknown label, every version
- * failed to load), and with UNAVAILABLE after `wait.timeoutMs`.
+ * failed to load), with what `giveUp` answers once it answers an error (it is asked before
+ * each look), and with UNAVAILABLE after `wait.timeoutMs`.
  */
 export async function waitForModel<T>(
   manager: Manager,
   request: ServableRequest,
   wait: ModelWait,
+  giveUp: () => ServingError | undefined = () => undefined,
 ): Promise<ServableHandle<T>> {
   const deadline = Date.now() + wait.timeoutMs;
   for (;;) {
+    const reason = giveUp();
+    if (reason) throw reason;
     let lastError: ServingError;
     try {
       return manager.getServableHandle<T>(request);

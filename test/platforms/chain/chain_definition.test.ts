@@ -131,4 +131,126 @@ describe('chain.pbtxt', () => {
     assert.equal(message(idle), `${FILE}: step 'extra' (model m): feeds no chain output`);
     assert.equal(message('output { name: "y" source: "a:y" }'), `${FILE}: a chain needs at least one step`);
   });
+
+  describe('conditions, exits and fallbacks', () => {
+    // a -> b -> c, and d beside them; b runs when a:y > 0.
+    const BRANCHED = `
+      input { name: "x" }
+      step { name: "a" model: "m" inputs { key: "x" value: "request:x" } }
+      step { name: "b" model: "m" inputs { key: "x" value: "a:y" } when { source: "a:y" op: GREATER number: 0 } }
+      step { name: "c" model: "m" inputs { key: "x" value: "b:y" } }
+      step { name: "d" model: "m" inputs { key: "x" value: "request:x" } }
+      output { name: "c" source: "c:y" fallback: "d:y" }
+      output { name: "d" source: "d:y" }
+      EXITS`;
+    const withExits = (exits: string) => BRANCHED.replace('EXITS', exits);
+
+    it('reads a when, and a step waits for the step its condition reads', () => {
+      const gated = `
+        input { name: "x" }
+        step { name: "a" model: "m" inputs { key: "x" value: "request:x" } }
+        step { name: "b" model: "m" inputs { key: "x" value: "request:x" }
+               when { source: "a:flag" op: NOT_EQUAL text: "no" values: ALL } }
+        output { name: "y" source: "b:y" fallback: "request:x" }`;
+      const definition = parse(gated);
+      const b = definition.steps[1];
+      assert.deepEqual(b.after, ['a']);
+      assert.deepEqual(b.when, {
+        source: { kind: 'step', step: 'a', output: 'flag' },
+        sourceName: 'a:flag',
+        op: 'NOT_EQUAL',
+        values: 'ALL',
+        constant: { text: 'no' },
+      });
+      assert.deepEqual([...definition.fallbacks], [['y', { kind: 'request', input: 'x' }]]);
+    });
+
+    it('makes every step an exit does not need wait for it', () => {
+      const definition = parse(withExits('exit { when { source: "a:y" op: LESS number: -1 } }'));
+      assert.deepEqual(
+        definition.steps.map((step) => [step.name, step.after]),
+        [
+          ['a', []],
+          ['b', ['a']],
+          ['c', ['b', 'a']],
+          ['d', ['a']],
+        ],
+      );
+    });
+
+    it('refuses malformed conditions', () => {
+      const when = (condition: string) =>
+        BRANCHED.replace(/when \{[^}]*\}/, `when { ${condition} }`).replace('EXITS', '');
+      const b = `${FILE}: step 'b' (model m): `;
+      assert.equal(
+        message(when('source: "a:y" number: 1')),
+        `${b}condition on 'a:y' needs 'op' (EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER or GREATER_EQUAL)`,
+      );
+      assert.equal(
+        message(when('source: "a:y" op: LESS')),
+        `${b}condition on 'a:y' needs one constant: 'number' or 'text'`,
+      );
+      assert.equal(
+        message(when('source: "a:y" op: LESS number: nan')),
+        `${b}condition on 'a:y': 'number' is NaN, which equals nothing`,
+      );
+      assert.equal(
+        message(when('source: "a:y" op: LESS number: 1 values: 7')),
+        `${b}condition on 'a:y': 'values' is SINGLE, ANY or ALL, not 7`,
+      );
+      assert.equal(
+        message(when('source: "y" op: LESS number: 1')),
+        `${b}'when' reads "y"; expected "request:<input>" or "<step>:<output>"`,
+      );
+      assert.equal(message(when('source: "e:y" op: LESS number: 1')), `${b}'when' reads unknown step 'e'`);
+      assert.equal(
+        message(when('source: "request:z" op: LESS number: 1')),
+        `${b}'when' reads undeclared chain input 'request:z'`,
+      );
+      assert.equal(
+        message(when('source: "c:y" op: LESS number: 1')),
+        `${FILE}: step 'b' (model m): steps 'b' -> 'c' -> 'b' form a cycle`,
+      );
+    });
+
+    it('refuses a fallback that cannot run when its source does not', () => {
+      assert.equal(
+        message(withExits('').replace('source: "c:y" fallback: "d:y"', 'source: "b:y" fallback: "c:y"')),
+        `${FILE}: output 'c': fallback 'c:y' never runs when source 'b:y' does not (step 'c' depends on step 'b')`,
+      );
+      assert.equal(
+        message(withExits('').replace('fallback: "d:y"', 'fallback: "c:z"')),
+        `${FILE}: output 'c': fallback 'c:z' never runs when source 'c:y' does not (both come from step 'c')`,
+      );
+    });
+
+    it('refuses exits that are not on one path, or that end nothing early', () => {
+      assert.equal(
+        message(
+          withExits(
+            'exit { when { source: "b:y" op: LESS number: 0 } } exit { when { source: "d:y" op: LESS number: 0 } }',
+          ),
+        ),
+        `${FILE}: exits #2 and #1 read steps 'd' and 'b', neither of which depends on the other; exits must lie on one path`,
+      );
+      assert.equal(
+        message(
+          withExits('exit { when { source: "d:y" op: LESS number: 0 } }')
+            .replace(
+              'step { name: "d" model: "m" inputs { key: "x" value: "request:x" } }',
+              'step { name: "d" model: "m" inputs { key: "x" value: "c:y" } }',
+            )
+            .replace(' fallback: "d:y"', ''),
+        ),
+        `${FILE}: exit #1: every step runs before it is decided ('d:y'), so it ends nothing early`,
+      );
+      assert.equal(message(withExits('exit { }')), `${FILE}: exit #1 has no 'when'`);
+      // Exits on one path, and on a request input, are fine.
+      parse(
+        withExits(
+          'exit { when { source: "b:y" op: LESS number: 0 } } exit { when { source: "a:y" op: LESS number: 0 } } exit { when { source: "request:x" op: LESS number: 0 } }',
+        ),
+      );
+    });
+  });
 });

@@ -88,6 +88,8 @@ export interface ChainServerOptions {
   scratch?: string[];
   /** --allow_version_labels_for_unavailable_models (labels in the first config need it). */
   allowVersionLabelsForUnavailableModels?: boolean;
+  /** --max_num_load_retries (the manager's default, 5, when absent). */
+  maxNumLoadRetries?: number;
 }
 
 export async function startChainServer(models: ServedModel[], options: ChainServerOptions = {}): Promise<ChainServer> {
@@ -107,6 +109,7 @@ export async function startChainServer(models: ServedModel[], options: ChainServ
     fileSystemPollWaitSeconds: options.pollWaitSeconds ?? 1,
     numLoadThreads: options.numLoadThreads ?? 4,
     allowVersionLabelsForUnavailableModels: options.allowVersionLabelsForUnavailableModels,
+    maxNumLoadRetries: options.maxNumLoadRetries,
     log,
   });
   const started = core;
