@@ -388,5 +388,13 @@ describe('deploy/ on a running bin/duoserve', { timeout: 180_000 }, () => {
     assert.equal(await status(`${rest}${kserveContainer.readinessProbe.httpGet.path}`), 200);
     assert.equal(await status(`${rest}${servingRuntime.spec.annotations['prometheus.kserve.io/path']}`), 200);
     await predict(rest, KSERVE_MODEL);
+    // protocolVersions claims v2 too: the Open Inference Protocol answers on the same REST port.
+    assert.ok(servingRuntime.spec.protocolVersions.includes('v2'));
+    assert.equal(await status(`${rest}/v2/models/${KSERVE_MODEL}/ready`), 200);
+    const infer = await fetch(`${rest}/v2/models/${KSERVE_MODEL}/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [3], data: [1, 2, 5] }] }),
+    });
+    assert.deepEqual(((await infer.json()) as { outputs: Array<{ data: number[] }> }).outputs[0].data, [2.5, 3, 4.5]);
   });
 });
