@@ -14,6 +14,7 @@
 #include "common/batch_tensors.h"
 #include "common/js_tensors.h"
 #include "common/promise_worker.h"
+#include "common/raw_bytes_contents.h"
 #include "common/tensor_proto.h"
 
 namespace duo {
@@ -58,14 +59,15 @@ LoadOptions ReadLoadOptions(Napi::Value value) {
   return options;
 }
 
-enum class OutputEncoding { kFields, kContent, kHost };
+enum class OutputEncoding { kFields, kContent, kHost, kRaw };
 
 OutputEncoding ReadEncoding(Napi::Value value) {
   const std::string name = StringArg(value, "encoding");
   if (name == "fields") return OutputEncoding::kFields;
   if (name == "content") return OutputEncoding::kContent;
   if (name == "host") return OutputEncoding::kHost;
-  ThrowTypeError(value.Env(), "encoding must be 'fields', 'content' or 'host', not '" + name + "'");
+  if (name == "raw") return OutputEncoding::kRaw;
+  ThrowTypeError(value.Env(), "encoding must be 'fields', 'content', 'host' or 'raw', not '" + name + "'");
 }
 
 // Hands an unloaded model's freed memory back to the OS. Without it, glibc keeps the pages in
@@ -208,10 +210,19 @@ Status CheckOutputsPresent(const std::vector<NamedTensor>& outputs) {
 }
 
 // Worker thread: outputs as TensorProto bytes for 'fields' and 'content' (each tensor is
-// released once encoded); 'host' leaves them as they are.
+// released once encoded); BYTES outputs as their raw contents for 'raw'; 'host' and numeric
+// 'raw' outputs stay as they are.
 void EncodeOutputs(OutputEncoding encoding, std::vector<NamedTensor>* outputs,
                    std::vector<std::unique_ptr<std::string>>* encoded) {
   if (encoding == OutputEncoding::kHost) return;
+  if (encoding == OutputEncoding::kRaw) {
+    encoded->resize(outputs->size());
+    for (size_t i = 0; i < outputs->size(); ++i) {
+      const HostTensor& tensor = *(*outputs)[i].tensor;
+      if (tensor.dtype == DType::kString) (*encoded)[i] = EncodeRawBytesContents(tensor);
+    }
+    return;
+  }
   const ProtoEncoding proto_encoding =
       encoding == OutputEncoding::kFields ? ProtoEncoding::kTypedFields : ProtoEncoding::kTensorContent;
   encoded->reserve(outputs->size());
@@ -232,6 +243,8 @@ Napi::Array OutputsToJs(Napi::Env env, OutputEncoding encoding, const std::vecto
     entry.Set(0u, Napi::String::New(env, outputs[i].name));
     if (encoding == OutputEncoding::kHost) {
       entry.Set(1u, HostTensorToJs(env, outputs[i].tensor));
+    } else if (encoding == OutputEncoding::kRaw) {
+      entry.Set(1u, RawTensorToJs(env, outputs[i].tensor, std::move((*encoded)[i])));
     } else {
       entry.Set(1u, BufferTaking(env, std::move((*encoded)[i])));
     }

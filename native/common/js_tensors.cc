@@ -342,4 +342,34 @@ Napi::Object HostTensorToJs(Napi::Env env, const HostTensorPtr& tensor) {
   return result;
 }
 
+// Below this, copying a numeric output into a plain Buffer costs less than an external one
+// (whose finalizer the GC must run); above it the copy costs more.
+constexpr size_t kRawCopyBelowBytes = 16 * 1024;
+
+Napi::Object RawTensorToJs(Napi::Env env, const HostTensorPtr& tensor, std::unique_ptr<std::string> bytes) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("dtype", Napi::Number::New(env, static_cast<int32_t>(tensor->dtype)));
+  Napi::Array shape = Napi::Array::New(env, tensor->shape.size());
+  for (size_t i = 0; i < tensor->shape.size(); ++i) {
+    shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(tensor->shape[i])));
+  }
+  result.Set("shape", shape);
+  if (tensor->dtype == DType::kString) {
+    result.Set("raw", BufferTaking(env, std::move(bytes)));
+  } else if (tensor->byte_size < kRawCopyBelowBytes) {
+    Napi::Buffer<char> copy = Napi::Buffer<char>::New(env, tensor->byte_size);
+    if (tensor->byte_size > 0) CountedCopy(copy.Data(), tensor->data, tensor->byte_size);
+    result.Set("raw", copy);
+  } else {
+    auto kept = std::make_unique<HostTensorPtr>(tensor);
+    HostTensorPtr* hint = kept.get();
+    auto view = Napi::Buffer<char>::NewOrCopy(
+        env, static_cast<char*>(tensor->data), tensor->byte_size, [](Napi::Env, char*, HostTensorPtr* owned) { delete owned; },
+        hint);
+    kept.release();
+    result.Set("raw", view);
+  }
+  return result;
+}
+
 }  // namespace duo

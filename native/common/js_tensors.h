@@ -81,6 +81,12 @@ Napi::Object HostTensorToJs(Napi::Env env, const HostTensorPtr& tensor);
 // A HostTensorHandle alone (the `handle` of a 'host' output), for a tensor JavaScript only passes on.
 Napi::External<HostTensorPtr> HostTensorHandle(Napi::Env env, const HostTensorPtr& tensor);
 
+// A 'raw' output: {dtype, shape, raw: Buffer of the Open Inference Protocol's raw contents}.
+// Numeric: the tensor's bytes (small ones copied, counted, into a Buffer without a finalizer;
+// larger ones viewed in place, kept alive by the Buffer alone). BYTES: `bytes`, the
+// EncodeRawBytesContents made on the worker thread.
+Napi::Object RawTensorToJs(Napi::Env env, const HostTensorPtr& tensor, std::unique_ptr<std::string> bytes);
+
 // A Buffer over `bytes` that frees them when collected: encoded bytes are not copied.
 Napi::Buffer<char> BufferTaking(Napi::Env env, std::unique_ptr<std::string> bytes);
 

@@ -63,4 +63,19 @@ Status DecodeRawBytesContents(const uint8_t* data, size_t size, std::vector<int6
   }
 }
 
+std::unique_ptr<std::string> EncodeRawBytesContents(const HostTensor& tensor) {
+  size_t size = 0;
+  for (const std::string& element : tensor.strings) size += kLengthBytes + element.size();
+  auto bytes = std::make_unique<std::string>();
+  bytes->reserve(size);
+  for (const std::string& element : tensor.strings) {
+    const auto length = static_cast<uint32_t>(element.size());
+    const char prefix[kLengthBytes] = {static_cast<char>(length & 0xff), static_cast<char>((length >> 8) & 0xff),
+                                       static_cast<char>((length >> 16) & 0xff), static_cast<char>(length >> 24)};
+    bytes->append(prefix, kLengthBytes);
+    bytes->append(element);
+  }
+  return bytes;
+}
+
 }  // namespace duo

@@ -4,6 +4,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "common/host_tensor.h"
@@ -16,5 +18,9 @@ namespace duo {
 // or too many elements, or bytes left over are kInvalidArgument, saying where (never quoting
 // the contents); kResourceExhausted when the memory is not there. Runs on any thread.
 Status DecodeRawBytesContents(const uint8_t* data, size_t size, std::vector<int64_t> shape, HostTensorPtr* out);
+
+// The other way: a kString tensor's elements as raw BYTES contents (a conversion of its
+// elements, like typed proto fields, so not a counted copy). Runs on any thread.
+std::unique_ptr<std::string> EncodeRawBytesContents(const HostTensor& tensor);
 
 }  // namespace duo

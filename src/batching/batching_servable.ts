@@ -9,6 +9,7 @@
 import type { Log } from '../core/log';
 import { ServingError, toServingError } from '../errors/serving_error';
 import type { HostTensorOutput, NativeOutput, OutputEncoding, TensorCodec } from '../native/backend_addon';
+import { encodeHostOutput } from '../native/output_encoding';
 import type { CheckedRun } from '../servables/inference_servable';
 import type { ModelServable } from '../servables/model_servable';
 import { isCancelled, monotonicMicros } from '../servables/run_deadline';
@@ -168,10 +169,7 @@ export class BatchingServable implements LoadedServable {
     try {
       const encoded = new Map<string, NativeOutput>();
       for (const [alias, output] of outcome) {
-        encoded.set(
-          alias,
-          await this.options.codec.encode((output as HostTensorOutput).handle, to as 'fields' | 'content'),
-        );
+        encoded.set(alias, await encodeHostOutput(this.options.codec, output as HostTensorOutput, to));
       }
       return encoded;
     } catch (error) {

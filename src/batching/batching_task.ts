@@ -13,6 +13,7 @@ import type {
   TensorCodec,
   TensorSource,
 } from '../native/backend_addon';
+import { encodeHostOutput } from '../native/output_encoding';
 import type { CheckedRun } from '../servables/inference_servable';
 import type { SizedTask } from './batch_queue';
 
@@ -134,8 +135,7 @@ class SplitRequest {
     const outputs = new Map<string, NativeOutput>();
     for (const alias of pieces[0].keys()) {
       const joined = await this.codec.decode(concatRows(pieces.map((piece) => piece.get(alias) as HostTensorOutput)));
-      const encoding = this.whole.encoding;
-      outputs.set(alias, encoding === 'host' ? joined : await this.codec.encode(joined.handle, encoding));
+      outputs.set(alias, await encodeHostOutput(this.codec, joined, this.whole.encoding));
     }
     return outputs;
   }

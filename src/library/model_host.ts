@@ -16,7 +16,7 @@ import { threadBudget } from '../config/thread_budget';
 import { silentLog, type Log } from '../core/log';
 import type { ServableRequest } from '../core/servable_request';
 import type { ServableStateSnapshot } from '../core/servable_state';
-import type { HostTensorOutput, TensorSource } from '../native/backend_addon';
+import type { HostTensorOutput, NativeOutput, TensorSource } from '../native/backend_addon';
 import { platformRegistry } from '../platforms/registry';
 import { sessionConfigFromFlags } from '../platforms/tensorflow/session_config';
 import { exampleWarmupReplayers } from '../servables/example_replayers';
@@ -258,7 +258,7 @@ function requestOf(spec: ModelSpec): { request: ServableRequest; signatureName?:
   return { request: { name }, signatureName };
 }
 
-function typedOutput(output: HostTensorOutput | Buffer): OutputTensor {
+function typedOutput(output: NativeOutput): OutputTensor {
   // encoding 'host' answers HostTensorOutputs only.
   const host = output as HostTensorOutput;
   return Object.assign(host, { values: tensorValues(host.dtype, host.data, host.strings) });

@@ -36,8 +36,9 @@ export type RunInput =
 
 /** 'fields': TensorProto with typed repeated fields, as TF-Serving answers Predict.
  *  'content': TensorProto with tensor_content (opt-in, faster to encode and decode).
- *  'host': the tensor itself, for REST rendering and for chaining into another model. */
-export type OutputEncoding = 'fields' | 'content' | 'host';
+ *  'host': the tensor itself, for REST rendering and for chaining into another model.
+ *  'raw': the Open Inference Protocol's raw contents in a plain Buffer (RawTensorOutput). */
+export type OutputEncoding = 'fields' | 'content' | 'host' | 'raw';
 
 export interface HostTensorOutput {
   dtype: number;
@@ -47,7 +48,23 @@ export interface HostTensorOutput {
   handle: HostTensorHandle;
 }
 
-export type NativeOutput = Buffer | HostTensorOutput;
+/**
+ * A 'raw' output: `raw` holds its values as the Open Inference Protocol's raw contents
+ * (numeric: the tensor's bytes, little-endian, row-major; BYTES: each element's 4-byte
+ * little-endian length, then its bytes). No HostTensorHandle: nothing else keeps the tensor.
+ */
+export interface RawTensorOutput {
+  dtype: number;
+  shape: number[];
+  raw: Buffer;
+}
+
+export type NativeOutput = Buffer | HostTensorOutput | RawTensorOutput;
+
+/** Whether `output` is a 'host' output (not TensorProto bytes, not 'raw'). */
+export function isHostTensorOutput(output: NativeOutput): output is HostTensorOutput {
+  return !Buffer.isBuffer(output) && !('raw' in output);
+}
 
 /**
  * A run's cancel flag: the JS thread sets element 0 to 1 (Atomics.store) when the caller stops
@@ -137,7 +154,7 @@ export interface TensorCodec {
   /** The tensor `source` stands for, decoded once off the JS thread, to feed several runs. */
   decode(source: TensorSource): Promise<HostTensorOutput>;
   /** A 'host' output as TensorProto bytes, encoded off the JS thread. */
-  encode(tensor: HostTensorHandle, encoding: Exclude<OutputEncoding, 'host'>): Promise<Buffer>;
+  encode(tensor: HostTensorHandle, encoding: 'fields' | 'content'): Promise<Buffer>;
   /**
    * The size of dim 0 of the tensor `source` stands for, read on the JS thread without decoding
    * its values (of TensorProto bytes only tensor_shape is read, by the decoder's own shape

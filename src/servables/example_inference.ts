@@ -5,7 +5,7 @@
  * the shape text of their errors.
  */
 import { internal, invalidArgument } from '../errors/serving_error';
-import type { CancelFlag, HostTensorOutput } from '../native/backend_addon';
+import { isHostTensorOutput, type CancelFlag, type HostTensorOutput } from '../native/backend_addon';
 import type { InferenceServable, RunOrigin, RunRequest } from './inference_servable';
 import { checkRun, runRecorded } from './predictor';
 import type { SerializedExamplesTensor, SerializedInput } from './serialized_input';
@@ -69,7 +69,7 @@ export async function runOnExamples(
   const outputs = await runRecorded(servable, checkRun(signature, signatureName, request));
   const host = new Map<string, HostTensorOutput>();
   for (const [alias, output] of outputs) {
-    if (output instanceof Uint8Array) throw internal(`Output ${alias} did not come back as a host tensor`);
+    if (!isHostTensorOutput(output)) throw internal(`Output ${alias} did not come back as a host tensor`);
     host.set(alias, output);
   }
   return host;

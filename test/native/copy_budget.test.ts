@@ -10,7 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import * as protobuf from 'protobufjs';
 
 import { tensorSourceOf } from '../../src/server/open_inference/infer_inputs';
-import type { InferRequest } from '../../src/server/open_inference/infer_request';
+import type { InferRequest, InferResponse } from '../../src/server/open_inference/infer_request';
 import { OpenInference } from '../../src/server/open_inference/open_inference';
 import { type ChainServer, example, startChainServer } from '../platforms/chain/chain_server';
 import {
@@ -220,7 +220,7 @@ describe('copy budget of the request path', () => {
           ],
           outputs: [],
         };
-        let response: Awaited<ReturnType<OpenInference['infer']>> | undefined;
+        let response: InferResponse | undefined;
         const copies = await copiesDuring(async () => {
           response = await inference.infer(request, {});
         });

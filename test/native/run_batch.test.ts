@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
+  isHostTensorOutput,
   loadBackendAddon,
   loadTensorCodec,
   type BackendAddon,
@@ -169,6 +170,7 @@ function runInput(spec: InputSpec, source: TensorSource): RunInput {
 /** An output's bytes, for a bit-for-bit comparison: the encoded proto, or dtype, shape and payload. */
 function bitsOf(output: NativeOutput): unknown {
   if (output instanceof Uint8Array) return Buffer.from(output).toString('hex');
+  assert.ok(isHostTensorOutput(output), 'expected a host output');
   const host = output;
   return {
     dtype: host.dtype,
@@ -179,7 +181,9 @@ function bitsOf(output: NativeOutput): unknown {
 }
 
 async function hostOf(output: NativeOutput): Promise<HostTensorOutput> {
-  return output instanceof Uint8Array ? await codec.decode(output) : output;
+  if (output instanceof Uint8Array) return await codec.decode(output);
+  assert.ok(isHostTensorOutput(output), 'expected a host output');
+  return output;
 }
 
 function assertSameOutputs(actual: Array<[string, NativeOutput]> | Error, expected: Array<[string, NativeOutput]>) {

@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { HostTensorHandle } from '../../src/native/backend_addon';
+import { rawOutputOf } from '../../src/native/output_encoding';
 import { Protos, protoRoot } from '../../src/protos';
 import { encodeInferResponse, encodeStreamInferResponse } from '../../src/server/grpc/infer_response';
 import { inferRequestOf, type ModelInferRequestMessage } from '../../src/server/grpc/model_infer_request';
@@ -82,7 +83,7 @@ const bytesOf = (view: ArrayBufferView) =>
   (view.buffer as ArrayBuffer).slice(view.byteOffset, view.byteOffset + view.byteLength);
 
 /** A response with one output of each kind: numeric, BYTES, BOOL, empty, half floats (raw only). */
-const RESPONSE: InferResponse = {
+const HOST_RESPONSE: InferResponse = {
   modelName: 'mödel',
   modelVersion: '12',
   id: 'req-7',
@@ -123,6 +124,11 @@ const RESPONSE: InferResponse = {
       tensor: { dtype: 23, shape: [2], data: bytesOf(new BigUint64Array([2n ** 64n - 1n, 5n])), handle: HANDLE },
     },
   ],
+};
+/** The same, as the gRPC transport gets it: 'raw' outputs. */
+const RESPONSE: InferResponse<'raw'> = {
+  ...HOST_RESPONSE,
+  outputs: HOST_RESPONSE.outputs.map((output) => ({ ...output, tensor: rawOutputOf(output.tensor) })),
 };
 
 describe('ModelInferRequest and ModelInferResponse bytes between tritonclient and the gRPC transport', () => {
@@ -240,7 +246,7 @@ describe('ModelInferRequest and ModelInferResponse bytes between tritonclient an
       model_version: RESPONSE.modelVersion,
       id: RESPONSE.id,
       outputs: RESPONSE.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
-      raw_output_contents: RESPONSE.outputs.map((output) => rawOf(output.tensor)),
+      raw_output_contents: HOST_RESPONSE.outputs.map((output) => rawOf(output.tensor)),
     };
     const expected = Protos.ModelInferResponse.encode(message).finish();
     assert.deepEqual(encodeInferResponse(RESPONSE), Buffer.from(expected));

@@ -15,6 +15,7 @@ import type { Manager } from '../../core/manager';
 import type { ServableHandle } from '../../core/servable_handle';
 import { ServingError, toServingError } from '../../errors/serving_error';
 import type { HostTensorOutput, NativeOutput, TensorCodec, TensorSource } from '../../native/backend_addon';
+import { encodeHostOutput } from '../../native/output_encoding';
 import type { InferenceServable, RunRequest } from '../../servables/inference_servable';
 import { predict } from '../../servables/predictor';
 import { type ChainCondition, conditionHolds } from './chain_condition';
@@ -110,7 +111,7 @@ export async function runChain(
     }
     if (encoding === 'host') return results;
     const encode = async ([alias, output]: [string, HostTensorOutput]) =>
-      [alias, await context.codec.encode(output.handle, encoding)] as const;
+      [alias, await encodeHostOutput(context.codec, output, encoding)] as const;
     const encoded = await Promise.all([...results].map(encode));
     return new Map(encoded);
   } finally {

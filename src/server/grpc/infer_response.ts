@@ -1,9 +1,10 @@
 /**
  * inference.ModelInferResponse bytes, written by hand: each output's name, datatype and shape,
  * and its values in raw_output_contents (as Triton answers, and as tritonclient's as_numpy and
- * the kserve SDK read them), copied once from the native tensor into a buffer sized up front,
- * as predict_response.ts does for Predict. BYTES elements are written as the protocol's raw form:
- * each one's 4-byte little-endian length, then its bytes.
+ * the kserve SDK read them): each output's 'raw' Buffer (OpenInference.infer with outputEncoding
+ * 'raw') copied once into a buffer sized up front, as predict_response.ts does for Predict.
+ * grpc-js takes the answer as one Buffer (and copies it once more into its frame), so the copy
+ * here cannot be saved by handing it the pieces.
  */
 import { internal } from '../../errors/serving_error';
 import type { InferOutput, InferResponse } from '../open_inference/infer_request';
@@ -29,38 +30,6 @@ const OUTPUT_SHAPE = tag(3);
 // ModelStreamInferResponse: infer_response = 2.
 const STREAM_INFER_RESPONSE = tag(2);
 
-const BYTES_LENGTH_PREFIX = 4;
-
-/** An output's raw contents: its bytes as the tensor holds them, or its BYTES elements. */
-type RawContents = { bytes: Uint8Array } | { strings: Buffer[] };
-
-function rawContentsOf(output: InferOutput): RawContents {
-  const { tensor } = output;
-  if (tensor.strings) return { strings: tensor.strings };
-  if (tensor.data) return { bytes: new Uint8Array(tensor.data) };
-  throw internal(`output ${output.name} came back with neither data nor strings`);
-}
-
-function rawLength(raw: RawContents): number {
-  if ('bytes' in raw) return raw.bytes.byteLength;
-  let length = 0;
-  for (const element of raw.strings) length += BYTES_LENGTH_PREFIX + element.byteLength;
-  return length;
-}
-
-function writeRaw(buffer: Buffer, at: number, raw: RawContents): number {
-  if ('bytes' in raw) {
-    buffer.set(raw.bytes, at);
-    return at + raw.bytes.byteLength;
-  }
-  for (const element of raw.strings) {
-    at = buffer.writeUInt32LE(element.byteLength, at);
-    buffer.set(element, at);
-    at += element.byteLength;
-  }
-  return at;
-}
-
 function shapeLength(shape: readonly number[]): number {
   let length = 0;
   for (const dim of shape) {
@@ -72,9 +41,7 @@ function shapeLength(shape: readonly number[]): number {
 
 /** An output's fields, sized once. */
 interface OutputLayout {
-  output: InferOutput;
-  raw: RawContents;
-  rawBytes: number;
+  output: InferOutput<'raw'>;
   nameBytes: number;
   datatypeBytes: number;
   shapeBytes: number;
@@ -84,28 +51,27 @@ interface OutputLayout {
 /** A string field of `bytes` UTF-8 bytes, 0 when empty (proto3 does not write a default value). */
 const stringField = (bytes: number) => (bytes === 0 ? 0 : fieldLength(bytes));
 
-function layoutOf(output: InferOutput): OutputLayout {
-  const raw = rawContentsOf(output);
+function layoutOf(output: InferOutput<'raw'>): OutputLayout {
   const nameBytes = utf8Length(output.name);
   const datatypeBytes = output.datatype.length; // the protocol's names are ASCII
   const shapeBytes = shapeLength(output.shape);
   const messageBytes =
     stringField(nameBytes) + stringField(datatypeBytes) + (output.shape.length === 0 ? 0 : fieldLength(shapeBytes));
-  return { output, raw, rawBytes: rawLength(raw), nameBytes, datatypeBytes, shapeBytes, messageBytes };
+  return { output, nameBytes, datatypeBytes, shapeBytes, messageBytes };
 }
 
 function writeOptionalString(buffer: Buffer, at: number, fieldTag: number, text: string, bytes: number): number {
   return bytes === 0 ? at : writeString(buffer, at, fieldTag, text, bytes);
 }
 
-function encode(response: InferResponse, wrapTag?: number): Buffer {
+function encode(response: InferResponse<'raw'>, wrapTag?: number): Buffer {
   const layouts = response.outputs.map(layoutOf);
   const modelNameBytes = utf8Length(response.modelName);
   const modelVersionBytes = utf8Length(response.modelVersion);
   const idBytes = utf8Length(response.id);
   let body = stringField(modelNameBytes) + stringField(modelVersionBytes) + stringField(idBytes);
   // Every output has its raw_output_contents entry, even an empty one: they pair up by index.
-  for (const layout of layouts) body += fieldLength(layout.messageBytes) + fieldLength(layout.rawBytes);
+  for (const layout of layouts) body += fieldLength(layout.messageBytes) + fieldLength(layout.output.tensor.raw.length);
   const buffer = Buffer.allocUnsafe(wrapTag === undefined ? body : fieldLength(body));
   let at = 0;
   if (wrapTag !== undefined) {
@@ -126,21 +92,23 @@ function encode(response: InferResponse, wrapTag?: number): Buffer {
       for (const dim of output.shape) at = writeVarint(buffer, at, dim);
     }
   }
-  for (const { raw, rawBytes } of layouts) {
+  for (const { output } of layouts) {
+    const { raw } = output.tensor;
     buffer[at++] = RAW_OUTPUT_CONTENTS;
-    at = writeVarint(buffer, at, rawBytes);
-    at = writeRaw(buffer, at, raw);
+    at = writeVarint(buffer, at, raw.length);
+    buffer.set(raw, at);
+    at += raw.length;
   }
   if (at !== buffer.length) throw internal(`ModelInferResponse: wrote ${at} of ${buffer.length} bytes`);
   return buffer;
 }
 
 /** The ModelInferResponse for `response`. */
-export function encodeInferResponse(response: InferResponse): Buffer {
+export function encodeInferResponse(response: InferResponse<'raw'>): Buffer {
   return encode(response);
 }
 
 /** A ModelStreamInferResponse carrying `response` (its infer_response), written in the same one pass. */
-export function encodeStreamInferResponse(response: InferResponse): Buffer {
+export function encodeStreamInferResponse(response: InferResponse<'raw'>): Buffer {
   return encode(response, STREAM_INFER_RESPONSE);
 }

@@ -78,6 +78,7 @@ export function inferenceService(openInference: OpenInference): UntypedServiceIm
       const response = await openInference.infer(inferRequestOf(message), {
         deadlineUs: call.deadlineUs,
         cancelled: call.cancelled,
+        outputEncoding: 'raw',
       });
       return encodeInferResponse(response);
     }, INFER_API),
@@ -98,9 +99,9 @@ function streamInfer(openInference: OpenInference): handleBidiStreamingCall<Buff
   return (stream: ServerDuplexStream<Buffer, Buffer>) => {
     const cancelled = newCancelFlag();
     stream.once('cancelled', () => cancelRuns(cancelled));
-    let call: InferCall;
+    let call: InferCall<'raw'>;
     try {
-      call = { deadlineUs: deadlineOf(stream), cancelled };
+      call = { deadlineUs: deadlineOf(stream), cancelled, outputEncoding: 'raw' };
     } catch (error) {
       stream.emit('error', toGrpcError(error));
       return;
@@ -118,7 +119,7 @@ function streamInfer(openInference: OpenInference): handleBidiStreamingCall<Buff
 }
 
 /** One stream request's ModelStreamInferResponse: its infer_response, or its error_message. */
-async function streamAnswer(openInference: OpenInference, bytes: Buffer, call: InferCall): Promise<Buffer> {
+async function streamAnswer(openInference: OpenInference, bytes: Buffer, call: InferCall<'raw'>): Promise<Buffer> {
   const start = performance.now();
   let modelName: string | undefined;
   const record = (status: StatusCodeName) => {

@@ -4,7 +4,7 @@
  * /v2/.../infer JSON or binary body (rest/v2/). Each transport only decodes its wire form into
  * these; OpenInference (open_inference.ts) checks and runs them once, for both.
  */
-import type { HostTensorOutput } from '../../native/backend_addon';
+import type { HostTensorOutput, RawTensorOutput } from '../../native/backend_addon';
 import type { V2Datatype } from '../../tensors/v2_datatype';
 
 /** An InferParameter's value (bool, int64, uint64, double or string). */
@@ -54,23 +54,29 @@ export interface InferRequest {
   outputs: InferRequestedOutput[];
 }
 
-export interface InferOutput {
+/** How OpenInference.infer answers the outputs: the tensor ('host') or its raw contents ('raw'). */
+export type InferOutputEncoding = 'host' | 'raw';
+
+export interface InferOutput<E extends InferOutputEncoding = 'host'> {
   /** The signature's output alias. */
   name: string;
   datatype: V2Datatype;
   shape: number[];
-  /** The output itself (a 'host' output: its bytes are viewed, not copied). */
-  tensor: HostTensorOutput;
+  /**
+   * The output itself, in the InferCall's outputEncoding: a 'host' output (its bytes viewed,
+   * not copied), or a 'raw' one (its raw contents in one Buffer).
+   */
+  tensor: E extends 'raw' ? RawTensorOutput : HostTensorOutput;
   /** The request's entry for this output, when it named it (its parameters: binary_data, ...). */
   requested?: InferRequestedOutput;
 }
 
-export interface InferResponse {
+export interface InferResponse<E extends InferOutputEncoding = 'host'> {
   /** The model and the version that ran the request. */
   modelName: string;
   modelVersion: string;
   id: string;
-  outputs: InferOutput[];
+  outputs: Array<InferOutput<E>>;
 }
 
 /** ModelMetadataResponse / GET /v2/models/{name}[/versions/{v}]. */

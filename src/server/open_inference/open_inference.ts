@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Manager } from '../../core/manager';
 import type { ServableRequest } from '../../core/servable_request';
 import { internal, invalidArgument, ServingError } from '../../errors/serving_error';
-import type { CancelFlag, HostTensorOutput, NativeOutput } from '../../native/backend_addon';
+import type { CancelFlag, NativeOutput, TensorSource } from '../../native/backend_addon';
 import { predict } from '../../servables/predictor';
 import { DEFAULT_SIGNATURE_NAME, type TensorSpec } from '../../servables/signature';
 import { dataTypeShortName } from '../../tensors/data_type';
@@ -22,8 +22,11 @@ import type { Readiness } from '../readiness';
 import { withServable } from '../with_servable';
 import { tensorSourceOf } from './infer_inputs';
 import type {
+  InferOutput,
+  InferOutputEncoding,
   InferParameters,
   InferRequest,
+  InferRequestedOutput,
   InferResponse,
   ModelMetadata,
   ServerMetadata,
@@ -40,12 +43,17 @@ export interface OpenInferenceOptions {
 }
 
 /** What a transport passes with each inference request. */
-export interface InferCall {
+export interface InferCall<E extends InferOutputEncoding = 'host'> {
   /** On process.hrtime()'s clock (run_deadline.ts); absent: none. */
   deadlineUs?: number;
   cancelled?: CancelFlag;
   /** REST: --rest_api_timeout_in_ms (withServable's timeoutMs). */
   timeoutMs?: number;
+  /**
+   * How the outputs come back (InferOutput.tensor): 'raw' (the protocol's raw contents, one
+   * Buffer each: gRPC, REST binary outputs) or 'host' (the tensor, for JSON). Default 'host'.
+   */
+  outputEncoding?: E;
 }
 
 export class OpenInference {
@@ -118,7 +126,7 @@ export class OpenInference {
    * take in the session's: "Expects arg[0] to be float but int32 is provided"); NOT_FOUND for
    * an unknown model or version; the run's own errors as they come.
    */
-  infer(request: InferRequest, call: InferCall): Promise<InferResponse> {
+  infer<E extends InferOutputEncoding = 'host'>(request: InferRequest, call: InferCall<E>): Promise<InferResponse<E>> {
     let servable: ServableRequest;
     let signatureName: string;
     try {
@@ -140,30 +148,32 @@ export class OpenInference {
       this.manager,
       servable,
       async (handle) => {
-        const inputs = new Map<string, ReturnType<typeof tensorSourceOf>>();
+        const inputs = new Map<string, TensorSource>();
         for (const input of request.inputs) {
           if (inputs.has(input.name)) throw invalidArgument(`input '${input.name}' is given more than once`);
           inputs.set(input.name, tensorSourceOf(input));
         }
+        const named = request.outputs;
         const outputs = await predict(handle.servable, {
           signatureName,
           inputs,
-          outputFilter: request.outputs.map((output) => output.name),
-          encoding: 'host',
+          outputFilter: named.length === 0 ? [] : named.map((output) => output.name),
+          encoding: call.outputEncoding ?? 'host',
           deadlineUs: call.deadlineUs,
           cancelled: call.cancelled,
           origin: { modelName: request.modelName, api: 'ModelInfer' },
         });
-        const requested = new Map(request.outputs.map((output) => [output.name, output]));
+        const inferOutputs: Array<InferOutput<E>> = [];
+        for (const [name, output] of outputs) {
+          const requested = named.length === 0 ? undefined : requestedOutput(named, name);
+          // predict() answers in the encoding asked for: E's.
+          inferOutputs.push(inferOutput(name, output, requested) as InferOutput<E>);
+        }
         return {
           modelName: handle.id.name,
           modelVersion: String(handle.id.version),
           id: request.id,
-          outputs: [...outputs].map(([name, output]) => ({
-            name,
-            ...v2Tensor(name, output),
-            requested: requested.get(name),
-          })),
+          outputs: inferOutputs,
         };
       },
       { queueBound, timeoutMs: call.timeoutMs },
@@ -195,19 +205,28 @@ function stringParameter(parameters: InferParameters, key: string): string | und
   return value;
 }
 
-/** A 'host' output as the protocol describes it. */
-function v2Tensor(name: string, output: NativeOutput) {
+/** The request's entry for output `name` (a request names a few outputs, at most). */
+function requestedOutput(named: InferRequestedOutput[], name: string): InferRequestedOutput | undefined {
+  for (const output of named) if (output.name === name) return output;
+  return undefined;
+}
+
+/** A 'host' or 'raw' output as the protocol describes it. */
+function inferOutput(
+  name: string,
+  output: NativeOutput,
+  requested: InferRequestedOutput | undefined,
+): InferOutput<InferOutputEncoding> {
   if (Buffer.isBuffer(output))
-    throw internal(`output ${name} came back encoded; the Open Inference Protocol asks for 'host' outputs`);
-  const tensor: HostTensorOutput = output;
-  const datatype = v2DatatypeOf(tensor.dtype);
+    throw internal(`output ${name} came back encoded; the Open Inference Protocol asks for 'host' or 'raw' outputs`);
+  const datatype = v2DatatypeOf(output.dtype);
   if (datatype === undefined) {
     throw new ServingError(
       'UNIMPLEMENTED',
-      `output '${name}' is ${dataTypeShortName(tensor.dtype)}, which has no Open Inference Protocol datatype`,
+      `output '${name}' is ${dataTypeShortName(output.dtype)}, which has no Open Inference Protocol datatype`,
     );
   }
-  return { datatype, shape: tensor.shape, tensor };
+  return { name, datatype, shape: output.shape, tensor: output, requested };
 }
 
 /**

@@ -13,9 +13,10 @@
 import { schedulableCpus } from '../../config/schedulable_cpus';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
-import { invalidArgument, ServingError } from '../../errors/serving_error';
+import { internal, invalidArgument, ServingError } from '../../errors/serving_error';
 import type { StatusCodeName } from '../../errors/status_code';
 import {
+  isHostTensorOutput,
   loadTensorCodec,
   type HostTensorHandle,
   type NativeOutput,
@@ -110,12 +111,10 @@ export async function predictResponseBytes(
   // The tensors' memory belongs to the framework: it is copied over, and the native handle stays here.
   const tensors: WriteTask['outputs'] = new Map();
   for (const [alias, output] of outputs) {
-    tensors.set(
-      alias,
-      Buffer.isBuffer(output)
-        ? output
-        : { dtype: output.dtype, shape: output.shape, data: output.data, strings: output.strings },
-    );
+    if (Buffer.isBuffer(output)) tensors.set(alias, output);
+    else if (isHostTensorOutput(output)) {
+      tensors.set(alias, { dtype: output.dtype, shape: output.shape, data: output.data, strings: output.strings });
+    } else throw internal(`output ${alias} came back 'raw'; REST asks for 'host' outputs`);
   }
   const task: WriteTask = { outputs: tensors, format };
   const bytes: Uint8Array = fromWorker(await workerPool().run(task, { name: 'writePredictResponseTask' }));
@@ -130,7 +129,7 @@ async function writeNatively(
   const tensors: Array<[string, HostTensorHandle]> = [];
   for (const [alias, output] of outputs) {
     // Strings are the TypeScript writer's; a Buffer is not a host tensor (its error is too).
-    if (Buffer.isBuffer(output) || output.dtype === DataType.DT_STRING) return undefined;
+    if (!isHostTensorOutput(output) || output.dtype === DataType.DT_STRING) return undefined;
     tensors.push([alias, output.handle]);
   }
   return (await codec().writePredictJson(tensors, format)) ?? undefined;
@@ -143,6 +142,7 @@ async function writeNatively(
 export async function tensorProtoBytes(tensor: JsonTensor | HostTensorHandle | NativeOutput): Promise<Uint8Array> {
   if (Buffer.isBuffer(tensor)) return tensor;
   if ('handle' in tensor) return codec().encode(tensor.handle, 'fields');
+  if ('raw' in tensor) return codec().encode((await codec().decode({ dtype: tensor.dtype, shape: tensor.shape, data: tensor.raw })).handle, 'fields');
   if ('dtype' in tensor) return codec().encode((await codec().decode(tensor)).handle, 'fields');
   return codec().encode(tensor, 'fields');
 }

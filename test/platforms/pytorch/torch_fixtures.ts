@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 
-import { HostTensorOutput, NativeOutput } from '../../../src/native/backend_addon';
+import { HostTensorOutput, isHostTensorOutput, NativeOutput } from '../../../src/native/backend_addon';
 import { DataType, DataTypeName } from '../../../src/tensors/data_type';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
@@ -138,7 +138,7 @@ export function valuesOf(dtype: number, bytes: ArrayBuffer | Uint8Array): number
 }
 
 export function asHost(output: NativeOutput): HostTensorOutput {
-  assert.ok(!(output instanceof Uint8Array), 'expected a host output');
+  assert.ok(isHostTensorOutput(output), 'expected a host output');
   return output;
 }
 

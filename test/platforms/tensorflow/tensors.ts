@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { Writer } from 'protobufjs/minimal';
-import type { HostTensorOutput, NativeOutput, TensorSource } from '../../../src/native/backend_addon';
+import { isHostTensorOutput, type HostTensorOutput, type NativeOutput, type TensorSource } from '../../../src/native/backend_addon';
 import { Protos } from '../../../src/protos';
 import { DataType } from '../../../src/tensors/data_type';
 import type { ReferenceTensor } from './fixtures';
@@ -189,7 +189,9 @@ export function protoValues(bytes: Uint8Array): PlainTensor {
 }
 
 export function plainOutput(output: NativeOutput): PlainTensor {
-  return output instanceof Uint8Array ? protoValues(output) : hostValues(output);
+  if (output instanceof Uint8Array) return protoValues(output);
+  assert.ok(isHostTensorOutput(output), 'expected a host output');
+  return hostValues(output);
 }
 
 /** Equal dtype and shape; values equal, floats within a relative 1e-5. */

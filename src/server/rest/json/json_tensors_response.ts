@@ -5,7 +5,7 @@
  * columnar {"outputs": ...} writes whole tensors (an object when there are several).
  */
 import { internal, invalidArgument } from '../../../errors/serving_error';
-import type { HostTensorOutput, NativeOutput } from '../../../native/backend_addon';
+import { isHostTensorOutput, type HostTensorOutput, type NativeOutput } from '../../../native/backend_addon';
 import { PrettyJsonWriter } from './json_pretty_writer';
 import type { JsonPredictFormat } from './json_tensors_request';
 import { OutputTensorJson } from './json_tensors_output';
@@ -27,7 +27,7 @@ export function errorJson(message: string): string {
 }
 
 function hostOutput(alias: string, output: NativeOutput): HostTensorOutput {
-  if (Buffer.isBuffer(output)) throw internal(`output ${alias} came back encoded; REST asks for 'host' outputs`);
+  if (!isHostTensorOutput(output)) throw internal(`output ${alias} came back encoded; REST asks for 'host' outputs`);
   return output;
 }
 

@@ -6,6 +6,7 @@
  * the function as typed arrays, and its outputs leave as real HostTensors (the tensor codec's).
  */
 import {
+  isHostTensorOutput,
   loadTensorCodec,
   type HostTensorHandle,
   type HostTensorOutput,
@@ -66,7 +67,7 @@ async function typedSource(source: TensorSource): Promise<TensorSource> {
 
 /** A hostTensor() output made a real HostTensor, as a native run returns it. */
 async function nativeOutput(output: NativeOutput): Promise<NativeOutput> {
-  if (Buffer.isBuffer(output)) return output;
+  if (!isHostTensorOutput(output)) return output;
   const source = output.strings
     ? { dtype: DataType.DT_STRING as 7, shape: output.shape, strings: output.strings }
     : { dtype: output.dtype, shape: output.shape, data: new Uint8Array(output.data!) };
