@@ -528,7 +528,8 @@ async function inProcessPhase(
           }),
         );
       const request = inferRequestOf(model);
-      const inferCall = () => openInference.infer(request, {});
+      // As the gRPC transport asks: 'raw' outputs.
+      const inferCall = () => openInference.infer(request, { outputEncoding: 'raw' });
       const reference = decodeTensorProto((await predictCall()).get(model.outputAlias) as Buffer);
       const known = knownAnswer(model);
       if (known) assertClose(`${model.name}: in-process Predict vs 0.5x + 2`, reference, known);

@@ -6,7 +6,6 @@
  */
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import type { HostTensorOutput } from '../src/native/backend_addon';
 import type { InferRequest, InferResponse } from '../src/server/open_inference/infer_request';
 import type { BenchModel } from './models';
 import { REPO_ROOT } from './options';
@@ -85,12 +84,10 @@ export function modelInferResponseOutput(bytes: Uint8Array, alias: string): Dens
   return floats(raw, output.shape, `output "${alias}"`);
 }
 
-/** Output `alias` of OpenInference.infer's answer (a host tensor, FP32). */
-export function inferResponseOutput(response: InferResponse, alias: string): DenseTensor {
+/** Output `alias` of OpenInference.infer's answer ('raw', as the gRPC transport asks, FP32). */
+export function inferResponseOutput(response: InferResponse<'raw'>, alias: string): DenseTensor {
   const output = response.outputs.find((o) => o.name === alias);
   if (!output) throw new Error(`InferResponse has no output "${alias}" (has: ${response.outputs.map((o) => o.name)})`);
   if (output.datatype !== 'FP32') throw new Error(`output "${alias}" is ${output.datatype}, expected FP32`);
-  const tensor: HostTensorOutput = output.tensor;
-  if (!tensor.data) throw new Error(`output "${alias}" has no data`);
-  return floats(new Uint8Array(tensor.data), output.shape, `output "${alias}"`);
+  return floats(output.tensor.raw, output.shape, `output "${alias}"`);
 }

@@ -12,7 +12,9 @@ import * as protobuf from 'protobufjs';
 import { tensorSourceOf } from '../../src/server/open_inference/infer_inputs';
 import type { InferRequest, InferResponse } from '../../src/server/open_inference/infer_request';
 import { OpenInference } from '../../src/server/open_inference/open_inference';
+import { encodeInferResponse } from '../../src/server/grpc/infer_response';
 import { type ChainServer, example, startChainServer } from '../platforms/chain/chain_server';
+import { tensorFlowFixtures } from '../platforms/tensorflow/fixtures';
 import {
   loadBackendAddon,
   loadTensorCodec,
@@ -178,14 +180,16 @@ describe('copy budget of the request path', () => {
     });
   });
 
-  describe('Open Inference raw contents (OpenInference.infer): one copy in, none out', () => {
+  describe('Open Inference raw contents (OpenInference.infer): one copy in, none out (one for small raw outputs)', () => {
     let server: ChainServer;
     let inference: OpenInference;
     const models = [example('mlp_tf', 'tensorflow'), example('mlp_torch', 'pytorch')];
+    const allDtypes = { name: 'tf_all', basePath: path.join(tensorFlowFixtures(), 'all_dtypes'), platform: 'tensorflow' };
     before(async () => {
-      server = await startChainServer(models);
+      server = await startChainServer([...models, allDtypes]);
+      await server.waitAvailable(allDtypes.name);
       await Promise.all(models.map(({ name }) => server.waitAvailable(name)));
-      const platforms = new Map(models.map(({ name, platform }) => [name, platform]));
+      const platforms = new Map([...models, allDtypes].map(({ name, platform }) => [name, platform]));
       inference = new OpenInference(server.manager, { platformOf: (model) => platforms.get(model) });
     });
     after(() => server.stop());
@@ -237,5 +241,42 @@ describe('copy budget of the request path', () => {
           assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `element ${i}`);
       });
     }
+
+    const ALL_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'BF16', 'FP32', 'FP64', 'BYTES'];
+
+    /** An FP32 identity (the all_dtypes fixture's fp32) of `elements`, raw in, 'raw' outputs out. */
+    async function rawIdentity(elements: number) {
+      const raw = new Uint8Array(new Float32Array(Array.from({ length: elements }, (_, i) => i - 0.5)).buffer);
+      const request: InferRequest = {
+        modelName: 'tf_all',
+        modelVersion: '',
+        id: '',
+        parameters: new Map(),
+        // The fixture takes every datatype: the others are sent empty.
+        inputs: ALL_DATATYPES.map((datatype) => ({
+          name: datatype.toLowerCase(),
+          datatype,
+          shape: [datatype === 'FP32' ? elements : 0],
+          parameters: new Map(),
+          contents: { raw: datatype === 'FP32' ? raw : new Uint8Array(0) },
+        })),
+        outputs: [{ name: 'fp32_out', parameters: new Map() }],
+      };
+      let response: InferResponse<'raw'> | undefined;
+      const copies = await copiesDuring(async () => {
+        response = await inference.infer(request, { outputEncoding: 'raw' });
+        encodeInferResponse(response); // the gRPC answer: its one copy is JavaScript's, never native
+      });
+      assert.deepEqual(new Uint8Array(response!.outputs[0].tensor.raw), raw);
+      return copies;
+    }
+
+    it("'raw' outputs of 16 KiB or more: the Buffer views the framework's tensor, no copy out", async () => {
+      assert.deepEqual(await rawIdentity(4096), { copies: 1, bytes: 4096 * 4 });
+    });
+
+    it("'raw' outputs under 16 KiB: one counted copy out, into a Buffer with no finalizer", async () => {
+      assert.deepEqual(await rawIdentity(100), { copies: 2, bytes: 2 * 100 * 4 });
+    });
   });
 });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { ServingError } from '../../../src/errors/serving_error';
-import type { HostTensorOutput } from '../../../src/native/backend_addon';
+import type { HostTensorOutput, RawTensorOutput } from '../../../src/native/backend_addon';
 import type { InferInput, InferRequest } from '../../../src/server/open_inference/infer_request';
 import { OpenInference } from '../../../src/server/open_inference/open_inference';
 import { bfloat16ToNumber, halfToNumber } from '../../../src/tensors/float16';
@@ -95,42 +95,56 @@ describe('Open Inference: every datatype round-trips raw through both frameworks
   });
   after(() => server.stop());
 
+  // 'raw' outputs (the gRPC transport's) as well as 'host' ones; RAW_LARGE elements pass the
+  // native side's copy threshold (16 KiB) for every width, so both of its paths are covered.
+  const RAW_LARGE = 20_000;
+  const cases = [
+    { outputEncoding: 'host' as const, counts: [ELEMENTS, 0] },
+    { outputEncoding: 'raw' as const, counts: [ELEMENTS, 0, RAW_LARGE] },
+  ];
   for (const { model, datatypes } of frameworks) {
-    for (const rows of [ELEMENTS, 0]) {
-      it(`${model}: ${datatypes.join(' ')} with ${rows} elements each, bit for bit`, async () => {
-        const random = prng(13 + rows);
-        const sent = new Map<V2Datatype, Uint8Array>();
-        const strings = Array.from({ length: rows }, (_, i) =>
-          Uint8Array.from({ length: random.int(i === 1 ? 1 : 40) }, () => random.int(256)),
-        );
-        for (const datatype of datatypes) {
-          sent.set(datatype, datatype === 'BYTES' ? bytesContents(strings) : rawElements(datatype, rows, random));
-        }
-        const inputs = datatypes.map((datatype) =>
-          input(datatype.toLowerCase(), datatype, [rows], sent.get(datatype)!),
-        );
-        const response = await inference.infer(request(model, inputs), {});
-        assert.equal(response.modelName, model);
-        assert.equal(response.modelVersion, '1');
-        assert.deepEqual(
-          response.outputs.map((output) => output.name).sort(),
-          datatypes.map((d) => `${d.toLowerCase()}_out`).sort(),
-        );
-        for (const output of response.outputs) {
-          const datatype = output.name.slice(0, -'_out'.length).toUpperCase() as V2Datatype;
-          assert.equal(output.datatype, datatype, output.name);
-          assert.deepEqual(output.shape, [rows], output.name);
-          if (datatype === 'BYTES') {
-            assert.deepEqual(
-              output.tensor.strings?.map((s) => new Uint8Array(s)),
-              strings,
-              output.name,
-            );
-          } else {
-            assert.deepEqual(new Uint8Array(output.tensor.data!), sent.get(datatype), output.name);
+    for (const { outputEncoding, counts } of cases) {
+      for (const rows of counts) {
+        it(`${model}: ${datatypes.join(' ')} with ${rows} elements each, bit for bit, '${outputEncoding}' outputs`, async () => {
+          const random = prng(13 + rows);
+          const sent = new Map<V2Datatype, Uint8Array>();
+          const strings = Array.from({ length: rows }, (_, i) =>
+            Uint8Array.from({ length: random.int(i === 1 ? 1 : 40) }, () => random.int(256)),
+          );
+          for (const datatype of datatypes) {
+            sent.set(datatype, datatype === 'BYTES' ? bytesContents(strings) : rawElements(datatype, rows, random));
           }
-        }
-      });
+          const inputs = datatypes.map((datatype) =>
+            input(datatype.toLowerCase(), datatype, [rows], sent.get(datatype)!),
+          );
+          const response = await inference.infer(request(model, inputs), { outputEncoding });
+          assert.equal(response.modelName, model);
+          assert.equal(response.modelVersion, '1');
+          assert.deepEqual(
+            response.outputs.map((output) => output.name).sort(),
+            datatypes.map((d) => `${d.toLowerCase()}_out`).sort(),
+          );
+          for (const output of response.outputs) {
+            const datatype = output.name.slice(0, -'_out'.length).toUpperCase() as V2Datatype;
+            assert.equal(output.datatype, datatype, output.name);
+            assert.deepEqual(output.shape, [rows], output.name);
+            const tensor: HostTensorOutput | RawTensorOutput = output.tensor;
+            if ('raw' in tensor) {
+              assert.ok(Buffer.isBuffer(tensor.raw), output.name);
+              assert.ok(!('handle' in tensor), `${output.name}: a 'raw' output holds no HostTensorHandle`);
+              assert.deepEqual(new Uint8Array(tensor.raw), new Uint8Array(sent.get(datatype)!), output.name);
+            } else if (datatype === 'BYTES') {
+              assert.deepEqual(
+                tensor.strings?.map((s) => new Uint8Array(s)),
+                strings,
+                output.name,
+              );
+            } else {
+              assert.deepEqual(new Uint8Array(tensor.data!), sent.get(datatype), output.name);
+            }
+          }
+        });
+      }
     }
   }
 
