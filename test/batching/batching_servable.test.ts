@@ -176,6 +176,33 @@ describe('batching on real models', () => {
     assert.ok(rowsRun / batches > 1, `${batches} batches for ${rowsRun} rows`);
   });
 
+  test("TensorFlow: 'raw' outputs, alone in a batch or beside 'host' tasks, are the unbatched tensor's bytes", async () => {
+    const c = CASES[0];
+    const random = prng(SEED + 6);
+    const plain = await load(c.platform, c.versionDir);
+    const batched = await load(withBatching(c.platform, batching('max_batch_size { value: 16 }')), c.versionDir);
+    const tensors = Array.from({ length: 12 }, () => rows(random, 1 + random.int(3), c.columns));
+    const expected: Buffer[] = [];
+    for (const tensor of tensors) {
+      expected.push(Buffer.from(hostOf([...(await predict(plain, request(c, tensor, 'host'))).values()][0]).data));
+    }
+    // All 'raw': the batch runs in 'raw'; every other task 'host': the batch runs 'host', then each 'raw' task's outputs are made raw.
+    for (const mixed of [false, true]) {
+      const encodings = tensors.map((_, i) => (mixed && i % 2 === 1 ? 'host' : 'raw') as OutputEncoding);
+      const answers = await Promise.all(tensors.map((tensor, i) => predict(batched, request(c, tensor, encodings[i]))));
+      answers.forEach((outputs, i) => {
+        const output = [...outputs.values()][0] as { shape: number[]; data?: ArrayBuffer; raw?: Buffer; handle?: unknown };
+        assert.deepEqual(output.shape, [tensors[i].shape[0], 2]);
+        if (encodings[i] === 'raw') {
+          assert.ok(Buffer.isBuffer(output.raw) && output.handle === undefined, `task ${i} is 'raw'`);
+          assert.deepEqual(output.raw, expected[i], `mixed ${mixed}, task ${i}`);
+        } else {
+          assert.deepEqual(Buffer.from(output.data!), expected[i], `mixed ${mixed}, task ${i}`);
+        }
+      });
+    }
+  });
+
   test('allowed_batch_sizes pads the batch; the padding rows are recorded and never answered', async () => {
     const c = CASES[0];
     const plain = await load(c.platform, c.versionDir);
@@ -350,7 +377,7 @@ describe('batching on real models', () => {
     );
     const random = prng(SEED + 4);
     const tensors = [rows(random, 2, c.columns), rows(random, 7, c.columns)];
-    for (const encoding of ['fields', 'host'] as const) {
+    for (const encoding of ['fields', 'host', 'raw'] as const) {
       const expected = [];
       for (const tensor of tensors) expected.push(await predict(plain, request(c, tensor, 'content')));
       const answers: Array<Map<string, NativeOutput>> = await Promise.all(
@@ -362,10 +389,12 @@ describe('batching on real models', () => {
         assert.deepEqual(answers.map(bytesOf), fields);
       } else {
         for (let i = 0; i < tensors.length; i++) {
-          const host = answers[i].get('output_0') as { shape: number[]; data: ArrayBuffer };
-          assert.deepEqual(host.shape, [tensors[i].shape[0], 2]);
+          const output = answers[i].get('output_0') as { shape: number[]; data?: ArrayBuffer; raw?: Buffer };
+          assert.deepEqual(output.shape, [tensors[i].shape[0], 2]);
+          assert.equal(output.raw === undefined, encoding === 'host', `${encoding} answers in ${encoding}`);
+          const bytes = output.raw ?? Buffer.from(output.data!);
           const content = Buffer.from(expected[i].get('output_0') as Buffer);
-          assert.ok(content.includes(Buffer.from(host.data)), 'the pieces concatenate to the unbatched answer');
+          assert.ok(content.includes(bytes), 'the pieces concatenate to the unbatched answer');
         }
       }
     }

@@ -7,7 +7,12 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ServingError } from '../../../src/errors/serving_error';
-import { loadTensorCodec, type HostTensorOutput, type TensorSource } from '../../../src/native/backend_addon';
+import {
+  loadTensorCodec,
+  type HostTensorOutput,
+  type RawTensorOutput,
+  type TensorSource,
+} from '../../../src/native/backend_addon';
 import type { Manager } from '../../../src/core/manager';
 import type { ServableRequest } from '../../../src/core/servable_request';
 import { metricsRegistry } from '../../../src/monitoring/registry';
@@ -219,6 +224,22 @@ describe('chain runs', () => {
       assert.deepEqual(score.shape, [2]);
       assert.deepEqual(score.values, floats(host.get('score')));
       assert.deepEqual(decodedFloats(outputs.get('features')).shape, [2, 256]);
+    }
+  });
+
+  it("answers 'raw' outputs, made from the last step's tensors: their bytes, dtype and shape", async () => {
+    const x = seeded(2 * 32);
+    const host = await server.run('features_to_ranker', { inputs: new Map([['x', floatInput(x, [2, 32])]]) });
+    const outputs = await server.run('features_to_ranker', {
+      inputs: new Map([['x', floatInput(x, [2, 32])]]),
+      encoding: 'raw',
+    });
+    for (const alias of ['score', 'features']) {
+      const output = outputs.get(alias) as RawTensorOutput;
+      const expected = host.get(alias) as HostTensorOutput;
+      assert.ok(Buffer.isBuffer(output.raw), alias);
+      assert.deepEqual([output.dtype, output.shape], [expected.dtype, expected.shape], alias);
+      assert.deepEqual(output.raw, Buffer.from(expected.data!), alias);
     }
   });
 
