@@ -364,8 +364,8 @@ Napi::Object RawTensorToJs(Napi::Env env, const HostTensorPtr& tensor, std::uniq
     auto kept = std::make_unique<HostTensorPtr>(tensor);
     HostTensorPtr* hint = kept.get();
     auto view = Napi::Buffer<char>::NewOrCopy(
-        env, static_cast<char*>(tensor->data), tensor->byte_size, [](Napi::Env, char*, HostTensorPtr* owned) { delete owned; },
-        hint);
+        env, static_cast<char*>(tensor->data), tensor->byte_size,
+        [](Napi::Env, char*, HostTensorPtr* owned) { delete owned; }, hint);
     kept.release();
     result.Set("raw", view);
   }

@@ -191,7 +191,12 @@ describe('batching on real models', () => {
       const encodings = tensors.map((_, i) => (mixed && i % 2 === 1 ? 'host' : 'raw') as OutputEncoding);
       const answers = await Promise.all(tensors.map((tensor, i) => predict(batched, request(c, tensor, encodings[i]))));
       answers.forEach((outputs, i) => {
-        const output = [...outputs.values()][0] as { shape: number[]; data?: ArrayBuffer; raw?: Buffer; handle?: unknown };
+        const output = [...outputs.values()][0] as {
+          shape: number[];
+          data?: ArrayBuffer;
+          raw?: Buffer;
+          handle?: unknown;
+        };
         assert.deepEqual(output.shape, [tensors[i].shape[0], 2]);
         if (encodings[i] === 'raw') {
           assert.ok(Buffer.isBuffer(output.raw) && output.handle === undefined, `task ${i} is 'raw'`);

@@ -184,7 +184,11 @@ describe('copy budget of the request path', () => {
     let server: ChainServer;
     let inference: OpenInference;
     const models = [example('mlp_tf', 'tensorflow'), example('mlp_torch', 'pytorch')];
-    const allDtypes = { name: 'tf_all', basePath: path.join(tensorFlowFixtures(), 'all_dtypes'), platform: 'tensorflow' };
+    const allDtypes = {
+      name: 'tf_all',
+      basePath: path.join(tensorFlowFixtures(), 'all_dtypes'),
+      platform: 'tensorflow',
+    };
     before(async () => {
       server = await startChainServer([...models, allDtypes]);
       await server.waitAvailable(allDtypes.name);
@@ -242,7 +246,22 @@ describe('copy budget of the request path', () => {
       });
     }
 
-    const ALL_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'BF16', 'FP32', 'FP64', 'BYTES'];
+    const ALL_DATATYPES = [
+      'BOOL',
+      'UINT8',
+      'UINT16',
+      'UINT32',
+      'UINT64',
+      'INT8',
+      'INT16',
+      'INT32',
+      'INT64',
+      'FP16',
+      'BF16',
+      'FP32',
+      'FP64',
+      'BYTES',
+    ];
 
     /** An FP32 identity (the all_dtypes fixture's fp32) of `elements`, raw in, 'raw' outputs out. */
     async function rawIdentity(elements: number) {

@@ -46,6 +46,20 @@ TEST(RawBytesContentsTest, ScalarAndEmpty) {
   EXPECT_TRUE(tensor->strings.empty());
 }
 
+TEST(RawBytesContentsTest, EncodesWhatItDecodes) {
+  const std::vector<std::string> elements = {"duo", "", std::string("a\0b", 3), std::string(70000, 'x'), "\xff\xfe"};
+  HostTensorPtr tensor;
+  ASSERT_TRUE(Decode(Raw(elements), {5}, &tensor).ok());
+  const std::unique_ptr<std::string> encoded = EncodeRawBytesContents(*tensor);
+  const std::vector<uint8_t> expected = Raw(elements);
+  EXPECT_EQ(*encoded, std::string(expected.begin(), expected.end()));
+
+  HostTensor empty;
+  empty.dtype = DType::kString;
+  empty.shape = {0};
+  EXPECT_EQ(*EncodeRawBytesContents(empty), "");
+}
+
 TEST(RawBytesContentsTest, LengthPastTheEnd) {
   std::vector<uint8_t> raw = Raw({"ab", "cdef"});
   raw.pop_back();

@@ -166,8 +166,8 @@ export class OpenInference {
         const inferOutputs: Array<InferOutput<E>> = [];
         for (const [name, output] of outputs) {
           const requested = named.length === 0 ? undefined : requestedOutput(named, name);
-          // predict() answers in the encoding asked for: E's.
-          inferOutputs.push(inferOutput(name, output, requested) as InferOutput<E>);
+          // predict() answers in the encoding asked for, E.
+          inferOutputs.push(inferOutput(name, output, requested));
         }
         return {
           modelName: handle.id.name,

@@ -142,7 +142,11 @@ async function writeNatively(
 export async function tensorProtoBytes(tensor: JsonTensor | HostTensorHandle | NativeOutput): Promise<Uint8Array> {
   if (Buffer.isBuffer(tensor)) return tensor;
   if ('handle' in tensor) return codec().encode(tensor.handle, 'fields');
-  if ('raw' in tensor) return codec().encode((await codec().decode({ dtype: tensor.dtype, shape: tensor.shape, data: tensor.raw })).handle, 'fields');
+  if ('raw' in tensor)
+    return codec().encode(
+      (await codec().decode({ dtype: tensor.dtype, shape: tensor.shape, data: tensor.raw })).handle,
+      'fields',
+    );
   if ('dtype' in tensor) return codec().encode((await codec().decode(tensor)).handle, 'fields');
   return codec().encode(tensor, 'fields');
 }

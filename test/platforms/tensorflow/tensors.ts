@@ -5,7 +5,12 @@
  */
 import * as assert from 'node:assert/strict';
 import { Writer } from 'protobufjs/minimal';
-import { isHostTensorOutput, type HostTensorOutput, type NativeOutput, type TensorSource } from '../../../src/native/backend_addon';
+import {
+  isHostTensorOutput,
+  type HostTensorOutput,
+  type NativeOutput,
+  type TensorSource,
+} from '../../../src/native/backend_addon';
 import { Protos } from '../../../src/protos';
 import { DataType } from '../../../src/tensors/data_type';
 import type { ReferenceTensor } from './fixtures';
