@@ -7,8 +7,10 @@
  * element's 4-byte little-endian length, then its bytes.
  */
 import type { HostTensorOutput } from '../../../native/backend_addon';
+import { rawOutputOf } from '../../../native/output_encoding';
 import { bfloat16ToNumber, halfToNumber } from '../../../tensors/float16';
-import { v2ElementBytes, type V2Datatype } from '../../../tensors/v2_datatype';
+import { tensorValues } from '../../../tensors/typed_tensor';
+import type { V2Datatype } from '../../../tensors/v2_datatype';
 import type { InferOutput, InferParameters, InferResponse } from '../../open_inference/infer_request';
 
 export interface InferResponseBody {
@@ -29,7 +31,7 @@ export function inferResponseBody(response: InferResponse, requestParameters: In
     if (!(binaryData === true || (binaryData === undefined && binaryByDefault))) {
       return outputJson(output, `"data":${jsonData(output.datatype, output.tensor)}`);
     }
-    const bytes = binaryBytes(output.datatype, output.tensor);
+    const bytes = rawOutputOf(output.tensor).raw;
     binaries.push(bytes);
     return outputJson(output, `"parameters":{"binary_data_size":${bytes.length}}`);
   });
@@ -52,35 +54,14 @@ function outputJson(output: InferOutput, contents: string): string {
   );
 }
 
-function elementCount(tensor: HostTensorOutput): number {
-  return tensor.shape.reduce((count, dim) => count * dim, 1);
-}
-
-type NumericView = ArrayLike<number | bigint> & { join(separator: string): string };
-
-const VIEWS: Partial<Record<V2Datatype, new (buffer: ArrayBuffer, offset: number, length: number) => NumericView>> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  BF16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-};
-
 /** The output's values as a flat JSON array. */
 function jsonData(datatype: V2Datatype, tensor: HostTensorOutput): string {
   if (datatype === 'BYTES') {
     return `[${(tensor.strings ?? []).map((bytes) => JSON.stringify(bytes.toString('utf8'))).join(',')}]`;
   }
-  const count = elementCount(tensor);
-  const view = new VIEWS[datatype]!(tensor.data ?? new ArrayBuffer(0), 0, count);
+  const view = tensorValues(tensor.dtype, tensor.data, undefined) as ArrayLike<number | bigint> & {
+    join(separator: string): string;
+  };
   switch (datatype) {
     case 'BOOL':
       return `[${Array.from(view, (value) => (value ? 'true' : 'false')).join(',')}]`;
@@ -92,19 +73,4 @@ function jsonData(datatype: V2Datatype, tensor: HostTensorOutput): string {
       // Integers as their digits (64-bit ones exact, from a BigInt view); floats as the shortest text that reads back.
       return `[${view.join(',')}]`;
   }
-}
-
-/** The output's bytes in the binary tensor extension's layout. */
-function binaryBytes(datatype: V2Datatype, tensor: HostTensorOutput): Buffer {
-  if (datatype !== 'BYTES') {
-    return Buffer.from(tensor.data ?? new ArrayBuffer(0), 0, elementCount(tensor) * v2ElementBytes(datatype));
-  }
-  const strings = tensor.strings ?? [];
-  const bytes = Buffer.allocUnsafe(strings.reduce((sum, element) => sum + 4 + element.length, 0));
-  let at = 0;
-  for (const element of strings) {
-    at = bytes.writeUInt32LE(element.length, at);
-    at += element.copy(bytes, at);
-  }
-  return bytes;
 }
